@@ -1,0 +1,56 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "blindmatch",
+    products: [
+        // The agency-side library: the protocol alone, without the server's dependencies.
+        .library(name: "BlindmatchProtocol", targets: ["BlindmatchProtocol"]),
+        .library(name: "BlindmatchMatching", targets: ["BlindmatchMatching"]),
+        .executable(name: "blindmatch", targets: ["blindmatch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "BlindmatchProtocol",
+            dependencies: ["COpenSSL"]
+        ),
+        .target(
+            name: "BlindmatchMatching",
+            dependencies: ["BlindmatchProtocol"]
+        ),
+        .target(
+            name: "BlindmatchServer",
+            dependencies: ["BlindmatchMatching"]
+        ),
+        .executableTarget(
+            name: "blindmatch",
+            dependencies: [
+                "BlindmatchProtocol",
+                "BlindmatchMatching",
+                "BlindmatchServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "BlindmatchProtocolTests",
+            dependencies: ["BlindmatchProtocol"]
+        ),
+        .testTarget(
+            name: "BlindmatchMatchingTests",
+            dependencies: ["BlindmatchMatching"]
+        ),
+        .testTarget(
+            name: "BlindmatchCLITests",
+            dependencies: ["BlindmatchProtocol"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,308 @@
+/// Builds one record's Bloom filter, a CLK (SPEC §5), from its prepared field values.
+///
+/// What an attacker holding filters can learn: filters of people with similar names are similar, and bit
+/// frequencies follow n-gram frequencies. Keyed hashing stops dictionary attacks by anyone without the secret,
+/// but frequency and pattern-mining attacks on many filters remain possible; the hardening of SPEC §5.5 (salting,
+/// balancing, diffusion, randomised response) raises their cost at some loss of accuracy. See SPEC §1.4.
+///
+/// Not thread-safe: owned by one ``RecordEncoder``.
+final class BloomFilterEncoder {
+    private let context: EncodingContext
+    private let settings: BloomSettings
+    private var filter: [UInt8]
+    private var work: [UInt8]
+    private var caches: [PositionCache]
+    private var blake: [[Blake2bMAC]]
+    private var token: [UInt8] = []
+    private var hashInput: [UInt8] = []
+    private var padded: [UInt8] = []
+    private var scalars: [Unicode.Scalar] = []
+    private var positions: [UInt16] = []
+    private var macOutput = [UInt8](repeating: 0, count: 64)
+    private var macMessage: [UInt8] = []
+    private let digitsOnlyColumns: Set<Int>
+
+    init(context: EncodingContext) throws {
+        guard let settings = context.schema.bloom else { throw ProtocolError(.invalidSchema, "no Bloom settings") }
+        self.context = context
+        self.settings = settings
+        filter = Array(repeating: 0, count: settings.hashBits / 8)
+        work = Array(repeating: 0, count: settings.filterBits / 8)
+        caches = settings.fields.map { _ in PositionCache() }
+        blake = Array(repeating: [], count: settings.fields.count)
+        for (index, field) in settings.fields.enumerated() where field.hash == .blakeHash {
+            let key = context.bloomKeys[index].blake ?? []
+            // Enough MACs for any k up to 256 bits per token; more are made on demand.
+            blake[index] = try (0..<2).map { try Blake2bMAC(key: key, salt: Array(String($0).utf8)) }
+        }
+        // SPEC §5.1: a native date field is tokenised as its eight digits YYYYMMDD.
+        digitsOnlyColumns = Set(
+            context.schema.columns.indices.filter {
+                if case .normalised(let normaliser) = context.schema.columns[$0].format { return normaliser.kind == .date }
+                return false
+            })
+    }
+
+    /// Writes the finished filter (`filterBits / 8` bytes) to `output` and returns its popcount.
+    func encode(values: [String?], into output: UnsafeMutableRawBufferPointer) -> Int {
+        for index in filter.indices { filter[index] = 0 }
+        hashInput.removeAll(keepingCapacity: true)
+        var salt: [UInt8] = []
+        if let saltPart = settings.hardening.salt, let value = values[saltPart.column],
+            let piece = RecordEncoder.transform(value, saltPart.transform)
+        {
+            salt = [0] + Array(piece.utf8)
+        }
+        for (fieldIndex, field) in settings.fields.enumerated() {
+            guard var value = values[field.column], !value.isEmpty else { continue }
+            if digitsOnlyColumns.contains(field.column) { value.removeAll { $0 == "-" } }
+            tokenize(value, field: field, fieldIndex: fieldIndex, salt: salt)
+        }
+        return finish(into: output)
+    }
+
+    // MARK: Tokenising (SPEC §5.1)
+
+    private func tokenize(_ value: String, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
+        switch field.tokenizer {
+        case .exact:
+            token.removeAll(keepingCapacity: true)
+            token.append(contentsOf: value.utf8)
+            insertToken(index: 0, of: 1, field: field, fieldIndex: fieldIndex, salt: salt)
+        case .numeric(let interval, let resolution, let precision):
+            let tokens = Self.numericTokens(value, interval: interval, resolution: resolution, precision: precision)
+            for (index, text) in tokens.enumerated() {
+                token.removeAll(keepingCapacity: true)
+                token.append(contentsOf: text.utf8)
+                insertToken(index: index, of: tokens.count, field: field, fieldIndex: fieldIndex, salt: salt)
+            }
+        case .ngram(let n, let positional):
+            let isASCII = value.utf8.allSatisfy { $0 < 0x80 }
+            if isASCII {
+                padded.removeAll(keepingCapacity: true)
+                if n > 1 { padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1)) }
+                padded.append(contentsOf: value.utf8)
+                if n > 1 { padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1)) }
+                let count = padded.count - n + 1
+                guard count > 0 else { return }
+                for index in 0..<count {
+                    token.removeAll(keepingCapacity: true)
+                    if positional { Self.appendPositionPrefix(index + 1, to: &token) }
+                    token.append(contentsOf: padded[index..<(index + n)])
+                    insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex, salt: salt)
+                }
+            } else {
+                scalars.removeAll(keepingCapacity: true)
+                if n > 1 { scalars.append(contentsOf: repeatElement(" ", count: n - 1)) }
+                scalars.append(contentsOf: value.unicodeScalars)
+                if n > 1 { scalars.append(contentsOf: repeatElement(" ", count: n - 1)) }
+                let count = scalars.count - n + 1
+                guard count > 0 else { return }
+                for index in 0..<count {
+                    token.removeAll(keepingCapacity: true)
+                    if positional { Self.appendPositionPrefix(index + 1, to: &token) }
+                    for scalar in scalars[index..<(index + n)] { token.append(contentsOf: String(scalar).utf8) }
+                    insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex, salt: salt)
+                }
+            }
+        }
+    }
+
+    private static func appendPositionPrefix(_ position: Int, to token: inout [UInt8]) {
+        token.append(contentsOf: String(position).utf8)
+        token.append(UInt8(ascii: " "))
+    }
+
+    /// clkhash's NumericComparison tokens for a formatted number.
+    static func numericTokens(_ text: String, interval: Int, resolution: Int, precision: Int) -> [String] {
+        var scale = 1
+        for _ in 0..<precision { scale *= 10 }
+        var value: Int
+        if let integer = Int(text) {
+            value = integer * scale
+        } else if let double = Double(text) {
+            value = precision > 0 ? Int((double * Double(scale)).rounded(.toNearestOrEven)) : Int(double)
+        } else {
+            return []
+        }
+        value = value * 2 * resolution
+        let residue = ((value % interval) + interval) % interval
+        if residue != 0 {
+            if 2 * residue < interval { value -= residue } else { value += interval - residue }
+        }
+        return (-resolution...resolution).map { String(value + $0 * interval) }
+    }
+
+    // MARK: Hashing (SPEC §5.3)
+
+    private func insertToken(index: Int, of count: Int, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
+        let k = field.strategy.bits(forToken: index, of: count)
+        guard k > 0 else { return }
+        let input: [UInt8]
+        if salt.isEmpty {
+            input = token
+        } else {
+            hashInput.removeAll(keepingCapacity: true)
+            hashInput.append(contentsOf: token)
+            hashInput.append(contentsOf: salt)
+            input = hashInput
+        }
+        let key = input.withUnsafeBytes { PositionCache.Key($0) }
+        if let key, let offset = caches[fieldIndex].lookup(key, needed: k) {
+            caches[fieldIndex].pool.withUnsafeBufferPointer { pool in
+                for position in pool[offset..<(offset + k)] { setBit(Int(position)) }
+            }
+            return
+        }
+        computePositions(input, k: k, field: field, fieldIndex: fieldIndex)
+        for position in positions { setBit(Int(position)) }
+        if let key {
+            _ = positions.withUnsafeBufferPointer { caches[fieldIndex].insert(key, positions: $0) }
+        }
+    }
+
+    @inline(__always)
+    private func setBit(_ position: Int) {
+        filter[position >> 3] |= 0x80 >> UInt8(position & 7)
+    }
+
+    private func computePositions(_ input: [UInt8], k: Int, field: BloomField, fieldIndex: Int) {
+        positions.removeAll(keepingCapacity: true)
+        let bits = settings.hashBits
+        let keys = context.bloomKeys[fieldIndex]
+        switch field.hash {
+        case .hmacSHA256:
+            // SPEC §5.3.1: block j = HMAC-SHA256(K_field, j ‖ input); 16 little-endian 16-bit words per block.
+            var block = 0
+            while positions.count < k {
+                macMessage.removeAll(keepingCapacity: true)
+                macMessage.append(UInt8(block))
+                macMessage.append(contentsOf: input)
+                macMessage.withUnsafeBytes { message in
+                    macOutput.withUnsafeMutableBytes { keys.hmac!.authenticate(message, into: $0.baseAddress!) }
+                }
+                appendWords(count: min(16, k - positions.count), modulo: bits)
+                block += 1
+            }
+        case .blakeHash:
+            // clkhash blake_hash_token: BLAKE2b-512(key, salt = str(i)) per 32 words, little-endian 16-bit words.
+            var macIndex = 0
+            while positions.count < k {
+                if macIndex >= blake[fieldIndex].count, let key = keys.blake,
+                    let mac = try? Blake2bMAC(key: key, salt: Array(String(macIndex).utf8))
+                {
+                    blake[fieldIndex].append(mac)
+                }
+                input.withUnsafeBytes { message in
+                    macOutput.withUnsafeMutableBufferPointer {
+                        blake[fieldIndex][macIndex].authenticate(message, into: $0.baseAddress!)
+                    }
+                }
+                appendWords(count: min(32, k - positions.count), modulo: bits)
+                macIndex += 1
+            }
+        case .doubleHash(let preventSingularity):
+            // clkhash double hashing: g_i = (HMAC-SHA1 mod l + i × HMAC-MD5 mod l) mod l, digests read big-endian.
+            input.withUnsafeBytes { message in
+                macOutput.withUnsafeMutableBytes { keys.sha1!.authenticate(message, into: $0.baseAddress!) }
+            }
+            let sha1 = Self.bigEndianModulo(macOutput[0..<20], bits)
+            input.withUnsafeBytes { message in
+                macOutput.withUnsafeMutableBytes { keys.md5!.authenticate(message, into: $0.baseAddress!) }
+            }
+            var md5 = Self.bigEndianModulo(macOutput[0..<16], bits)
+            var attempt: UInt32 = 0
+            while preventSingularity && md5 == 0 {
+                // clkhash appends chr(i).encode(): the UTF-8 of code point i.
+                var retry = input
+                retry.append(contentsOf: String(Unicode.Scalar(attempt) ?? " ").utf8)
+                retry.withUnsafeBytes { message in
+                    macOutput.withUnsafeMutableBytes { keys.md5!.authenticate(message, into: $0.baseAddress!) }
+                }
+                md5 = Self.bigEndianModulo(macOutput[0..<16], bits)
+                attempt += 1
+            }
+            for i in 0..<k { positions.append(UInt16(truncatingIfNeeded: (sha1 + i * md5) % bits)) }
+        }
+    }
+
+    @inline(__always)
+    private func appendWords(count: Int, modulo bits: Int) {
+        for word in 0..<count {
+            let value = Int(macOutput[2 * word]) | Int(macOutput[2 * word + 1]) << 8
+            positions.append(UInt16(truncatingIfNeeded: value % bits))
+        }
+    }
+
+    static func bigEndianModulo(_ bytes: ArraySlice<UInt8>, _ modulus: Int) -> Int {
+        var remainder = 0
+        for byte in bytes { remainder = (remainder << 8 | Int(byte)) % modulus }
+        return remainder
+    }
+
+    // MARK: Hardening (SPEC §5.4, §5.5)
+
+    private func finish(into output: UnsafeMutableRawBufferPointer) -> Int {
+        var length = filter.count
+        for _ in 0..<settings.xorFolds {
+            length /= 2
+            for index in 0..<length { filter[index] ^= filter[index + length] }
+        }
+        let baseBits = settings.baseBits
+        if let table = context.diffusionTable, let taps = settings.hardening.diffusionTaps {
+            for index in 0..<(baseBits / 8) { work[index] = 0 }
+            for bit in 0..<baseBits {
+                var value: UInt8 = 0
+                for tap in table[(bit * taps)..<((bit + 1) * taps)] { value ^= Self.bit(filter, Int(tap)) }
+                if value != 0 { work[bit >> 3] |= 0x80 >> UInt8(bit & 7) }
+            }
+            for index in 0..<(baseBits / 8) { filter[index] = work[index] }
+        }
+        var finalBytes = baseBits / 8
+        if let permutation = context.balancePermutation {
+            for index in work.indices { work[index] = 0 }
+            for (bit, source) in permutation.enumerated() {
+                let value = Int(source) < baseBits ? Self.bit(filter, Int(source)) : 1 - Self.bit(filter, Int(source) - baseBits)
+                if value != 0 { work[bit >> 3] |= 0x80 >> UInt8(bit & 7) }
+            }
+            if filter.count < work.count { filter.append(contentsOf: repeatElement(0, count: work.count - filter.count)) }
+            for index in work.indices { filter[index] = work[index] }
+            finalBytes = work.count
+        }
+        if let probability = settings.hardening.flipProbability, let key = context.randomisedResponseKey {
+            flipBits(count: finalBytes * 8, probability: probability, key: key)
+        }
+        var popcount = 0
+        for index in 0..<finalBytes {
+            output[index] = filter[index]
+            popcount += filter[index].nonzeroBitCount
+        }
+        return popcount
+    }
+
+    /// SPEC §5.5.4: bit i flips when word i of HMAC-SHA256(K_rr, filter ‖ block) is below p × 65536.
+    private func flipBits(count: Int, probability: Double, key: HMACSHA256Key) {
+        let threshold = Int((probability * 65536).rounded())
+        let original = Array(filter[0..<(count / 8)])
+        var block: UInt32 = 0
+        var bit = 0
+        while bit < count {
+            macMessage = original
+            macMessage.append(contentsOf: [UInt8(block >> 24), UInt8(block >> 16 & 0xFF), UInt8(block >> 8 & 0xFF), UInt8(block & 0xFF)])
+            macMessage.withUnsafeBytes { message in
+                macOutput.withUnsafeMutableBytes { key.authenticate(message, into: $0.baseAddress!) }
+            }
+            for word in 0..<16 where bit < count {
+                let value = Int(macOutput[2 * word]) | Int(macOutput[2 * word + 1]) << 8
+                if value < threshold { filter[bit >> 3] ^= 0x80 >> UInt8(bit & 7) }
+                bit += 1
+            }
+            block += 1
+        }
+    }
+
+    @inline(__always)
+    private static func bit(_ bytes: [UInt8], _ position: Int) -> UInt8 {
+        (bytes[position >> 3] >> (7 - UInt8(position & 7))) & 1
+    }
+}

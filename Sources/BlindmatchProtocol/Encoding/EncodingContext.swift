@@ -1,0 +1,132 @@
+/// A schema bound to a linkage secret: every key the tokeniser needs, derived once (SPEC §4.1, §5.3) and shared
+/// read-only by all workers.
+///
+/// Holding a context means holding keys derived from the secret: keep it inside the agency.
+public struct EncodingContext: Sendable {
+    /// Bytes kept of each match-key HMAC (SPEC §4.3).
+    public static let tokenBytes = 16
+
+    public let schema: LinkageSchema
+    public let keyID: KeyID
+    let matchKeyMACs: [HMACSHA256Key]
+    let bloomKeys: [BloomFieldKeys]
+    /// Balancing: output bit i of the balanced filter is bit `balancePermutation[i]` of (filter ‖ ¬filter).
+    let balancePermutation: [UInt32]?
+    /// Diffusion: output bit o is the XOR of input bits `diffusionTable[o × taps ..< (o + 1) × taps]`.
+    let diffusionTable: [UInt16]?
+    let randomisedResponseKey: HMACSHA256Key?
+
+    struct BloomFieldKeys: Sendable {
+        var hmac: HMACSHA256Key?
+        var sha1: HMACSHA1Key?
+        var md5: HMACMD5Key?
+        var blake: [UInt8]?
+    }
+
+    public init(schema: LinkageSchema, secret: LinkageSecret) throws {
+        self.schema = schema
+        keyID = secret.keyID
+        matchKeyMACs = try schema.matchKeys.map {
+            HMACSHA256Key(key: try KeyDerivation.derive(from: secret, label: KeyDerivation.matchKeyLabel($0.name)))
+        }
+        guard let bloom = schema.bloom else {
+            bloomKeys = []
+            balancePermutation = nil
+            diffusionTable = nil
+            randomisedResponseKey = nil
+            return
+        }
+        switch bloom.keyDerivation {
+        case .native:
+            bloomKeys = try bloom.fields.map {
+                let key = try KeyDerivation.derive(from: secret, label: KeyDerivation.bloomFieldLabel($0.name))
+                return BloomFieldKeys(hmac: HMACSHA256Key(key: key))
+            }
+        case .clkhash(let hash, let salt, let info, let keySize, let fieldCount):
+            // clkhash generate_key_lists: HKDF output of 2 × fields × keySize bytes; field i takes keys 2i, 2i+1.
+            let material = try HKDF.deriveKey(
+                hash: hash == .sha256 ? .sha256 : .sha512, inputKeyMaterial: secret.rawBytes, salt: salt, info: info,
+                length: 2 * fieldCount * keySize)
+            bloomKeys = bloom.fields.map { field in
+                let first = Array(material[(2 * field.keyIndex * keySize)..<((2 * field.keyIndex + 1) * keySize)])
+                let second = Array(material[((2 * field.keyIndex + 1) * keySize)..<((2 * field.keyIndex + 2) * keySize)])
+                switch field.hash {
+                case .blakeHash: return BloomFieldKeys(blake: first)
+                case .doubleHash: return BloomFieldKeys(sha1: HMACSHA1Key(key: first), md5: HMACMD5Key(key: second))
+                case .hmacSHA256: return BloomFieldKeys(hmac: HMACSHA256Key(key: first))
+                }
+            }
+        }
+        let hardening = bloom.hardening
+        if hardening.balance {
+            var stream = KeyStream(key: try KeyDerivation.derive(from: secret, label: KeyDerivation.balanceLabel))
+            var permutation = (0..<UInt32(2 * bloom.baseBits)).map { $0 }
+            for index in stride(from: permutation.count - 1, to: 0, by: -1) {
+                permutation.swapAt(index, Int(stream.uniform(below: UInt32(index + 1))))
+            }
+            balancePermutation = permutation
+        } else {
+            balancePermutation = nil
+        }
+        if let taps = hardening.diffusionTaps {
+            var stream = KeyStream(key: try KeyDerivation.derive(from: secret, label: KeyDerivation.diffusionLabel))
+            var table: [UInt16] = []
+            table.reserveCapacity(bloom.baseBits * taps)
+            for _ in 0..<bloom.baseBits {
+                var chosen: [UInt16] = []
+                while chosen.count < taps {
+                    let candidate = UInt16(stream.uniform(below: UInt32(bloom.baseBits)))
+                    if !chosen.contains(candidate) { chosen.append(candidate) }
+                }
+                table.append(contentsOf: chosen)
+            }
+            diffusionTable = table
+        } else {
+            diffusionTable = nil
+        }
+        randomisedResponseKey =
+            hardening.flipProbability == nil
+            ? nil
+            : HMACSHA256Key(key: try KeyDerivation.derive(from: secret, label: KeyDerivation.randomisedResponseLabel))
+    }
+
+    /// Bytes of the presence bitmap per row: one bit per match key.
+    public var presenceBytes: Int { (schema.matchKeys.count + 7) / 8 }
+    /// Bytes of one Bloom filter in the token file.
+    public var filterBytes: Int { (schema.bloom?.filterBits ?? 0) / 8 }
+    /// Bytes of one encoded row: presence bitmap, match-key tokens, Bloom filter.
+    public var rowWidth: Int { presenceBytes + schema.matchKeys.count * Self.tokenBytes + filterBytes }
+}
+
+/// A deterministic stream of uniform integers from HMAC-SHA256(key, counter) (SPEC §5.5), for key-derived
+/// permutations and tables.
+struct KeyStream {
+    private let mac: HMACSHA256Key
+    private var counter: UInt64 = 0
+    private var block = [UInt8](repeating: 0, count: 32)
+    private var used = 32
+
+    init(key: [UInt8]) { mac = HMACSHA256Key(key: key) }
+
+    /// The next 32 bits: little-endian words of HMAC(key, counter as 8 big-endian bytes), counter from 0.
+    mutating func next() -> UInt32 {
+        if used == 32 {
+            let message = (0..<8).map { UInt8(truncatingIfNeeded: counter >> (56 - 8 * UInt64($0))) }
+            block = mac.authenticationCode(for: message)
+            counter += 1
+            used = 0
+        }
+        defer { used += 4 }
+        return UInt32(block[used]) | UInt32(block[used + 1]) << 8 | UInt32(block[used + 2]) << 16
+            | UInt32(block[used + 3]) << 24
+    }
+
+    /// A uniform value in `0..<bound` by rejection sampling (no modulo bias).
+    mutating func uniform(below bound: UInt32) -> UInt32 {
+        let limit = UInt32.max - UInt32.max % bound
+        while true {
+            let value = next()
+            if value < limit { return value % bound }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/// Encodes one record at a time into a token-file row: presence bitmap, match-key tokens, Bloom filter
+/// (SPEC §4, §5, §6.4).
+///
+/// One encoder per worker thread: it owns scratch buffers, per-field position caches and OpenSSL contexts, so it
+/// is not thread-safe. All encoders made from one ``EncodingContext`` produce identical output.
+public final class RecordEncoder {
+    /// Why a record's column could not be used, for strict (clkhash) runs that refuse bad entries.
+    public struct InvalidEntry: Sendable, Equatable {
+        public let column: Int
+        public let reason: String
+    }
+
+    public let context: EncodingContext
+    private let schema: LinkageSchema
+    private var values: [String?]
+    private var message: [UInt8] = []
+    private var digest = [UInt8](repeating: 0, count: 64)
+    private var bloomEncoder: BloomFilterEncoder?
+    /// A native schema's record key goes only to the local map: it is neither normalised nor counted.
+    private let skippedColumn: Int
+
+    public init(context: EncodingContext) throws {
+        self.context = context
+        schema = context.schema
+        values = Array(repeating: nil, count: schema.columns.count)
+        skippedColumn = schema.flavour == .native ? schema.recordKeyColumn : -1
+        message.reserveCapacity(256)
+        if schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
+    }
+
+    /// Encodes record `record` of `batch` into `row` (`context.rowWidth` bytes) and counts it in `statistics`.
+    ///
+    /// - Returns: the first entry clkhash would refuse (clkhash schemas), or nil. Native schemas never refuse an
+    ///   entry: invalid values are counted and treated as missing (SPEC §3).
+    @discardableResult
+    public func encode(
+        _ batch: RecordBatch, record: Int, into row: UnsafeMutableRawBufferPointer,
+        statistics: inout EncodingStatistics
+    ) -> InvalidEntry? {
+        var invalid: InvalidEntry?
+        for (index, column) in schema.columns.enumerated() {
+            if index == skippedColumn {
+                values[index] = nil
+                continue
+            }
+            switch column.format {
+            case .ignored:
+                values[index] = nil
+            case .normalised(let normaliser):
+                let raw = batch.string(record: record, column: index)
+                switch normaliser.normalise(raw) {
+                case .value(let value):
+                    values[index] = value
+                    statistics.columns[index].present += 1
+                    if value != raw { statistics.columns[index].changed += 1 }
+                case .missing:
+                    values[index] = nil
+                    statistics.columns[index].missing += 1
+                case .invalid:
+                    values[index] = nil
+                    statistics.columns[index].invalid += 1
+                }
+            case .clkhash(let format):
+                let raw = batch.string(record: record, column: index)
+                switch format.format(raw) {
+                case .success(let value):
+                    values[index] = value
+                    if value.isEmpty || raw == format.missingValue?.sentinel {
+                        statistics.columns[index].missing += 1
+                    } else {
+                        statistics.columns[index].present += 1
+                    }
+                case .failure(let error):
+                    values[index] = nil
+                    statistics.columns[index].invalid += 1
+                    if invalid == nil { invalid = InvalidEntry(column: index, reason: error.reason) }
+                }
+            }
+        }
+        statistics.records += 1
+
+        let base = row.baseAddress!
+        let presenceBytes = context.presenceBytes
+        for index in 0..<presenceBytes { base.storeBytes(of: 0, toByteOffset: index, as: UInt8.self) }
+        for (keyIndex, key) in schema.matchKeys.enumerated() {
+            let tokenOffset = presenceBytes + keyIndex * EncodingContext.tokenBytes
+            if buildMessage(for: key) {
+                message.withUnsafeBytes { messageBytes in
+                    digest.withUnsafeMutableBytes {
+                        context.matchKeyMACs[keyIndex].authenticate(messageBytes, into: $0.baseAddress!)
+                    }
+                }
+                digest.withUnsafeBytes {
+                    (base + tokenOffset).copyMemory(from: $0.baseAddress!, byteCount: EncodingContext.tokenBytes)
+                }
+                let presence = base.load(fromByteOffset: keyIndex >> 3, as: UInt8.self)
+                base.storeBytes(of: presence | (1 << UInt8(keyIndex & 7)), toByteOffset: keyIndex >> 3, as: UInt8.self)
+                statistics.matchKeysPresent[keyIndex] += 1
+            } else {
+                (base + tokenOffset).initializeMemory(as: UInt8.self, repeating: 0, count: EncodingContext.tokenBytes)
+            }
+        }
+        if let bloomEncoder {
+            let filterOffset = presenceBytes + schema.matchKeys.count * EncodingContext.tokenBytes
+            let popcount = bloomEncoder.encode(
+                values: values,
+                into: UnsafeMutableRawBufferPointer(rebasing: row[filterOffset..<(filterOffset + context.filterBytes)]))
+            statistics.recordPopcount(popcount)
+        }
+        return invalid
+    }
+
+    /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes. False if a part is missing.
+    private func buildMessage(for key: MatchKey) -> Bool {
+        message.removeAll(keepingCapacity: true)
+        for part in key.parts {
+            guard let value = values[part.column], let piece = Self.transform(value, part.transform) else {
+                return false
+            }
+            let utf8 = piece.utf8
+            message.append(UInt8(truncatingIfNeeded: utf8.count >> 8))
+            message.append(UInt8(truncatingIfNeeded: utf8.count))
+            message.append(contentsOf: utf8)
+        }
+        return true
+    }
+
+    /// SPEC §4.2: what a match-key part (or a salt) takes of a normalised value; nil means missing.
+    static func transform(_ value: String, _ transform: MatchKeyPart.Transform) -> String? {
+        guard !value.isEmpty else { return nil }
+        switch transform {
+        case .value: return value
+        case .initial: return value.first.map(String.init)
+        case .soundex: return Phonetic.soundex(value)
+        case .year: return value.utf8.count >= 4 ? String(value.prefix(4)) : nil
+        }
+    }
+}

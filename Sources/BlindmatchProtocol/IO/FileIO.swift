@@ -1,0 +1,155 @@
+import Glibc
+
+/// Small POSIX file helpers: whole-file reads, permission checks for secrets, and atomic replacement.
+public enum FileIO {
+    /// The whole contents of a file.
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ioError("cannot open", path) }
+        defer { close(descriptor) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot read", path)
+            }
+            if count == 0 { return output }
+            output.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// The permission bits of a file (e.g. `0o600`), following symbolic links.
+    public static func permissions(of path: String) throws -> mode_t {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw ioError("cannot read", path) }
+        return info.st_mode & 0o7777
+    }
+
+    /// Reads a file that holds a secret, refusing it when its group or others may read or write it (SPEC §1.2).
+    public static func readSecretFile(_ path: String) throws -> [UInt8] {
+        let mode = try permissions(of: path)
+        guard mode & 0o077 == 0 else {
+            throw ProtocolError(
+                .insecureSecretFile,
+                "\(path): secret file has mode \(String(mode, radix: 8)); others could read it. "
+                    + "Run `chmod 600 \(path)` if it has not been exposed, otherwise make a new secret (SPEC §1.2)")
+        }
+        return try readAll(path)
+    }
+
+    /// Whether a path exists.
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Size in bytes of a regular file, or nil.
+    public static func size(of path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+
+    static func ioError(_ what: String, _ path: String) -> ProtocolError {
+        ProtocolError(.io, "\(path): \(what): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// A file written under a temporary name beside its destination and renamed into place only when complete, so a
+/// reader never sees half a file (SPEC §6.6). Abandoned files are removed.
+public final class AtomicFile {
+    /// Where the file will appear.
+    public let destination: String
+    /// The temporary path being written.
+    public let temporaryPath: String
+    private var descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var committed = false
+
+    /// Creates the temporary file with `mode` (0600 for secrets and local maps).
+    public init(destination: String, mode: mode_t = 0o644) throws {
+        self.destination = destination
+        let directory = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
+        let name = destination.split(separator: "/").last.map(String.init) ?? destination
+        let suffix = Hex.encode((try? SecureRandom.bytes(6)) ?? [0, 0, 0, 0, 0, 0])
+        temporaryPath = "\(directory.isEmpty ? "/" : directory)/.\(name).\(suffix).partial"
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw FileIO.ioError("cannot create", temporaryPath) }
+        // The umask must not widen or narrow what the protocol asks for.
+        fchmod(descriptor, mode)
+    }
+
+    deinit {
+        if !committed { abandon() }
+    }
+
+    /// Appends bytes (buffered).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Appends bytes (buffered).
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Appends UTF-8 text.
+    public func write(_ text: String) throws {
+        try write(Array(text.utf8))
+    }
+
+    /// Writes bytes at an absolute offset, bypassing the append buffer (which is flushed first).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        try flush()
+        var done = 0
+        while done < bytes.count {
+            let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileIO.ioError("cannot write", temporaryPath)
+            }
+            done += count
+        }
+    }
+
+    /// Pushes buffered bytes to the file.
+    public func flush() throws {
+        var done = 0
+        while done < buffer.count {
+            let count = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileIO.ioError("cannot write", temporaryPath)
+            }
+            done += count
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    public func commit() throws {
+        try flush()
+        guard fsync(descriptor) == 0 else { throw FileIO.ioError("cannot sync", temporaryPath) }
+        close(descriptor)
+        descriptor = -1
+        guard rename(temporaryPath, destination) == 0 else {
+            let error = FileIO.ioError("cannot rename into place as \(destination)", temporaryPath)
+            unlink(temporaryPath)
+            throw error
+        }
+        committed = true
+    }
+
+    /// Deletes the temporary file; the destination is untouched.
+    public func abandon() {
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+        if !committed { unlink(temporaryPath) }
+        committed = true
+    }
+
+    /// The descriptor, for reading back what was written (e.g. to digest it).
+    public var fileDescriptor: Int32 { descriptor }
+}

@@ -1,0 +1,32 @@
+/// The public identifier of a linkage secret (SPEC §1.3): 16 bytes of HKDF output under a fixed label, in hex.
+///
+/// The matcher compares key ids to check that every upload of a project used the same secret; the id reveals
+/// nothing of the secret itself.
+public struct KeyID: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// 32 lower-case hex digits.
+    public let hex: String
+
+    public init(hex: String) { self.hex = hex }
+
+    public var description: String { hex }
+}
+
+/// Per-purpose keys from the linkage secret (SPEC §4.1): HKDF-SHA256 with the salt `blindmatch/v1` and one
+/// distinct `info` label per purpose, so that no two uses of the secret share a key.
+public enum KeyDerivation {
+    static let salt = Array("blindmatch/v1".utf8)
+    static let keyIDLabel = "blindmatch/v1/key-id"
+
+    /// The label for a match key's HMAC key.
+    static func matchKeyLabel(_ name: String) -> String { "blindmatch/v1/match-key/\(name)" }
+    /// The label for a Bloom-filter field's hashing key.
+    static func bloomFieldLabel(_ name: String) -> String { "blindmatch/v1/bloom-field/\(name)" }
+    static let balanceLabel = "blindmatch/v1/bloom-balance"
+    static let diffusionLabel = "blindmatch/v1/bloom-diffusion"
+    static let randomisedResponseLabel = "blindmatch/v1/bloom-randomised-response"
+
+    /// HKDF-SHA256(IKM = secret, salt = "blindmatch/v1", info = label, L = length).
+    static func derive(from secret: LinkageSecret, label: String, length: Int = 32) throws -> [UInt8] {
+        try HKDF.deriveKey(inputKeyMaterial: secret.rawBytes, salt: salt, info: Array(label.utf8), length: length)
+    }
+}

@@ -1,0 +1,153 @@
+/// A linkage schema (SPEC §2): what every party of a project agrees on before tokenising anything.
+///
+/// Two flavours share this model: Blindmatch's native schema (normalisation, match keys, hardened Bloom filters)
+/// and a clkhash v3 schema accepted as is (Bloom filters only, bit-identical to clkhash 0.18). Load one with
+/// ``init(contentsOfFile:)`` or ``init(parsing:source:)``; both validate fully and report every problem at once.
+public struct LinkageSchema: Sendable {
+    /// Which schema language the document is written in.
+    public enum Flavour: String, Sendable, Codable {
+        case native = "blindmatch-1"
+        case clkhashV3 = "clkhash-3"
+    }
+
+    public let flavour: Flavour
+    /// A human name for the schema (the file's `name`, or "clkhash v3 schema").
+    public let name: String
+    /// SHA-256 of the canonical form of the document, in hex (SPEC §2.1).
+    public let fingerprint: String
+    /// Every CSV column, in header order.
+    public let columns: [Column]
+    /// The column whose value goes into the local map.
+    public let recordKeyColumn: Int
+    /// Exact match keys, in cascade order.
+    public let matchKeys: [MatchKey]
+    /// The Bloom-filter settings, if the schema encodes Bloom filters.
+    public let bloom: BloomSettings?
+    /// The document as parsed.
+    public let document: JSONValue
+
+    /// The CSV header this schema expects.
+    public var columnNames: [String] { columns.map(\.name) }
+}
+
+/// One CSV column and how its values are prepared.
+public struct Column: Sendable {
+    public enum Format: Sendable {
+        /// Native normalisation (SPEC §3).
+        case normalised(Normaliser)
+        /// clkhash's own validation and formatting (SPEC §2.3); no normalisation.
+        case clkhash(ClkhashFieldFormat)
+        /// Read and ignored.
+        case ignored
+    }
+
+    public let name: String
+    public let format: Format
+}
+
+/// A match key (SPEC §4): an ordered combination of normalised fields whose keyed HMAC is one exact token.
+public struct MatchKey: Sendable, Equatable {
+    public let name: String
+    public let parts: [MatchKeyPart]
+}
+
+/// One part of a match key or of a salt: a column and what is taken of its normalised value.
+public struct MatchKeyPart: Sendable, Equatable {
+    /// What is taken of the value (SPEC §4.2).
+    public enum Transform: String, Sendable, Codable {
+        case value, initial, soundex, year
+    }
+
+    public let column: Int
+    public let transform: Transform
+}
+
+/// The Bloom-filter settings of a schema (SPEC §5).
+public struct BloomSettings: Sendable {
+    /// How the per-field hashing keys are derived from the linkage secret.
+    public enum KeyDerivation: Sendable, Equatable {
+        /// SPEC §4.1 labels, one HMAC-SHA256 key per field.
+        case native
+        /// clkhash's HKDF: `2 × fieldCount` keys of `keySize` bytes; field i takes keys 2i and 2i+1.
+        case clkhash(hash: HKDFHash, salt: [UInt8]?, info: [UInt8]?, keySize: Int, fieldCount: Int)
+    }
+
+    /// Hash functions for HKDF in clkhash schemas.
+    public enum HKDFHash: String, Sendable { case sha256 = "SHA256", sha512 = "SHA512" }
+
+    /// Bits hashed into before XOR folding: `baseBits × 2^xorFolds`.
+    public let hashBits: Int
+    /// Bits after XOR folding (the schema's `l` or `bits`).
+    public let baseBits: Int
+    public let xorFolds: Int
+    public let fields: [BloomField]
+    public let keyDerivation: KeyDerivation
+    public let hardening: Hardening
+
+    /// Bits per filter in the token file, after every hardening step.
+    public var filterBits: Int { hardening.balance ? baseBits * 2 : baseBits }
+}
+
+/// Hardening applied after hashing (SPEC §5.5), native schemas only.
+public struct Hardening: Sendable, Equatable {
+    public var salt: MatchKeyPart?
+    public var balance: Bool
+    public var diffusionTaps: Int?
+    public var flipProbability: Double?
+
+    public static let none = Hardening(salt: nil, balance: false, diffusionTaps: nil, flipProbability: nil)
+
+    /// The hardening as it is described in a token-file header.
+    public func headerValue(xorFolds: Int) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("balance", .bool(balance)),
+            ("xorFolds", .number(String(xorFolds))),
+        ]
+        if let salt { members.append(("saltColumn", .number(String(salt.column)))) }
+        if let diffusionTaps { members.append(("diffusionTaps", .number(String(diffusionTaps)))) }
+        if let flipProbability { members.append(("flipProbability", .number("\(flipProbability)"))) }
+        return .object(members)
+    }
+}
+
+/// One field's contribution to the Bloom filter.
+public struct BloomField: Sendable {
+    /// How a value is cut into tokens (SPEC §5.1).
+    public enum Tokenizer: Sendable, Equatable {
+        case ngram(n: Int, positional: Bool)
+        case exact
+        case numeric(distanceInterval: Int, resolution: Int, fractionalPrecision: Int)
+    }
+
+    /// How many bits each token sets (SPEC §5.2).
+    public enum Strategy: Sendable, Equatable {
+        case bitsPerToken(Int)
+        case bitsPerFeature(Int)
+
+        /// clkhash's `bits_per_token`: k for each of `tokenCount` tokens.
+        @inline(__always)
+        public func bits(forToken index: Int, of tokenCount: Int) -> Int {
+            switch self {
+            case .bitsPerToken(let k): return k
+            case .bitsPerFeature(let total):
+                let k = total / tokenCount
+                return index < total % tokenCount ? k + 1 : k
+            }
+        }
+    }
+
+    /// How a token becomes bit positions (SPEC §5.3).
+    public enum Hash: Sendable, Equatable {
+        case hmacSHA256
+        case doubleHash(preventSingularity: Bool)
+        case blakeHash
+    }
+
+    public let name: String
+    public let column: Int
+    /// Position in the schema's feature list (clkhash key index); equals `column` for clkhash schemas.
+    public let keyIndex: Int
+    public let tokenizer: Tokenizer
+    public let strategy: Strategy
+    public let hash: Hash
+}

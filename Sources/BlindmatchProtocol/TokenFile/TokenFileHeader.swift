@@ -1,0 +1,160 @@
+/// SPEC §6.3: the token file's header, a canonical JSON object with exactly these members.
+public struct TokenFileHeader: Sendable, Equatable {
+    public static let formatName = "blindmatch-token-file"
+    public static let protocolName = "blindmatch/1"
+    static let memberNames: Set<String> = [
+        "createdAt", "filterBits", "format", "hardening", "keyID", "matchKeys", "party", "protocol", "recordCount",
+        "schemaFingerprint", "schemaFlavour", "statistics", "tokenBytes", "tool", "version",
+    ]
+
+    public var schemaFlavour: LinkageSchema.Flavour
+    public var schemaFingerprint: String
+    public var keyID: String
+    public var party: String
+    public var recordCount: Int
+    public var matchKeys: [String]
+    public var tokenBytes: Int
+    public var filterBits: Int
+    public var hardening: JSONValue
+    public var statistics: JSONValue
+    public var createdAt: String
+    public var tool: String
+
+    public init(
+        schemaFlavour: LinkageSchema.Flavour, schemaFingerprint: String, keyID: String, party: String,
+        recordCount: Int, matchKeys: [String], tokenBytes: Int, filterBits: Int, hardening: JSONValue,
+        statistics: JSONValue, createdAt: String, tool: String
+    ) {
+        self.schemaFlavour = schemaFlavour
+        self.schemaFingerprint = schemaFingerprint
+        self.keyID = keyID
+        self.party = party
+        self.recordCount = recordCount
+        self.matchKeys = matchKeys
+        self.tokenBytes = tokenBytes
+        self.filterBits = filterBits
+        self.hardening = hardening
+        self.statistics = statistics
+        self.createdAt = createdAt
+        self.tool = tool
+    }
+
+    /// The header as a JSON value.
+    public var jsonValue: JSONValue {
+        .object([
+            ("createdAt", .string(createdAt)),
+            ("filterBits", .number(String(filterBits))),
+            ("format", .string(Self.formatName)),
+            ("hardening", hardening),
+            ("keyID", .string(keyID)),
+            ("matchKeys", .array(matchKeys.map(JSONValue.string))),
+            ("party", .string(party)),
+            ("protocol", .string(Self.protocolName)),
+            ("recordCount", .number(String(recordCount))),
+            ("schemaFingerprint", .string(schemaFingerprint)),
+            ("schemaFlavour", .string(schemaFlavour.rawValue)),
+            ("statistics", statistics),
+            ("tokenBytes", .number(String(tokenBytes))),
+            ("tool", .string(tool)),
+            ("version", .number(String(TokenFileLayout.formatVersion))),
+        ])
+    }
+
+    /// Parses and checks a header (SPEC §6.3): canonical form, exactly the known members, right types.
+    init(bytes: [UInt8], source: String) throws {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: bytes, source: "\(source) header")
+        } catch let error as ProtocolError {
+            throw ProtocolError(.invalidTokenFile, "SPEC §6.3: \(error.reason)")
+        }
+        guard value.canonicalBytes == bytes else {
+            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: the header is not in canonical JSON form")
+        }
+        guard let members = value.objectValue else {
+            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: the header is not a JSON object")
+        }
+        let names = Set(members.map(\.key))
+        guard names == Self.memberNames else {
+            let unknown = names.subtracting(Self.memberNames).sorted()
+            let missing = Self.memberNames.subtracting(names).sorted()
+            throw ProtocolError(
+                .invalidTokenFile,
+                "\(source): SPEC §6.3: header members differ (unknown: \(unknown), missing: \(missing))")
+        }
+        func string(_ key: String) throws -> String {
+            guard let text = value[key]?.stringValue else {
+                throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: header \(key) must be a string")
+            }
+            return text
+        }
+        func integer(_ key: String) throws -> Int {
+            guard let number = value[key]?.intValue, number >= 0 else {
+                throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: header \(key) must be a whole number")
+            }
+            return number
+        }
+        guard try string("format") == Self.formatName, try integer("version") == Int(TokenFileLayout.formatVersion),
+            try string("protocol") == Self.protocolName
+        else {
+            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: not a version 1 Blindmatch token file")
+        }
+        guard let flavour = LinkageSchema.Flavour(rawValue: try string("schemaFlavour")) else {
+            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: unknown schemaFlavour")
+        }
+        guard let keys = value["matchKeys"]?.arrayValue, keys.allSatisfy({ $0.stringValue != nil }) else {
+            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: matchKeys must be a list of names")
+        }
+        let fingerprint = try string("schemaFingerprint")
+        let keyID = try string("keyID")
+        guard fingerprint.count == 64, Hex.decode(fingerprint) != nil, keyID.count == 32, Hex.decode(keyID) != nil else {
+            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: schemaFingerprint or keyID is not hex")
+        }
+        let tokenBytes = try integer("tokenBytes")
+        let filterBits = try integer("filterBits")
+        guard tokenBytes == EncodingContext.tokenBytes, filterBits % 8 == 0, filterBits <= 65536 else {
+            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: tokenBytes must be 16, filterBits a multiple of 8")
+        }
+        self.init(
+            schemaFlavour: flavour, schemaFingerprint: fingerprint, keyID: keyID, party: try string("party"),
+            recordCount: try integer("recordCount"), matchKeys: keys.compactMap(\.stringValue),
+            tokenBytes: tokenBytes, filterBits: filterBits, hardening: value["hardening"] ?? .null,
+            statistics: value["statistics"] ?? .null, createdAt: try string("createdAt"), tool: try string("tool"))
+    }
+
+    /// The layout this header implies.
+    public func layout(headerLength: Int) -> TokenFileLayout {
+        TokenFileLayout(
+            recordCount: recordCount, matchKeyCount: matchKeys.count, tokenBytes: tokenBytes,
+            filterBytes: filterBits / 8, headerLength: headerLength)
+    }
+}
+
+extension EncodingStatistics {
+    /// SPEC §6.3 `statistics`: counts per field and match key and popcount range, integers only.
+    func headerValue(schema: LinkageSchema) -> JSONValue {
+        var fields: [(key: String, value: JSONValue)] = []
+        for (index, column) in schema.columns.enumerated() {
+            if case .ignored = column.format { continue }
+            if index == schema.recordKeyColumn && schema.flavour == .native { continue }
+            let counts = self.columns[index]
+            fields.append(
+                (column.name,
+                 .object([
+                    ("changed", .number(String(counts.changed))), ("invalid", .number(String(counts.invalid))),
+                    ("missing", .number(String(counts.missing))), ("present", .number(String(counts.present))),
+                 ])))
+        }
+        let keys = zip(schema.matchKeys, matchKeysPresent).map { (key: $0.name, value: JSONValue.number(String($1))) }
+        let mean = records > 0 ? (popcountSum + records / 2) / records : 0
+        return .object([
+            ("fields", .object(fields)),
+            ("matchKeysPresent", .object(keys)),
+            ("popcount", .object([
+                ("max", .number(String(records > 0 ? popcountMax : 0))),
+                ("mean", .number(String(mean))),
+                ("min", .number(String(records > 0 ? popcountMin : 0))),
+            ])),
+        ])
+    }
+}

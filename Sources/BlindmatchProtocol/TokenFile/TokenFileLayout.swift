@@ -1,0 +1,65 @@
+/// SPEC §6.1–6.2: where everything sits in a token file.
+///
+/// ```
+/// offset   size     content
+/// 0        8        magic 89 42 4D 54 0D 0A 1A 0A  ("\x89BMT\r\n\x1A\n")
+/// 8        4        format version, unsigned 32-bit little-endian (1)
+/// 12       4        header length H, unsigned 32-bit little-endian
+/// 16       H        header: canonical JSON (SPEC §2.1, §6.3)
+///          …        zero padding to a multiple of 64
+/// A0       n × P    presence bitmaps, P = ⌈m / 8⌉ bytes per row; bit j (least significant first) = key j present
+/// A1…Am    n × 16   one column per match key: the token, or 16 zero bytes when absent
+/// AB       n × F    Bloom filters, F = filterBits / 8 bytes per row, bit 0 = most significant bit of byte 0
+/// T        144      trailer (SPEC §6.5)
+/// ```
+/// Every column starts at a multiple of 64 and is followed by zero padding to the next multiple of 64.
+public struct TokenFileLayout: Sendable, Equatable {
+    public static let magic: [UInt8] = [0x89, 0x42, 0x4D, 0x54, 0x0D, 0x0A, 0x1A, 0x0A]
+    public static let trailerMagic: [UInt8] = Array("BMTRAILR".utf8)
+    public static let formatVersion: UInt32 = 1
+    public static let alignment = 64
+    public static let prefixSize = 16
+    public static let trailerSize = 144
+    /// Prepended to the digest before signing (SPEC §6.5).
+    public static let signatureContext: [UInt8] = Array("blindmatch token file v1".utf8) + [0]
+
+    public let recordCount: Int
+    public let matchKeyCount: Int
+    public let tokenBytes: Int
+    public let filterBytes: Int
+    public let headerLength: Int
+
+    public init(recordCount: Int, matchKeyCount: Int, tokenBytes: Int, filterBytes: Int, headerLength: Int) {
+        self.recordCount = recordCount
+        self.matchKeyCount = matchKeyCount
+        self.tokenBytes = tokenBytes
+        self.filterBytes = filterBytes
+        self.headerLength = headerLength
+    }
+
+    static func aligned(_ offset: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
+
+    public var presenceBytes: Int { (matchKeyCount + 7) / 8 }
+    public var presenceOffset: Int { Self.aligned(Self.prefixSize + headerLength) }
+    public var presenceLength: Int { recordCount * presenceBytes }
+
+    public func tokenOffset(key: Int) -> Int {
+        Self.aligned(presenceOffset + presenceLength) + key * Self.aligned(recordCount * tokenBytes)
+    }
+
+    public var filterOffset: Int { tokenOffset(key: matchKeyCount) }
+    public var filterLength: Int { recordCount * filterBytes }
+    public var trailerOffset: Int { Self.aligned(filterOffset + filterLength) }
+    public var fileSize: Int { trailerOffset + Self.trailerSize }
+
+    /// The byte ranges that must be zero: the padding after the header and after each column.
+    public var paddingRanges: [Range<Int>] {
+        var ranges: [Range<Int>] = [(Self.prefixSize + headerLength)..<presenceOffset]
+        ranges.append((presenceOffset + presenceLength)..<tokenOffset(key: 0))
+        for key in 0..<matchKeyCount {
+            ranges.append((tokenOffset(key: key) + recordCount * tokenBytes)..<tokenOffset(key: key + 1))
+        }
+        ranges.append((filterOffset + filterLength)..<trailerOffset)
+        return ranges.filter { !$0.isEmpty }
+    }
+}

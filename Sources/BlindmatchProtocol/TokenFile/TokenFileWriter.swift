@@ -1,0 +1,303 @@
+import Glibc
+
+/// Writes a token file and its local map (SPEC §6) from encoded rows, in constant memory whatever the row count.
+///
+/// Rows are scattered at random into bucket files in a private temporary folder beside the output, then each
+/// bucket is shuffled in memory and written to its place in every column: together a uniformly random permutation,
+/// so the file order says nothing about the agency's order (SPEC §6.4). The token file and the map appear only
+/// when ``finish(statistics:signingKey:)`` succeeds; on any failure, or ``abandon()``, nothing is left behind.
+public final class TokenFileWriter {
+    /// What was written.
+    public struct Summary: Sendable {
+        public let header: TokenFileHeader
+        public let digest: [UInt8]
+        public let fileSize: Int
+    }
+
+    private let path: String
+    private let mapPath: String?
+    private let context: EncodingContext
+    private let party: String
+    private let rowWidth: Int
+    private let bucketDirectory: String
+    private var buckets: [BucketFile]
+    private var rowCount = 0
+    private var generator: any RandomNumberGenerator
+    private var finished = false
+    /// Fixed creation time, for reproducible vectors; nil means now.
+    var createdAt: String?
+
+    /// - Parameters:
+    ///   - expectedRecords: a size hint (e.g. from the input file's size) that sets the number of buckets.
+    ///   - generator: the shuffle's randomness; only vectors pass anything but the default.
+    public init(
+        path: String, mapPath: String?, context: EncodingContext, party: String, expectedRecords: Int,
+        generator: any RandomNumberGenerator = SecureRandomGenerator()
+    ) throws {
+        self.path = path
+        self.mapPath = mapPath
+        self.context = context
+        self.party = party
+        self.generator = generator
+        rowWidth = context.rowWidth
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let name = path.split(separator: "/").last.map(String.init) ?? "tokens"
+        bucketDirectory = "\(directory.isEmpty ? "/" : directory)/.\(name).\(Hex.encode(try SecureRandom.bytes(6))).work"
+        let workDirectory = bucketDirectory
+        // About 64k rows per bucket keeps each shuffle in a few megabytes; at most 256 buckets stay open.
+        let count = min(256, max(1, expectedRecords / 65_536 + 1))
+        buckets = (0..<count).map { BucketFile(path: "\(workDirectory)/bucket-\($0)") }
+        guard mkdir(bucketDirectory, 0o700) == 0 else { throw FileIO.ioError("cannot create", bucketDirectory) }
+    }
+
+    deinit { if !finished { abandon() } }
+
+    /// Adds encoded rows (`count × context.rowWidth` bytes) with their record keys, taken from column
+    /// `keyColumn` of `batch` (record `firstRecord` onwards).
+    public func append(
+        rows: UnsafeRawBufferPointer, count: Int, keysFrom batch: RecordBatch, keyColumn: Int, firstRecord: Int = 0
+    ) throws {
+        precondition(rows.count >= count * rowWidth)
+        for row in 0..<count {
+            let bucket = buckets.count == 1 ? 0 : Int(generator.next(upperBound: UInt64(buckets.count)))
+            let keyRange = batch.range(record: firstRecord + row, column: keyColumn)
+            guard keyRange.count <= Int(UInt16.max) else {
+                throw ProtocolError(
+                    .invalidCSV, "line \(batch.lines[firstRecord + row]): the record key is longer than 65535 bytes")
+            }
+            try batch.bytes.withUnsafeBytes { bytes in
+                try buckets[bucket].append(
+                    row: UnsafeRawBufferPointer(rebasing: rows[(row * rowWidth)..<((row + 1) * rowWidth)]),
+                    key: UnsafeRawBufferPointer(rebasing: bytes[keyRange]))
+            }
+        }
+        rowCount += count
+    }
+
+    /// Shuffles, lays out, digests, signs and renames the token file and the map into place.
+    public func finish(statistics: EncodingStatistics, signingKey: SigningKey?) throws -> Summary {
+        defer { abandon() }
+        for index in buckets.indices { try buckets[index].close() }
+        let schema = context.schema
+        let header = TokenFileHeader(
+            schemaFlavour: schema.flavour, schemaFingerprint: schema.fingerprint, keyID: context.keyID.hex,
+            party: party, recordCount: rowCount, matchKeys: schema.matchKeys.map(\.name),
+            tokenBytes: EncodingContext.tokenBytes, filterBits: schema.bloom?.filterBits ?? 0,
+            hardening: schema.bloom.map { $0.hardening.headerValue(xorFolds: $0.xorFolds) } ?? .null,
+            statistics: statistics.headerValue(schema: schema), createdAt: createdAt ?? Self.now(),
+            tool: BlindmatchVersion.tool)
+        let headerBytes = header.jsonValue.canonicalBytes
+        let layout = header.layout(headerLength: headerBytes.count)
+
+        let file = try AtomicFile(destination: path, mode: 0o644)
+        let map = try mapPath.map { try AtomicFile(destination: $0, mode: 0o600) }
+        var prefix = TokenFileLayout.magic
+        prefix.append(contentsOf: Self.littleEndian(TokenFileLayout.formatVersion))
+        prefix.append(contentsOf: Self.littleEndian(UInt32(headerBytes.count)))
+        prefix.append(contentsOf: headerBytes)
+        try prefix.withUnsafeBytes { try file.write($0, at: 0) }
+        try map?.write("row,record_key\n")
+
+        var nextRow = 0
+        for bucket in buckets {
+            let rows = try bucket.readAll()
+            var order = Array(0..<rows.count)
+            order.shuffle(using: &generator)
+            try writeColumns(rows: rows, order: order, firstRow: nextRow, layout: layout, file: file, map: map)
+            nextRow += rows.count
+        }
+
+        // Digest everything before the trailer, then sign (SPEC §6.5).
+        var zeroTail = [UInt8](repeating: 0, count: layout.trailerOffset - (layout.filterOffset + layout.filterLength))
+        if !zeroTail.isEmpty {
+            try zeroTail.withUnsafeBytes { try file.write($0, at: layout.filterOffset + layout.filterLength) }
+        }
+        zeroTail = []
+        let digest = try Self.digest(descriptor: file.fileDescriptor, length: layout.trailerOffset, path: file.temporaryPath)
+        let trailer = try TokenFileTrailer.make(digest: digest, signingKey: signingKey)
+        try trailer.withUnsafeBytes { try file.write($0, at: layout.trailerOffset) }
+        try file.commit()
+        try map?.commit()
+        finished = true
+        return Summary(header: header, digest: digest, fileSize: layout.fileSize)
+    }
+
+    private func writeColumns(
+        rows: BucketFile.Rows, order: [Int], firstRow: Int, layout: TokenFileLayout, file: AtomicFile, map: AtomicFile?
+    ) throws {
+        let count = order.count
+        guard count > 0 else { return }
+        let presenceBytes = layout.presenceBytes
+        let tokenBytes = layout.tokenBytes
+        var presence = [UInt8](repeating: 0, count: count * presenceBytes)
+        var tokens = [[UInt8]](repeating: [UInt8](repeating: 0, count: count * tokenBytes), count: layout.matchKeyCount)
+        var filters = [UInt8](repeating: 0, count: count * layout.filterBytes)
+        var mapText: [UInt8] = []
+        rows.bytes.withUnsafeBytes { all in
+        for (position, source) in order.enumerated() {
+            let row = UnsafeRawBufferPointer(rebasing: all[rows.starts[source]..<(rows.starts[source] + rows.rowWidth)])
+            for byte in 0..<presenceBytes { presence[position * presenceBytes + byte] = row[byte] }
+            for key in 0..<layout.matchKeyCount {
+                let start = presenceBytes + key * tokenBytes
+                for byte in 0..<tokenBytes { tokens[key][position * tokenBytes + byte] = row[start + byte] }
+            }
+            let filterStart = presenceBytes + layout.matchKeyCount * tokenBytes
+            filters.withUnsafeMutableBytes {
+                ($0.baseAddress! + position * layout.filterBytes).copyMemory(
+                    from: row.baseAddress! + filterStart, byteCount: layout.filterBytes)
+            }
+            if map != nil {
+                mapText.append(contentsOf: String(firstRow + position).utf8)
+                mapText.append(UInt8(ascii: ","))
+                CSVText.appendField(rows.key(source), to: &mapText)
+                mapText.append(UInt8(ascii: "\n"))
+            }
+        }
+        }
+        try presence.withUnsafeBytes { try file.write($0, at: layout.presenceOffset + firstRow * presenceBytes) }
+        for key in 0..<layout.matchKeyCount {
+            try tokens[key].withUnsafeBytes { try file.write($0, at: layout.tokenOffset(key: key) + firstRow * tokenBytes) }
+        }
+        if layout.filterBytes > 0 {
+            try filters.withUnsafeBytes { try file.write($0, at: layout.filterOffset + firstRow * layout.filterBytes) }
+        }
+        try map?.write(mapText)
+    }
+
+    /// Removes everything written so far; the destination paths are untouched.
+    public func abandon() {
+        for bucket in buckets { bucket.remove() }
+        rmdir(bucketDirectory)
+        finished = true
+    }
+
+    static func digest(descriptor: Int32, length: Int, path: String) throws -> [UInt8] {
+        var hasher = SHA256Hasher()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        while offset < length {
+            let wanted = min(chunk.count, length - offset)
+            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, wanted, off_t(offset)) }
+            guard count > 0 else { throw FileIO.ioError("cannot read back", path) }
+            chunk.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            offset += count
+        }
+        return hasher.finalize()
+    }
+
+    static func littleEndian(_ value: UInt32) -> [UInt8] {
+        [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24)]
+    }
+
+    static func now() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format4: Int(parts.tm_year) + 1900) + "-" + String(format2: Int(parts.tm_mon) + 1) + "-"
+            + String(format2: Int(parts.tm_mday)) + "T" + String(format2: Int(parts.tm_hour)) + ":"
+            + String(format2: Int(parts.tm_min)) + ":" + String(format2: Int(parts.tm_sec)) + "Z"
+    }
+}
+
+/// One scatter bucket: rows appended with a buffer, read back whole.
+private struct BucketFile {
+    let path: String
+    private var buffer: [UInt8] = []
+    private var descriptor: Int32 = -1
+
+    init(path: String) { self.path = path }
+
+    /// Rows of a bucket as read back: each is `row bytes ‖ u16 key length ‖ key bytes`.
+    struct Rows {
+        let bytes: [UInt8]
+        let starts: [Int]
+        let rowWidth: Int
+
+
+        func key(_ index: Int) -> ArraySlice<UInt8> {
+            let lengthOffset = starts[index] + rowWidth
+            let length = Int(bytes[lengthOffset]) | Int(bytes[lengthOffset + 1]) << 8
+            return bytes[(lengthOffset + 2)..<(lengthOffset + 2 + length)]
+        }
+
+        var count: Int { starts.count }
+    }
+
+    private var rowWidth = 0
+
+    mutating func append(row: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) throws {
+        rowWidth = row.count
+        buffer.append(contentsOf: row)
+        buffer.append(UInt8(key.count & 0xFF))
+        buffer.append(UInt8(key.count >> 8))
+        buffer.append(contentsOf: key)
+        if buffer.count >= 1 << 18 { try flush() }
+    }
+
+    mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        if descriptor < 0 {
+            descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw FileIO.ioError("cannot create", path) }
+        }
+        var done = 0
+        while done < buffer.count {
+            let count = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileIO.ioError("cannot write", path)
+            }
+            done += count
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    mutating func close() throws {
+        try flush()
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+        buffer = []
+    }
+
+    func readAll() throws -> Rows {
+        let bytes = FileIO.exists(path) ? try FileIO.readAll(path) : []
+        var starts: [Int] = []
+        var offset = 0
+        while offset < bytes.count {
+            starts.append(offset)
+            let lengthOffset = offset + rowWidth
+            let length = Int(bytes[lengthOffset]) | Int(bytes[lengthOffset + 1]) << 8
+            offset = lengthOffset + 2 + length
+        }
+        return Rows(bytes: bytes, starts: starts, rowWidth: rowWidth)
+    }
+
+    func remove() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        unlink(path)
+    }
+}
+
+/// Minimal CSV quoting for values Blindmatch writes (local maps, match lists).
+public enum CSVText {
+    /// Appends `field`, quoted when it holds a comma, quote, CR or LF.
+    public static func appendField(_ field: some Collection<UInt8>, to output: inout [UInt8]) {
+        let needsQuotes = field.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        guard needsQuotes else {
+            output.append(contentsOf: field)
+            return
+        }
+        output.append(UInt8(ascii: "\""))
+        for byte in field {
+            if byte == UInt8(ascii: "\"") { output.append(byte) }
+            output.append(byte)
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}
+
+/// The tool's name and version as written into token-file headers.
+public enum BlindmatchVersion {
+    public static let version = "0.1.0"
+    public static let tool = "blindmatch \(version)"
+}

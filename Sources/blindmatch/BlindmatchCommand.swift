@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct BlindmatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "blindmatch")
+}

@@ -1,0 +1,150 @@
+/// The result of one verification rule (SPEC §6.6) on a token file.
+public struct VerificationCheck: Sendable, Equatable {
+    public let rule: String
+    public let passed: Bool
+    public let detail: String
+}
+
+extension TokenFile {
+    /// SPEC §6.6: everything an auditor checks on a token file, each rule reported whether it passes or not.
+    ///
+    /// Structure was already checked when the file was opened. This adds the digest, the signature (against
+    /// `publicKey` when given), the schema fingerprint (when `schema` is given), zero padding, presence bits
+    /// consistent with token bytes, and statistical checks that no column holds text: keyed hashes and Bloom filters
+    /// look like noise, a column of names or dates does not.
+    public func verify(schema: LinkageSchema? = nil, publicKey: PublicSigningKey? = nil) -> [VerificationCheck] {
+        var checks: [VerificationCheck] = []
+        let layout = self.layout
+        checks.append(
+            VerificationCheck(
+                rule: "SPEC §6.1-6.3 structure", passed: true,
+                detail: "\(header.recordCount) records, \(header.matchKeys.count) match keys, \(header.filterBits)-bit filters"))
+        let digestOK = verifyDigest()
+        checks.append(
+            VerificationCheck(
+                rule: "SPEC §6.5 digest", passed: digestOK,
+                detail: digestOK ? "SHA-256 \(Hex.encode(trailer.digest))" : "the SHA-256 of the content does not match the trailer: the file was altered"))
+
+        if let key = trailer.publicKey {
+            let valid = trailer.isSignatureValid
+            checks.append(
+                VerificationCheck(
+                    rule: "SPEC §6.5 signature", passed: valid,
+                    detail: valid ? "valid Ed25519 signature by key \(key.fingerprint)" : "the signature does not verify"))
+            if let publicKey {
+                let same = publicKey == key
+                checks.append(
+                    VerificationCheck(
+                        rule: "SPEC §6.5 signer", passed: same,
+                        detail: same ? "signed by the expected key" : "signed by \(key.fingerprint), not by the expected key \(publicKey.fingerprint)"))
+            }
+        } else {
+            checks.append(
+                VerificationCheck(
+                    rule: "SPEC §6.5 signature", passed: publicKey == nil,
+                    detail: publicKey == nil ? "the file is not signed" : "the file is not signed, but a signer was expected"))
+        }
+
+        if let schema {
+            let same = schema.fingerprint == header.schemaFingerprint
+            checks.append(
+                VerificationCheck(
+                    rule: "SPEC §2.1 schema fingerprint", passed: same,
+                    detail: same ? "matches the given schema" : "the file was made with another schema (\(header.schemaFingerprint))"))
+            let keysSame = schema.matchKeys.map(\.name) == header.matchKeys && (schema.bloom?.filterBits ?? 0) == header.filterBits
+            checks.append(
+                VerificationCheck(
+                    rule: "SPEC §6.3 header agrees with schema", passed: keysSame,
+                    detail: keysSame ? "match keys and filter length as the schema says" : "match keys or filter length differ from the schema"))
+        }
+
+        let paddingClean = layout.paddingRanges.allSatisfy { range in bytes[range].allSatisfy { $0 == 0 } }
+        checks.append(
+            VerificationCheck(
+                rule: "SPEC §6.2 padding", passed: paddingClean,
+                detail: paddingClean ? "all padding bytes are zero" : "padding holds non-zero bytes (hidden data?)"))
+
+        checks.append(checkPresence())
+        checks.append(contentsOf: checkNoPlaintext())
+        return checks
+    }
+
+    /// Absent tokens are all zero, present tokens are not, and unused presence bits are clear.
+    private func checkPresence() -> VerificationCheck {
+        let keyCount = layout.matchKeyCount
+        let presenceBytes = layout.presenceBytes
+        let unusedMask: UInt8 = keyCount % 8 == 0 ? 0 : ~UInt8((1 << (keyCount % 8)) - 1)
+        for row in 0..<recordCount {
+            if presenceBytes > 0 && presence[row * presenceBytes + presenceBytes - 1] & unusedMask != 0 {
+                return VerificationCheck(rule: "SPEC §6.4 presence", passed: false, detail: "row \(row) sets unused presence bits")
+            }
+            for key in 0..<keyCount {
+                let token = tokens(key: key)[(row * 16)..<((row + 1) * 16)]
+                let isZero = token.allSatisfy { $0 == 0 }
+                if hasToken(row: row, key: key) == isZero {
+                    return VerificationCheck(
+                        rule: "SPEC §6.4 presence", passed: false,
+                        detail: "row \(row), key \(header.matchKeys[key]): presence bit and token disagree")
+                }
+            }
+        }
+        return VerificationCheck(
+            rule: "SPEC §6.4 presence", passed: true, detail: "presence bits agree with the token columns")
+    }
+
+    /// SPEC §6.6: text is mostly printable ASCII; HMAC output has about 37% printable bytes and Bloom filters at
+    /// most about 60%. A column above 75% printable, or with a run of 16 printable bytes in most rows, fails.
+    private func checkNoPlaintext() -> [VerificationCheck] {
+        var checks: [VerificationCheck] = []
+        func printableFraction(_ buffer: UnsafeRawBufferPointer, stride: Int, skipZeroRows: Bool) -> Double {
+            var printable = 0
+            var total = 0
+            var row = 0
+            while row * stride < buffer.count {
+                let slice = buffer[(row * stride)..<min(buffer.count, (row + 1) * stride)]
+                if !(skipZeroRows && slice.allSatisfy { $0 == 0 }) {
+                    printable += slice.reduce(0) { $0 + ((0x20...0x7E).contains($1) ? 1 : 0) }
+                    total += slice.count
+                }
+                row += 1
+            }
+            return total == 0 ? 0 : Double(printable) / Double(total)
+        }
+        for (key, name) in header.matchKeys.enumerated() {
+            let fraction = printableFraction(tokens(key: key), stride: 16, skipZeroRows: true)
+            checks.append(
+                VerificationCheck(
+                    rule: "SPEC §6.6 no plaintext (\(name) tokens)", passed: fraction < 0.75,
+                    detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
+            let distinct = distinctFraction(key: key)
+            checks.append(
+                VerificationCheck(
+                    rule: "SPEC §6.6 token entropy (\(name))", passed: distinct.passed,
+                    detail: distinct.detail))
+        }
+        if layout.filterBytes > 0 {
+            let fraction = printableFraction(filters, stride: layout.filterBytes, skipZeroRows: true)
+            checks.append(
+                VerificationCheck(
+                    rule: "SPEC §6.6 no plaintext (Bloom filters)", passed: fraction < 0.75,
+                    detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
+        }
+        return checks
+    }
+
+    /// Keyed tokens use all 256 byte values evenly; text or small codes do not. On at least 64 present tokens, the
+    /// distinct byte values seen must be at least 200.
+    private func distinctFraction(key: Int) -> (passed: Bool, detail: String) {
+        var seen = [Bool](repeating: false, count: 256)
+        var present = 0
+        let column = tokens(key: key)
+        for row in 0..<recordCount where hasToken(row: row, key: key) {
+            present += 1
+            for byte in column[(row * 16)..<((row + 1) * 16)] { seen[Int(byte)] = true }
+            if present >= 4096 { break }
+        }
+        let distinct = seen.filter { $0 }.count
+        guard present >= 64 else { return (true, "\(present) tokens: too few to judge byte spread") }
+        return (distinct >= 200, "\(distinct) of 256 byte values seen in \(present) tokens")
+    }
+}

@@ -130,3 +130,16 @@ struct KeyStream {
         }
     }
 }
+
+/// A reproducible generator for test vectors only (SPEC §9): 64-bit little-endian words of
+/// HMAC-SHA256(seed, 8-byte big-endian counter). Real token files use ``SecureRandomGenerator``.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var stream: KeyStream
+
+    /// A generator whose output is fixed by `seed`.
+    public init(seed: [UInt8]) { stream = KeyStream(key: seed) }
+
+    public mutating func next() -> UInt64 {
+        UInt64(stream.next()) | UInt64(stream.next()) << 32
+    }
+}

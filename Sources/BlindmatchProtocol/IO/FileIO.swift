@@ -74,7 +74,7 @@ public final class AtomicFile {
         let name = destination.split(separator: "/").last.map(String.init) ?? destination
         let suffix = Hex.encode((try? SecureRandom.bytes(6)) ?? [0, 0, 0, 0, 0, 0])
         temporaryPath = "\(directory.isEmpty ? "/" : directory)/.\(name).\(suffix).partial"
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        descriptor = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw FileIO.ioError("cannot create", temporaryPath) }
         // The umask must not widen or narrow what the protocol asks for.
         fchmod(descriptor, mode)

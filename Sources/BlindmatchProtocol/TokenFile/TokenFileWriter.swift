@@ -59,7 +59,7 @@ public final class TokenFileWriter {
     ) throws {
         precondition(rows.count >= count * rowWidth)
         for row in 0..<count {
-            let bucket = buckets.count == 1 ? 0 : Int(generator.next(upperBound: UInt64(buckets.count)))
+            let bucket = buckets.count == 1 ? 0 : Int(Self.uniform(below: UInt64(buckets.count), using: &generator))
             let keyRange = batch.range(record: firstRecord + row, column: keyColumn)
             guard keyRange.count <= Int(UInt16.max) else {
                 throw ProtocolError(
@@ -101,8 +101,7 @@ public final class TokenFileWriter {
         var nextRow = 0
         for bucket in buckets {
             let rows = try bucket.readAll()
-            var order = Array(0..<rows.count)
-            order.shuffle(using: &generator)
+            let order = Self.shuffledIndices(rows.count, using: &generator)
             try writeColumns(rows: rows, order: order, firstRow: nextRow, layout: layout, file: file, map: map)
             nextRow += rows.count
         }
@@ -183,6 +182,26 @@ public final class TokenFileWriter {
             offset += count
         }
         return hasher.finalize()
+    }
+
+    /// SPEC §6.4: Fisher–Yates from the last index down, j uniform in 0...i by rejection sampling on 64-bit draws.
+    static func shuffledIndices(_ count: Int, using generator: inout any RandomNumberGenerator) -> [Int] {
+        var order = Array(0..<count)
+        var index = count - 1
+        while index > 0 {
+            order.swapAt(index, Int(uniform(below: UInt64(index + 1), using: &generator)))
+            index -= 1
+        }
+        return order
+    }
+
+    /// A uniform value below `bound` from 64-bit draws, rejecting the biased top range.
+    static func uniform(below bound: UInt64, using generator: inout any RandomNumberGenerator) -> UInt64 {
+        let limit = UInt64.max - UInt64.max % bound
+        while true {
+            let value = generator.next()
+            if value < limit { return value % bound }
+        }
     }
 
     static func littleEndian(_ value: UInt32) -> [UInt8] {

@@ -1,0 +1,19 @@
+import Glibc
+
+/// Writes to standard output and standard error without buffering surprises.
+enum Console {
+    static func error(_ text: String) { write(text, to: STDERR_FILENO) }
+
+    static func output(_ text: String) { write(text, to: STDOUT_FILENO) }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done) }
+            if count <= 0 { return }
+            done += count
+        }
+        bytes.removeAll()
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import BlindmatchProtocol
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a token file as an auditor: structure, digest, signature, schema, and that it holds no plaintext.",
+        discussion: "Exits 0 only when every rule of Protocol/SPEC.md §6.6 holds; each rule is printed with its outcome.")
+
+    @Argument(help: ArgumentHelp("The token file.", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp("The linkage schema the file must have been made with.", valueName: "schema.json"))
+    var schema: String?
+
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("The signer's registered public key (PEM).", valueName: "key.pub"))
+    var publicKey: String?
+
+    func run() throws {
+        try reportingErrors {
+            let expectedSchema = try schema.map { try LinkageSchema(contentsOfFile: $0) }
+            let key = try publicKey.map { try PublicSigningKey(contentsOfFile: $0) }
+            let tokens: TokenFile
+            do {
+                tokens = try TokenFile(contentsOf: file)
+            } catch let error as ProtocolError {
+                Console.output("FAIL  structure: \(error.reason)\n")
+                throw ExitCode(1)
+            }
+            let checks = tokens.verify(schema: expectedSchema, publicKey: key)
+            for check in checks {
+                Console.output("\(check.passed ? "ok  " : "FAIL")  \(check.rule): \(check.detail)\n")
+            }
+            let failed = checks.filter { !$0.passed }.count
+            if failed > 0 {
+                Console.output("\(file): \(failed) rule(s) failed\n")
+                throw ExitCode(1)
+            }
+            Console.output("\(file): all \(checks.count) rules hold\n")
+        }
+    }
+}

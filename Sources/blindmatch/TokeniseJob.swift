@@ -29,7 +29,7 @@ struct TokeniseJob {
 
     func run() throws -> Outcome {
         let start = Clock.now()
-        let reader = try CSVReader(path: input)
+        var reader = try CSVReader(path: input)
         try reader.checkHeader(expected: schema.columnNames)
         let context = try EncodingContext(schema: schema, secret: secret)
         let tokeniser = try Tokeniser(context: context, workers: threads)

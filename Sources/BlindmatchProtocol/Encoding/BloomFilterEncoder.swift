@@ -5,27 +5,34 @@
 /// but frequency and pattern-mining attacks on many filters remain possible; the hardening of SPEC §5.5 (salting,
 /// balancing, diffusion, randomised response) raises their cost at some loss of accuracy. See SPEC §1.4.
 ///
-/// Not thread-safe: owned by one ``RecordEncoder``.
-final class BloomFilterEncoder {
+/// A value type so that the hot loop's state is accessed statically (no dynamic exclusivity checks): owned by one
+/// ``RecordEncoder`` and never shared between threads.
+struct BloomFilterEncoder {
     private let context: EncodingContext
     private let settings: BloomSettings
     private var filter: [UInt8]
     private var work: [UInt8]
     private var caches: [PositionCache]
     private var blake: [[Blake2bMAC]]
-    private var token: [UInt8] = []
-    private var hashInput: [UInt8] = []
+    /// The current token's bytes are `token[0..<tokenLength]`; the buffer only grows.
+    private var token = [UInt8](repeating: 0, count: 256)
+    private var tokenLength = 0
     private var padded: [UInt8] = []
     private var scalars: [Unicode.Scalar] = []
     private var positions: [UInt16] = []
     private var macOutput = [UInt8](repeating: 0, count: 64)
     private var macMessage: [UInt8] = []
     private let digitsOnlyColumns: Set<Int>
+    // Private copies of what the hot loop reads (see RecordEncoding).
+    private let fields: [BloomField]
+    private let keys: [EncodingContext.BloomFieldKeys]
 
     init(context: EncodingContext) throws {
         guard let settings = context.schema.bloom else { throw ProtocolError(.invalidSchema, "no Bloom settings") }
         self.context = context
         self.settings = settings
+        fields = settings.fields.map { $0 }
+        keys = context.bloomKeys.map { $0 }
         filter = Array(repeating: 0, count: settings.hashBits / 8)
         work = Array(repeating: 0, count: settings.filterBits / 8)
         caches = settings.fields.map { _ in PositionCache() }
@@ -44,16 +51,15 @@ final class BloomFilterEncoder {
     }
 
     /// Writes the finished filter (`filterBits / 8` bytes) to `output` and returns its popcount.
-    func encode(values: [String?], into output: UnsafeMutableRawBufferPointer) -> Int {
+    mutating func encode(values: [String?], into output: UnsafeMutableRawBufferPointer) -> Int {
         for index in filter.indices { filter[index] = 0 }
-        hashInput.removeAll(keepingCapacity: true)
         var salt: [UInt8] = []
         if let saltPart = settings.hardening.salt, let value = values[saltPart.column],
             let piece = RecordEncoder.transform(value, saltPart.transform)
         {
             salt = [0] + Array(piece.utf8)
         }
-        for (fieldIndex, field) in settings.fields.enumerated() {
+        for (fieldIndex, field) in fields.enumerated() {
             guard var value = values[field.column], !value.isEmpty else { continue }
             if digitsOnlyColumns.contains(field.column) { value.removeAll { $0 == "-" } }
             tokenize(value, field: field, fieldIndex: fieldIndex, salt: salt)
@@ -63,17 +69,45 @@ final class BloomFilterEncoder {
 
     // MARK: Tokenising (SPEC §5.1)
 
-    private func tokenize(_ value: String, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
+    /// Clears the token buffer.
+    @inline(__always)
+    private mutating func beginToken() { tokenLength = 0 }
+
+    @inline(__always)
+    private mutating func appendToken(_ byte: UInt8) {
+        if tokenLength == token.count { token.append(contentsOf: repeatElement(0, count: token.count)) }
+        token[tokenLength] = byte
+        tokenLength += 1
+    }
+
+    private mutating func appendToken(_ bytes: some Sequence<UInt8>) {
+        for byte in bytes { appendToken(byte) }
+    }
+
+    /// The positional prefix "i " (SPEC §5.1), written without allocating.
+    private mutating func appendPositionPrefix(_ position: Int) {
+        var divisor = 1
+        while divisor * 10 <= position { divisor *= 10 }
+        var rest = position
+        while divisor > 0 {
+            appendToken(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+        appendToken(UInt8(ascii: " "))
+    }
+
+    private mutating func tokenize(_ value: String, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
         switch field.tokenizer {
         case .exact:
-            token.removeAll(keepingCapacity: true)
-            token.append(contentsOf: value.utf8)
+            beginToken()
+            appendToken(value.utf8)
             insertToken(index: 0, of: 1, field: field, fieldIndex: fieldIndex, salt: salt)
         case .numeric(let interval, let resolution, let precision):
             let tokens = Self.numericTokens(value, interval: interval, resolution: resolution, precision: precision)
             for (index, text) in tokens.enumerated() {
-                token.removeAll(keepingCapacity: true)
-                token.append(contentsOf: text.utf8)
+                beginToken()
+                appendToken(text.utf8)
                 insertToken(index: index, of: tokens.count, field: field, fieldIndex: fieldIndex, salt: salt)
             }
         case .ngram(let n, let positional):
@@ -86,9 +120,9 @@ final class BloomFilterEncoder {
                 let count = padded.count - n + 1
                 guard count > 0 else { return }
                 for index in 0..<count {
-                    token.removeAll(keepingCapacity: true)
-                    if positional { Self.appendPositionPrefix(index + 1, to: &token) }
-                    token.append(contentsOf: padded[index..<(index + n)])
+                    beginToken()
+                    if positional { appendPositionPrefix(index + 1) }
+                    for offset in index..<(index + n) { appendToken(padded[offset]) }
                     insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex, salt: salt)
                 }
             } else {
@@ -99,18 +133,13 @@ final class BloomFilterEncoder {
                 let count = scalars.count - n + 1
                 guard count > 0 else { return }
                 for index in 0..<count {
-                    token.removeAll(keepingCapacity: true)
-                    if positional { Self.appendPositionPrefix(index + 1, to: &token) }
-                    for scalar in scalars[index..<(index + n)] { token.append(contentsOf: String(scalar).utf8) }
+                    beginToken()
+                    if positional { appendPositionPrefix(index + 1) }
+                    for offset in index..<(index + n) { appendToken(String(scalars[offset]).utf8) }
                     insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex, salt: salt)
                 }
             }
         }
-    }
-
-    private static func appendPositionPrefix(_ position: Int, to token: inout [UInt8]) {
-        token.append(contentsOf: String(position).utf8)
-        token.append(UInt8(ascii: " "))
     }
 
     /// clkhash's NumericComparison tokens for a formatted number.
@@ -135,41 +164,40 @@ final class BloomFilterEncoder {
 
     // MARK: Hashing (SPEC §5.3)
 
-    private func insertToken(index: Int, of count: Int, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
+    /// Sets the bits of the token in `token[0..<tokenLength]` (with the salt appended when salting).
+    private mutating func insertToken(index: Int, of count: Int, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
         let k = field.strategy.bits(forToken: index, of: count)
         guard k > 0 else { return }
-        let input: [UInt8]
-        if salt.isEmpty {
-            input = token
-        } else {
-            hashInput.removeAll(keepingCapacity: true)
-            hashInput.append(contentsOf: token)
-            hashInput.append(contentsOf: salt)
-            input = hashInput
-        }
-        let key = input.withUnsafeBytes { PositionCache.Key($0) }
+        if !salt.isEmpty { appendToken(salt) }
+        let key = token.withUnsafeBytes { PositionCache.Key(UnsafeRawBufferPointer(rebasing: $0[0..<tokenLength])) }
         if let key, let offset = caches[fieldIndex].lookup(key, needed: k) {
             caches[fieldIndex].pool.withUnsafeBufferPointer { pool in
-                for position in pool[offset..<(offset + k)] { setBit(Int(position)) }
+                filter.withUnsafeMutableBufferPointer { bits in
+                    for position in pool[offset..<(offset + k)] {
+                        bits[Int(position) >> 3] |= 0x80 >> UInt8(position & 7)
+                    }
+                }
             }
             return
         }
+        let input = Array(token[0..<tokenLength])
         computePositions(input, k: k, field: field, fieldIndex: fieldIndex)
         for position in positions { setBit(Int(position)) }
         if let key {
-            _ = positions.withUnsafeBufferPointer { caches[fieldIndex].insert(key, positions: $0) }
+            let pending = positions
+            _ = pending.withUnsafeBufferPointer { caches[fieldIndex].insert(key, positions: $0) }
         }
     }
 
     @inline(__always)
-    private func setBit(_ position: Int) {
+    private mutating func setBit(_ position: Int) {
         filter[position >> 3] |= 0x80 >> UInt8(position & 7)
     }
 
-    private func computePositions(_ input: [UInt8], k: Int, field: BloomField, fieldIndex: Int) {
+    private mutating func computePositions(_ input: [UInt8], k: Int, field: BloomField, fieldIndex: Int) {
         positions.removeAll(keepingCapacity: true)
         let bits = settings.hashBits
-        let keys = context.bloomKeys[fieldIndex]
+        let keys = self.keys[fieldIndex]
         switch field.hash {
         case .hmacSHA256:
             // SPEC §5.3.1: block j = HMAC-SHA256(K_field, j ‖ input); 16 little-endian 16-bit words per block.
@@ -227,7 +255,7 @@ final class BloomFilterEncoder {
     }
 
     @inline(__always)
-    private func appendWords(count: Int, modulo bits: Int) {
+    private mutating func appendWords(count: Int, modulo bits: Int) {
         for word in 0..<count {
             let value = Int(macOutput[2 * word]) | Int(macOutput[2 * word + 1]) << 8
             positions.append(UInt16(truncatingIfNeeded: value % bits))
@@ -242,7 +270,7 @@ final class BloomFilterEncoder {
 
     // MARK: Hardening (SPEC §5.4, §5.5)
 
-    private func finish(into output: UnsafeMutableRawBufferPointer) -> Int {
+    private mutating func finish(into output: UnsafeMutableRawBufferPointer) -> Int {
         var length = filter.count
         for _ in 0..<settings.xorFolds {
             length /= 2
@@ -281,7 +309,7 @@ final class BloomFilterEncoder {
     }
 
     /// SPEC §5.5.4: bit i flips when word i of HMAC-SHA256(K_rr, filter ‖ block) is below p × 65536.
-    private func flipBits(count: Int, probability: Double, key: HMACSHA256Key) {
+    private mutating func flipBits(count: Int, probability: Double, key: HMACSHA256Key) {
         let threshold = Int((probability * 65536).rounded())
         let original = Array(filter[0..<(count / 8)])
         var block: UInt32 = 0

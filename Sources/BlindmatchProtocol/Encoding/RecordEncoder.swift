@@ -11,21 +11,11 @@ public final class RecordEncoder {
     }
 
     public let context: EncodingContext
-    private let schema: LinkageSchema
-    private var values: [String?]
-    private var message: [UInt8] = []
-    private var digest = [UInt8](repeating: 0, count: 64)
-    private var bloomEncoder: BloomFilterEncoder?
-    /// A native schema's record key goes only to the local map: it is neither normalised nor counted.
-    private let skippedColumn: Int
+    private var state: RecordEncoding
 
     public init(context: EncodingContext) throws {
         self.context = context
-        schema = context.schema
-        values = Array(repeating: nil, count: schema.columns.count)
-        skippedColumn = schema.flavour == .native ? schema.recordKeyColumn : -1
-        message.reserveCapacity(256)
-        if schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
+        state = try RecordEncoding(context: context)
     }
 
     /// Encodes record `record` of `batch` into `row` (`context.rowWidth` bytes) and counts it in `statistics`.
@@ -37,8 +27,60 @@ public final class RecordEncoder {
         _ batch: RecordBatch, record: Int, into row: UnsafeMutableRawBufferPointer,
         statistics: inout EncodingStatistics
     ) -> InvalidEntry? {
+        state.encode(batch, record: record, into: row, statistics: &statistics)
+    }
+
+    /// SPEC §4.2: what a match-key part (or a salt) takes of a normalised value; nil means missing.
+    static func transform(_ value: String, _ transform: MatchKeyPart.Transform) -> String? {
+        guard !value.isEmpty else { return nil }
+        switch transform {
+        case .value: return value
+        case .initial: return value.first.map(String.init)
+        case .soundex: return Phonetic.soundex(value)
+        case .year: return value.utf8.count >= 4 ? String(value.prefix(4)) : nil
+        }
+    }
+}
+
+/// The encoder's working state, a value type so the per-record loop accesses it statically.
+private struct RecordEncoding {
+    typealias InvalidEntry = RecordEncoder.InvalidEntry
+    let context: EncodingContext
+    private let schema: LinkageSchema
+    private var values: [String?]
+    private var message: [UInt8] = []
+    private var digest = [UInt8](repeating: 0, count: 64)
+    private var bloomEncoder: BloomFilterEncoder?
+    /// A native schema's record key goes only to the local map: it is neither normalised nor counted.
+    private let skippedColumn: Int
+    // Private copies of what the per-record loop reads, so worker threads never share (and contend on the
+    // reference counts of) the same array buffers.
+    private let columns: [Column]
+    private let matchKeys: [MatchKey]
+    private let matchKeyMACs: [HMACSHA256Key]
+    private let presenceBytes: Int
+    private let filterBytes: Int
+
+    init(context: EncodingContext) throws {
+        self.context = context
+        schema = context.schema
+        columns = context.schema.columns.map { $0 }
+        matchKeys = context.schema.matchKeys.map { MatchKey(name: $0.name, parts: $0.parts.map { $0 }) }
+        matchKeyMACs = context.matchKeyMACs.map { $0 }
+        presenceBytes = context.presenceBytes
+        filterBytes = context.filterBytes
+        values = Array(repeating: nil, count: schema.columns.count)
+        skippedColumn = schema.flavour == .native ? schema.recordKeyColumn : -1
+        message.reserveCapacity(256)
+        if schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
+    }
+
+    mutating func encode(
+        _ batch: RecordBatch, record: Int, into row: UnsafeMutableRawBufferPointer,
+        statistics: inout EncodingStatistics
+    ) -> InvalidEntry? {
         var invalid: InvalidEntry?
-        for (index, column) in schema.columns.enumerated() {
+        for (index, column) in columns.enumerated() {
             if index == skippedColumn {
                 values[index] = nil
                 continue
@@ -80,14 +122,13 @@ public final class RecordEncoder {
         statistics.records += 1
 
         let base = row.baseAddress!
-        let presenceBytes = context.presenceBytes
         for index in 0..<presenceBytes { base.storeBytes(of: 0, toByteOffset: index, as: UInt8.self) }
-        for (keyIndex, key) in schema.matchKeys.enumerated() {
+        for (keyIndex, key) in matchKeys.enumerated() {
             let tokenOffset = presenceBytes + keyIndex * EncodingContext.tokenBytes
             if buildMessage(for: key) {
                 message.withUnsafeBytes { messageBytes in
                     digest.withUnsafeMutableBytes {
-                        context.matchKeyMACs[keyIndex].authenticate(messageBytes, into: $0.baseAddress!)
+                        matchKeyMACs[keyIndex].authenticate(messageBytes, into: $0.baseAddress!)
                     }
                 }
                 digest.withUnsafeBytes {
@@ -100,21 +141,19 @@ public final class RecordEncoder {
                 (base + tokenOffset).initializeMemory(as: UInt8.self, repeating: 0, count: EncodingContext.tokenBytes)
             }
         }
-        if let bloomEncoder {
-            let filterOffset = presenceBytes + schema.matchKeys.count * EncodingContext.tokenBytes
-            let popcount = bloomEncoder.encode(
-                values: values,
-                into: UnsafeMutableRawBufferPointer(rebasing: row[filterOffset..<(filterOffset + context.filterBytes)]))
+        let filterOffset = presenceBytes + matchKeys.count * EncodingContext.tokenBytes
+        let filter = UnsafeMutableRawBufferPointer(rebasing: row[filterOffset..<(filterOffset + filterBytes)])
+        if let popcount = bloomEncoder?.encode(values: values, into: filter) {
             statistics.recordPopcount(popcount)
         }
         return invalid
     }
 
     /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes. False if a part is missing.
-    private func buildMessage(for key: MatchKey) -> Bool {
+    private mutating func buildMessage(for key: MatchKey) -> Bool {
         message.removeAll(keepingCapacity: true)
         for part in key.parts {
-            guard let value = values[part.column], let piece = Self.transform(value, part.transform) else {
+            guard let value = values[part.column], let piece = RecordEncoder.transform(value, part.transform) else {
                 return false
             }
             let utf8 = piece.utf8
@@ -123,16 +162,5 @@ public final class RecordEncoder {
             message.append(contentsOf: utf8)
         }
         return true
-    }
-
-    /// SPEC §4.2: what a match-key part (or a salt) takes of a normalised value; nil means missing.
-    static func transform(_ value: String, _ transform: MatchKeyPart.Transform) -> String? {
-        guard !value.isEmpty else { return nil }
-        switch transform {
-        case .value: return value
-        case .initial: return value.first.map(String.init)
-        case .soundex: return Phonetic.soundex(value)
-        case .year: return value.utf8.count >= 4 ? String(value.prefix(4)) : nil
-        }
     }
 }

@@ -58,6 +58,14 @@ public final class TokenFileWriter {
         rows: UnsafeRawBufferPointer, count: Int, keysFrom batch: RecordBatch, keyColumn: Int, firstRecord: Int = 0
     ) throws {
         precondition(rows.count >= count * rowWidth)
+        // Work on local copies (moved out and back) so the per-row loop has no dynamic exclusivity checks.
+        var buckets: [BucketFile] = []
+        swap(&buckets, &self.buckets)
+        defer { swap(&buckets, &self.buckets) }
+        var generator: any RandomNumberGenerator = SecureRandomGenerator()
+        swap(&generator, &self.generator)
+        defer { swap(&generator, &self.generator) }
+        let rowWidth = self.rowWidth
         for row in 0..<count {
             let bucket = buckets.count == 1 ? 0 : Int(Self.uniform(below: UInt64(buckets.count), using: &generator))
             let keyRange = batch.range(record: firstRecord + row, column: keyColumn)
@@ -128,34 +136,51 @@ public final class TokenFileWriter {
         guard count > 0 else { return }
         let presenceBytes = layout.presenceBytes
         let tokenBytes = layout.tokenBytes
+        let keyCount = layout.matchKeyCount
+        let filterBytes = layout.filterBytes
+        let filterStart = presenceBytes + keyCount * tokenBytes
         var presence = [UInt8](repeating: 0, count: count * presenceBytes)
-        var tokens = [[UInt8]](repeating: [UInt8](repeating: 0, count: count * tokenBytes), count: layout.matchKeyCount)
-        var filters = [UInt8](repeating: 0, count: count * layout.filterBytes)
+        // Token columns back to back: key k's tokens for this bucket start at k × count × tokenBytes.
+        var tokens = [UInt8](repeating: 0, count: keyCount * count * tokenBytes)
+        var filters = [UInt8](repeating: 0, count: count * filterBytes)
         var mapText: [UInt8] = []
         rows.bytes.withUnsafeBytes { all in
-        for (position, source) in order.enumerated() {
-            let row = UnsafeRawBufferPointer(rebasing: all[rows.starts[source]..<(rows.starts[source] + rows.rowWidth)])
-            for byte in 0..<presenceBytes { presence[position * presenceBytes + byte] = row[byte] }
-            for key in 0..<layout.matchKeyCount {
-                let start = presenceBytes + key * tokenBytes
-                for byte in 0..<tokenBytes { tokens[key][position * tokenBytes + byte] = row[start + byte] }
+            presence.withUnsafeMutableBytes { presenceOut in
+                tokens.withUnsafeMutableBytes { tokensOut in
+                    filters.withUnsafeMutableBytes { filtersOut in
+                        for (position, source) in order.enumerated() {
+                            let row = all.baseAddress! + rows.starts[source]
+                            if presenceBytes > 0 {
+                                (presenceOut.baseAddress! + position * presenceBytes).copyMemory(
+                                    from: row, byteCount: presenceBytes)
+                            }
+                            for key in 0..<keyCount {
+                                (tokensOut.baseAddress! + (key * count + position) * tokenBytes).copyMemory(
+                                    from: row + presenceBytes + key * tokenBytes, byteCount: tokenBytes)
+                            }
+                            if filterBytes > 0 {
+                                (filtersOut.baseAddress! + position * filterBytes).copyMemory(
+                                    from: row + filterStart, byteCount: filterBytes)
+                            }
+                        }
+                    }
+                }
             }
-            let filterStart = presenceBytes + layout.matchKeyCount * tokenBytes
-            filters.withUnsafeMutableBytes {
-                ($0.baseAddress! + position * layout.filterBytes).copyMemory(
-                    from: row.baseAddress! + filterStart, byteCount: layout.filterBytes)
-            }
-            if map != nil {
+        }
+        if map != nil {
+            for (position, source) in order.enumerated() {
                 mapText.append(contentsOf: String(firstRow + position).utf8)
                 mapText.append(UInt8(ascii: ","))
                 CSVText.appendField(rows.key(source), to: &mapText)
                 mapText.append(UInt8(ascii: "\n"))
             }
         }
-        }
         try presence.withUnsafeBytes { try file.write($0, at: layout.presenceOffset + firstRow * presenceBytes) }
-        for key in 0..<layout.matchKeyCount {
-            try tokens[key].withUnsafeBytes { try file.write($0, at: layout.tokenOffset(key: key) + firstRow * tokenBytes) }
+        try tokens.withUnsafeBytes { all in
+            for key in 0..<keyCount {
+                let column = UnsafeRawBufferPointer(rebasing: all[(key * count * tokenBytes)..<((key + 1) * count * tokenBytes)])
+                try file.write(column, at: layout.tokenOffset(key: key) + firstRow * tokenBytes)
+            }
         }
         if layout.filterBytes > 0 {
             try filters.withUnsafeBytes { try file.write($0, at: layout.filterOffset + firstRow * layout.filterBytes) }

@@ -5,7 +5,7 @@ import Glibc
 /// breaks, CRLF or LF line ends, a UTF-8 byte order mark. Memory stays constant whatever the file size.
 ///
 /// Errors name the file, the line and the column (by header name) and never the value: a value is personal data.
-final class CSVReader {
+struct CSVReader: ~Copyable {
     let path: String
     private let descriptor: Int32
     private var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -56,17 +56,20 @@ final class CSVReader {
     }
 
     /// Fills `batch` with up to `limit` records; returns false when the file is exhausted and nothing was read.
-    func read(into batch: inout RecordBatch, limit: Int) throws -> Bool {
+    mutating func read(into batch: inout RecordBatch, limit: Int) throws -> Bool {
         batch.removeAll()
         while batch.count < limit {
-            guard let startLine = try readRecord(into: &recordFields) else { break }
-            if recordFields.count == 1 && recordFields[0].isEmpty { continue }  // blank line
-            guard recordFields.count == header.count else {
+            var fields = recordFields
+            recordFields = []
+            defer { recordFields = fields }
+            guard let startLine = try readRecord(into: &fields) else { break }
+            if fields.count == 1 && fields[0].isEmpty { continue }  // blank line
+            guard fields.count == header.count else {
                 throw ProtocolError(
                     .invalidCSV,
-                    "\(path):\(startLine): expected \(header.count) fields as in the header, found \(recordFields.count)")
+                    "\(path):\(startLine): expected \(header.count) fields as in the header, found \(fields.count)")
             }
-            for (index, bytes) in recordFields.enumerated() {
+            for (index, bytes) in fields.enumerated() {
                 if bytes.contains(where: { $0 >= 0x80 }), String(validating: bytes, as: UTF8.self) == nil {
                     throw ProtocolError(
                         .invalidCSV, "\(path):\(startLine): field \"\(header[index])\" is not valid UTF-8")
@@ -78,7 +81,7 @@ final class CSVReader {
         return batch.count > 0
     }
 
-    private func refill() throws -> Bool {
+    private mutating func refill() throws -> Bool {
         if atEnd { return false }
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
@@ -95,7 +98,7 @@ final class CSVReader {
     }
 
     /// Reads one record's fields; returns the line it started on, or nil at the end of the file.
-    private func readRecord(into fields: inout [[UInt8]]) throws -> Int? {
+    private mutating func readRecord(into fields: inout [[UInt8]]) throws -> Int? {
         fields.removeAll(keepingCapacity: true)
         field.removeAll(keepingCapacity: true)
         let startLine = line

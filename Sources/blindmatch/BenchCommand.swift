@@ -12,7 +12,8 @@ struct BenchCommand: ParsableCommand {
 struct TokeniseBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenise",
-        abstract: "Tokenising rate on one core and on every core, and a whole CSV-to-token-file run with its peak memory.",
+        abstract:
+            "Tokenising rate on one core and on every core, and a whole CSV-to-token-file run with its peak memory.",
         aliases: ["tokenize"])
 
     @Option(help: ArgumentHelp("A linkage schema (default: the embedded example UK schema).", valueName: "schema.json"))
@@ -38,21 +39,28 @@ struct TokeniseBench: ParsableCommand {
             #if DEBUG
                 Console.output("warning: this is a debug build; measure with `swift build -c release`\n")
             #endif
-            Console.output("schema \(linkageSchema.name): \(linkageSchema.matchKeys.count) match keys, \(linkageSchema.bloom?.filterBits ?? 0)-bit filters; \(Format.count(records)) records per run, median of \(runs) runs, \(Machine.cores) cores\n")
+            Console.output(
+                "schema \(linkageSchema.name): \(linkageSchema.matchKeys.count) match keys, \(linkageSchema.bloom?.filterBits ?? 0)-bit filters; \(Format.count(records)) records per run, median of \(runs) runs, \(Machine.cores) cores\n"
+            )
 
             let encoder = try RecordEncoder(context: context)
             var row = [UInt8](repeating: 0, count: context.rowWidth)
             let single = median(runs) {
-                var statistics = EncodingStatistics(columns: linkageSchema.columns.count, matchKeys: linkageSchema.matchKeys.count)
+                var statistics = EncodingStatistics(
+                    columns: linkageSchema.columns.count, matchKeys: linkageSchema.matchKeys.count)
                 row.withUnsafeMutableBytes { pointer in
-                    for record in 0..<batch.count { encoder.encode(batch, record: record, into: pointer, statistics: &statistics) }
+                    for record in 0..<batch.count {
+                        encoder.encode(batch, record: record, into: pointer, statistics: &statistics)
+                    }
                 }
             }
             Console.output("one core:   \(Format.count(Int(Double(records) / single))) records/s\n")
             let tokeniser = try Tokeniser(context: context, workers: Machine.cores)
             var rows: [UInt8] = []
             let all = median(runs) { _ = tokeniser.encode(batch, into: &rows) }
-            Console.output("\(Machine.cores) cores:    \(Format.count(Int(Double(records) / all))) records/s (scaling \(Format.decimal(single / all, places: 2))×)\n")
+            Console.output(
+                "\(Machine.cores) cores:    \(Format.count(Int(Double(records) / all))) records/s (scaling \(Format.decimal(single / all, places: 2))×)\n"
+            )
 
             guard fileRecords > 0 else { return }
             let directory = try TemporaryDirectory(prefix: "blindmatch-bench")
@@ -66,14 +74,16 @@ struct TokeniseBench: ParsableCommand {
             try schemaFile.commit()
             let child = try ChildProcess.run(
                 arguments: [
-                    "tokenise", "--schema", schemaPath, "--secret-file", "\(directory.path)/secret.key", "--input", input,
+                    "tokenise", "--schema", schemaPath, "--secret-file", "\(directory.path)/secret.key", "--input",
+                    input,
                     "--output", "\(directory.path)/tokens.bmt",
                 ])
             guard child.status == 0 else {
                 throw ProtocolError(.io, "the end-to-end tokenise run failed with status \(child.status)")
             }
             Console.output(
-                "file run:   \(Format.count(fileRecords)) records CSV → token file + map in \(Format.decimal(child.seconds, places: 2)) s (\(Format.count(Int(Double(fileRecords) / child.seconds))) records/s), peak memory \(child.peakMemoryMiB) MiB\n")
+                "file run:   \(Format.count(fileRecords)) records CSV → token file + map in \(Format.decimal(child.seconds, places: 2)) s (\(Format.count(Int(Double(fileRecords) / child.seconds))) records/s), peak memory \(child.peakMemoryMiB) MiB\n"
+            )
         }
     }
 

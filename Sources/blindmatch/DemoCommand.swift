@@ -33,11 +33,14 @@ struct DemoCommand: ParsableCommand {
             let schemaFile = try AtomicFile(destination: schemaPath)
             try schemaFile.write(Examples.ukSchemaText)
             try schemaFile.commit()
-            step("1. The project agrees a linkage schema: \(schema.name), fingerprint \(schema.fingerprint.prefix(16))…")
+            step(
+                "1. The project agrees a linkage schema: \(schema.name), fingerprint \(schema.fingerprint.prefix(16))…")
 
             let secret = try LinkageSecret.generate()
             try secret.write(toFile: "\(folder)/project.secret")
-            step("2. One agency makes the linkage secret (mode 0600) and shares it out of band: key id \(secret.keyID.hex)")
+            step(
+                "2. One agency makes the linkage secret (mode 0600) and shares it out of band: key id \(secret.keyID.hex)"
+            )
 
             var keys: [String: SigningKey] = [:]
             for party in ["watchlist", "bulk"] {
@@ -54,7 +57,9 @@ struct DemoCommand: ParsableCommand {
 
             try ExampleRecords.writeCSV(path: "\(folder)/bulk.csv", count: bulk, seed: 7, idPrefix: "B")
             try ExampleRecords.writeCSV(path: "\(folder)/watch.csv", count: watch, seed: 7, idPrefix: "W")
-            step("4. Example data: \(Format.count(watch)) watch-list and \(Format.count(bulk)) bulk records (the watch list repeats the first bulk people)")
+            step(
+                "4. Example data: \(Format.count(watch)) watch-list and \(Format.count(bulk)) bulk records (the watch list repeats the first bulk people)"
+            )
 
             for party in ["watchlist", "bulk"] {
                 let input = party == "bulk" ? "bulk.csv" : "watch.csv"
@@ -63,14 +68,18 @@ struct DemoCommand: ParsableCommand {
                     mapPath: "\(folder)/\(party).map.csv", signingKey: keys[party], party: party, format: .bmt,
                     threads: Machine.cores)
                 let outcome = try job.run()
-                step("5. \(party) tokenises on its own machine: \(Format.count(outcome.statistics.records)) records in \(Format.decimal(outcome.seconds, places: 2)) s → \(party).bmt (+ local map, kept at home)")
+                step(
+                    "5. \(party) tokenises on its own machine: \(Format.count(outcome.statistics.records)) records in \(Format.decimal(outcome.seconds, places: 2)) s → \(party).bmt (+ local map, kept at home)"
+                )
             }
 
             for party in ["watchlist", "bulk"] {
                 let tokens = try TokenFile(contentsOf: "\(folder)/\(party).bmt")
                 let checks = tokens.verify(schema: schema, publicKey: keys[party]?.publicKey)
                 let failed = checks.filter { !$0.passed }
-                step("6. The auditor verifies \(party).bmt: \(checks.count - failed.count)/\(checks.count) rules hold\(failed.isEmpty ? "" : " — FAILED: \(failed.map(\.rule))")")
+                step(
+                    "6. The auditor verifies \(party).bmt: \(checks.count - failed.count)/\(checks.count) rules hold\(failed.isEmpty ? "" : " — FAILED: \(failed.map(\.rule))")"
+                )
                 guard failed.isEmpty else { throw ExitCode(1) }
             }
             let watchTokens = try TokenFile(contentsOf: "\(folder)/watchlist.bmt")

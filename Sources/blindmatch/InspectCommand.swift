@@ -37,7 +37,8 @@ struct InspectCommand: ParsableCommand {
             let statistics = header.statistics
             if let popcount = statistics["popcount"] {
                 lines.append(
-                    "filter popcount:    min \(popcount["min"]?.intValue ?? 0), mean \(popcount["mean"]?.intValue ?? 0), max \(popcount["max"]?.intValue ?? 0)")
+                    "filter popcount:    min \(popcount["min"]?.intValue ?? 0), mean \(popcount["mean"]?.intValue ?? 0), max \(popcount["max"]?.intValue ?? 0)"
+                )
             }
             if let keys = statistics["matchKeysPresent"]?.objectValue, !keys.isEmpty {
                 lines.append("tokens present per match key:")
@@ -59,7 +60,11 @@ enum QualityReport {
             return "\(Format.count(count)) (\(share)%)".padding(18)
         }
         let width = max(10, (fields.map(\.key.count).max() ?? 0) + 2)
-        var lines = ["data quality per field:", "  " + "field".padding(width) + "present".padding(18) + "missing".padding(18) + "invalid".padding(18) + "changed by normalisation"]
+        var lines = [
+            "data quality per field:",
+            "  " + "field".padding(width) + "present".padding(18) + "missing".padding(18) + "invalid".padding(18)
+                + "changed by normalisation",
+        ]
         for field in fields {
             let value = field.value
             lines.append(

@@ -14,7 +14,9 @@ struct KeygenCommand: ParsableCommand {
             NAME.pub (public, for the matcher's registry) are written.
             """)
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the secret (or NAME for --signing).", valueName: "file"))
+    @Option(
+        name: .shortAndLong, help: ArgumentHelp("Where to write the secret (or NAME for --signing).", valueName: "file")
+    )
     var output: String
 
     @Flag(name: .customLong("import"), help: "Read an existing secret's bytes from standard input.")

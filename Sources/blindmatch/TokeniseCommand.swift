@@ -15,25 +15,32 @@ struct TokeniseCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The project's linkage schema (native or clkhash v3).", valueName: "schema.json"))
     var schema: String
 
-    @Option(name: .customLong("secret-file"), help: ArgumentHelp("The linkage secret file (mode 0600).", valueName: "file"))
+    @Option(
+        name: .customLong("secret-file"), help: ArgumentHelp("The linkage secret file (mode 0600).", valueName: "file"))
     var secretFile: String
 
     @Option(help: ArgumentHelp("The records, CSV with a header row matching the schema.", valueName: "data.csv"))
     var input: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The token file (or JSON for --format anonlink-json).", valueName: "tokens.bmt"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("The token file (or JSON for --format anonlink-json).", valueName: "tokens.bmt"))
     var output: String
 
     @Option(help: ArgumentHelp("The local map (default: the output name with .map.csv).", valueName: "map.csv"))
     var map: String?
 
-    @Option(name: .customLong("signing-key"), help: ArgumentHelp("This party's Ed25519 private key (PEM, mode 0600).", valueName: "key"))
+    @Option(
+        name: .customLong("signing-key"),
+        help: ArgumentHelp("This party's Ed25519 private key (PEM, mode 0600).", valueName: "key"))
     var signingKey: String?
 
     @Option(help: "This party's name, as registered with the matcher.")
     var party = "agency"
 
-    @Option(help: ArgumentHelp("bmt (token file) or anonlink-json ({\"clks\": [...]}, as clkhash writes).", valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "bmt (token file) or anonlink-json ({\"clks\": [...]}, as clkhash writes).", valueName: "format"))
     var format = "bmt"
 
     @Option(help: "Worker threads (default: every core).")
@@ -73,7 +80,9 @@ struct TokeniseCommand: ParsableCommand {
             "wrote \(job.output)" + (job.mapPath.map { " and the local map \($0) (keep it inside the agency)" } ?? ""),
         ]
         if let summary = outcome.summary {
-            lines.append("key id \(summary.header.keyID), schema \(summary.header.schemaFingerprint.prefix(16))…, SHA-256 \(Hex.encode(summary.digest).prefix(16))…, \(job.signingKey == nil ? "unsigned" : "signed")")
+            lines.append(
+                "key id \(summary.header.keyID), schema \(summary.header.schemaFingerprint.prefix(16))…, SHA-256 \(Hex.encode(summary.digest).prefix(16))…, \(job.signingKey == nil ? "unsigned" : "signed")"
+            )
         }
         let statistics = outcome.statistics
         var fields: [(key: String, value: JSONValue)] = []
@@ -82,11 +91,13 @@ struct TokeniseCommand: ParsableCommand {
             if index == job.schema.recordKeyColumn && job.schema.flavour == .native { continue }
             let counts = statistics.columns[index]
             fields.append(
-                (column.name,
-                 .object([
-                    ("present", .number(String(counts.present))), ("missing", .number(String(counts.missing))),
-                    ("invalid", .number(String(counts.invalid))), ("changed", .number(String(counts.changed))),
-                 ])))
+                (
+                    column.name,
+                    .object([
+                        ("present", .number(String(counts.present))), ("missing", .number(String(counts.missing))),
+                        ("invalid", .number(String(counts.invalid))), ("changed", .number(String(counts.changed))),
+                    ])
+                ))
         }
         lines.append(QualityReport.render(fields: fields, records: records))
         if !job.schema.matchKeys.isEmpty {

@@ -1,5 +1,6 @@
 import BlindmatchProtocol
 import Dispatch
+import Glibc
 
 /// The tokenising pipeline shared by `tokenise`, `bench` and `demo`: stream the CSV in batches, encode each batch
 /// on every core, and hand rows to the token-file writer or the anonlink JSON writer.
@@ -50,7 +51,8 @@ struct TokeniseJob {
                     try refuse(refusal, in: batch)
                     statistics.merge(batchStatistics)
                     try rows.withUnsafeBytes {
-                        try writer.append(rows: $0, count: batch.count, keysFrom: batch, keyColumn: schema.recordKeyColumn)
+                        try writer.append(
+                            rows: $0, count: batch.count, keysFrom: batch, keyColumn: schema.recordKeyColumn)
                     }
                     progress.update(records: statistics.records, bytes: reader.bytesRead)
                 }
@@ -83,7 +85,8 @@ struct TokeniseJob {
                         first = false
                         let start = record * context.rowWidth + filterOffset
                         Base64.encode(
-                            UnsafeRawBufferPointer(rebasing: all[start..<(start + context.filterBytes)]), appendingTo: &text)
+                            UnsafeRawBufferPointer(rebasing: all[start..<(start + context.filterBytes)]),
+                            appendingTo: &text)
                         text.append(UInt8(ascii: "\""))
                     }
                 }
@@ -103,7 +106,8 @@ struct TokeniseJob {
         let column = schema.columns[refusal.entry.column].name
         throw ProtocolError(
             .invalidCSV,
-            "\(input):\(batch.lines[refusal.record]): field \"\(column)\" \(refusal.entry.reason) (clkhash schemas refuse invalid entries)")
+            "\(input):\(batch.lines[refusal.record]): field \"\(column)\" \(refusal.entry.reason) (clkhash schemas refuse invalid entries)"
+        )
     }
 }
 
@@ -111,5 +115,3 @@ enum Machine {
     /// Cores available to this process.
     static var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 }
-
-import Glibc

@@ -14,7 +14,9 @@ struct VectorsCommand: ParsableCommand {
         try reportingErrors {
             let results = try VectorSuite.check(directory: directory)
             for result in results {
-                Console.output("\(result.failures.isEmpty ? "ok  " : "FAIL")  \(result.file): \(result.name): \(result.passed)/\(result.total) cases\n")
+                Console.output(
+                    "\(result.failures.isEmpty ? "ok  " : "FAIL")  \(result.file): \(result.name): \(result.passed)/\(result.total) cases\n"
+                )
                 for failure in result.failures.prefix(10) { Console.output("        \(failure)\n") }
             }
             let failed = results.reduce(0) { $0 + $1.failures.count }

@@ -4,8 +4,10 @@ import BlindmatchProtocol
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a token file as an auditor: structure, digest, signature, schema, and that it holds no plaintext.",
-        discussion: "Exits 0 only when every rule of Protocol/SPEC.md §6.6 holds; each rule is printed with its outcome.")
+        abstract:
+            "Check a token file as an auditor: structure, digest, signature, schema, and that it holds no plaintext.",
+        discussion:
+            "Exits 0 only when every rule of Protocol/SPEC.md §6.6 holds; each rule is printed with its outcome.")
 
     @Argument(help: ArgumentHelp("The token file.", valueName: "file"))
     var file: String
@@ -13,7 +15,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The linkage schema the file must have been made with.", valueName: "schema.json"))
     var schema: String?
 
-    @Option(name: .customLong("public-key"), help: ArgumentHelp("The signer's registered public key (PEM).", valueName: "key.pub"))
+    @Option(
+        name: .customLong("public-key"),
+        help: ArgumentHelp("The signer's registered public key (PEM).", valueName: "key.pub"))
     var publicKey: String?
 
     func run() throws {

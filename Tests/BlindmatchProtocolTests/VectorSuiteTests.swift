@@ -17,11 +17,19 @@ struct VectorSuiteTests {
             let document = JSONValue.object([
                 ("algorithm", .string("blindmatch token file (SPEC §6)")),
                 ("version", .number("1")),
-                ("notes", .string("A complete signed token file made from csv with the example schema, secretHex, the signing key Keys/test/test-agency-a.key (seed signingSeedHex), createdAt, party, and rows shuffled by the seeded generator of SPEC §9 (shuffleSeedHex, UTF-8). Row order is random by design in real files; only this vector fixes it.")),
+                (
+                    "notes",
+                    .string(
+                        "A complete signed token file made from csv with the example schema, secretHex, the signing key Keys/test/test-agency-a.key (seed signingSeedHex), createdAt, party, and rows shuffled by the seeded generator of SPEC §9 (shuffleSeedHex, UTF-8). Row order is random by design in real files; only this vector fixes it."
+                    )
+                ),
                 ("schema", schema.document),
                 ("secretHex", .string(Hex.encode(TokenFileVector.secret))),
                 ("signingSeedHex", .string(Hex.encode(TokenFileVector.signingSeed))),
-                ("publicKeyHex", .string(Hex.encode(try SigningKey(seed: TokenFileVector.signingSeed).publicKey.rawBytes))),
+                (
+                    "publicKeyHex",
+                    .string(Hex.encode(try SigningKey(seed: TokenFileVector.signingSeed).publicKey.rawBytes))
+                ),
                 ("shuffleSeedHex", .string(Hex.encode(TokenFileVector.shuffleSeed))),
                 ("createdAt", .string(TokenFileVector.createdAt)),
                 ("party", .string(TokenFileVector.party)),
@@ -31,7 +39,8 @@ struct VectorSuiteTests {
             ])
             try Data(document.canonicalBytes + [0x0A]).write(to: RepositoryFile.url("Protocol/vectors/token-file.json"))
         }
-        let stored = try JSONValue(parsing: Array(RepositoryFile.data("Protocol/vectors/token-file.json")), source: "token-file.json")
+        let stored = try JSONValue(
+            parsing: Array(RepositoryFile.data("Protocol/vectors/token-file.json")), source: "token-file.json")
         #expect(stored["expectedHex"]?.stringValue == Hex.encode(bytes))
     }
 

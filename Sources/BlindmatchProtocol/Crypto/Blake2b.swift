@@ -30,7 +30,7 @@ final class Blake2bMAC {
                     ]
                     guard EVP_MAC_CTX_set_params(context, &params) == 1 else { return Int32(0) }
                     return EVP_MAC_init(
-                        context, keyPointer.baseAddress!.assumingMemoryBound(to: UInt8.self), keyPointer.count, nil)
+                        context, keyPointer.baseAddress?.assumingMemoryBound(to: UInt8.self), keyPointer.count, nil)
                 }
             }
         }
@@ -44,11 +44,12 @@ final class Blake2bMAC {
     deinit { EVP_MAC_CTX_free(context) }
 
     /// Writes the 64-byte MAC of `message` to `output`.
-    func authenticate(_ message: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) {
+    func authenticate(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(output.count >= 64, "the BLAKE2b output buffer is too small")
         // Re-initialising with no key keeps the key and the salt (OpenSSL 3 blake2b_mac_init).
         EVP_MAC_init(context, nil, 0, nil)
         EVP_MAC_update(context, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count)
         var written = 0
-        EVP_MAC_final(context, output, &written, 64)
+        EVP_MAC_final(context, output.baseAddress, &written, 64)
     }
 }

@@ -10,7 +10,7 @@ protocol CopyableDigestState {
     init()
     mutating func update(_ bytes: UnsafeRawBufferPointer)
     /// Writes `digestSize` bytes to `output`; the state must not be used afterwards.
-    mutating func finish(into output: UnsafeMutableRawPointer)
+    mutating func finish(into output: UnsafeMutableRawPointer?)
 }
 
 struct SHA256State: CopyableDigestState {
@@ -24,8 +24,8 @@ struct SHA256State: CopyableDigestState {
         SHA256_Update(&context, bytes.baseAddress, bytes.count)
     }
 
-    mutating func finish(into output: UnsafeMutableRawPointer) {
-        SHA256_Final(output.assumingMemoryBound(to: UInt8.self), &context)
+    mutating func finish(into output: UnsafeMutableRawPointer?) {
+        SHA256_Final(output?.assumingMemoryBound(to: UInt8.self), &context)
     }
 }
 
@@ -40,8 +40,8 @@ struct SHA1State: CopyableDigestState {
         SHA1_Update(&context, bytes.baseAddress, bytes.count)
     }
 
-    mutating func finish(into output: UnsafeMutableRawPointer) {
-        SHA1_Final(output.assumingMemoryBound(to: UInt8.self), &context)
+    mutating func finish(into output: UnsafeMutableRawPointer?) {
+        SHA1_Final(output?.assumingMemoryBound(to: UInt8.self), &context)
     }
 }
 
@@ -56,8 +56,8 @@ struct MD5State: CopyableDigestState {
         MD5_Update(&context, bytes.baseAddress, bytes.count)
     }
 
-    mutating func finish(into output: UnsafeMutableRawPointer) {
-        MD5_Final(output.assumingMemoryBound(to: UInt8.self), &context)
+    mutating func finish(into output: UnsafeMutableRawPointer?) {
+        MD5_Final(output?.assumingMemoryBound(to: UInt8.self), &context)
     }
 }
 
@@ -82,7 +82,7 @@ public struct SHA256Hasher: Sendable {
     /// The 32-byte digest of everything fed so far.
     public mutating func finalize() -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
-        output.withUnsafeMutableBytes { state.finish(into: $0.baseAddress!) }
+        output.withUnsafeMutableBytes { state.finish(into: $0.baseAddress) }
         return output
     }
 

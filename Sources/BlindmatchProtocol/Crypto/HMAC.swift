@@ -14,7 +14,7 @@ struct HMACKey<State: CopyableDigestState>: @unchecked Sendable {
             var state = State()
             let bytes = Array(key)
             bytes.withUnsafeBytes { state.update($0) }
-            block.withUnsafeMutableBytes { state.finish(into: $0.baseAddress!) }
+            block.withUnsafeMutableBytes { state.finish(into: $0.baseAddress) }
         } else {
             for (index, byte) in key.enumerated() { block[index] = byte }
         }
@@ -30,13 +30,14 @@ struct HMACKey<State: CopyableDigestState>: @unchecked Sendable {
 
     /// Writes the MAC of `message` (`State.digestSize` bytes) to `output`.
     @inline(__always)
-    func authenticate(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer) {
+    func authenticate(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count >= State.digestSize, "the MAC output buffer is too small")
         var state = inner
         state.update(message)
-        state.finish(into: output)
+        state.finish(into: output.baseAddress)
         var outerState = outer
-        outerState.update(UnsafeRawBufferPointer(start: output, count: State.digestSize))
-        outerState.finish(into: output)
+        outerState.update(UnsafeRawBufferPointer(rebasing: output[0..<State.digestSize]))
+        outerState.finish(into: output.baseAddress)
     }
 
     /// The MAC of `message` as a new array.
@@ -44,7 +45,7 @@ struct HMACKey<State: CopyableDigestState>: @unchecked Sendable {
         var output = [UInt8](repeating: 0, count: State.digestSize)
         let bytes = Array(message)
         bytes.withUnsafeBytes { messageBytes in
-            output.withUnsafeMutableBytes { authenticate(messageBytes, into: $0.baseAddress!) }
+            output.withUnsafeMutableBytes { authenticate(messageBytes, into: $0) }
         }
         return output
     }

@@ -23,7 +23,7 @@ public struct SecureRandomGenerator: RandomNumberGenerator {
     public mutating func next() -> UInt64 {
         if index == buffer.count {
             let status = buffer.withUnsafeMutableBytes {
-                RAND_bytes($0.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32($0.count))
+                RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32($0.count))
             }
             precondition(status == 1, "OpenSSL's random number generator failed")
             index = 0

@@ -45,7 +45,9 @@ struct BloomFilterEncoder {
         // SPEC §5.1: a native date field is tokenised as its eight digits YYYYMMDD.
         digitsOnlyColumns = Set(
             context.schema.columns.indices.filter {
-                if case .normalised(let normaliser) = context.schema.columns[$0].format { return normaliser.kind == .date }
+                if case .normalised(let normaliser) = context.schema.columns[$0].format {
+                    return normaliser.kind == .date
+                }
                 return false
             })
     }
@@ -207,7 +209,7 @@ struct BloomFilterEncoder {
                 macMessage.append(UInt8(block))
                 macMessage.append(contentsOf: input)
                 macMessage.withUnsafeBytes { message in
-                    macOutput.withUnsafeMutableBytes { keys.hmac!.authenticate(message, into: $0.baseAddress!) }
+                    macOutput.withUnsafeMutableBytes { keys.hmac?.authenticate(message, into: $0) }
                 }
                 appendWords(count: min(16, k - positions.count), modulo: bits)
                 block += 1
@@ -223,7 +225,7 @@ struct BloomFilterEncoder {
                 }
                 input.withUnsafeBytes { message in
                     macOutput.withUnsafeMutableBufferPointer {
-                        blake[fieldIndex][macIndex].authenticate(message, into: $0.baseAddress!)
+                        blake[fieldIndex][macIndex].authenticate(message, into: $0)
                     }
                 }
                 appendWords(count: min(32, k - positions.count), modulo: bits)
@@ -232,11 +234,11 @@ struct BloomFilterEncoder {
         case .doubleHash(let preventSingularity):
             // clkhash double hashing: g_i = (HMAC-SHA1 mod l + i × HMAC-MD5 mod l) mod l, digests read big-endian.
             input.withUnsafeBytes { message in
-                macOutput.withUnsafeMutableBytes { keys.sha1!.authenticate(message, into: $0.baseAddress!) }
+                macOutput.withUnsafeMutableBytes { keys.sha1?.authenticate(message, into: $0) }
             }
             let sha1 = Self.bigEndianModulo(macOutput[0..<20], bits)
             input.withUnsafeBytes { message in
-                macOutput.withUnsafeMutableBytes { keys.md5!.authenticate(message, into: $0.baseAddress!) }
+                macOutput.withUnsafeMutableBytes { keys.md5?.authenticate(message, into: $0) }
             }
             var md5 = Self.bigEndianModulo(macOutput[0..<16], bits)
             var attempt: UInt32 = 0
@@ -245,7 +247,7 @@ struct BloomFilterEncoder {
                 var retry = input
                 retry.append(contentsOf: String(Unicode.Scalar(attempt) ?? " ").utf8)
                 retry.withUnsafeBytes { message in
-                    macOutput.withUnsafeMutableBytes { keys.md5!.authenticate(message, into: $0.baseAddress!) }
+                    macOutput.withUnsafeMutableBytes { keys.md5?.authenticate(message, into: $0) }
                 }
                 md5 = Self.bigEndianModulo(macOutput[0..<16], bits)
                 attempt += 1
@@ -290,10 +292,14 @@ struct BloomFilterEncoder {
         if let permutation = context.balancePermutation {
             for index in work.indices { work[index] = 0 }
             for (bit, source) in permutation.enumerated() {
-                let value = Int(source) < baseBits ? Self.bit(filter, Int(source)) : 1 - Self.bit(filter, Int(source) - baseBits)
+                let value =
+                    Int(source) < baseBits
+                    ? Self.bit(filter, Int(source)) : 1 - Self.bit(filter, Int(source) - baseBits)
                 if value != 0 { work[bit >> 3] |= 0x80 >> UInt8(bit & 7) }
             }
-            if filter.count < work.count { filter.append(contentsOf: repeatElement(0, count: work.count - filter.count)) }
+            if filter.count < work.count {
+                filter.append(contentsOf: repeatElement(0, count: work.count - filter.count))
+            }
             for index in work.indices { filter[index] = work[index] }
             finalBytes = work.count
         }
@@ -316,9 +322,11 @@ struct BloomFilterEncoder {
         var bit = 0
         while bit < count {
             macMessage = original
-            macMessage.append(contentsOf: [UInt8(block >> 24), UInt8(block >> 16 & 0xFF), UInt8(block >> 8 & 0xFF), UInt8(block & 0xFF)])
+            macMessage.append(contentsOf: [
+                UInt8(block >> 24), UInt8(block >> 16 & 0xFF), UInt8(block >> 8 & 0xFF), UInt8(block & 0xFF),
+            ])
             macMessage.withUnsafeBytes { message in
-                macOutput.withUnsafeMutableBytes { key.authenticate(message, into: $0.baseAddress!) }
+                macOutput.withUnsafeMutableBytes { key.authenticate(message, into: $0) }
             }
             for word in 0..<16 where bit < count {
                 let value = Int(macOutput[2 * word]) | Int(macOutput[2 * word + 1]) << 8

@@ -49,7 +49,8 @@ public struct EncodingContext: Sendable {
                 length: 2 * fieldCount * keySize)
             bloomKeys = bloom.fields.map { field in
                 let first = Array(material[(2 * field.keyIndex * keySize)..<((2 * field.keyIndex + 1) * keySize)])
-                let second = Array(material[((2 * field.keyIndex + 1) * keySize)..<((2 * field.keyIndex + 2) * keySize)])
+                let second = Array(
+                    material[((2 * field.keyIndex + 1) * keySize)..<((2 * field.keyIndex + 2) * keySize)])
                 switch field.hash {
                 case .blakeHash: return BloomFieldKeys(blake: first)
                 case .doubleHash: return BloomFieldKeys(sha1: HMACSHA1Key(key: first), md5: HMACMD5Key(key: second))

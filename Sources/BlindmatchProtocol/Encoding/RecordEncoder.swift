@@ -121,24 +121,24 @@ private struct RecordEncoding {
         }
         statistics.records += 1
 
-        let base = row.baseAddress!
-        for index in 0..<presenceBytes { base.storeBytes(of: 0, toByteOffset: index, as: UInt8.self) }
+        for index in 0..<presenceBytes { row[index] = 0 }
         for (keyIndex, key) in matchKeys.enumerated() {
             let tokenOffset = presenceBytes + keyIndex * EncodingContext.tokenBytes
             if buildMessage(for: key) {
                 message.withUnsafeBytes { messageBytes in
                     digest.withUnsafeMutableBytes {
-                        matchKeyMACs[keyIndex].authenticate(messageBytes, into: $0.baseAddress!)
+                        matchKeyMACs[keyIndex].authenticate(messageBytes, into: $0)
                     }
                 }
+                let token = UnsafeMutableRawBufferPointer(
+                    rebasing: row[tokenOffset..<(tokenOffset + EncodingContext.tokenBytes)])
                 digest.withUnsafeBytes {
-                    (base + tokenOffset).copyMemory(from: $0.baseAddress!, byteCount: EncodingContext.tokenBytes)
+                    token.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<EncodingContext.tokenBytes]))
                 }
-                let presence = base.load(fromByteOffset: keyIndex >> 3, as: UInt8.self)
-                base.storeBytes(of: presence | (1 << UInt8(keyIndex & 7)), toByteOffset: keyIndex >> 3, as: UInt8.self)
+                row[keyIndex >> 3] |= 1 << UInt8(keyIndex & 7)
                 statistics.matchKeysPresent[keyIndex] += 1
             } else {
-                (base + tokenOffset).initializeMemory(as: UInt8.self, repeating: 0, count: EncodingContext.tokenBytes)
+                for index in tokenOffset..<(tokenOffset + EncodingContext.tokenBytes) { row[index] = 0 }
             }
         }
         let filterOffset = presenceBytes + matchKeys.count * EncodingContext.tokenBytes

@@ -105,7 +105,8 @@ public final class AtomicFile {
         try flush()
         var done = 0
         while done < bytes.count {
-            let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
+            let count = pwrite(descriptor, rest.baseAddress, rest.count, off_t(offset + done))
             if count < 0 {
                 if errno == EINTR { continue }
                 throw FileIO.ioError("cannot write", temporaryPath)
@@ -118,7 +119,10 @@ public final class AtomicFile {
     public func flush() throws {
         var done = 0
         while done < buffer.count {
-            let count = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done) }
+            let count = buffer.withUnsafeBytes {
+                let rest = UnsafeRawBufferPointer(rebasing: $0[done...])
+                return Glibc.write(descriptor, rest.baseAddress, rest.count)
+            }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw FileIO.ioError("cannot write", temporaryPath)

@@ -49,7 +49,8 @@ public struct JSONSchemaValidator: Sendable {
             let actual = value.typeName
             let matches = allowed.contains(actual) || (actual == "integer" && allowed.contains("number"))
             if !matches {
-                issues.append(Issue(path: path, message: "must be of type \(allowed.joined(separator: " or ")), not \(actual)"))
+                issues.append(
+                    Issue(path: path, message: "must be of type \(allowed.joined(separator: " or ")), not \(actual)"))
                 return
             }
         }
@@ -141,16 +142,18 @@ public struct JSONSchemaValidator: Sendable {
     private func checkScalar(_ value: JSONValue, _ rule: JSONValue, _ path: String, _ issues: inout [Issue]) {
         if let number = value.doubleValue {
             if let minimum = rule["minimum"]?.doubleValue, number < minimum {
-                issues.append(Issue(path: path, message: "must be at least \(rule["minimum"]!.canonicalText)"))
+                issues.append(Issue(path: path, message: "must be at least \(rule["minimum"]?.canonicalText ?? "")"))
             }
             if let maximum = rule["maximum"]?.doubleValue, number > maximum {
-                issues.append(Issue(path: path, message: "must be at most \(rule["maximum"]!.canonicalText)"))
+                issues.append(Issue(path: path, message: "must be at most \(rule["maximum"]?.canonicalText ?? "")"))
             }
             if let minimum = rule["exclusiveMinimum"]?.doubleValue, number <= minimum {
-                issues.append(Issue(path: path, message: "must be more than \(rule["exclusiveMinimum"]!.canonicalText)"))
+                issues.append(
+                    Issue(path: path, message: "must be more than \(rule["exclusiveMinimum"]?.canonicalText ?? "")"))
             }
             if let maximum = rule["exclusiveMaximum"]?.doubleValue, number >= maximum {
-                issues.append(Issue(path: path, message: "must be less than \(rule["exclusiveMaximum"]!.canonicalText)"))
+                issues.append(
+                    Issue(path: path, message: "must be less than \(rule["exclusiveMaximum"]?.canonicalText ?? "")"))
             }
         }
         if let text = value.stringValue {

@@ -93,7 +93,9 @@ enum PEM {
     }
 
     static func readPrivateKey(_ pem: [UInt8]) -> [UInt8]? {
-        readKey(pem) { PEM_read_bio_PrivateKey($0, nil, nil, nil) } extract: { key in
+        readKey(pem) {
+            PEM_read_bio_PrivateKey($0, nil, nil, nil)
+        } extract: { key in
             var output = [UInt8](repeating: 0, count: 32)
             var length = 32
             return EVP_PKEY_get_raw_private_key(key, &output, &length) == 1 && length == 32 ? output : nil
@@ -101,7 +103,9 @@ enum PEM {
     }
 
     static func readPublicKey(_ pem: [UInt8]) -> [UInt8]? {
-        readKey(pem) { PEM_read_bio_PUBKEY($0, nil, nil, nil) } extract: { key in
+        readKey(pem) {
+            PEM_read_bio_PUBKEY($0, nil, nil, nil)
+        } extract: { key in
             var output = [UInt8](repeating: 0, count: 32)
             var length = 32
             return EVP_PKEY_get_raw_public_key(key, &output, &length) == 1 && length == 32 ? output : nil

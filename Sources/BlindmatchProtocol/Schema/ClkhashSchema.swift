@@ -44,7 +44,8 @@ extension LinkageSchema {
                 columns.append(Column(name: name, format: .clkhash(format)))
                 if let hashing = feature["hashing"] {
                     fields.append(
-                        try Self.clkhashBloomField(hashing, name: name, index: index, hashBits: bits << folds, path: path))
+                        try Self.clkhashBloomField(
+                            hashing, name: name, index: index, hashBits: bits << folds, path: path))
                 }
             } catch let error as ProtocolError {
                 issues.append(error.reason)
@@ -80,7 +81,8 @@ extension LinkageSchema {
                 let resolution = comparison?["resolution"]?.intValue, resolution >= 1, precision >= 0
             else {
                 throw ProtocolError(
-                    .invalidSchema, "\(path).hashing.comparison: numeric needs thresholdDistance > 0 and resolution ≥ 1")
+                    .invalidSchema, "\(path).hashing.comparison: numeric needs thresholdDistance > 0 and resolution ≥ 1"
+                )
             }
             var scale = 1.0
             for _ in 0..<precision { scale *= 10 }
@@ -107,7 +109,8 @@ extension LinkageSchema {
         case "blakeHash":
             guard hashBits & (hashBits - 1) == 0, hashBits <= 65536 else {
                 throw ProtocolError(
-                    .invalidSchema, "\(path).hashing.hash: blakeHash needs l × 2^xor_folds to be a power of two ≤ 65536")
+                    .invalidSchema, "\(path).hashing.hash: blakeHash needs l × 2^xor_folds to be a power of two ≤ 65536"
+                )
             }
             if hashDocument?["prevent_singularity"] != nil {
                 throw ProtocolError(.invalidSchema, "\(path).hashing.hash: prevent_singularity is only for doubleHash")
@@ -118,7 +121,9 @@ extension LinkageSchema {
         default:
             throw ProtocolError(.invalidSchema, "\(path).hashing.hash.type: must be blakeHash or doubleHash")
         }
-        if let encoding = hashing["format"]?["encoding"]?.stringValue, !["utf-8", "utf8"].contains(encoding.lowercased()) {
+        if let encoding = hashing["format"]?["encoding"]?.stringValue,
+            !["utf-8", "utf8"].contains(encoding.lowercased())
+        {
             throw ProtocolError(.invalidSchema, "\(path): only utf-8 encoding is supported")
         }
         return BloomField(
@@ -195,7 +200,9 @@ public struct ClkhashFieldFormat: Sendable {
             if let maximum, integer > maximum { return .failure(.init(reason: "more than \(maximum)")) }
             return .success(String(integer))
         case .date(let format):
-            guard let date = format.parse(value) else { return .failure(.init(reason: "not a date in the schema's format")) }
+            guard let date = format.parse(value) else {
+                return .failure(.init(reason: "not a date in the schema's format"))
+            }
             return .success(date)
         case .enumeration(let values):
             return values.contains(value) ? .success(value) : .failure(.init(reason: "not one of the allowed values"))
@@ -230,7 +237,9 @@ public struct ClkhashEntryError: Error, Sendable {
 /// (1–2 digits), `%b`/`%B` (English month names), `%%`; whitespace in the format matches any run of whitespace.
 public struct StrptimeFormat: Sendable {
     enum Piece: Sendable, Equatable {
-        case year4, year2, month, day, monthName, literal(Character), whitespace
+        case year4, year2, month, day, monthName
+        case literal(Character)
+        case whitespace
     }
 
     let pieces: [Piece]

@@ -17,7 +17,8 @@ extension LinkageSchema {
         } else {
             throw ProtocolError(
                 .invalidSchema,
-                "\(source): neither a Blindmatch schema (no \"blindmatchSchema\") nor a clkhash v3 schema (no \"clkConfig\")")
+                "\(source): neither a Blindmatch schema (no \"blindmatchSchema\") nor a clkhash v3 schema (no \"clkConfig\")"
+            )
         }
     }
 

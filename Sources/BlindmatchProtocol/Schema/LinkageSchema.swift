@@ -73,7 +73,10 @@ public struct BloomSettings: Sendable {
     }
 
     /// Hash functions for HKDF in clkhash schemas.
-    public enum HKDFHash: String, Sendable { case sha256 = "SHA256", sha512 = "SHA512" }
+    public enum HKDFHash: String, Sendable {
+        case sha256 = "SHA256"
+        case sha512 = "SHA512"
+    }
 
     /// Bits hashed into before XOR folding: `baseBits × 2^xorFolds`.
     public let hashBits: Int

@@ -18,31 +18,39 @@ extension TokenFile {
         checks.append(
             VerificationCheck(
                 rule: "SPEC §6.1-6.3 structure", passed: true,
-                detail: "\(header.recordCount) records, \(header.matchKeys.count) match keys, \(header.filterBits)-bit filters"))
+                detail:
+                    "\(header.recordCount) records, \(header.matchKeys.count) match keys, \(header.filterBits)-bit filters"
+            ))
         let digestOK = verifyDigest()
         checks.append(
             VerificationCheck(
                 rule: "SPEC §6.5 digest", passed: digestOK,
-                detail: digestOK ? "SHA-256 \(Hex.encode(trailer.digest))" : "the SHA-256 of the content does not match the trailer: the file was altered"))
+                detail: digestOK
+                    ? "SHA-256 \(Hex.encode(trailer.digest))"
+                    : "the SHA-256 of the content does not match the trailer: the file was altered"))
 
         if let key = trailer.publicKey {
             let valid = trailer.isSignatureValid
             checks.append(
                 VerificationCheck(
                     rule: "SPEC §6.5 signature", passed: valid,
-                    detail: valid ? "valid Ed25519 signature by key \(key.fingerprint)" : "the signature does not verify"))
+                    detail: valid
+                        ? "valid Ed25519 signature by key \(key.fingerprint)" : "the signature does not verify"))
             if let publicKey {
                 let same = publicKey == key
                 checks.append(
                     VerificationCheck(
                         rule: "SPEC §6.5 signer", passed: same,
-                        detail: same ? "signed by the expected key" : "signed by \(key.fingerprint), not by the expected key \(publicKey.fingerprint)"))
+                        detail: same
+                            ? "signed by the expected key"
+                            : "signed by \(key.fingerprint), not by the expected key \(publicKey.fingerprint)"))
             }
         } else {
             checks.append(
                 VerificationCheck(
                     rule: "SPEC §6.5 signature", passed: publicKey == nil,
-                    detail: publicKey == nil ? "the file is not signed" : "the file is not signed, but a signer was expected"))
+                    detail: publicKey == nil
+                        ? "the file is not signed" : "the file is not signed, but a signer was expected"))
         }
 
         if let schema {
@@ -50,12 +58,17 @@ extension TokenFile {
             checks.append(
                 VerificationCheck(
                     rule: "SPEC §2.1 schema fingerprint", passed: same,
-                    detail: same ? "matches the given schema" : "the file was made with another schema (\(header.schemaFingerprint))"))
-            let keysSame = schema.matchKeys.map(\.name) == header.matchKeys && (schema.bloom?.filterBits ?? 0) == header.filterBits
+                    detail: same
+                        ? "matches the given schema"
+                        : "the file was made with another schema (\(header.schemaFingerprint))"))
+            let keysSame =
+                schema.matchKeys.map(\.name) == header.matchKeys && (schema.bloom?.filterBits ?? 0) == header.filterBits
             checks.append(
                 VerificationCheck(
                     rule: "SPEC §6.3 header agrees with schema", passed: keysSame,
-                    detail: keysSame ? "match keys and filter length as the schema says" : "match keys or filter length differ from the schema"))
+                    detail: keysSame
+                        ? "match keys and filter length as the schema says"
+                        : "match keys or filter length differ from the schema"))
         }
 
         let paddingClean = layout.paddingRanges.allSatisfy { range in bytes[range].allSatisfy { $0 == 0 } }
@@ -76,7 +89,8 @@ extension TokenFile {
         let unusedMask: UInt8 = keyCount % 8 == 0 ? 0 : ~UInt8((1 << (keyCount % 8)) - 1)
         for row in 0..<recordCount {
             if presenceBytes > 0 && presence[row * presenceBytes + presenceBytes - 1] & unusedMask != 0 {
-                return VerificationCheck(rule: "SPEC §6.4 presence", passed: false, detail: "row \(row) sets unused presence bits")
+                return VerificationCheck(
+                    rule: "SPEC §6.4 presence", passed: false, detail: "row \(row) sets unused presence bits")
             }
             for key in 0..<keyCount {
                 let token = tokens(key: key)[(row * 16)..<((row + 1) * 16)]

@@ -30,7 +30,8 @@ public final class TokenFile: @unchecked Sendable {
         do {
             let bytes = UnsafeRawBufferPointer(start: base, count: size)
             guard Array(bytes[0..<8]) == TokenFileLayout.magic else {
-                throw ProtocolError(.invalidTokenFile, "\(path): SPEC §6.1: not a Blindmatch token file (bad magic number)")
+                throw ProtocolError(
+                    .invalidTokenFile, "\(path): SPEC §6.1: not a Blindmatch token file (bad magic number)")
             }
             let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
             guard version == TokenFileLayout.formatVersion else {
@@ -38,14 +39,16 @@ public final class TokenFile: @unchecked Sendable {
             }
             let headerLength = Int(bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian)
             guard headerLength <= size - TokenFileLayout.prefixSize - TokenFileLayout.trailerSize else {
-                throw ProtocolError(.invalidTokenFile, "\(path): SPEC §6.1: the header length runs past the end (truncated?)")
+                throw ProtocolError(
+                    .invalidTokenFile, "\(path): SPEC §6.1: the header length runs past the end (truncated?)")
             }
             let header = try TokenFileHeader(bytes: Array(bytes[16..<(16 + headerLength)]), source: path)
             let layout = header.layout(headerLength: headerLength)
             guard layout.fileSize == size else {
                 throw ProtocolError(
                     .invalidTokenFile,
-                    "\(path): SPEC §6.2: the file has \(size) bytes but its header implies \(layout.fileSize) (truncated or padded)")
+                    "\(path): SPEC §6.2: the file has \(size) bytes but its header implies \(layout.fileSize) (truncated or padded)"
+                )
             }
             let trailer = try TokenFileTrailer(
                 bytes: UnsafeRawBufferPointer(rebasing: bytes[layout.trailerOffset..<size]), source: path)
@@ -75,7 +78,8 @@ public final class TokenFile: @unchecked Sendable {
 
     /// Match key `key`'s tokens, 16 bytes per row.
     public func tokens(key: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: base + layout.tokenOffset(key: key), count: layout.recordCount * layout.tokenBytes)
+        UnsafeRawBufferPointer(
+            start: base + layout.tokenOffset(key: key), count: layout.recordCount * layout.tokenBytes)
     }
 
     /// Whether row `row` has a token for match key `key`.

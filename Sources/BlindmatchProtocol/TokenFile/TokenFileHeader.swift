@@ -107,13 +107,15 @@ public struct TokenFileHeader: Sendable, Equatable {
         }
         let fingerprint = try string("schemaFingerprint")
         let keyID = try string("keyID")
-        guard fingerprint.count == 64, Hex.decode(fingerprint) != nil, keyID.count == 32, Hex.decode(keyID) != nil else {
+        guard fingerprint.count == 64, Hex.decode(fingerprint) != nil, keyID.count == 32, Hex.decode(keyID) != nil
+        else {
             throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: schemaFingerprint or keyID is not hex")
         }
         let tokenBytes = try integer("tokenBytes")
         let filterBits = try integer("filterBits")
         guard tokenBytes == EncodingContext.tokenBytes, filterBits % 8 == 0, filterBits <= 65536 else {
-            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: tokenBytes must be 16, filterBits a multiple of 8")
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.3: tokenBytes must be 16, filterBits a multiple of 8")
         }
         self.init(
             schemaFlavour: flavour, schemaFingerprint: fingerprint, keyID: keyID, party: try string("party"),
@@ -139,22 +141,27 @@ extension EncodingStatistics {
             if index == schema.recordKeyColumn && schema.flavour == .native { continue }
             let counts = self.columns[index]
             fields.append(
-                (column.name,
-                 .object([
-                    ("changed", .number(String(counts.changed))), ("invalid", .number(String(counts.invalid))),
-                    ("missing", .number(String(counts.missing))), ("present", .number(String(counts.present))),
-                 ])))
+                (
+                    column.name,
+                    .object([
+                        ("changed", .number(String(counts.changed))), ("invalid", .number(String(counts.invalid))),
+                        ("missing", .number(String(counts.missing))), ("present", .number(String(counts.present))),
+                    ])
+                ))
         }
         let keys = zip(schema.matchKeys, matchKeysPresent).map { (key: $0.name, value: JSONValue.number(String($1))) }
         let mean = records > 0 ? (popcountSum + records / 2) / records : 0
         return .object([
             ("fields", .object(fields)),
             ("matchKeysPresent", .object(keys)),
-            ("popcount", .object([
-                ("max", .number(String(records > 0 ? popcountMax : 0))),
-                ("mean", .number(String(mean))),
-                ("min", .number(String(records > 0 ? popcountMin : 0))),
-            ])),
+            (
+                "popcount",
+                .object([
+                    ("max", .number(String(records > 0 ? popcountMax : 0))),
+                    ("mean", .number(String(mean))),
+                    ("min", .number(String(records > 0 ? popcountMin : 0))),
+                ])
+            ),
         ])
     }
 }

@@ -30,7 +30,8 @@ public struct TokenFileTrailer: Sendable, Equatable {
 
     init(bytes: UnsafeRawBufferPointer, source: String) throws {
         guard bytes.count == TokenFileLayout.trailerSize, Array(bytes[0..<8]) == TokenFileLayout.trailerMagic else {
-            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.5: the trailer is missing or damaged (truncated file?)")
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.5: the trailer is missing or damaged (truncated file?)")
         }
         let flags = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
         let reserved = bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self)

@@ -42,7 +42,8 @@ public final class TokenFileWriter {
         rowWidth = context.rowWidth
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let name = path.split(separator: "/").last.map(String.init) ?? "tokens"
-        bucketDirectory = "\(directory.isEmpty ? "/" : directory)/.\(name).\(Hex.encode(try SecureRandom.bytes(6))).work"
+        bucketDirectory =
+            "\(directory.isEmpty ? "/" : directory)/.\(name).\(Hex.encode(try SecureRandom.bytes(6))).work"
         let workDirectory = bucketDirectory
         // About 64k rows per bucket keeps each shuffle in a few megabytes; at most 256 buckets stay open.
         let count = min(256, max(1, expectedRecords / 65_536 + 1))
@@ -120,7 +121,8 @@ public final class TokenFileWriter {
             try zeroTail.withUnsafeBytes { try file.write($0, at: layout.filterOffset + layout.filterLength) }
         }
         zeroTail = []
-        let digest = try Self.digest(descriptor: file.fileDescriptor, length: layout.trailerOffset, path: file.temporaryPath)
+        let digest = try Self.digest(
+            descriptor: file.fileDescriptor, length: layout.trailerOffset, path: file.temporaryPath)
         let trailer = try TokenFileTrailer.make(digest: digest, signingKey: signingKey)
         try trailer.withUnsafeBytes { try file.write($0, at: layout.trailerOffset) }
         try file.commit()
@@ -148,20 +150,20 @@ public final class TokenFileWriter {
             presence.withUnsafeMutableBytes { presenceOut in
                 tokens.withUnsafeMutableBytes { tokensOut in
                     filters.withUnsafeMutableBytes { filtersOut in
+                        func copy(_ from: Int, _ length: Int, to output: UnsafeMutableRawBufferPointer, at offset: Int)
+                        {
+                            UnsafeMutableRawBufferPointer(rebasing: output[offset..<(offset + length)])
+                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: all[from..<(from + length)]))
+                        }
                         for (position, source) in order.enumerated() {
-                            let row = all.baseAddress! + rows.starts[source]
-                            if presenceBytes > 0 {
-                                (presenceOut.baseAddress! + position * presenceBytes).copyMemory(
-                                    from: row, byteCount: presenceBytes)
-                            }
+                            let row = rows.starts[source]
+                            copy(row, presenceBytes, to: presenceOut, at: position * presenceBytes)
                             for key in 0..<keyCount {
-                                (tokensOut.baseAddress! + (key * count + position) * tokenBytes).copyMemory(
-                                    from: row + presenceBytes + key * tokenBytes, byteCount: tokenBytes)
+                                copy(
+                                    row + presenceBytes + key * tokenBytes, tokenBytes, to: tokensOut,
+                                    at: (key * count + position) * tokenBytes)
                             }
-                            if filterBytes > 0 {
-                                (filtersOut.baseAddress! + position * filterBytes).copyMemory(
-                                    from: row + filterStart, byteCount: filterBytes)
-                            }
+                            copy(row + filterStart, filterBytes, to: filtersOut, at: position * filterBytes)
                         }
                     }
                 }
@@ -178,7 +180,8 @@ public final class TokenFileWriter {
         try presence.withUnsafeBytes { try file.write($0, at: layout.presenceOffset + firstRow * presenceBytes) }
         try tokens.withUnsafeBytes { all in
             for key in 0..<keyCount {
-                let column = UnsafeRawBufferPointer(rebasing: all[(key * count * tokenBytes)..<((key + 1) * count * tokenBytes)])
+                let column = UnsafeRawBufferPointer(
+                    rebasing: all[(key * count * tokenBytes)..<((key + 1) * count * tokenBytes)])
                 try file.write(column, at: layout.tokenOffset(key: key) + firstRow * tokenBytes)
             }
         }
@@ -257,7 +260,6 @@ private struct BucketFile {
         let starts: [Int]
         let rowWidth: Int
 
-
         func key(_ index: Int) -> ArraySlice<UInt8> {
             let lengthOffset = starts[index] + rowWidth
             let length = Int(bytes[lengthOffset]) | Int(bytes[lengthOffset + 1]) << 8
@@ -286,7 +288,10 @@ private struct BucketFile {
         }
         var done = 0
         while done < buffer.count {
-            let count = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done) }
+            let count = buffer.withUnsafeBytes {
+                let rest = UnsafeRawBufferPointer(rebasing: $0[done...])
+                return Glibc.write(descriptor, rest.baseAddress, rest.count)
+            }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw FileIO.ioError("cannot write", path)
@@ -326,7 +331,9 @@ private struct BucketFile {
 public enum CSVText {
     /// Appends `field`, quoted when it holds a comma, quote, CR or LF.
     public static func appendField(_ field: some Collection<UInt8>, to output: inout [UInt8]) {
-        let needsQuotes = field.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        let needsQuotes = field.contains {
+            $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D
+        }
         guard needsQuotes else {
             output.append(contentsOf: field)
             return

@@ -32,7 +32,8 @@ public enum TokenFileVector {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         var batch = RecordBatch(width: linkageSchema.columns.count)
         for (index, line) in lines.dropFirst().enumerated() {
-            batch.append(fields: line.split(separator: ",", omittingEmptySubsequences: false).map(String.init), line: index + 2)
+            batch.append(
+                fields: line.split(separator: ",", omittingEmptySubsequences: false).map(String.init), line: index + 2)
         }
         let context = try EncodingContext(schema: linkageSchema, secret: try LinkageSecret(importing: secret))
         let tokeniser = try Tokeniser(context: context, workers: 1)

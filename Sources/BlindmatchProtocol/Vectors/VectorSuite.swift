@@ -83,8 +83,11 @@ public enum VectorSuite {
                 let id = test["tcId"]?.intValue ?? 0
                 let secret = try LinkageSecret(importing: Hex.decode(test["secretHex"]?.stringValue ?? "") ?? [])
                 let label = test["label"]?.stringValue ?? ""
-                let derived = try KeyDerivation.derive(from: secret, label: label, length: test["length"]?.intValue ?? 32)
-                if Hex.encode(derived) != test["expected"]?.stringValue { failures.append("tcId \(id): \(label) differs") }
+                let derived = try KeyDerivation.derive(
+                    from: secret, label: label, length: test["length"]?.intValue ?? 32)
+                if Hex.encode(derived) != test["expected"]?.stringValue {
+                    failures.append("tcId \(id): \(label) differs")
+                }
             }
             var total = tests.count
             for entry in group["keyIDs"]?.objectValue ?? [] {
@@ -111,7 +114,9 @@ public enum VectorSuite {
         let encoder = try RecordEncoder(context: context)
         var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.matchKeys.count)
         var row = [UInt8](repeating: 0, count: context.rowWidth)
-        row.withUnsafeMutableBytes { _ = encoder.encode(batch(for: values, schema: schema), record: 0, into: $0, statistics: &statistics) }
+        row.withUnsafeMutableBytes {
+            _ = encoder.encode(batch(for: values, schema: schema), record: 0, into: $0, statistics: &statistics)
+        }
         return row
     }
 
@@ -142,7 +147,8 @@ public enum VectorSuite {
     static func checkNativeBloom(_ document: JSONValue, file: String) throws -> [Result] {
         try groups(document).map { group in
             let name = group["comment"]?.stringValue ?? "group"
-            let schema = try LinkageSchema(parsing: (group["schema"] ?? .null).canonicalBytes, source: "\(file): \(name)")
+            let schema = try LinkageSchema(
+                parsing: (group["schema"] ?? .null).canonicalBytes, source: "\(file): \(name)")
             let secret = try LinkageSecret(importing: Hex.decode(group["secretHex"]?.stringValue ?? "") ?? [])
             var failures: [String] = []
             let tests = group["tests"]?.arrayValue ?? []
@@ -209,16 +215,21 @@ public final class TemporaryDirectory: Sendable {
 
     public init(prefix: String = "blindmatch") throws {
         var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let created = template.withUnsafeMutableBufferPointer { buffer -> UnsafeMutablePointer<CChar>? in
+            guard let base = buffer.baseAddress else { return nil }
+            return mkdtemp(base)
+        }
         guard created != nil else { throw FileIO.ioError("cannot create a temporary folder in", "/tmp") }
-        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Deletes the folder and everything in it (one level deep, as Blindmatch writes it).
     public func remove() {
         if let directory = opendir(path) {
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                    String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+                }
                 if name != "." && name != ".." { unlink("\(path)/\(name)") }
             }
             closedir(directory)

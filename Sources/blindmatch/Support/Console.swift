@@ -10,7 +10,10 @@ enum Console {
         var bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done) }
+            let count = bytes.withUnsafeMutableBytes {
+                let rest = UnsafeMutableRawBufferPointer(rebasing: $0[done...])
+                return Glibc.write(descriptor, rest.baseAddress, rest.count)
+            }
             if count <= 0 { return }
             done += count
         }

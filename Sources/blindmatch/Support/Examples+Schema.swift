@@ -3,39 +3,39 @@
 extension Examples {
     /// The text of `Protocol/examples/uk-watchlist.json`.
     static let ukSchemaText = #"""
-{
-  "blindmatchSchema": 1,
-  "name": "uk-watchlist",
-  "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first.",
-  "recordKey": "id",
-  "fields": [
-    {"name": "id", "kind": "exact", "description": "The agency's own record key: only in the local map."},
-    {"name": "given_name", "kind": "name"},
-    {"name": "surname", "kind": "name"},
-    {"name": "dob", "kind": "date", "dateOrder": "dayFirst"},
-    {"name": "sex", "kind": "sex"},
-    {"name": "postcode", "kind": "postcode"},
-    {"name": "nino", "kind": "nino"}
-  ],
-  "matchKeys": [
-    {"name": "nino", "parts": [{"field": "nino"}], "description": "National Insurance number alone."},
-    {"name": "name-dob", "parts": [{"field": "surname"}, {"field": "given_name"}, {"field": "dob"}]},
-    {"name": "surname-initial-dob-sex", "parts": [{"field": "surname"}, {"field": "given_name", "transform": "initial"}, {"field": "dob"}, {"field": "sex"}]},
-    {"name": "soundex-dob-postcode", "parts": [{"field": "surname", "transform": "soundex"}, {"field": "dob"}, {"field": "postcode"}]},
-    {"name": "given-dob-postcode", "parts": [{"field": "given_name"}, {"field": "dob"}, {"field": "postcode"}], "description": "Survives a change of surname at an unchanged address."}
-  ],
-  "bloom": {
-    "bits": 1024,
-    "fields": [
-      {"field": "given_name", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 150},
-      {"field": "surname", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 150},
-      {"field": "dob", "tokens": {"type": "ngram", "n": 1, "positional": true}, "bitsPerFeature": 100},
-      {"field": "sex", "tokens": {"type": "exact"}, "bitsPerToken": 10},
-      {"field": "postcode", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 60}
-    ],
-    "hardening": {"xorFolds": 0, "balance": false}
-  }
-}
+        {
+          "blindmatchSchema": 1,
+          "name": "uk-watchlist",
+          "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first.",
+          "recordKey": "id",
+          "fields": [
+            {"name": "id", "kind": "exact", "description": "The agency's own record key: only in the local map."},
+            {"name": "given_name", "kind": "name"},
+            {"name": "surname", "kind": "name"},
+            {"name": "dob", "kind": "date", "dateOrder": "dayFirst"},
+            {"name": "sex", "kind": "sex"},
+            {"name": "postcode", "kind": "postcode"},
+            {"name": "nino", "kind": "nino"}
+          ],
+          "matchKeys": [
+            {"name": "nino", "parts": [{"field": "nino"}], "description": "National Insurance number alone."},
+            {"name": "name-dob", "parts": [{"field": "surname"}, {"field": "given_name"}, {"field": "dob"}]},
+            {"name": "surname-initial-dob-sex", "parts": [{"field": "surname"}, {"field": "given_name", "transform": "initial"}, {"field": "dob"}, {"field": "sex"}]},
+            {"name": "soundex-dob-postcode", "parts": [{"field": "surname", "transform": "soundex"}, {"field": "dob"}, {"field": "postcode"}]},
+            {"name": "given-dob-postcode", "parts": [{"field": "given_name"}, {"field": "dob"}, {"field": "postcode"}], "description": "Survives a change of surname at an unchanged address."}
+          ],
+          "bloom": {
+            "bits": 1024,
+            "fields": [
+              {"field": "given_name", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 150},
+              {"field": "surname", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 150},
+              {"field": "dob", "tokens": {"type": "ngram", "n": 1, "positional": true}, "bitsPerFeature": 100},
+              {"field": "sex", "tokens": {"type": "exact"}, "bitsPerToken": 10},
+              {"field": "postcode", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 60}
+            ],
+            "hardening": {"xorFolds": 0, "balance": false}
+          }
+        }
 
-"""#
+        """#
 }

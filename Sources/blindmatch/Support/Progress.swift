@@ -24,7 +24,8 @@ final class Progress {
         var line = "\r\(label): \(Format.count(records)) records, \(Format.count(Int(rate)))/s"
         if let totalBytes, totalBytes > 0, bytes > 0 {
             let remaining = elapsed * Double(totalBytes - bytes) / Double(bytes)
-            line += ", \(Format.percent(Double(bytes) / Double(totalBytes))) done, about \(Format.duration(remaining)) left"
+            line +=
+                ", \(Format.percent(Double(bytes) / Double(totalBytes))) done, about \(Format.duration(remaining)) left"
         }
         Console.error(line + "\u{1B}[K")
     }

@@ -19,7 +19,9 @@ public indirect enum JSONValue: Sendable, Equatable {
         case (.string(let a), .string(let b)): return a == b
         case (.array(let a), .array(let b)): return a == b
         case (.object(let a), .object(let b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            // Member order carries no meaning in JSON (RFC 8259 §4).
+            return a.count == b.count
+                && a.allSatisfy { member in b.contains { $0.key == member.key && $0.value == member.value } }
         default: return false
         }
     }

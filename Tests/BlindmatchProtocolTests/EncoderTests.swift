@@ -1,0 +1,53 @@
+import Testing
+
+@testable import BlindmatchProtocol
+
+struct EncoderTests {
+    /// The parallel tokeniser, the position cache and a fresh encoder must all agree record for record.
+    @Test func parallelCachedAndFreshEncodingsAgree() throws {
+        let (schema, batch) = try TokenFileTests.exampleBatch(count: 5000)
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        var parallel: [UInt8] = []
+        _ = try Tokeniser(context: context, workers: 4).encode(batch, into: &parallel)
+        let cached = try RecordEncoder(context: context)
+        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.matchKeys.count)
+        for record in stride(from: 0, to: batch.count, by: 97) {
+            var warm = [UInt8](repeating: 0, count: context.rowWidth)
+            var fresh = [UInt8](repeating: 0, count: context.rowWidth)
+            warm.withUnsafeMutableBytes { _ = cached.encode(batch, record: record, into: $0, statistics: &statistics) }
+            let freshEncoder = try RecordEncoder(context: context)
+            fresh.withUnsafeMutableBytes {
+                _ = freshEncoder.encode(batch, record: record, into: $0, statistics: &statistics)
+            }
+            let slice = Array(parallel[(record * context.rowWidth)..<((record + 1) * context.rowWidth)])
+            #expect(warm == fresh)
+            #expect(warm == slice)
+        }
+    }
+
+    /// Invalid and missing values give no token, and the statistics count them.
+    @Test func missingAndInvalidValuesNeverMakeTokens() throws {
+        let schema = try LinkageSchema(contentsOfFile: RepositoryFile.url("Protocol/examples/uk-watchlist.json").path)
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        var batch = RecordBatch(width: 7)
+        batch.append(fields: ["1", "Ann", "Lee", "31/02/1990", "F", "NOTAPOSTCODE", "N/A"], line: 2)
+        var statistics = EncodingStatistics(columns: 7, matchKeys: schema.matchKeys.count)
+        var row = [UInt8](repeating: 0xFF, count: context.rowWidth)
+        row.withUnsafeMutableBytes {
+            _ = try? RecordEncoder(context: context).encode(batch, record: 0, into: $0, statistics: &statistics)
+        }
+        #expect(row[0] == 0)  // no match key has all its parts
+        #expect(row[1..<(1 + 5 * 16)].allSatisfy { $0 == 0 })
+        #expect(statistics.columns[3].invalid == 1)
+        #expect(statistics.columns[5].invalid == 1)
+        #expect(statistics.columns[6].missing == 1)
+        #expect(statistics.columns[1].changed == 1)
+    }
+
+    @Test func keyStreamShufflesAreUniformEnough() {
+        var stream = KeyStream(key: Array(repeating: 1, count: 32))
+        var counts = [Int](repeating: 0, count: 10)
+        for _ in 0..<100_000 { counts[Int(stream.uniform(below: 10))] += 1 }
+        #expect(counts.allSatisfy { abs($0 - 10_000) < 500 })
+    }
+}

@@ -1,0 +1,106 @@
+import Testing
+
+@testable import BlindmatchProtocol
+
+struct SchemaTests {
+    static let exampleSchema = RepositoryFile.url("Protocol/examples/uk-watchlist.json").path
+
+    @Test func exampleSchemaLoads() throws {
+        let schema = try LinkageSchema(contentsOfFile: Self.exampleSchema)
+        #expect(schema.flavour == .native)
+        #expect(schema.columnNames == ["id", "given_name", "surname", "dob", "sex", "postcode", "nino"])
+        #expect(schema.matchKeys.first?.name == "nino")
+        #expect(schema.bloom?.filterBits == 1024)
+        #expect(schema.fingerprint.count == 64)
+    }
+
+    @Test func embeddedJSONSchemaMatchesTheFile() throws {
+        let file = try RepositoryFile.data("Protocol/schema/linkage-schema.schema.json")
+        #expect(Array(LinkageSchema.nativeJSONSchemaText.utf8) == Array(file))
+    }
+
+    @Test func fingerprintIgnoresLayoutButNotContent() throws {
+        let compact =
+            #"{"blindmatchSchema":1,"name":"t","recordKey":"id","fields":[{"name":"id","kind":"exact"},{"name":"n","kind":"name"}],"matchKeys":[{"name":"k","parts":[{"field":"n"}]}]}"#
+        let spaced = """
+            {
+              "recordKey": "id", "name": "t", "blindmatchSchema": 1,
+              "matchKeys": [{"parts": [{"field": "n"}], "name": "k"}],
+              "fields": [{"kind": "exact", "name": "id"}, {"name": "n", "kind": "name"}]
+            }
+            """
+        let a = try LinkageSchema(parsing: Array(compact.utf8), source: "a")
+        let b = try LinkageSchema(parsing: Array(spaced.utf8), source: "b")
+        #expect(a.fingerprint == b.fingerprint)
+        let changed = compact.replacingOccurrences(of: "\"kind\":\"name\"", with: "\"kind\":\"text\"")
+        #expect(try LinkageSchema(parsing: Array(changed.utf8), source: "c").fingerprint != a.fingerprint)
+    }
+
+    @Test func everyProblemIsReportedWithItsPath() throws {
+        let bad = """
+            {"blindmatchSchema": 1, "name": "bad", "recordKey": "ident",
+             "fields": [{"name": "id", "kind": "exact"}, {"name": "n", "kind": "nickname"}, {"name": "d", "kind": "date"}],
+             "matchKeys": [{"name": "k", "parts": [{"field": "missing"}, {"field": "d", "transform": "soundex"}]}],
+             "bloom": {"bits": 1000, "fields": []}}
+            """
+        let error = try #require(throws: ProtocolError.self) {
+            try LinkageSchema(parsing: Array(bad.utf8), source: "bad.json")
+        }
+        #expect(error.code == .invalidSchema)
+        #expect(error.reason.contains("$.fields[1].kind"))
+        #expect(error.reason.contains("$.bloom.bits"))
+        #expect(error.reason.contains("$.bloom.fields"))
+    }
+
+    @Test func semanticRulesAreCheckedAfterStructure() throws {
+        let bad = """
+            {"blindmatchSchema": 1, "name": "bad", "recordKey": "ident",
+             "fields": [{"name": "id", "kind": "exact"}, {"name": "d", "kind": "date"}, {"name": "d", "kind": "name"}],
+             "matchKeys": [{"name": "k", "parts": [{"field": "missing"}, {"field": "d", "transform": "soundex"}]}]}
+            """
+        let error = try #require(throws: ProtocolError.self) {
+            try LinkageSchema(parsing: Array(bad.utf8), source: "bad.json")
+        }
+        #expect(error.reason.contains("$.recordKey"))
+        #expect(error.reason.contains("$.fields[2].name"))
+        #expect(error.reason.contains("$.matchKeys[0].parts[0].field"))
+    }
+
+    @Test func jsonSyntaxErrorsNameLineAndColumn() throws {
+        let error = try #require(throws: ProtocolError.self) {
+            try JSONValue(parsing: "{\n  \"a\": 1,\n  \"b\": tru\n}", source: "s.json")
+        }
+        #expect(error.code == .invalidJSON)
+        #expect(error.reason.hasPrefix("s.json:3:8"))
+        #expect(throws: ProtocolError.self) { try JSONValue(parsing: #"{"a": 1, "a": 2}"#, source: "dup") }
+    }
+
+    @Test(arguments: [
+        (#"{"b":[1,2.50,true,null],"a":"x\u0001y","é":{}}"#, #"{"a":"x\u0001y","b":[1,2.5,true,null],"é":{}}"#),
+        (#"{"n": 1.0E2, "s": "\"\\/"}"#, #"{"n":100,"s":"\"\\/"}"#),
+    ])
+    func canonicalForm(input: String, expected: String) throws {
+        #expect(try JSONValue(parsing: input, source: "t").canonicalText == expected)
+    }
+
+    @Test func clkhashSchemaReadsXorFoldsNotXorFoldsCamelCase() throws {
+        let document = try JSONValue(
+            parsing: Array(RepositoryFile.data("Protocol/vectors/clkhash-kat.json")), source: "kat")
+        let folded = try LinkageSchema(
+            parsing: try #require(document["l512_xor_folds1"]?["schema"]).canonicalBytes, source: "a")
+        let ignored = try LinkageSchema(
+            parsing: try #require(document["l512_xorFolds1_IGNORED"]?["schema"]).canonicalBytes, source: "b")
+        #expect(folded.bloom?.xorFolds == 1)
+        #expect(folded.bloom?.hashBits == 1024)
+        #expect(ignored.bloom?.xorFolds == 0)
+    }
+
+    @Test(arguments: [
+        ("%Y-%m-%d", "1980-03-15", "19800315"), ("%d/%m/%Y", "5/3/1980", "19800305"),
+        ("%d %b %Y", "05 Mar 1980", "19800305"), ("%Y-%m-%d", "1980-02-30", nil), ("%Y-%m-%d", "1980-03-15x", nil),
+    ])
+    func strptimeSubset(format: String, input: String, expected: String?) throws {
+        let parsed = try StrptimeFormat(format, path: "$").parse(input)
+        #expect(parsed == expected)
+    }
+}

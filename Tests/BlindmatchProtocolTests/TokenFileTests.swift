@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+@testable import BlindmatchProtocol
+
+struct TokenFileTests {
+    static func exampleBatch(count: Int) throws -> (LinkageSchema, RecordBatch) {
+        let schema = try LinkageSchema(contentsOfFile: RepositoryFile.url("Protocol/examples/uk-watchlist.json").path)
+        var batch = RecordBatch(width: schema.columns.count)
+        let given = ["Robert", "Anna", "Zoë", "Li", "Mary", "John"]
+        let surnames = ["Smith", "Kowalski", "O'Brien", "Wu", "Jones"]
+        for index in 0..<count {
+            let dob = "19\(50 + index % 50)-0\(1 + index % 9)-1\(index % 10)"
+            let nino = index % 3 == 0 ? "" : "AB\(String(100_000 + index).suffix(6))C"
+            batch.append(
+                fields: [
+                    "R\(index)", given[index % given.count], surnames[index % surnames.count], dob,
+                    index % 2 == 0 ? "M" : "F", "SW1A \(index % 9)AA", nino,
+                ], line: index + 2)
+        }
+        return (schema, batch)
+    }
+
+    static func write(count: Int, to directory: String, signingKey: SigningKey?) throws -> (
+        LinkageSchema, TokenFileWriter.Summary
+    ) {
+        let (schema, batch) = try exampleBatch(count: count)
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret(importing: Array(0..<32)))
+        let tokeniser = try Tokeniser(context: context, workers: 2)
+        var rows: [UInt8] = []
+        let (statistics, refusal) = tokeniser.encode(batch, into: &rows)
+        #expect(refusal == nil)
+        let writer = try TokenFileWriter(
+            path: "\(directory)/t.bmt", mapPath: "\(directory)/t.map.csv", context: context, party: "a",
+            expectedRecords: count)
+        try rows.withUnsafeBytes { try writer.append(rows: $0, count: batch.count, keysFrom: batch, keyColumn: 0) }
+        return (schema, try writer.finish(statistics: statistics, signingKey: signingKey))
+    }
+
+    @Test func writtenFilesReadBackAndVerify() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = try SigningKey.generate()
+        let (schema, summary) = try Self.write(count: 3000, to: directory.path, signingKey: key)
+        let file = try TokenFile(contentsOf: "\(directory.path)/t.bmt")
+        #expect(file.recordCount == 3000)
+        #expect(file.header == summary.header)
+        #expect(file.layout.filterOffset % 64 == 0)
+        #expect(file.layout.tokenOffset(key: 1) % 64 == 0)
+        let checks = file.verify(schema: schema, publicKey: key.publicKey)
+        #expect(checks.allSatisfy { $0.passed }, "\(checks.filter { !$0.passed })")
+        // Every record key appears exactly once in the map, and the order is not the input order.
+        let map = try String(contentsOfFile: "\(directory.path)/t.map.csv", encoding: .utf8)
+        let lines = map.split(separator: "\n").dropFirst()
+        let keys = lines.map { $0.split(separator: ",")[1] }
+        #expect(Set(keys).count == 3000)
+        #expect(lines.enumerated().allSatisfy { $0.element.hasPrefix("\($0.offset),") })
+        let inInputOrder = keys.enumerated().filter { $0.element == "R\($0.offset)" }.count
+        #expect(inInputOrder < 30)
+        #expect(try FileIO.permissions(of: "\(directory.path)/t.map.csv") == 0o600)
+        // No temporary files are left beside the outputs.
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(Set(names) == ["t.bmt", "t.map.csv"])
+    }
+
+    @Test func tokensAreFoundWhereThePresenceBitsSay() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try Self.write(count: 300, to: directory.path, signingKey: nil)
+        let file = try TokenFile(contentsOf: "\(directory.path)/t.bmt")
+        let ninoPresent = (0..<file.recordCount).filter { file.hasToken(row: $0, key: 0) }.count
+        #expect(ninoPresent == 200)  // every third record has no NINO
+        #expect(file.header.statistics["matchKeysPresent"]?["nino"]?.intValue == 200)
+    }
+
+    @Test(arguments: ["digest", "header", "truncate", "append", "signature"])
+    func tamperingIsDetected(kind: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = try SigningKey.generate()
+        _ = try Self.write(count: 50, to: directory.path, signingKey: key)
+        let path = "\(directory.path)/t.bmt"
+        var bytes = try FileIO.readAll(path)
+        switch kind {
+        case "digest": bytes[bytes.count - 400] ^= 0x01  // a filter bit
+        case "header": bytes[40] = bytes[40] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+        case "truncate": bytes.removeLast(10)
+        case "append": bytes.append(0)
+        default: bytes[bytes.count - 1] ^= 0x80  // the signature
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do {
+            let file = try TokenFile(contentsOf: path)
+            let failed = file.verify(publicKey: key.publicKey).filter { !$0.passed }
+            #expect(!failed.isEmpty, "tampering (\(kind)) went unnoticed")
+        } catch let error as ProtocolError {
+            #expect(error.code == .invalidTokenFile)
+        }
+    }
+
+    @Test func plaintextInATokenColumnFailsVerification() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try Self.write(count: 200, to: directory.path, signingKey: nil)
+        let path = "\(directory.path)/t.bmt"
+        let original = try TokenFile(contentsOf: path)
+        var bytes = try FileIO.readAll(path)
+        // Overwrite the name-dob column with names, as a careless or malicious tokeniser might, and fix the digest.
+        let offset = original.layout.tokenOffset(key: 1)
+        let text = Array("robert smith 1980-03-15 ".utf8)
+        for index in 0..<(200 * 16) { bytes[offset + index] = text[index % text.count] }
+        let trailer = original.layout.trailerOffset
+        let digest = SHA256Hasher.hash(bytes[0..<trailer])
+        bytes.replaceSubrange((trailer + 16)..<(trailer + 48), with: digest)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let failed = try TokenFile(contentsOf: path).verify().filter { !$0.passed }.map(\.rule)
+        #expect(failed.contains("SPEC §6.6 no plaintext (name-dob tokens)"))
+    }
+
+    @Test func incompatibleFilesAreRefused() throws {
+        let first = try TemporaryDirectory()
+        let second = try TemporaryDirectory()
+        defer {
+            first.remove()
+            second.remove()
+        }
+        _ = try Self.write(count: 10, to: first.path, signingKey: nil)
+        let (schema, batch) = try Self.exampleBatch(count: 10)
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        var rows: [UInt8] = []
+        let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
+        let writer = try TokenFileWriter(
+            path: "\(second.path)/t.bmt", mapPath: nil, context: context, party: "b", expectedRecords: 10)
+        try rows.withUnsafeBytes { try writer.append(rows: $0, count: 10, keysFrom: batch, keyColumn: 0) }
+        _ = try writer.finish(statistics: statistics, signingKey: nil)
+        let a = try TokenFile(contentsOf: "\(first.path)/t.bmt")
+        let b = try TokenFile(contentsOf: "\(second.path)/t.bmt")
+        let error = try #require(throws: ProtocolError.self) { try a.checkCompatible(with: b) }
+        #expect(error.code == .incompatible)
+        #expect(error.reason.contains("key ids differ"))
+    }
+}

@@ -5,11 +5,9 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the story end to end on one machine with the embedded example project.",
-        discussion: """
-            Makes example watch-list and bulk data, a linkage secret and a signing key per agency; both agencies
-            tokenise; the auditor verifies both token files and the protocol vectors. Everything happens in a
-            temporary folder (or --directory) and nothing leaves this machine.
-            """)
+        discussion:
+            "Makes example watch-list and bulk data, a linkage secret and a signing key per agency; both agencies tokenise; the auditor verifies both token files and the protocol vectors. Everything happens in a temporary folder (or --directory) and nothing leaves this machine."
+    )
 
     @Option(help: ArgumentHelp("Keep the demo's files in this folder instead of a temporary one.", valueName: "dir"))
     var directory: String?

@@ -6,13 +6,9 @@ struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
         abstract: "Make a project's linkage secret, or a party's signing key pair.",
-        discussion: """
-            A linkage secret is written to FILE with mode 0600 and its public key id is printed; share the secret
-            with the project's other agencies out of band (Keys/README.md), never with the matcher.
-            With --import the secret's bytes are read from standard input (one trailing newline is dropped), so a
-            project that already shares a clkhash secret keeps it. With --signing, NAME.key (private, 0600) and
-            NAME.pub (public, for the matcher's registry) are written.
-            """)
+        discussion:
+            "A linkage secret is written to FILE with mode 0600 and its public key id is printed; share the secret with the project's other agencies out of band (Keys/README.md), never with the matcher. With --import the secret's bytes are read from standard input (one trailing newline is dropped), so a project that already shares a clkhash secret keeps it. With --signing, NAME.key (private, 0600) and NAME.pub (public, for the matcher's registry) are written."
+    )
 
     @Option(
         name: .shortAndLong, help: ArgumentHelp("Where to write the secret (or NAME for --signing).", valueName: "file")

@@ -5,11 +5,8 @@ struct TokeniseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenise",
         abstract: "Turn a CSV of personal records into a signed token file (run by the agency, on its own machine).",
-        discussion: """
-            Streams the CSV in constant memory on every core. Writes the token file and the local map (row → your
-            record key; it never leaves the agency) atomically: on any error neither appears. Ends with a
-            data-quality report per field. Invalid values (a bad date, postcode or NINO) become missing and never match.
-            """,
+        discussion:
+            "Streams the CSV in constant memory on every core. Writes the token file and the local map (row → your record key; it never leaves the agency) atomically: on any error neither appears. Ends with a data-quality report per field. Invalid values (a bad date, postcode or NINO) become missing and never match.",
         aliases: ["tokenize"])
 
     @Option(help: ArgumentHelp("The project's linkage schema (native or clkhash v3).", valueName: "schema.json"))

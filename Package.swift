@@ -49,7 +49,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BlindmatchCLITests",
-            dependencies: ["BlindmatchProtocol"]
+            // Depends on the executable so that `swift test` builds the binary these tests drive.
+            dependencies: ["BlindmatchProtocol", "blindmatch"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+@testable import BlindmatchProtocol
+
+struct CLITests {
+    static let schema = CLI.repositoryPath("Protocol/examples/uk-watchlist.json")
+    static let records = """
+        id,given_name,surname,dob,sex,postcode,nino
+        W1,Robert,Smith,15/03/1980,M,SW1A 1AA,AB 12 34 56 C
+        W2,Zoë,"O'Brien, Jr",2001-12-01,F,m1 1ae,
+        W3,Mr John,Doe,31/02/1990,male,NOTAPC,QQ123456C
+
+        """
+
+    func tokenise(_ scratch: Scratch, input: String = "data.csv", extra: [String] = []) throws -> CLI.Result {
+        try CLI.run(
+            ["tokenise", "--schema", Self.schema, "--secret-file", "project.secret", "--input", input, "--output",
+             "tokens.bmt", "--signing-key", "agency.key", "--party", "agency-a"] + extra, in: scratch.path)
+    }
+
+    @Test func keygenWritesPrivateFilesAndRefusesToOverwrite() throws {
+        let scratch = try Scratch()
+        let result = try CLI.run(["keygen", "--output", "project.secret"], in: scratch.path)
+        #expect(result.status == 0)
+        #expect(result.output.contains("key id: "))
+        #expect(try FileIO.permissions(of: "\(scratch.path)/project.secret") == 0o600)
+        let again = try CLI.run(["keygen", "--output", "project.secret"], in: scratch.path)
+        #expect(again.status != 0)
+        #expect(again.error.contains("already exists"))
+        try CLI.run(["keygen", "--signing", "--output", "agency"], in: scratch.path)
+        #expect(try FileIO.permissions(of: "\(scratch.path)/agency.key") == 0o600)
+    }
+
+    /// An existing clkhash secret string moves over unchanged: same key id as the vectors give for its bytes.
+    @Test func importedSecretsKeepTheirBytes() throws {
+        let scratch = try Scratch()
+        let result = try CLI.run(
+            ["keygen", "--import", "--output", "imported.secret"], in: scratch.path,
+            input: "correct horse battery staple\n")
+        #expect(result.status == 0)
+        let expected = try LinkageSecret(importing: Array("correct horse battery staple".utf8)).keyID.hex
+        #expect(result.output.contains("key id: \(expected)"))
+    }
+
+    @Test func tokeniseVerifyAndInspect() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        let result = try tokenise(scratch)
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("data quality per field"))
+        #expect(try scratch.contents().isSuperset(of: ["tokens.bmt", "tokens.map.csv"]))
+        let verify = try CLI.run(
+            ["verify", "tokens.bmt", "--schema", Self.schema, "--public-key", "agency.pub"], in: scratch.path)
+        #expect(verify.status == 0, "\(verify.output)")
+        #expect(verify.output.contains("rules hold"))
+        let wrongKey = try CLI.run(["keygen", "--signing", "--output", "other"], in: scratch.path)
+        #expect(wrongKey.status == 0)
+        let refused = try CLI.run(["verify", "tokens.bmt", "--public-key", "other.pub"], in: scratch.path)
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("FAIL"))
+        let inspect = try CLI.run(["inspect", "tokens.bmt"], in: scratch.path)
+        #expect(inspect.status == 0)
+        #expect(inspect.output.contains("records:            3"))
+        // inspect shows no token: none of the file's token bytes appear in its output.
+        let file = try TokenFile(contentsOf: "\(scratch.path)/tokens.bmt")
+        let firstToken = Hex.encode(file.tokens(key: 1).prefix(16))
+        #expect(!inspect.output.contains(firstToken))
+        #expect(!inspect.output.contains("Robert") && !inspect.output.lowercased().contains("smith"))
+    }
+
+    @Test(arguments: [
+        ("wrong field count", "id,given_name,surname,dob,sex,postcode,nino\nW1,Ann,Lee,1990-01-01,F\n", "data.csv:2: expected 7 fields"),
+        ("header mismatch", "id,first,surname,dob,sex,postcode,nino\n", "data.csv:1: the header does not match"),
+        ("unclosed quote", "id,given_name,surname,dob,sex,postcode,nino\nW1,\"Ann,Lee,1990-01-01,F,,\n", "data.csv:2: a quoted field is never closed"),
+        ("stray quote", "id,given_name,surname,dob,sex,postcode,nino\nW1,An\"n,Lee,1990-01-01,F,,\n", "data.csv:2: field 2 has a quote"),
+    ])
+    func badInputIsRefusedAndLeavesNothing(name: String, csv: String, message: String) throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", csv)
+        let before = try scratch.contents()
+        let result = try tokenise(scratch)
+        #expect(result.status == 1, "\(name)")
+        #expect(result.error.contains(message), "\(name): \(result.error)")
+        #expect(try scratch.contents() == before, "\(name) left files behind")
+    }
+
+    @Test func badUTF8NamesTheLineAndField() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        var bytes = Array("id,given_name,surname,dob,sex,postcode,nino\nW1,Ann,Lee,1990-01-01,F,,\nW2,".utf8)
+        bytes += [0xC3, 0x28] + Array(",Lee,1990-01-01,F,,\n".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(scratch.path)/data.csv"))
+        let result = try tokenise(scratch)
+        #expect(result.status == 1)
+        #expect(result.error.contains("data.csv:3: field \"given_name\" is not valid UTF-8"))
+        #expect(!(try scratch.contents().contains("tokens.bmt")))
+    }
+
+    @Test func readableSecretFilesAreRefused() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        chmod("\(scratch.path)/project.secret", 0o644)
+        let result = try tokenise(scratch)
+        #expect(result.status == 1)
+        #expect(result.error.contains("chmod 600"))
+        #expect(!(try scratch.contents().contains("tokens.bmt")))
+    }
+
+    @Test func schemasThatFailTheirJSONSchemaAreRefused() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        try scratch.write("bad.json", #"{"blindmatchSchema": 1, "name": "x", "recordKey": "id", "fields": [{"name": "id", "kind": "shoe size"}]}"#)
+        let result = try CLI.run(
+            ["tokenise", "--schema", "bad.json", "--secret-file", "project.secret", "--input", "data.csv", "--output",
+             "t.bmt"], in: scratch.path)
+        #expect(result.status == 1)
+        #expect(result.error.contains("bad.json"))
+        #expect(result.error.contains("$.fields[0].kind"))
+    }
+
+    @Test func tamperedAndTruncatedFilesFailVerification() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        #expect(try tokenise(scratch).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: "\(scratch.path)/tokens.bmt"))
+        bytes[bytes.count - 300] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: "\(scratch.path)/tampered.bmt"))
+        let tampered = try CLI.run(["verify", "tampered.bmt"], in: scratch.path)
+        #expect(tampered.status == 1)
+        #expect(tampered.output.contains("FAIL  SPEC §6.5 digest"))
+        try bytes.prefix(bytes.count - 100).write(to: URL(fileURLWithPath: "\(scratch.path)/short.bmt"))
+        let truncated = try CLI.run(["verify", "short.bmt"], in: scratch.path)
+        #expect(truncated.status == 1)
+        #expect(truncated.output.contains("FAIL  structure"))
+    }
+
+    /// `--format anonlink-json` with a clkhash schema writes what clkhash 0.18.3 writes for the same input.
+    @Test func anonlinkJSONMatchesClkhash() throws {
+        let scratch = try Scratch()
+        let document = try JSONValue(
+            parsing: Array(try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryPath("Protocol/vectors/clkhash-kat.json")))),
+            source: "kat")
+        for name in ["l1024", "l512_xor_folds1"] {
+            let vector = try #require(document[name])
+            try scratch.write("\(name).json", try #require(vector["schema"]).canonicalText)
+            try scratch.write("\(name).secret", "", mode: 0o600)
+            let imported = try CLI.run(
+                ["keygen", "--import", "--force", "--output", "\(name).secret"], in: scratch.path,
+                input: try #require(vector["secret"]?.stringValue))
+            #expect(imported.status == 0)
+            var csv = "INDEX,given,surname,dob,sex,age\n"
+            for record in try #require(vector["records"]?.arrayValue) {
+                var line: [UInt8] = []
+                for (index, field) in (record.arrayValue ?? []).enumerated() {
+                    if index > 0 { line.append(UInt8(ascii: ",")) }
+                    CSVText.appendField(Array((field.stringValue ?? "").utf8), to: &line)
+                }
+                csv += String(decoding: line, as: UTF8.self) + "\n"
+            }
+            try scratch.write("\(name).csv", csv)
+            let result = try CLI.run(
+                ["tokenise", "--schema", "\(name).json", "--secret-file", "\(name).secret", "--input", "\(name).csv",
+                 "--output", "\(name).clks.json", "--format", "anonlink-json"], in: scratch.path)
+            #expect(result.status == 0, "\(result.error)")
+            let expected = (vector["clks_b64"]?.arrayValue ?? []).map { "\"\($0.stringValue ?? "")\"" }
+            let written = try String(contentsOfFile: "\(scratch.path)/\(name).clks.json", encoding: .utf8)
+            #expect(written == "{\"clks\": [\(expected.joined(separator: ", "))]}")
+        }
+    }
+
+    @Test func clkhashSchemasRefuseInvalidEntriesAsClkhashDoes() throws {
+        let scratch = try Scratch()
+        let document = try JSONValue(
+            parsing: Array(try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryPath("Protocol/vectors/clkhash-kat.json")))),
+            source: "kat")
+        try scratch.write("schema.json", try #require(document["l1024"]?["schema"]).canonicalText)
+        try CLI.run(["keygen", "--output", "s.secret"], in: scratch.path)
+        try scratch.write("data.csv", "INDEX,given,surname,dob,sex,age\n0,Ann,Lee,1980-13-01,F,40\n")
+        let result = try CLI.run(
+            ["tokenise", "--schema", "schema.json", "--secret-file", "s.secret", "--input", "data.csv", "--output",
+             "c.json", "--format", "anonlink-json"], in: scratch.path)
+        #expect(result.status == 1)
+        #expect(result.error.contains("data.csv:2: field \"dob\""))
+        #expect(!result.error.contains("1980-13-01"))  // errors never repeat the value
+    }
+
+    @Test func vectorsCommandPasses() throws {
+        let result = try CLI.run(["vectors", "--directory", CLI.repositoryPath("Protocol/vectors")], in: "/tmp")
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("vectors pass"))
+    }
+
+    @Test func demoRunsEndToEnd() throws {
+        let result = try CLI.run(["demo", "--bulk", "2000", "--watch", "50"], in: "/tmp")
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("rules hold"))
+        #expect(result.output.contains("compatible"))
+    }
+}

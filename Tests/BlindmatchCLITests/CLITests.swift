@@ -15,8 +15,10 @@ struct CLITests {
 
     func tokenise(_ scratch: Scratch, input: String = "data.csv", extra: [String] = []) throws -> CLI.Result {
         try CLI.run(
-            ["tokenise", "--schema", Self.schema, "--secret-file", "project.secret", "--input", input, "--output",
-             "tokens.bmt", "--signing-key", "agency.key", "--party", "agency-a"] + extra, in: scratch.path)
+            [
+                "tokenise", "--schema", Self.schema, "--secret-file", "project.secret", "--input", input, "--output",
+                "tokens.bmt", "--signing-key", "agency.key", "--party", "agency-a",
+            ] + extra, in: scratch.path)
     }
 
     @Test func keygenWritesPrivateFilesAndRefusesToOverwrite() throws {
@@ -71,10 +73,19 @@ struct CLITests {
     }
 
     @Test(arguments: [
-        ("wrong field count", "id,given_name,surname,dob,sex,postcode,nino\nW1,Ann,Lee,1990-01-01,F\n", "data.csv:2: expected 7 fields"),
+        (
+            "wrong field count", "id,given_name,surname,dob,sex,postcode,nino\nW1,Ann,Lee,1990-01-01,F\n",
+            "data.csv:2: expected 7 fields"
+        ),
         ("header mismatch", "id,first,surname,dob,sex,postcode,nino\n", "data.csv:1: the header does not match"),
-        ("unclosed quote", "id,given_name,surname,dob,sex,postcode,nino\nW1,\"Ann,Lee,1990-01-01,F,,\n", "data.csv:2: a quoted field is never closed"),
-        ("stray quote", "id,given_name,surname,dob,sex,postcode,nino\nW1,An\"n,Lee,1990-01-01,F,,\n", "data.csv:2: field 2 has a quote"),
+        (
+            "unclosed quote", "id,given_name,surname,dob,sex,postcode,nino\nW1,\"Ann,Lee,1990-01-01,F,,\n",
+            "data.csv:2: a quoted field is never closed"
+        ),
+        (
+            "stray quote", "id,given_name,surname,dob,sex,postcode,nino\nW1,An\"n,Lee,1990-01-01,F,,\n",
+            "data.csv:2: field 2 has a quote"
+        ),
     ])
     func badInputIsRefusedAndLeavesNothing(name: String, csv: String, message: String) throws {
         let scratch = try Scratch()
@@ -114,10 +125,16 @@ struct CLITests {
         let scratch = try Scratch()
         try scratch.makeKeys()
         try scratch.write("data.csv", Self.records)
-        try scratch.write("bad.json", #"{"blindmatchSchema": 1, "name": "x", "recordKey": "id", "fields": [{"name": "id", "kind": "shoe size"}]}"#)
+        try scratch.write(
+            "bad.json",
+            #"{"blindmatchSchema": 1, "name": "x", "recordKey": "id", "fields": [{"name": "id", "kind": "shoe size"}]}"#
+        )
         let result = try CLI.run(
-            ["tokenise", "--schema", "bad.json", "--secret-file", "project.secret", "--input", "data.csv", "--output",
-             "t.bmt"], in: scratch.path)
+            [
+                "tokenise", "--schema", "bad.json", "--secret-file", "project.secret", "--input", "data.csv",
+                "--output",
+                "t.bmt",
+            ], in: scratch.path)
         #expect(result.status == 1)
         #expect(result.error.contains("bad.json"))
         #expect(result.error.contains("$.fields[0].kind"))
@@ -144,7 +161,8 @@ struct CLITests {
     @Test func anonlinkJSONMatchesClkhash() throws {
         let scratch = try Scratch()
         let document = try JSONValue(
-            parsing: Array(try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryPath("Protocol/vectors/clkhash-kat.json")))),
+            parsing: Array(
+                try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryPath("Protocol/vectors/clkhash-kat.json")))),
             source: "kat")
         for name in ["l1024", "l512_xor_folds1"] {
             let vector = try #require(document[name])
@@ -165,8 +183,10 @@ struct CLITests {
             }
             try scratch.write("\(name).csv", csv)
             let result = try CLI.run(
-                ["tokenise", "--schema", "\(name).json", "--secret-file", "\(name).secret", "--input", "\(name).csv",
-                 "--output", "\(name).clks.json", "--format", "anonlink-json"], in: scratch.path)
+                [
+                    "tokenise", "--schema", "\(name).json", "--secret-file", "\(name).secret", "--input", "\(name).csv",
+                    "--output", "\(name).clks.json", "--format", "anonlink-json",
+                ], in: scratch.path)
             #expect(result.status == 0, "\(result.error)")
             let expected = (vector["clks_b64"]?.arrayValue ?? []).map { "\"\($0.stringValue ?? "")\"" }
             let written = try String(contentsOfFile: "\(scratch.path)/\(name).clks.json", encoding: .utf8)
@@ -177,14 +197,17 @@ struct CLITests {
     @Test func clkhashSchemasRefuseInvalidEntriesAsClkhashDoes() throws {
         let scratch = try Scratch()
         let document = try JSONValue(
-            parsing: Array(try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryPath("Protocol/vectors/clkhash-kat.json")))),
+            parsing: Array(
+                try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryPath("Protocol/vectors/clkhash-kat.json")))),
             source: "kat")
         try scratch.write("schema.json", try #require(document["l1024"]?["schema"]).canonicalText)
         try CLI.run(["keygen", "--output", "s.secret"], in: scratch.path)
         try scratch.write("data.csv", "INDEX,given,surname,dob,sex,age\n0,Ann,Lee,1980-13-01,F,40\n")
         let result = try CLI.run(
-            ["tokenise", "--schema", "schema.json", "--secret-file", "s.secret", "--input", "data.csv", "--output",
-             "c.json", "--format", "anonlink-json"], in: scratch.path)
+            [
+                "tokenise", "--schema", "schema.json", "--secret-file", "s.secret", "--input", "data.csv", "--output",
+                "c.json", "--format", "anonlink-json",
+            ], in: scratch.path)
         #expect(result.status == 1)
         #expect(result.error.contains("data.csv:2: field \"dob\""))
         #expect(!result.error.contains("1980-13-01"))  // errors never repeat the value

@@ -14,6 +14,7 @@ public enum VectorSuite {
 
     static let files = [
         "normalisation.json", "key-derivation.json", "match-keys.json", "bloom-native.json", "clkhash-kat.json",
+        "clkhash-extra.json",
         "token-file.json",
     ]
 
@@ -32,7 +33,7 @@ public enum VectorSuite {
             case "key-derivation.json": results += try checkKeyDerivation(document, file: file)
             case "match-keys.json": results += try checkMatchKeys(document, file: file)
             case "bloom-native.json": results += try checkNativeBloom(document, file: file)
-            case "clkhash-kat.json": results += try checkClkhash(document, file: file)
+            case "clkhash-kat.json", "clkhash-extra.json": results += try checkClkhash(document, file: file)
             default: results += try checkTokenFile(document, file: file)
             }
         }

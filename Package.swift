@@ -22,9 +22,12 @@ let package = Package(
             name: "BlindmatchProtocol",
             dependencies: ["COpenSSL"]
         ),
+        // The Dice kernel in C, so that POPCNT and AVX-512 can be chosen at run time (SPEC-independent; DESIGN
+        // "Kernel"): Swift cannot mark single functions for a target feature.
+        .target(name: "CBlindmatchKernels"),
         .target(
             name: "BlindmatchMatching",
-            dependencies: ["BlindmatchProtocol"]
+            dependencies: ["BlindmatchProtocol", "CBlindmatchKernels"]
         ),
         .target(
             name: "BlindmatchServer",

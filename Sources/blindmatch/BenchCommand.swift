@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure this machine, to size hardware (use a release build).",
-        subcommands: [TokeniseBench.self])
+        subcommands: [TokeniseBench.self, MatchBench.self])
 }
 
 struct TokeniseBench: ParsableCommand {

@@ -1,13 +1,23 @@
 import Glibc
+import Synchronization
 
 /// A one-line progress display on standard error: records done, rate, and time left. Silent unless standard
-/// error is a terminal, so piped and logged runs stay clean.
-final class Progress {
+/// error is a terminal, so piped and logged runs stay clean. Safe to call from worker threads.
+final class Progress: Sendable {
     private let label: String
     private let totalBytes: Int?
     private let enabled: Bool
     private let start = Clock.now()
-    private var lastDraw = 0.0
+    private let lastDrawn = Mutex(0.0)
+
+    /// True when it is time to redraw (at most five times a second).
+    private func due(_ elapsed: Double) -> Bool {
+        lastDrawn.withLock { last in
+            guard elapsed - last >= 0.2 else { return false }
+            last = elapsed
+            return true
+        }
+    }
 
     init(label: String, totalBytes: Int?) {
         self.label = label
@@ -18,8 +28,7 @@ final class Progress {
     func update(records: Int, bytes: Int) {
         guard enabled else { return }
         let elapsed = Clock.now() - start
-        guard elapsed - lastDraw >= 0.2 else { return }
-        lastDraw = elapsed
+        guard due(elapsed) else { return }
         let rate = Double(records) / max(elapsed, 1e-9)
         var line = "\r\(label): \(Format.count(records)) records, \(Format.count(Int(rate)))/s"
         if let totalBytes, totalBytes > 0, bytes > 0 {
@@ -28,6 +37,15 @@ final class Progress {
                 ", \(Format.percent(Double(bytes) / Double(totalBytes))) done, about \(Format.duration(remaining)) left"
         }
         Console.error(line + "\u{1B}[K")
+    }
+
+    /// Shows the fraction done of a job counted in steps rather than records.
+    func fraction(_ done: Double) {
+        guard enabled else { return }
+        let elapsed = Clock.now() - start
+        guard done > 0, due(elapsed) else { return }
+        let remaining = elapsed * (1 - done) / done
+        Console.error("\r\(label): \(Format.percent(done)) done, about \(Format.duration(remaining)) left\u{1B}[K")
     }
 
     func finish() {

@@ -13,6 +13,8 @@ public final class BitMatrix: @unchecked Sendable {
     public let filterBits: Int
     /// Popcounts in ascending order.
     public let popcounts: [UInt32]
+    /// Popcounts of each row's upper half of words, for the kernel's early bound.
+    public let highPopcounts: [UInt32]
     /// The token-file row of each matrix row.
     public let fileRow: [UInt32]
     let storage: UnsafeMutablePointer<UInt64>
@@ -77,9 +79,18 @@ public final class BitMatrix: @unchecked Sendable {
                 from: UnsafeRawBufferPointer(
                     rebasing: filters[(Int(row) * filterBytes)..<((Int(row) + 1) * filterBytes)]))
         }
+        highPopcounts = Self.upperHalfPopcounts(storage, count: count, words: words)
     }
 
     deinit { free(storage) }
+
+    static func upperHalfPopcounts(_ storage: UnsafeMutablePointer<UInt64>, count: Int, words: Int) -> [UInt32] {
+        (0..<count).map { row in
+            var total = 0
+            for word in (words / 2)..<words { total += storage[row * words + word].nonzeroBitCount }
+            return UInt32(total)
+        }
+    }
 
     /// Matrix rows `range` as a pointer to their first word.
     func rows(from start: Int) -> UnsafePointer<UInt64> { UnsafePointer(storage + start * words) }

@@ -135,14 +135,16 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx512dq"))) static inline __m512
     return _mm512_add_epi64(_mm512_shuffle_i64x2(u0123, u4567, 0x88), _mm512_shuffle_i64x2(u0123, u4567, 0xDD));
 }
 
-#define BM_ROW_COUNT(K)                                                                                              \
-    _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_and_si512(a0, _mm512_load_si512((const void *)(r + (K) * 16)))),   \
-                     _mm512_popcnt_epi64(_mm512_and_si512(a1, _mm512_load_si512((const void *)(r + (K) * 16 + 8)))))
+#define BM_HALF_COUNT(REGISTER, K, OFFSET)                                                                           \
+    _mm512_popcnt_epi64(_mm512_and_si512(REGISTER, _mm512_load_si512((const void *)(r + (K) * 16 + (OFFSET)))))
 
+// First the low 512 bits of eight rows of B; the high half is counted only when the bound
+// common ≤ common_low + min(high_a, high_b) could still reach the threshold for one of the eight (for most pairs of
+// different people it cannot, which halves the work).
 __attribute__((target("avx512f,avx512vpopcntdq,avx512dq"))) static size_t sweep_avx512_1024(
-    const uint64_t *a, const uint32_t *pop_a, size_t a_count, uint32_t a_first, const uint64_t *b,
-    const uint32_t *pop_b, size_t b_count, uint32_t b_first, uint64_t p, uint64_t q, bm_candidate *out,
-    size_t capacity) {
+    const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,
+    const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p,
+    uint64_t q, bm_candidate *out, size_t capacity) {
     size_t found = 0;
     const uint64_t twice_q = 2 * q;
     const __m512i twice_q_vector = _mm512_set1_epi64((long long)twice_q);
@@ -154,13 +156,22 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx512dq"))) static size_t sweep_
             const __m512i a1 = _mm512_load_si512((const void *)(a + i * 16 + 8));
             const uint64_t pa = pop_a[i];
             const __m512i pa_vector = _mm512_set1_epi64((long long)pa);
+            const __m512i high_a_vector = _mm512_set1_epi64((long long)high_a[i]);
             size_t j = tile;
             for (; j + 8 <= tile_end; j += 8) {
                 const uint64_t *r = b + j * 16;
-                __m512i total = sum8(BM_ROW_COUNT(0), BM_ROW_COUNT(1), BM_ROW_COUNT(2), BM_ROW_COUNT(3),
-                                     BM_ROW_COUNT(4), BM_ROW_COUNT(5), BM_ROW_COUNT(6), BM_ROW_COUNT(7));
+                __m512i low = sum8(BM_HALF_COUNT(a0, 0, 0), BM_HALF_COUNT(a0, 1, 0), BM_HALF_COUNT(a0, 2, 0),
+                                   BM_HALF_COUNT(a0, 3, 0), BM_HALF_COUNT(a0, 4, 0), BM_HALF_COUNT(a0, 5, 0),
+                                   BM_HALF_COUNT(a0, 6, 0), BM_HALF_COUNT(a0, 7, 0));
                 __m512i pops = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(pop_b + j)));
+                __m512i highs = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(high_b + j)));
                 __m512i rhs = _mm512_mullo_epi64(_mm512_add_epi64(pops, pa_vector), p_vector);
+                __m512i bound = _mm512_add_epi64(low, _mm512_min_epu64(highs, high_a_vector));
+                if (!_mm512_cmpge_epu64_mask(_mm512_mullo_epi64(bound, twice_q_vector), rhs)) continue;
+                __m512i total = _mm512_add_epi64(
+                    low, sum8(BM_HALF_COUNT(a1, 0, 8), BM_HALF_COUNT(a1, 1, 8), BM_HALF_COUNT(a1, 2, 8),
+                              BM_HALF_COUNT(a1, 3, 8), BM_HALF_COUNT(a1, 4, 8), BM_HALF_COUNT(a1, 5, 8),
+                              BM_HALF_COUNT(a1, 6, 8), BM_HALF_COUNT(a1, 7, 8)));
                 __m512i lhs = _mm512_mullo_epi64(total, twice_q_vector);
                 // Two empty filters share nothing: Dice 0, never a match.
                 __mmask8 hits = _mm512_cmpge_epu64_mask(lhs, rhs) & _mm512_test_epi64_mask(total, total);
@@ -191,14 +202,16 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx512dq"))) static size_t sweep_
 DEFINE_SWEEP(sweep_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), common_avx512)
 #endif
 
-size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, size_t a_count, uint32_t a_first,
-                          const uint64_t *b, const uint32_t *pop_b, size_t b_count, uint32_t b_first,
-                          size_t words, uint64_t p, uint64_t q, bm_candidate *out, size_t capacity) {
+size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count,
+                          uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b,
+                          size_t b_count, uint32_t b_first, size_t words, uint64_t p, uint64_t q,
+                          bm_candidate *out, size_t capacity) {
 #if defined(__x86_64__)
     switch (bm_kernel_level()) {
     case 2:
         if (words == 16)
-            return sweep_avx512_1024(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, p, q, out, capacity);
+            return sweep_avx512_1024(a, pop_a, high_a, a_count, a_first, b, pop_b, high_b, b_count, b_first, p, q, out,
+                                     capacity);
         return sweep_avx512(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
     case 1:
         return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);

@@ -21,11 +21,13 @@ int bm_kernel_set_level(int level);
 /// Compares every row of A (`a_count` rows) with every row of B (`b_count` rows); rows are `words` 64-bit words,
 /// 64-byte aligned when `words` is a multiple of 8. Writes each pair with 2·q·common ≥ p·(pop_a + pop_b) (an
 /// inclusive Dice threshold p/q, decided in integers; a pair with no common bit never qualifies) to `out`, numbering rows from `a_first` and `b_first`.
-/// Returns the number of pairs written, or SIZE_MAX when more than `capacity` would be needed (the caller retries
-/// with more room).
-size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, size_t a_count, uint32_t a_first,
-                          const uint64_t *b, const uint32_t *pop_b, size_t b_count, uint32_t b_first,
-                          size_t words, uint64_t p, uint64_t q, bm_candidate *out, size_t capacity);
+/// `high_a` and `high_b` are the popcounts of each row's upper half (words words/2 ..< words), for an early
+/// bound. Returns the number of pairs written, or SIZE_MAX when more than `capacity` would be needed (the caller
+/// retries with more room).
+size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count,
+                          uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b,
+                          size_t b_count, uint32_t b_first, size_t words, uint64_t p, uint64_t q,
+                          bm_candidate *out, size_t capacity);
 
 /// |A ∩ B| of two rows, with the implementation in force (for tests).
 uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words);

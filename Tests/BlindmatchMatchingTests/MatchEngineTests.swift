@@ -1,0 +1,157 @@
+import BlindmatchProtocol
+import Glibc
+import Testing
+
+@testable import BlindmatchMatching
+
+/// Token files made in a temporary folder from literal records, with the example UK schema.
+final class TokenFixture {
+    static let schemaPath: String = {
+        var url = #filePath
+        for _ in 0..<3 { url = String(url[..<(url.lastIndex(of: "/") ?? url.endIndex)]) }
+        return url + "/Protocol/examples/uk-watchlist.json"
+    }()
+
+    let directory: TemporaryDirectory
+    let schema: LinkageSchema
+    let secret: LinkageSecret
+
+    init(secret: LinkageSecret? = nil) throws {
+        directory = try TemporaryDirectory()
+        schema = try LinkageSchema(contentsOfFile: Self.schemaPath)
+        self.secret = try secret ?? LinkageSecret(importing: Array(0..<32))
+    }
+
+    deinit { directory.remove() }
+
+    /// Tokenises `records` (id,given_name,surname,dob,sex,postcode,nino) into NAME.bmt and NAME.map.csv.
+    func file(_ name: String, _ records: [[String]]) throws -> TokenFile {
+        var batch = RecordBatch(width: 7)
+        for (index, record) in records.enumerated() { batch.append(fields: record, line: index + 2) }
+        let context = try EncodingContext(schema: schema, secret: secret)
+        var rows: [UInt8] = []
+        let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
+        let writer = try TokenFileWriter(
+            path: "\(directory.path)/\(name).bmt", mapPath: "\(directory.path)/\(name).map.csv", context: context,
+            party: name, expectedRecords: records.count)
+        try rows.withUnsafeBytes { try writer.append(rows: $0, count: records.count, keysFrom: batch, keyColumn: 0) }
+        _ = try writer.finish(statistics: statistics, signingKey: nil)
+        return try TokenFile(contentsOf: "\(directory.path)/\(name).bmt")
+    }
+
+    /// The record key of each row, from the local map.
+    func keys(_ name: String) throws -> [String] {
+        let text = String(decoding: try FileIO.readAll("\(directory.path)/\(name).map.csv"), as: UTF8.self)
+        return text.split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[1]) }
+    }
+}
+
+struct MatchEngineTests {
+    static let watch = [
+        ["W1", "Robert", "Smith", "1980-03-15", "M", "SW1A 1AA", "AB123456C"],
+        ["W2", "Anna", "Kowalski", "1975-07-04", "F", "EH1 2NG", ""],
+        ["W3", "Li", "Wu", "1990-01-01", "F", "M1 1AE", ""],
+    ]
+    static let bulk = [
+        ["B1", "Bob", "Smyth", "15/03/1980", "M", "B33 8TH", "AB 12 34 56 C"],  // NINO only
+        ["B2", "Anna", "Kowalski", "04/07/1975", "F", "LS1 4AP", ""],  // name-dob (moved house)
+        ["B3", "Ana", "Kowalsky", "04/07/1975", "F", "LS1 4AP", ""],  // a typo: Bloom only
+        ["B4", "Li", "Wu", "1990-01-01", "F", "M1 1AE", "CE987654A"],  // name-dob and given-dob-postcode
+        ["B5", "Zed", "Quist", "2001-12-01", "M", "CF10 1AA", ""],  // nobody
+        ["B6", "Roberta", "Smithson", "1980-06-15", "F", "SW1A 1AA", ""],  // like W1, not W1: the review band
+    ]
+
+    static func settings(_ solver: Solver, threshold: String = "0.8", review: String? = nil) throws
+        -> MatchEngine.Settings
+    {
+        MatchEngine.Settings(
+            threshold: try DiceThreshold(threshold), reviewFrom: try review.map(DiceThreshold.init), solver: solver,
+            threads: 2)
+    }
+
+    static func byKeys(_ results: [MatchResult], _ fixture: TokenFixture) throws -> [String: (String, String)] {
+        let a = try fixture.keys("watch")
+        let b = try fixture.keys("bulk")
+        var out: [String: (String, String)] = [:]
+        for result in results {
+            let rule: String
+            switch result.rule {
+            case .matchKey(let index): rule = fixture.schema.matchKeys[index].name
+            case .bloom: rule = "bloom"
+            }
+            out[b[Int(result.rowB)]] = (a[Int(result.rowA)], rule)
+        }
+        return out
+    }
+
+    @Test func theCascadeReportsEachPairOnceWithItsFirstKey() throws {
+        let fixture = try TokenFixture()
+        let a = try fixture.file("watch", Self.watch)
+        let b = try fixture.file("bulk", Self.bulk)
+        let (results, report) = try MatchEngine(settings: Self.settings(.all)).run(a, b)
+        let found = try Self.byKeys(results, fixture)
+        #expect(found["B1"]?.0 == "W1" && found["B1"]?.1 == "nino")
+        #expect(found["B2"]?.0 == "W2" && found["B2"]?.1 == "name-dob")
+        #expect(found["B4"]?.0 == "W3" && found["B4"]?.1 == "name-dob")
+        #expect(found["B3"]?.0 == "W2" && found["B3"]?.1 == "bloom")
+        #expect(found["B5"] == nil)
+        // B4 also shares given-dob-postcode and a high Bloom score with W3, but is reported once.
+        #expect(
+            results.filter { $0.rowB == results.first { found["B4"] != nil && $0.rule == .matchKey(1) }?.rowB }.count
+                <= 1)
+        #expect(report.exactPairs == 3)
+    }
+
+    @Test func theReviewBandMarksPossibleMatches() throws {
+        let fixture = try TokenFixture()
+        let a = try fixture.file("watch", Self.watch)
+        let b = try fixture.file("bulk", Self.bulk)
+        // Ana Kowalsky and Roberta Smithson score a little over 0.8 against Anna Kowalski and Robert Smith.
+        let (strict, _) = try MatchEngine(settings: Self.settings(.all, threshold: "0.85")).run(a, b)
+        let (banded, _) = try MatchEngine(settings: Self.settings(.all, threshold: "0.85", review: "0.8")).run(a, b)
+        #expect(banded.count == strict.count + 2)
+        #expect(banded.filter { $0.status == .possible }.allSatisfy { $0.score >= 0.8 && $0.score < 0.85 })
+        #expect(!strict.contains { $0.status == .possible })
+        #expect(banded.filter { $0.status == .match }.count == strict.count)
+    }
+
+    @Test func manyToOneKeepsOneWatchRowPerBulkRow() throws {
+        let fixture = try TokenFixture()
+        let a = try fixture.file("watch", Self.watch)
+        let b = try fixture.file("bulk", Self.bulk)
+        let (results, _) = try MatchEngine(settings: Self.settings(.manyToOne, review: "0.3")).run(a, b)
+        #expect(Set(results.map(\.rowB)).count == results.count)
+        let (oneToOne, _) = try MatchEngine(settings: Self.settings(.oneToOne, review: "0.3")).run(a, b)
+        #expect(Set(oneToOne.map(\.rowA)).count == oneToOne.count)
+        #expect(Set(oneToOne.map(\.rowB)).count == oneToOne.count)
+    }
+
+    @Test func filesMadeWithAnotherSecretAreRefused() throws {
+        let fixture = try TokenFixture()
+        let other = try TokenFixture(secret: try LinkageSecret.generate())
+        let a = try fixture.file("watch", Self.watch)
+        let b = try other.file("bulk", Self.bulk)
+        let error = try #require(throws: MatchingError.self) {
+            try MatchEngine(settings: Self.settings(.all)).run(a, b)
+        }
+        #expect(error.code == .invalidInput)
+        #expect(error.reason.contains("key ids differ"))
+    }
+
+    @Test func aReviewBandAboveTheThresholdIsRefused() throws {
+        #expect(throws: MatchingError.self) {
+            try MatchEngine(
+                settings: .init(
+                    threshold: try DiceThreshold("0.8"), reviewFrom: try DiceThreshold("0.9"), solver: .all, threads: 1)
+            )
+        }
+    }
+
+    @Test func evaluationCountsPairs() {
+        let truth: Set<Evaluation.KeyPair> = [.init("W1", "B1"), .init("W2", "B2"), .init("W2", "B3")]
+        let predicted: Set<Evaluation.KeyPair> = [.init("W1", "B1"), .init("W2", "B2"), .init("W3", "B5")]
+        let evaluation = Evaluation(predicted: predicted, truth: truth)
+        #expect(evaluation.truePositives == 2 && evaluation.falsePositives == 1 && evaluation.falseNegatives == 1)
+        #expect(abs(evaluation.precision - 2.0 / 3) < 1e-12 && abs(evaluation.f1 - 2.0 / 3) < 1e-12)
+    }
+}

@@ -83,6 +83,42 @@ struct SchemaTests {
         #expect(try JSONValue(parsing: input, source: "t").canonicalText == expected)
     }
 
+    /// SPEC §2.1 rule 2 is RFC 8785: ECMAScript's Number.prototype.toString. Expected strings from Node.js, including
+    /// RFC 8785 Appendix B's binary64 cases.
+    @Test(arguments: [
+        ("0000000000000000", "0"), ("8000000000000000", "0"), ("0000000000000001", "5e-324"),
+        ("8000000000000001", "-5e-324"), ("7fefffffffffffff", "1.7976931348623157e+308"),
+        ("ffefffffffffffff", "-1.7976931348623157e+308"), ("4340000000000000", "9007199254740992"),
+        ("c340000000000000", "-9007199254740992"), ("4430000000000000", "295147905179352830000"),
+        ("44b52d02c7e14af5", "9.999999999999997e+22"), ("44b52d02c7e14af6", "1e+23"),
+        ("44b52d02c7e14af7", "1.0000000000000001e+23"), ("444b1ae4d6e2ef4e", "999999999999999700000"),
+        ("444b1ae4d6e2ef4f", "999999999999999900000"), ("444b1ae4d6e2ef50", "1e+21"),
+        ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"), ("3eb0c6f7a0b5ed8d", "0.000001"),
+        ("41b3de4355555553", "333333333.3333332"), ("41b3de4355555554", "333333333.33333325"),
+        ("41b3de4355555555", "333333333.3333333"), ("41b3de4355555556", "333333333.3333334"),
+        ("41b3de4355555557", "333333333.33333343"), ("becbf647612f3696", "-0.0000033333333333333333"),
+        ("43143ff3c1cb0959", "1424953923781206.2"),
+    ])
+    func doublesAreWrittenAsECMAScriptDoes(bits: String, expected: String) throws {
+        let value = Double(bitPattern: try #require(UInt64(bits, radix: 16)))
+        #expect(JSONValue.ecmaScriptString(value) == expected)
+    }
+
+    @Test(arguments: [
+        ("0.00001", "0.00001"), ("1e-7", "1e-7"), ("1.5e-7", "1.5e-7"), ("9.0e15", "9000000000000000"),
+        ("1e20", "100000000000000000000"), ("1e21", "1e+21"), ("0.05", "0.05"), ("-0.0", "0"), ("-0", "0"),
+        ("123456789012345678901234", "1.2345678901234569e+23"), ("9007199254740993", "9007199254740993"),
+    ])
+    func canonicalNumbers(input: String, expected: String) throws {
+        #expect(try JSONValue(parsing: input, source: "t").canonicalText == expected)
+    }
+
+    @Test(arguments: ["1e400", "-1e400", "[1, 1E309]", String(repeating: "9", count: 400)])
+    func numbersThatOverflowADoubleAreInvalid(input: String) throws {
+        let error = try #require(throws: ProtocolError.self) { try JSONValue(parsing: input, source: "t") }
+        #expect(error.code == .invalidJSON)
+    }
+
     @Test func clkhashSchemaReadsXorFoldsNotXorFoldsCamelCase() throws {
         let document = try JSONValue(
             parsing: Array(RepositoryFile.data("Protocol/vectors/clkhash-kat.json")), source: "kat")

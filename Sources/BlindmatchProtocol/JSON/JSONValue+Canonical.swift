@@ -1,9 +1,13 @@
 extension JSONValue {
     /// The canonical serialisation (SPEC §2.1): no insignificant whitespace; object members sorted by their names'
     /// UTF-16 code units; strings escaped minimally (`\"`, `\\`, `\b \f \n \r \t`, other controls as `\u00xx`,
-    /// everything else literal UTF-8); integers in plain decimal; other numbers in shortest round-trip form.
+    /// everything else literal UTF-8); integer literals that fit in 64 bits in plain decimal; every other number as
+    /// ECMAScript's `Number.prototype.toString` writes its binary64 value (``ecmaScriptString(_:)``).
     ///
-    /// This follows RFC 8785 (JCS) for every value a Blindmatch schema or token-file header contains.
+    /// This is RFC 8785 (JCS) except for integer literals beyond ±2⁵³ that fit in 64 bits, which are kept exact
+    /// (JCS would round them to binary64). Do not rely on it for numbers that were not parsed: a `.number` whose text
+    /// is not a finite JSON number (parsing refuses those) is written as `null`, as ECMAScript's `JSON.stringify`
+    /// writes a non-finite number.
     public var canonicalBytes: [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(1024)
@@ -40,11 +44,47 @@ extension JSONValue {
         }
     }
 
+    /// SPEC §2.1 canonical numbers: rule 1 (a 64-bit integer literal, exactly) or rule 2 (ECMAScript's form).
     static func canonicalNumber(_ text: String) -> String {
         if let integer = Int(text) { return String(integer) }
-        guard let double = Double(text) else { return text }
-        if double.rounded() == double, abs(double) < 9.0e15 { return String(Int(double)) }
-        return "\(double)"
+        guard let double = Double(text), let formatted = ecmaScriptString(double) else { return "null" }
+        return formatted
+    }
+
+    /// ECMAScript's `Number::toString` (ECMA-262 §6.1.6.1.20, required by RFC 8785 §3.2.2.3) for a finite double:
+    /// the shortest digits that round-trip, positional when the decimal exponent allows, otherwise `1e-7`, `1.5e+21`.
+    /// Nil for infinities and NaN, which JSON cannot hold.
+    static func ecmaScriptString(_ value: Double) -> String? {
+        guard value.isFinite else { return nil }
+        if value == 0 { return "0" }
+        // Swift's description holds the shortest round-tripping digits (the closest of them on a tie, as ECMAScript
+        // asks) in its own layout: "0.0001", "123.5", "1e-05", "1.5e+20".
+        let text = value.magnitude.description
+        var mantissa = Substring(text)
+        var exponent = 0
+        if let marker = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = text[..<marker]
+            exponent = Int(text[text.index(after: marker)...]) ?? 0
+        }
+        let point = mantissa.firstIndex(of: ".")
+        let integerPart = point.map { mantissa[..<$0] } ?? mantissa
+        let fractionPart = point.map { mantissa[mantissa.index(after: $0)...] } ?? ""
+        // value = 0.d₁d₂…d_k × 10ⁿ with d₁ ≠ 0 and d_k ≠ 0.
+        var digits = Array(integerPart + fractionPart)
+        var n = integerPart.count + exponent
+        while digits.first == "0" {
+            digits.removeFirst()
+            n -= 1
+        }
+        while digits.last == "0" { digits.removeLast() }
+        let k = digits.count
+        let sign = value < 0 ? "-" : ""
+        if k <= n && n <= 21 { return sign + String(digits) + String(repeating: "0", count: n - k) }
+        if 0 < n && n <= 21 { return sign + String(digits[..<n]) + "." + String(digits[n...]) }
+        if -6 < n && n <= 0 { return sign + "0." + String(repeating: "0", count: -n) + String(digits) }
+        let power = n - 1
+        let written = k == 1 ? String(digits) : String(digits[0]) + "." + String(digits[1...])
+        return sign + written + "e" + (power < 0 ? "-" : "+") + String(power.magnitude)
     }
 
     private static func writeString(_ value: String, into output: inout [UInt8]) {

@@ -3,7 +3,7 @@ extension JSONValue {
     ///
     /// - Parameter source: named in errors, e.g. the file the bytes came from.
     /// - Throws: `ProtocolError.invalidJSON` naming the line and column of the first syntax error. Duplicate object
-    ///   keys are an error (a schema must not mean two things).
+    ///   keys are an error (a schema must not mean two things), and so is a number that overflows a binary64 double.
     public init(parsing bytes: [UInt8], source: String) throws {
         var parser = JSONParser(bytes: bytes, source: source)
         self = try parser.parseDocument()
@@ -182,7 +182,13 @@ private struct JSONParser {
             }
             guard digits(&self) > 0 else { throw error("expected digits in the exponent") }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        // SPEC §2.1: a number must have a finite binary64 value; 1e400 would canonicalise to nothing JSON can hold.
+        guard Double(text)?.isFinite == true else {
+            index = start
+            throw error("number too large for a binary64 double")
+        }
+        return .number(text)
     }
 
     mutating func parseString() throws -> String {

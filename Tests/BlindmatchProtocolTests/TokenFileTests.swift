@@ -98,6 +98,53 @@ struct TokenFileTests {
         }
     }
 
+    /// Writes `t.bmt`'s prefix with a changed (still canonical) header and `padding` zero bytes after it, and
+    /// returns the new file's path: only the header checks can refuse it.
+    static func rewriteHeader(
+        in directory: String, padding: Int = 4096, _ change: (inout TokenFileHeader) -> Void
+    ) throws -> String {
+        var header = try TokenFile(contentsOf: "\(directory)/t.bmt").header
+        change(&header)
+        let headerBytes = header.jsonValue.canonicalBytes
+        var bytes = TokenFileLayout.magic + TokenFileWriter.littleEndian(TokenFileLayout.formatVersion)
+        bytes += TokenFileWriter.littleEndian(UInt32(headerBytes.count)) + headerBytes
+        bytes += [UInt8](repeating: 0, count: padding)
+        let path = "\(directory)/hostile.bmt"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// SPEC §6.1–§6.3 limits: counts whose layout would overflow, or exceed the limits, are refused, never a crash.
+    @Test(arguments: [
+        "recordCount Int.max", "recordCount 2^62", "recordCount 2^31 + 1", "33 match keys", "filterBits 65544",
+    ])
+    func hostileHeadersAreRefused(name: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try Self.write(count: 5, to: directory.path, signingKey: nil)
+        let path = try Self.rewriteHeader(in: directory.path) { header in
+            switch name {
+            case "recordCount Int.max": header.recordCount = Int.max
+            case "recordCount 2^62": header.recordCount = 1 << 62
+            case "recordCount 2^31 + 1": header.recordCount = (1 << 31) + 1
+            case "33 match keys": header.matchKeys = (0..<33).map { "k\($0)" }
+            default: header.filterBits = 65544
+            }
+        }
+        let error = try #require(throws: ProtocolError.self, "\(name)") { try TokenFile(contentsOf: path) }
+        #expect(error.code == .invalidTokenFile, "\(name)")
+    }
+
+    @Test func headersLongerThanOneMebibyteAreRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try Self.write(count: 5, to: directory.path, signingKey: nil)
+        let path = try Self.rewriteHeader(in: directory.path) { $0.tool = String(repeating: "x", count: 1 << 20) }
+        let error = try #require(throws: ProtocolError.self) { try TokenFile(contentsOf: path) }
+        #expect(error.code == .invalidTokenFile)
+        #expect(error.reason.contains("SPEC §6.1"))
+    }
+
     @Test func plaintextInATokenColumnFailsVerification() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

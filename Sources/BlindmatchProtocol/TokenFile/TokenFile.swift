@@ -42,12 +42,20 @@ public final class TokenFile: @unchecked Sendable {
                 throw ProtocolError(
                     .invalidTokenFile, "\(path): SPEC §6.1: the header length runs past the end (truncated?)")
             }
-            let header = try TokenFileHeader(bytes: Array(bytes[16..<(16 + headerLength)]), source: path)
-            let layout = header.layout(headerLength: headerLength)
-            guard layout.fileSize == size else {
+            guard headerLength <= TokenFileHeader.maximumLength else {
                 throw ProtocolError(
                     .invalidTokenFile,
-                    "\(path): SPEC §6.2: the file has \(size) bytes but its header implies \(layout.fileSize) (truncated or padded)"
+                    "\(path): SPEC §6.1: the header is longer than \(TokenFileHeader.maximumLength) bytes")
+            }
+            let header = try TokenFileHeader(bytes: Array(bytes[16..<(16 + headerLength)]), source: path)
+            let layout = header.layout(headerLength: headerLength)
+            guard let expectedSize = layout.checkedFileSize else {
+                throw ProtocolError(.invalidTokenFile, "\(path): SPEC §6.2: the header's counts imply no possible size")
+            }
+            guard expectedSize == size else {
+                throw ProtocolError(
+                    .invalidTokenFile,
+                    "\(path): SPEC §6.2: the file has \(size) bytes but its header implies \(expectedSize) (truncated or padded)"
                 )
             }
             let trailer = try TokenFileTrailer(

@@ -2,6 +2,14 @@
 public struct TokenFileHeader: Sendable, Equatable {
     public static let formatName = "blindmatch-token-file"
     public static let protocolName = "blindmatch/1"
+    /// The largest header a reader accepts, in bytes (SPEC §6.1).
+    public static let maximumLength = 1 << 20
+    /// The most records a token file may hold (SPEC §6.3).
+    public static let maximumRecordCount = 1 << 31
+    /// The most match keys a token file may hold (SPEC §2.2, §6.3).
+    public static let maximumMatchKeys = 32
+    /// The longest Bloom filter a token file may hold, in bits (SPEC §6.3).
+    public static let maximumFilterBits = 65536
     static let memberNames: Set<String> = [
         "createdAt", "filterBits", "format", "hardening", "keyID", "matchKeys", "party", "protocol", "recordCount",
         "schemaFingerprint", "schemaFlavour", "statistics", "tokenBytes", "tool", "version",
@@ -105,6 +113,10 @@ public struct TokenFileHeader: Sendable, Equatable {
         guard let keys = value["matchKeys"]?.arrayValue, keys.allSatisfy({ $0.stringValue != nil }) else {
             throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: matchKeys must be a list of names")
         }
+        guard keys.count <= Self.maximumMatchKeys else {
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.3: more than \(Self.maximumMatchKeys) match keys")
+        }
         let fingerprint = try string("schemaFingerprint")
         let keyID = try string("keyID")
         guard fingerprint.count == 64, Hex.decode(fingerprint) != nil, keyID.count == 32, Hex.decode(keyID) != nil
@@ -113,13 +125,21 @@ public struct TokenFileHeader: Sendable, Equatable {
         }
         let tokenBytes = try integer("tokenBytes")
         let filterBits = try integer("filterBits")
-        guard tokenBytes == EncodingContext.tokenBytes, filterBits % 8 == 0, filterBits <= 65536 else {
+        guard tokenBytes == EncodingContext.tokenBytes, filterBits % 8 == 0, filterBits <= Self.maximumFilterBits
+        else {
             throw ProtocolError(
-                .invalidTokenFile, "\(source): SPEC §6.3: tokenBytes must be 16, filterBits a multiple of 8")
+                .invalidTokenFile,
+                "\(source): SPEC §6.3: tokenBytes must be 16, filterBits a multiple of 8 of at most \(Self.maximumFilterBits)"
+            )
+        }
+        let recordCount = try integer("recordCount")
+        guard recordCount <= Self.maximumRecordCount else {
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.3: recordCount is more than \(Self.maximumRecordCount)")
         }
         self.init(
             schemaFlavour: flavour, schemaFingerprint: fingerprint, keyID: keyID, party: try string("party"),
-            recordCount: try integer("recordCount"), matchKeys: keys.compactMap(\.stringValue),
+            recordCount: recordCount, matchKeys: keys.compactMap(\.stringValue),
             tokenBytes: tokenBytes, filterBits: filterBits, hardening: value["hardening"] ?? .null,
             statistics: value["statistics"] ?? .null, createdAt: try string("createdAt"), tool: try string("tool"))
     }

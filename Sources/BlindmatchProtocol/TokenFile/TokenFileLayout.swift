@@ -52,6 +52,33 @@ public struct TokenFileLayout: Sendable, Equatable {
     public var trailerOffset: Int { Self.aligned(filterOffset + filterLength) }
     public var fileSize: Int { trailerOffset + Self.trailerSize }
 
+    /// ``fileSize`` computed with every step checked for overflow: nil when a hostile header's counts do not fit
+    /// (SPEC §6.2, §6.3). Readers check this before using any other offset.
+    public var checkedFileSize: Int? {
+        func product(_ a: Int, _ b: Int) -> Int? {
+            let (value, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow || value < 0 ? nil : value
+        }
+        func sum(_ a: Int, _ b: Int) -> Int? {
+            let (value, overflow) = a.addingReportingOverflow(b)
+            return overflow || value < 0 ? nil : value
+        }
+        func aligned(_ offset: Int) -> Int? {
+            sum(offset, Self.alignment - 1).map { $0 / Self.alignment * Self.alignment }
+        }
+        guard recordCount >= 0, matchKeyCount >= 0, tokenBytes >= 0, filterBytes >= 0, headerLength >= 0,
+            let presence = sum(Self.prefixSize, headerLength).flatMap(aligned),
+            let presenceLength = product(recordCount, (matchKeyCount + 7) / 8),
+            let tokens = sum(presence, presenceLength).flatMap(aligned),
+            let column = product(recordCount, tokenBytes).flatMap(aligned),
+            let tokenColumns = product(matchKeyCount, column),
+            let filters = sum(tokens, tokenColumns),
+            let filterLength = product(recordCount, filterBytes),
+            let trailer = sum(filters, filterLength).flatMap(aligned)
+        else { return nil }
+        return sum(trailer, Self.trailerSize)
+    }
+
     /// The byte ranges that must be zero: the padding after the header and after each column.
     public var paddingRanges: [Range<Int>] {
         var ranges: [Range<Int>] = [(Self.prefixSize + headerLength)..<presenceOffset]

@@ -59,6 +59,11 @@ public final class TokenFileWriter {
         rows: UnsafeRawBufferPointer, count: Int, keysFrom batch: RecordBatch, keyColumn: Int, firstRecord: Int = 0
     ) throws {
         precondition(rows.count >= count * rowWidth)
+        guard rowCount + count <= TokenFileHeader.maximumRecordCount else {
+            throw ProtocolError(
+                .invalidArgument,
+                "SPEC §6.3: a token file holds at most \(TokenFileHeader.maximumRecordCount) records; split the input")
+        }
         // Work on local copies (moved out and back) so the per-row loop has no dynamic exclusivity checks.
         var buckets: [BucketFile] = []
         swap(&buckets, &self.buckets)
@@ -96,6 +101,11 @@ public final class TokenFileWriter {
             statistics: statistics.headerValue(schema: schema), createdAt: createdAt ?? Self.now(),
             tool: BlindmatchVersion.tool)
         let headerBytes = header.jsonValue.canonicalBytes
+        guard headerBytes.count <= TokenFileHeader.maximumLength else {
+            throw ProtocolError(
+                .invalidArgument,
+                "SPEC §6.1: the header would be longer than \(TokenFileHeader.maximumLength) bytes (too many columns?)")
+        }
         let layout = header.layout(headerLength: headerBytes.count)
 
         let file = try AtomicFile(destination: path, mode: 0o644)

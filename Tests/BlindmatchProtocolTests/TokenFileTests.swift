@@ -135,6 +135,28 @@ struct TokenFileTests {
         #expect(error.code == .invalidTokenFile, "\(name)")
     }
 
+    /// SPEC §6.3: key ids and fingerprints are compared as written (§6.7), so only lower-case hex is accepted.
+    @Test(arguments: ["keyID", "schemaFingerprint"])
+    func upperCaseHexIsRefused(member: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try Self.write(count: 5, to: directory.path, signingKey: nil)
+        let path = "\(directory.path)/t.bmt"
+        let header = try TokenFile(contentsOf: path).header
+        let hex = member == "keyID" ? header.keyID : header.schemaFingerprint
+        // Same length, same layout: only the case of the hex digits differs.
+        var bytes = try FileIO.readAll(path)
+        let pattern = Array("\"\(member)\":\"\(hex)\"".utf8)
+        let start = try #require(
+            (0..<(bytes.count - pattern.count)).first { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) })
+        bytes.replaceSubrange(
+            start..<(start + pattern.count), with: Array("\"\(member)\":\"\(hex.uppercased())\"".utf8))
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = try #require(throws: ProtocolError.self) { try TokenFile(contentsOf: path) }
+        #expect(error.code == .invalidTokenFile)
+        #expect(error.reason.contains("lower-case hex"))
+    }
+
     @Test func headersLongerThanOneMebibyteAreRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -119,9 +119,14 @@ public struct TokenFileHeader: Sendable, Equatable {
         }
         let fingerprint = try string("schemaFingerprint")
         let keyID = try string("keyID")
-        guard fingerprint.count == 64, Hex.decode(fingerprint) != nil, keyID.count == 32, Hex.decode(keyID) != nil
-        else {
-            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: schemaFingerprint or keyID is not hex")
+        // Lower case only: SPEC §6.7 compares these strings as written.
+        func isLowerHex(_ text: String, length: Int) -> Bool {
+            text.utf8.count == length
+                && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        }
+        guard isLowerHex(fingerprint, length: 64), isLowerHex(keyID, length: 32) else {
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.3: schemaFingerprint or keyID is not lower-case hex")
         }
         let tokenBytes = try integer("tokenBytes")
         let filterBits = try integer("filterBits")

@@ -63,6 +63,34 @@ struct TokenFileTests {
         #expect(Set(names) == ["t.bmt", "t.map.csv"])
     }
 
+    /// Writes `t.bmt` for a schema with one match key and no Bloom settings.
+    static func writeKeysOnly(to directory: String) throws -> TokenFileWriter.Summary {
+        let schema = try LinkageSchema(
+            parsing: Array(
+                #"{"blindmatchSchema": 1, "name": "keys only", "recordKey": "id", "fields": [{"name": "id", "kind": "exact"}, {"name": "n", "kind": "name"}], "matchKeys": [{"name": "k", "parts": [{"field": "n"}]}]}"#
+                    .utf8), source: "keys-only.json")
+        var batch = RecordBatch(width: 2)
+        batch.append(fields: ["1", "Ann"], line: 2)
+        batch.append(fields: ["2", "Bob"], line: 3)
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        var rows: [UInt8] = []
+        let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
+        let writer = try TokenFileWriter(
+            path: "\(directory)/t.bmt", mapPath: nil, context: context, party: "a", expectedRecords: 2)
+        try rows.withUnsafeBytes { try writer.append(rows: $0, count: 2, keysFrom: batch, keyColumn: 0) }
+        return try writer.finish(statistics: statistics, signingKey: nil)
+    }
+
+    /// A file whose last column ends before the padding (no filters, 2 × 16 token bytes) is still written in full.
+    @Test func schemasWithoutBloomFiltersWriteReadableFiles() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let summary = try Self.writeKeysOnly(to: directory.path)
+        let file = try TokenFile(contentsOf: "\(directory.path)/t.bmt")
+        #expect(file.header == summary.header)
+        #expect(file.verifyDigest())
+    }
+
     @Test func tokensAreFoundWhereThePresenceBitsSay() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -115,6 +115,15 @@ public final class AtomicFile {
         }
     }
 
+    /// Makes the file at least `length` bytes long; bytes not yet written read as zeros.
+    public func extend(to length: Int) throws {
+        try flush()
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw FileIO.ioError("cannot read", temporaryPath) }
+        guard Int(info.st_size) < length else { return }
+        guard ftruncate(descriptor, off_t(length)) == 0 else { throw FileIO.ioError("cannot extend", temporaryPath) }
+    }
+
     /// Pushes buffered bytes to the file.
     public func flush() throws {
         var done = 0

@@ -125,12 +125,9 @@ public final class TokenFileWriter {
             nextRow += rows.count
         }
 
-        // Digest everything before the trailer, then sign (SPEC §6.5).
-        var zeroTail = [UInt8](repeating: 0, count: layout.trailerOffset - (layout.filterOffset + layout.filterLength))
-        if !zeroTail.isEmpty {
-            try zeroTail.withUnsafeBytes { try file.write($0, at: layout.filterOffset + layout.filterLength) }
-        }
-        zeroTail = []
+        // The padding after the last column (which may be a token column, when there are no filters) reads as
+        // zeros once the file reaches the trailer. Digest everything before the trailer, then sign (SPEC §6.5).
+        try file.extend(to: layout.trailerOffset)
         let digest = try Self.digest(
             descriptor: file.fileDescriptor, length: layout.trailerOffset, path: file.temporaryPath)
         let trailer = try TokenFileTrailer.make(digest: digest, signingKey: signingKey)

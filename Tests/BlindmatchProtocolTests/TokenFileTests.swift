@@ -91,6 +91,16 @@ struct TokenFileTests {
         #expect(file.verifyDigest())
     }
 
+    /// SPEC §6.3: a schema without Bloom settings has no filters, so every popcount statistic is 0.
+    @Test func popcountStatisticsAreZeroWithoutFilters() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let popcount = try #require(Self.writeKeysOnly(to: directory.path).header.statistics["popcount"])
+        #expect(popcount["min"]?.intValue == 0)
+        #expect(popcount["mean"]?.intValue == 0)
+        #expect(popcount["max"]?.intValue == 0)
+    }
+
     @Test func tokensAreFoundWhereThePresenceBitsSay() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -175,16 +175,18 @@ extension EncodingStatistics {
                 ))
         }
         let keys = zip(schema.matchKeys, matchKeysPresent).map { (key: $0.name, value: JSONValue.number(String($1))) }
-        let mean = records > 0 ? (popcountSum + records / 2) / records : 0
+        // No filters (no records, or a schema without Bloom settings): all three are 0.
+        let hasFilters = records > 0 && schema.bloom != nil
+        let mean = hasFilters ? (popcountSum + records / 2) / records : 0
         return .object([
             ("fields", .object(fields)),
             ("matchKeysPresent", .object(keys)),
             (
                 "popcount",
                 .object([
-                    ("max", .number(String(records > 0 ? popcountMax : 0))),
+                    ("max", .number(String(hasFilters ? popcountMax : 0))),
                     ("mean", .number(String(mean))),
-                    ("min", .number(String(records > 0 ? popcountMin : 0))),
+                    ("min", .number(String(hasFilters ? popcountMin : 0))),
                 ])
             ),
         ])

@@ -44,6 +44,18 @@ struct EncoderTests {
         #expect(statistics.columns[1].changed == 1)
     }
 
+    /// A field's hashing keys are checked when the encoder is made (SPEC §5.3.2: BLAKE2b keys are at most 64 bytes),
+    /// not discovered mid-run.
+    @Test func unusableBlakeKeysAreRefusedWhenTheEncoderIsMade() throws {
+        let schema = try LinkageSchema(
+            parsing: Array(
+                #"{"version": 3, "clkConfig": {"l": 1024, "kdf": {"type": "HKDF", "keySize": 65}}, "features": [{"identifier": "id", "ignored": true}, {"identifier": "name", "format": {"type": "string"}, "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 70}}}]}"#
+                    .utf8), source: "long-keys.json")
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        let error = try #require(throws: ProtocolError.self) { try RecordEncoder(context: context) }
+        #expect(error.code == .crypto)
+    }
+
     @Test func keyStreamShufflesAreUniformEnough() {
         var stream = KeyStream(key: Array(repeating: 1, count: 32))
         var counts = [Int](repeating: 0, count: 10)

@@ -5,15 +5,23 @@
 /// but frequency and pattern-mining attacks on many filters remain possible; the hardening of SPEC §5.5 (salting,
 /// balancing, diffusion, randomised response) raises their cost at some loss of accuracy. See SPEC §1.4.
 ///
-/// A value type so that the hot loop's state is accessed statically (no dynamic exclusivity checks): owned by one
-/// ``RecordEncoder`` and never shared between threads.
+/// Each field hashes with exactly the key material its hash needs (``FieldHasher``), fixed when the encoder is made:
+/// a clkhash `blakeHash` field owns one keyed BLAKE2b context, made (or refused, with an error) by `init`, whose salt
+/// is set per block. A value type so that the hot loop's state is accessed statically (no dynamic exclusivity
+/// checks): owned by one ``RecordEncoder`` and never shared between threads.
 struct BloomFilterEncoder {
+    /// How one field's tokens become bit positions (SPEC §5.3), with the keys that takes and nothing else.
+    private enum FieldHasher {
+        case hmacSHA256(HMACSHA256Key)
+        case blakeHash(Blake2bMAC)
+        case doubleHash(sha1: HMACSHA1Key, md5: HMACMD5Key, preventSingularity: Bool)
+    }
+
     private let context: EncodingContext
     private let settings: BloomSettings
     private var filter: [UInt8]
     private var work: [UInt8]
     private var caches: [PositionCache]
-    private var blake: [[Blake2bMAC]]
     /// The current token's bytes are `token[0..<tokenLength]`; the buffer only grows.
     private var token = [UInt8](repeating: 0, count: 256)
     private var tokenLength = 0
@@ -22,26 +30,32 @@ struct BloomFilterEncoder {
     private var positions: [UInt16] = []
     private var macOutput = [UInt8](repeating: 0, count: 64)
     private var macMessage: [UInt8] = []
+    /// The decimal digits of a BLAKE2b block number, its salt (SPEC §5.3.2).
+    private var blakeSalt: [UInt8] = []
     private let digitsOnlyColumns: Set<Int>
     // Private copies of what the hot loop reads (see RecordEncoding).
     private let fields: [BloomField]
-    private let keys: [EncodingContext.BloomFieldKeys]
+    private let hashers: [FieldHasher]
 
     init(context: EncodingContext) throws {
         guard let settings = context.schema.bloom else { throw ProtocolError(.invalidSchema, "no Bloom settings") }
+        guard context.bloomKeys.count == settings.fields.count else {
+            throw ProtocolError(.crypto, "the encoding context has keys for another schema's Bloom fields")
+        }
         self.context = context
         self.settings = settings
         fields = settings.fields.map { $0 }
-        keys = context.bloomKeys.map { $0 }
+        hashers = try context.bloomKeys.map { keys in
+            switch keys {
+            case .hmacSHA256(let key): return .hmacSHA256(key)
+            case .blakeHash(let key): return .blakeHash(try Blake2bMAC(key: key))
+            case .doubleHash(let sha1, let md5, let preventSingularity):
+                return .doubleHash(sha1: sha1, md5: md5, preventSingularity: preventSingularity)
+            }
+        }
         filter = Array(repeating: 0, count: settings.hashBits / 8)
         work = Array(repeating: 0, count: settings.filterBits / 8)
         caches = settings.fields.map { _ in PositionCache() }
-        blake = Array(repeating: [], count: settings.fields.count)
-        for (index, field) in settings.fields.enumerated() where field.hash == .blakeHash {
-            let key = context.bloomKeys[index].blake ?? []
-            // Enough MACs for any k up to 256 bits per token; more are made on demand.
-            blake[index] = try (0..<2).map { try Blake2bMAC(key: key, salt: Array(String($0).utf8)) }
-        }
         // SPEC §5.1: a native date field is tokenised as its eight digits YYYYMMDD.
         digitsOnlyColumns = Set(
             context.schema.columns.indices.filter {
@@ -199,9 +213,8 @@ struct BloomFilterEncoder {
     private mutating func computePositions(_ input: [UInt8], k: Int, field: BloomField, fieldIndex: Int) {
         positions.removeAll(keepingCapacity: true)
         let bits = settings.hashBits
-        let keys = self.keys[fieldIndex]
-        switch field.hash {
-        case .hmacSHA256:
+        switch hashers[fieldIndex] {
+        case .hmacSHA256(let key):
             // SPEC §5.3.1: block j = HMAC-SHA256(K_field, j ‖ input); 16 little-endian 16-bit words per block.
             var block = 0
             while positions.count < k {
@@ -209,36 +222,34 @@ struct BloomFilterEncoder {
                 macMessage.append(UInt8(block))
                 macMessage.append(contentsOf: input)
                 macMessage.withUnsafeBytes { message in
-                    macOutput.withUnsafeMutableBytes { keys.hmac?.authenticate(message, into: $0) }
+                    macOutput.withUnsafeMutableBytes { key.authenticate(message, into: $0) }
                 }
                 appendWords(count: min(16, k - positions.count), modulo: bits)
                 block += 1
             }
-        case .blakeHash:
-            // clkhash blake_hash_token: BLAKE2b-512(key, salt = str(i)) per 32 words, little-endian 16-bit words.
-            var macIndex = 0
+        case .blakeHash(let mac):
+            // SPEC §5.3.2, clkhash blake_hash_token: BLAKE2b-512(key, salt = str(b)) per 32 words, little-endian.
+            var block = 0
             while positions.count < k {
-                if macIndex >= blake[fieldIndex].count, let key = keys.blake,
-                    let mac = try? Blake2bMAC(key: key, salt: Array(String(macIndex).utf8))
-                {
-                    blake[fieldIndex].append(mac)
-                }
+                blakeSalt.removeAll(keepingCapacity: true)
+                blakeSalt.append(contentsOf: String(block).utf8)
                 input.withUnsafeBytes { message in
-                    macOutput.withUnsafeMutableBufferPointer {
-                        blake[fieldIndex][macIndex].authenticate(message, into: $0)
+                    blakeSalt.withUnsafeBytes { salt in
+                        macOutput.withUnsafeMutableBufferPointer { mac.authenticate(message, salt: salt, into: $0) }
                     }
                 }
                 appendWords(count: min(32, k - positions.count), modulo: bits)
-                macIndex += 1
+                block += 1
             }
-        case .doubleHash(let preventSingularity):
-            // clkhash double hashing: g_i = (HMAC-SHA1 mod l + i × HMAC-MD5 mod l) mod l, digests read big-endian.
+        case .doubleHash(let sha1Key, let md5Key, let preventSingularity):
+            // SPEC §5.3.3, clkhash double hashing: g_i = (HMAC-SHA1 mod l + i × HMAC-MD5 mod l) mod l, digests read
+            // big-endian.
             input.withUnsafeBytes { message in
-                macOutput.withUnsafeMutableBytes { keys.sha1?.authenticate(message, into: $0) }
+                macOutput.withUnsafeMutableBytes { sha1Key.authenticate(message, into: $0) }
             }
             let sha1 = Self.bigEndianModulo(macOutput[0..<20], bits)
             input.withUnsafeBytes { message in
-                macOutput.withUnsafeMutableBytes { keys.md5?.authenticate(message, into: $0) }
+                macOutput.withUnsafeMutableBytes { md5Key.authenticate(message, into: $0) }
             }
             var md5 = Self.bigEndianModulo(macOutput[0..<16], bits)
             var attempt: UInt32 = 0
@@ -247,7 +258,7 @@ struct BloomFilterEncoder {
                 var retry = input
                 retry.append(contentsOf: String(Unicode.Scalar(attempt) ?? " ").utf8)
                 retry.withUnsafeBytes { message in
-                    macOutput.withUnsafeMutableBytes { keys.md5?.authenticate(message, into: $0) }
+                    macOutput.withUnsafeMutableBytes { md5Key.authenticate(message, into: $0) }
                 }
                 md5 = Self.bigEndianModulo(macOutput[0..<16], bits)
                 attempt += 1

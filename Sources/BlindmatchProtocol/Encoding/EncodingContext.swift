@@ -16,11 +16,15 @@ public struct EncodingContext: Sendable {
     let diffusionTable: [UInt16]?
     let randomisedResponseKey: HMACSHA256Key?
 
-    struct BloomFieldKeys: Sendable {
-        var hmac: HMACSHA256Key?
-        var sha1: HMACSHA1Key?
-        var md5: HMACMD5Key?
-        var blake: [UInt8]?
+    /// The key material one Bloom field's hash needs (SPEC §5.3), exactly that: a field cannot hash with a key it
+    /// does not have.
+    enum BloomFieldKeys: Sendable {
+        /// Native (SPEC §5.3.1): HMAC-SHA256 under the field's derived key.
+        case hmacSHA256(HMACSHA256Key)
+        /// clkhash `blakeHash` (SPEC §5.3.2): BLAKE2b keyed with the feature's first key.
+        case blakeHash(key: [UInt8])
+        /// clkhash `doubleHash` (SPEC §5.3.3): HMAC-SHA1 with the feature's first key, HMAC-MD5 with its second.
+        case doubleHash(sha1: HMACSHA1Key, md5: HMACMD5Key, preventSingularity: Bool)
     }
 
     public init(schema: LinkageSchema, secret: LinkageSecret) throws {
@@ -39,22 +43,30 @@ public struct EncodingContext: Sendable {
         switch bloom.keyDerivation {
         case .native:
             bloomKeys = try bloom.fields.map {
+                guard $0.hash == .hmacSHA256 else {
+                    throw ProtocolError(.invalidSchema, "SPEC §5.3.1: native Bloom fields hash with HMAC-SHA256")
+                }
                 let key = try KeyDerivation.derive(from: secret, label: KeyDerivation.bloomFieldLabel($0.name))
-                return BloomFieldKeys(hmac: HMACSHA256Key(key: key))
+                return .hmacSHA256(HMACSHA256Key(key: key))
             }
         case .clkhash(let hash, let salt, let info, let keySize, let fieldCount):
             // clkhash generate_key_lists: HKDF output of 2 × fields × keySize bytes; field i takes keys 2i, 2i+1.
             let material = try HKDF.deriveKey(
                 hash: hash == .sha256 ? .sha256 : .sha512, inputKeyMaterial: secret.rawBytes, salt: salt, info: info,
                 length: 2 * fieldCount * keySize)
-            bloomKeys = bloom.fields.map { field in
+            bloomKeys = try bloom.fields.map { field in
                 let first = Array(material[(2 * field.keyIndex * keySize)..<((2 * field.keyIndex + 1) * keySize)])
                 let second = Array(
                     material[((2 * field.keyIndex + 1) * keySize)..<((2 * field.keyIndex + 2) * keySize)])
                 switch field.hash {
-                case .blakeHash: return BloomFieldKeys(blake: first)
-                case .doubleHash: return BloomFieldKeys(sha1: HMACSHA1Key(key: first), md5: HMACMD5Key(key: second))
-                case .hmacSHA256: return BloomFieldKeys(hmac: HMACSHA256Key(key: first))
+                case .blakeHash:
+                    return .blakeHash(key: first)
+                case .doubleHash(let preventSingularity):
+                    return .doubleHash(
+                        sha1: HMACSHA1Key(key: first), md5: HMACMD5Key(key: second),
+                        preventSingularity: preventSingularity)
+                case .hmacSHA256:
+                    throw ProtocolError(.invalidSchema, "SPEC §2.3: clkhash fields hash with blakeHash or doubleHash")
                 }
             }
         }

@@ -57,7 +57,7 @@ public enum FileIO {
 }
 
 /// A file written under a temporary name beside its destination and renamed into place only when complete, so a
-/// reader never sees half a file (SPEC §6.6). Abandoned files are removed.
+/// reader never sees half a file (SPEC §6.8). Abandoned files are removed.
 public final class AtomicFile {
     /// Where the file will appear.
     public let destination: String

@@ -14,7 +14,8 @@ public enum FieldKind: String, Codable, Sendable, CaseIterable {
     case postcode
     /// A UK National Insurance number, validated and written as its 8-character prefix and digits.
     case nino
-    /// An identifier compared as it stands: only trimmed. Do not use it for anything people type by hand.
+    /// An identifier compared as it stands: trimmed, and missing when it is a missing-value sentinel, but otherwise
+    /// unchanged. Do not use it for anything people type by hand.
     case exact
 }
 
@@ -41,9 +42,10 @@ public enum NormalisedValue: Equatable, Sendable {
 
 /// Turns raw field values into the canonical form that both sides of a linkage hash (SPEC §3, Normalisation).
 ///
-/// Every kind but `exact` first trims the value and maps the missing-value sentinels to `.missing`, then applies
-/// the kind's own rules, which are written above the function that applies them (`Names.swift`, `Dates.swift`,
-/// `Sex.swift`, `Postcodes.swift`, `NationalInsurance.swift`). Normalising an output again gives the same output.
+/// Every kind, `exact` included, first trims the value and maps the missing-value sentinels to `.missing`, then
+/// applies the kind's own rules, which are written above the function that applies them (`Names.swift`,
+/// `Dates.swift`, `Sex.swift`, `Postcodes.swift`, `NationalInsurance.swift`); `exact` has none, so its output is the
+/// trimmed value (SPEC §3.8). Normalising an output again gives the same output.
 ///
 /// Pure-ASCII input takes a fast path over its UTF-8 bytes with no allocation for short values; input with any other
 /// character takes a slower Unicode path that gives the same result on ASCII input. A `Normaliser` is a small value:
@@ -108,9 +110,9 @@ public struct Normaliser: Sendable {
     /// The slow path, for input with non-ASCII characters; it also accepts ASCII, and must then agree with the fast
     /// path (the tests hold it to that).
     ///
-    /// `name` and `text` fold Unicode as `Names.swift` says. `exact` keeps the value as it is. Every other kind puts
-    /// the value in Unicode NFKC (so full-width digits and letters become ASCII) and then applies its ASCII rules;
-    /// if NFKC leaves a non-ASCII character, the value is `.invalid`.
+    /// `name` and `text` fold Unicode as `Names.swift` says. `exact` keeps the trimmed value as it is. Every other
+    /// kind puts the value in Unicode NFKC (so full-width digits and letters become ASCII) and then applies its ASCII
+    /// rules; if NFKC leaves a non-ASCII character, the value is `.invalid`.
     func normaliseUnicode(_ raw: Substring) -> NormalisedValue {
         var trimmed = Self.trimmedUnicode(raw)
         if trimmed.isEmpty { return .missing }

@@ -134,6 +134,7 @@ def native_bloom(secret, schema, values):
     hash_bits = base << folds
     bits = [0] * hash_bits
     kinds = {f["name"]: f["kind"] for f in schema["fields"]}
+    token_count = 0
     salt = b""
     if "salt" in hardening:
         piece = transform(values.get(hardening["salt"]["field"]), hardening["salt"].get("transform", "value"))
@@ -147,6 +148,7 @@ def native_bloom(secret, schema, values):
             value = value.replace("-", "")
         key = derive(secret, "blindmatch/v1/bloom-field/" + field["field"])
         grams = tokens_of(value, field["tokens"])
+        token_count += len(grams)
         for index, gram in enumerate(grams):
             k = bits_for(field, index, len(grams))
             data = gram.encode() + salt
@@ -158,6 +160,9 @@ def native_bloom(secret, schema, values):
                 block += 1
             for p in positions:
                 bits[p] = 1
+    if token_count == 0:
+        # SPEC §5 step 5: a record with no token has the all-zero filter; no hardening step applies.
+        return bytes((2 * base if hardening.get("balance") else base) // 8)
     length = hash_bits
     for _ in range(folds):
         length //= 2

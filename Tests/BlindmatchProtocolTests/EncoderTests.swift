@@ -44,6 +44,33 @@ struct EncoderTests {
         #expect(statistics.columns[1].changed == 1)
     }
 
+    /// SPEC §5 step 5: a record with no Bloom token has the all-zero filter whatever the hardening; balancing it
+    /// would give every such record the same filter (Dice 1 between two empty records).
+    @Test(arguments: [
+        #"{"balance": true}"#, #"{"diffusion": {"taps": 3}}"#, #"{"randomisedResponse": {"flipProbability": 0.05}}"#,
+        #"{"xorFolds": 1, "salt": {"field": "dob", "transform": "year"}, "diffusion": {"taps": 4}, "balance": true, "randomisedResponse": {"flipProbability": 0.02}}"#,
+    ])
+    func recordsWithoutBloomTokensHaveEmptyFilters(hardening: String) throws {
+        var text = String(decoding: try FileIO.readAll(SchemaTests.exampleSchema), as: UTF8.self)
+        text = text.replacingOccurrences(
+            of: #""hardening": {"xorFolds": 0, "balance": false}"#, with: "\"hardening\": \(hardening)")
+        let schema = try LinkageSchema(parsing: Array(text.utf8), source: "hardened")
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret(importing: Array(0..<32)))
+        var batch = RecordBatch(width: 7)
+        batch.append(fields: ["1", "", "N/A", "", "", "", "AB123456C"], line: 2)
+        batch.append(fields: ["2", "Mr", "", "31/02/1990", "unknown", "not a postcode", ""], line: 3)
+        batch.append(fields: ["3", "Ann", "", "", "", "", ""], line: 4)
+        var rows: [UInt8] = []
+        let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
+        let filters = (0..<3).map { record in
+            rows[((record + 1) * context.rowWidth - context.filterBytes)..<((record + 1) * context.rowWidth)]
+        }
+        #expect(filters[0].allSatisfy { $0 == 0 })
+        #expect(filters[1].allSatisfy { $0 == 0 })  // invalid values are no tokens either
+        #expect(!filters[2].allSatisfy { $0 == 0 })
+        #expect(statistics.popcountMin == 0)
+    }
+
     /// A field's hashing keys are checked when the encoder is made (SPEC §5.3.2: BLAKE2b keys are at most 64 bytes),
     /// not discovered mid-run.
     @Test func unusableBlakeKeysAreRefusedWhenTheEncoderIsMade() throws {

@@ -25,6 +25,8 @@ struct BloomFilterEncoder {
     /// The current token's bytes are `token[0..<tokenLength]`; the buffer only grows.
     private var token = [UInt8](repeating: 0, count: 256)
     private var tokenLength = 0
+    /// Tokens of the current record, of every field: none means the all-zero filter (SPEC §5, step 5).
+    private var tokenCount = 0
     private var padded: [UInt8] = []
     private var scalars: [Unicode.Scalar] = []
     private var positions: [UInt16] = []
@@ -75,10 +77,17 @@ struct BloomFilterEncoder {
         {
             salt = [0] + Array(piece.utf8)
         }
+        tokenCount = 0
         for (fieldIndex, field) in fields.enumerated() {
             guard var value = values[field.column], !value.isEmpty else { continue }
             if digitsOnlyColumns.contains(field.column) { value.removeAll { $0 == "-" } }
             tokenize(value, field: field, fieldIndex: fieldIndex, salt: salt)
+        }
+        guard tokenCount > 0 else {
+            // SPEC §5 step 5: no hardening applies to a record with no token, or every such record would get the
+            // same balanced (or noisy) filter and look like every other (Dice 1 between two empty records).
+            for index in 0..<output.count { output[index] = 0 }
+            return 0
         }
         return finish(into: output)
     }
@@ -182,6 +191,7 @@ struct BloomFilterEncoder {
 
     /// Sets the bits of the token in `token[0..<tokenLength]` (with the salt appended when salting).
     private mutating func insertToken(index: Int, of count: Int, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
+        tokenCount += 1
         let k = field.strategy.bits(forToken: index, of: count)
         guard k > 0 else { return }
         if !salt.isEmpty { appendToken(salt) }

@@ -71,6 +71,16 @@ struct EncoderTests {
         #expect(statistics.popcountMin == 0)
     }
 
+    /// SPEC §5.5.4: θ = round(p × 65536), halves to even as Python's round() in the reference implementation.
+    @Test(
+        arguments: [
+            (2.5, 2), (3.5, 4), (0.05 * 65536, 3277), (0.02 * 65536, 1311), (16384.0, 16384), (4096.5, 4096),
+            (4097.5, 4098),
+        ] as [(Double, Int)])
+    func randomisedResponseThresholdRoundsHalvesToEven(scaled: Double, threshold: Int) {
+        #expect(BloomFilterEncoder.randomisedResponseThreshold(probability: scaled / 65536) == threshold)
+    }
+
     /// A field's hashing keys are checked when the encoder is made (SPEC §5.3.2: BLAKE2b keys are at most 64 bytes),
     /// not discovered mid-run.
     @Test func unusableBlakeKeysAreRefusedWhenTheEncoderIsMade() throws {

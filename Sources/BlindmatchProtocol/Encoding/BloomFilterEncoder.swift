@@ -335,9 +335,15 @@ struct BloomFilterEncoder {
         return popcount
     }
 
-    /// SPEC §5.5.4: bit i flips when word i of HMAC-SHA256(K_rr, filter ‖ block) is below p × 65536.
+    /// SPEC §5.5.4: θ = round(p × 65536) with halves rounded to even, as Python's `round` (and so the Python
+    /// reference) does. `p` is at most 0.25 (SPEC §2.2).
+    static func randomisedResponseThreshold(probability: Double) -> Int {
+        Int((probability * 65536).rounded(.toNearestOrEven))
+    }
+
+    /// SPEC §5.5.4: bit i flips when word i of HMAC-SHA256(K_rr, filter ‖ block) is below θ.
     private mutating func flipBits(count: Int, probability: Double, key: HMACSHA256Key) {
-        let threshold = Int((probability * 65536).rounded())
+        let threshold = Self.randomisedResponseThreshold(probability: probability)
         let original = Array(filter[0..<(count / 8)])
         var block: UInt32 = 0
         var bit = 0

@@ -12,12 +12,19 @@ public struct MatchEngine: Sendable {
         public var reviewFrom: DiceThreshold?
         public var solver: Solver
         public var threads: Int
+        /// Match keys (by cascade index) that veto a pair when both rows have a token and the tokens differ, e.g.
+        /// two different National Insurance numbers: negative evidence that outweighs similar names.
+        public var vetoKeys: [Int]
 
-        public init(threshold: DiceThreshold, reviewFrom: DiceThreshold? = nil, solver: Solver, threads: Int) {
+        public init(
+            threshold: DiceThreshold, reviewFrom: DiceThreshold? = nil, solver: Solver, threads: Int,
+            vetoKeys: [Int] = []
+        ) {
             self.threshold = threshold
             self.reviewFrom = reviewFrom
             self.solver = solver
             self.threads = threads
+            self.vetoKeys = vetoKeys
         }
     }
 
@@ -29,6 +36,8 @@ public struct MatchEngine: Sendable {
         public var fuzzySeconds = 0.0
         public var exactSeconds = 0.0
         public var pairsByRule: [MatchResult.Rule: Int] = [:]
+        /// Candidate pairs dropped because a veto key disagreed.
+        public var vetoed = 0
     }
 
     public let settings: Settings
@@ -80,9 +89,25 @@ public struct MatchEngine: Sendable {
             }
             report.fuzzySeconds = Self.seconds(since: clock)
         }
+        if !settings.vetoKeys.isEmpty {
+            let before = candidates.count
+            candidates.removeAll { candidate in
+                settings.vetoKeys.contains { key in
+                    candidate.rule != .matchKey(key)
+                        && Self.disagree(a, Int(candidate.rowA), b, Int(candidate.rowB), column: key)
+                }
+            }
+            report.vetoed = before - candidates.count
+        }
         let solved = settings.solver.solve(candidates)
         for result in solved { report.pairsByRule[result.rule, default: 0] += 1 }
         return (solved, report)
+    }
+
+    /// Both rows have a token in `column` and the tokens differ.
+    static func disagree(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int, column: Int) -> Bool {
+        a.hasToken(row: rowA, key: column) && b.hasToken(row: rowB, key: column)
+            && !BlockingJoin.sharesToken(a, rowA, b, rowB, columns: [column])
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

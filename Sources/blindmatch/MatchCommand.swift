@@ -34,6 +34,15 @@ struct MatchCommand: ParsableCommand {
     @Option(help: "Worker threads (default: every core).")
     var threads: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "A match key whose disagreement (both tokens present, different) vetoes a pair; repeatable (default: nino, when the files have it).",
+            valueName: "key"))
+    var veto: [String] = []
+
+    @Flag(name: .customLong("no-veto"), help: "Let no match key veto a pair.")
+    var noVeto = false
+
     func validate() throws {
         guard Solver(rawValue: solver) != nil else {
             throw ValidationError("--solver must be one-to-one, many-to-one or all")
@@ -50,11 +59,18 @@ struct MatchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let settings = MatchEngine.Settings(
-                threshold: try DiceThreshold(threshold), reviewFrom: try reviewFrom.map(DiceThreshold.init),
-                solver: Solver(rawValue: solver) ?? .manyToOne, threads: threads ?? Machine.cores)
             let a = try TokenFile(contentsOf: watch)
             let b = try TokenFile(contentsOf: bulk)
+            let vetoNames = noVeto ? [] : (veto.isEmpty ? MatchDefaults.veto.filter(a.header.matchKeys.contains) : veto)
+            let vetoKeys = try vetoNames.map { name in
+                guard let index = a.header.matchKeys.firstIndex(of: name) else {
+                    throw ProtocolError(.invalidArgument, "--veto \(name): the files have no match key of that name")
+                }
+                return index
+            }
+            let settings = MatchEngine.Settings(
+                threshold: try DiceThreshold(threshold), reviewFrom: try reviewFrom.map(DiceThreshold.init),
+                solver: Solver(rawValue: solver) ?? .manyToOne, threads: threads ?? Machine.cores, vetoKeys: vetoKeys)
             let progress = Progress(label: "matching", totalBytes: nil)
             let start = Clock.now()
             let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in
@@ -72,6 +88,10 @@ struct MatchCommand: ParsableCommand {
                 lines.append("  \(name): \(Format.count(report.pairsByRule[.matchKey(index)] ?? 0))")
             }
             lines.append("  bloom: \(Format.count(report.pairsByRule[.bloom] ?? 0))")
+            if !vetoNames.isEmpty {
+                lines.append(
+                    "vetoed by \(vetoNames.joined(separator: ", ")): \(Format.count(report.vetoed)) candidate pairs")
+            }
             lines.append("wrote \(output)")
             Console.output(lines.joined(separator: "\n") + "\n")
         }
@@ -82,6 +102,7 @@ struct MatchCommand: ParsableCommand {
 enum MatchDefaults {
     static let threshold = "0.8"
     static let solver = Solver.manyToOne
+    static let veto = ["nino"]
 }
 
 /// The matches file: `row_a,row_b,rule,score,status`.

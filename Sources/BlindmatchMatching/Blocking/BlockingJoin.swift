@@ -1,0 +1,145 @@
+import BlindmatchProtocol
+import CBlindmatchKernels
+import Dispatch
+import Synchronization
+
+/// Blocking for the fuzzy stage: only pairs that share a blocking-key token are compared (DESIGN "Engine").
+///
+/// Each blocking key is a hash join like the exact stage's. A pair is scored once: when it also shares an earlier
+/// blocking key it was scored there, and when it shares any match-key token the exact stage already reported it.
+/// Both are decided by comparing the two rows' tokens directly, so no set of seen pairs is kept. Dice is computed
+/// on the token files' own filters (no sorted copy), 64-byte-aligned rows in the mapping.
+///
+/// Blocking trades recall for speed: a true pair that shares no blocking token is never compared. `bench match`
+/// measures that loss against brute force.
+public enum BlockingJoin {
+    /// Whether the filters of `file` can be read in place as 64-bit words.
+    static func canReadInPlace(_ file: TokenFile) -> Bool {
+        file.layout.filterBytes % 8 == 0 && Int(bitPattern: file.filters.baseAddress) % 8 == 0
+    }
+
+    /// Popcounts of every filter of `file`, on `threads` threads.
+    static func popcounts(_ file: TokenFile, threads: Int) -> [UInt32] {
+        let count = file.recordCount
+        let filterBytes = file.layout.filterBytes
+        var result = [UInt32](repeating: 0, count: count)
+        let filters = UnsafeSendable(file.filters)
+        result.withUnsafeMutableBufferPointer { output in
+            let slots = UnsafeSendable(output)
+            let chunk = max(1, (count + threads - 1) / threads)
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                let start = worker * chunk
+                let end = min(count, start + chunk)
+                guard start < end else { return }
+                for row in start..<end {
+                    var total = 0
+                    let base = row * filterBytes
+                    var offset = 0
+                    while offset + 8 <= filterBytes {
+                        total +=
+                            filters.value.loadUnaligned(fromByteOffset: base + offset, as: UInt64.self).nonzeroBitCount
+                        offset += 8
+                    }
+                    while offset < filterBytes {
+                        total += filters.value[base + offset].nonzeroBitCount
+                        offset += 1
+                    }
+                    slots.value[row] = UInt32(total)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Every pair sharing a token of one of `blockingColumns` (token-column indices, in order), sharing no token of
+    /// `matchColumns`, with Dice ≥ `threshold`; and how many pairs were compared.
+    public static func candidates(
+        between a: TokenFile, and b: TokenFile, blockingColumns: [Int], matchColumns: [Int],
+        threshold: DiceThreshold, threads: Int, progress: (@Sendable (Double) -> Void)? = nil
+    ) throws -> ([ScoredPair], Int) {
+        guard canReadInPlace(a), canReadInPlace(b) else {
+            throw MatchingError(.invalidArgument, "blocking needs filters whose length is a multiple of 64 bits")
+        }
+        let workers = max(1, threads)
+        let popcountsA = popcounts(a, threads: workers)
+        let popcountsB = popcounts(b, threads: workers)
+        let words = a.layout.filterBytes / 8
+        let results = Mutex<([ScoredPair], Int)>(([], 0))
+        let chunks = max(1, min(4096, b.recordCount / 4096 + 1))
+        let total = blockingColumns.count * chunks
+        let done = Atomic<Int>(0)
+        for (position, column) in blockingColumns.enumerated() {
+            let table = TokenTable(file: a, key: column)
+            let earlier = Array(blockingColumns[..<position])
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
+                var pairs: [ScoredPair] = []
+                var compared = 0
+                let tokensB = b.tokens(key: column)
+                guard let filtersA = a.filters.baseAddress, let filtersB = b.filters.baseAddress else { return }
+                while true {
+                    let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if chunk >= chunks { break }
+                    let start = chunk * b.recordCount / chunks
+                    let end = (chunk + 1) * b.recordCount / chunks
+                    for rowB in start..<end where b.hasToken(row: rowB, key: column) {
+                        let low = tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
+                        let high = tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
+                        table.forEachRow(matching: low, high) { rowA in
+                            let a32 = Int(rowA)
+                            if sharesToken(a, a32, b, rowB, columns: earlier)
+                                || sharesToken(a, a32, b, rowB, columns: matchColumns)
+                            {
+                                return
+                            }
+                            compared += 1
+                            let common = bm_common_bits(
+                                (filtersA + a32 * words * 8).assumingMemoryBound(to: UInt64.self),
+                                (filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self), words)
+                            if threshold.isReached(
+                                common: common, popcountA: popcountsA[a32], popcountB: popcountsB[rowB])
+                            {
+                                pairs.append(
+                                    ScoredPair(
+                                        rowA: rowA, rowB: UInt32(rowB), common: common, popcountA: popcountsA[a32],
+                                        popcountB: popcountsB[rowB]))
+                            }
+                        }
+                    }
+                    let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
+                    progress?(Double(finished) / Double(total))
+                }
+                results.withLock { state in
+                    state.0.append(contentsOf: pairs)
+                    state.1 += compared
+                }
+            }
+        }
+        var (pairs, compared) = results.withLock { $0 }
+        pairs.sort { ($0.rowA, $0.rowB) < ($1.rowA, $1.rowB) }
+        return (pairs, compared)
+    }
+
+    /// Whether rows `rowA` and `rowB` have equal tokens in one of `columns`.
+    @inline(__always)
+    static func sharesToken(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int, columns: [Int]) -> Bool {
+        for column in columns where a.hasToken(row: rowA, key: column) && b.hasToken(row: rowB, key: column) {
+            let tokensA = a.tokens(key: column)
+            let tokensB = b.tokens(key: column)
+            if tokensA.loadUnaligned(fromByteOffset: rowA * 16, as: UInt64.self)
+                == tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
+                && tokensA.loadUnaligned(fromByteOffset: rowA * 16 + 8, as: UInt64.self)
+                    == tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
+            {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+/// A value shared by worker threads that write disjoint parts of it.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -119,6 +119,31 @@ struct SchemaTests {
         #expect(error.code == .invalidJSON)
     }
 
+    static func clkhashSchema(l: Int, folds: Int, features: String) -> [UInt8] {
+        Array(
+            #"{"version": 3, "clkConfig": {"l": \#(l), "xor_folds": \#(folds), "kdf": {"type": "HKDF"}}, "features": [\#(features)]}"#
+                .utf8)
+    }
+
+    static let doubleHashFeature =
+        #"{"identifier": "name", "format": {"type": "string"}, "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 20}, "hash": {"type": "doubleHash"}}}"#
+
+    /// SPEC §2.3 rule 2: positions are 16-bit, so l × 2^xor_folds is at most 65536, for doubleHash too.
+    @Test(arguments: [(65536, 1), (65544, 0), (1000, 7), (131_072, 0)])
+    func clkhashFiltersLongerThan65536BitsAreRefused(l: Int, folds: Int) throws {
+        let bytes = Self.clkhashSchema(
+            l: l, folds: folds, features: #"{"identifier": "id", "ignored": true}, "# + Self.doubleHashFeature)
+        let error = try #require(throws: ProtocolError.self) { try LinkageSchema(parsing: bytes, source: "big.json") }
+        #expect(error.code == .invalidSchema)
+        #expect(error.reason.contains("$.clkConfig.l: l × 2^xor_folds must be at most 65536"))
+    }
+
+    @Test func clkhashFiltersOf65536BitsAreAccepted() throws {
+        let bytes = Self.clkhashSchema(
+            l: 16384, folds: 2, features: #"{"identifier": "id", "ignored": true}, "# + Self.doubleHashFeature)
+        #expect(try LinkageSchema(parsing: bytes, source: "ok.json").bloom?.hashBits == 65536)
+    }
+
     @Test func clkhashSchemaReadsXorFoldsNotXorFoldsCamelCase() throws {
         let document = try JSONValue(
             parsing: Array(RepositoryFile.data("Protocol/vectors/clkhash-kat.json")), source: "kat")

@@ -9,7 +9,14 @@ extension LinkageSchema {
         let bits = config?["l"]?.intValue ?? 0
         if bits <= 0 || bits % 8 != 0 { issues.append("$.clkConfig.l: must be a positive multiple of 8") }
         let folds = config?["xor_folds"]?.intValue ?? 0
-        if folds < 0 || folds > 8 { issues.append("$.clkConfig.xor_folds: must be between 0 and 8") }
+        if folds < 0 || folds > 8 {
+            issues.append("$.clkConfig.xor_folds: must be between 0 and 8")
+        } else if bits > BloomSettings.maximumHashBits >> folds {
+            // Positions are 16-bit (SPEC §5.3) and a token file holds at most 65536-bit filters (SPEC §6.3).
+            issues.append(
+                "$.clkConfig.l: l × 2^xor_folds must be at most \(BloomSettings.maximumHashBits) (l = \(bits), xor_folds = \(folds))"
+            )
+        }
         let kdf = config?["kdf"]
         if kdf?["type"]?.stringValue != "HKDF" { issues.append("$.clkConfig.kdf.type: only HKDF is supported") }
         let hash = BloomSettings.HKDFHash(rawValue: kdf?["hash"]?.stringValue ?? "SHA256")

@@ -78,7 +78,10 @@ public struct BloomSettings: Sendable {
         case sha512 = "SHA512"
     }
 
-    /// Bits hashed into before XOR folding: `baseBits × 2^xorFolds`.
+    /// The most bits hashed into before folding: positions are 16-bit numbers (SPEC §2.3, §5.3).
+    public static let maximumHashBits = 65536
+
+    /// Bits hashed into before XOR folding: `baseBits × 2^xorFolds`, at most ``maximumHashBits``.
     public let hashBits: Int
     /// Bits after XOR folding (the schema's `l` or `bits`).
     public let baseBits: Int

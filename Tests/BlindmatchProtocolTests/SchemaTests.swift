@@ -144,6 +144,15 @@ struct SchemaTests {
         #expect(try LinkageSchema(parsing: bytes, source: "ok.json").bloom?.hashBits == 65536)
     }
 
+    /// SPEC §2.3 rule 5: identifiers name CSV columns and header statistics, so they are unique.
+    @Test func duplicateClkhashIdentifiersAreRefused() throws {
+        let bytes = Self.clkhashSchema(
+            l: 1024, folds: 0, features: #"{"identifier": "name", "ignored": true}, "# + Self.doubleHashFeature)
+        let error = try #require(throws: ProtocolError.self) { try LinkageSchema(parsing: bytes, source: "dup.json") }
+        #expect(error.code == .invalidSchema)
+        #expect(error.reason.contains(#"$.features[1].identifier: "name" is used twice"#))
+    }
+
     @Test func clkhashSchemaReadsXorFoldsNotXorFoldsCamelCase() throws {
         let document = try JSONValue(
             parsing: Array(RepositoryFile.data("Protocol/vectors/clkhash-kat.json")), source: "kat")

@@ -38,10 +38,16 @@ extension LinkageSchema {
         if features.isEmpty { issues.append("$.features: must list at least one feature") }
         var columns: [Column] = []
         var fields: [BloomField] = []
+        var identifiers = Set<String>()
         for (index, feature) in features.enumerated() {
             let path = "$.features[\(index)]"
             let name = feature["identifier"]?.stringValue ?? ""
-            if name.isEmpty { issues.append("\(path).identifier: required") }
+            if name.isEmpty {
+                issues.append("\(path).identifier: required")
+            } else if !identifiers.insert(name).inserted {
+                // A CSV header, the statistics of SPEC §6.3 and the local map name columns by identifier.
+                issues.append("\(path).identifier: \"\(name)\" is used twice")
+            }
             if feature["ignored"]?.boolValue == true {
                 columns.append(Column(name: name, format: .ignored))
                 continue

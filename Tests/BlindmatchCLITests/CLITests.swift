@@ -213,6 +213,25 @@ struct CLITests {
         #expect(!result.error.contains("1980-13-01"))  // errors never repeat the value
     }
 
+    /// A number a numeric comparison cannot hold is a refused entry (SPEC §2.3), named by file, line and field.
+    @Test func clkhashNumbersOutside64BitsAreRefusedEntries() throws {
+        let scratch = try Scratch()
+        try scratch.write(
+            "schema.json",
+            #"{"version": 3, "clkConfig": {"l": 1024, "kdf": {"type": "HKDF"}}, "features": [{"identifier": "id", "ignored": true}, {"identifier": "score", "format": {"type": "string"}, "hashing": {"comparison": {"type": "numeric", "thresholdDistance": 5, "resolution": 3}, "strategy": {"bitsPerToken": 10}}}]}"#
+        )
+        try CLI.run(["keygen", "--output", "s.secret"], in: scratch.path)
+        try scratch.write("data.csv", "id,score\n1,44\n2,inf\n")
+        let result = try CLI.run(
+            [
+                "tokenise", "--schema", "schema.json", "--secret-file", "s.secret", "--input", "data.csv", "--output",
+                "c.json", "--format", "anonlink-json",
+            ], in: scratch.path)
+        #expect(result.status == 1, "\(result.error)")
+        #expect(result.error.contains("data.csv:3: field \"score\""))
+        #expect(!(try scratch.contents().contains("c.json")))
+    }
+
     @Test func vectorsCommandPasses() throws {
         let result = try CLI.run(["vectors", "--directory", CLI.repositoryPath("Protocol/vectors")], in: "/tmp")
         #expect(result.status == 0, "\(result.output)")

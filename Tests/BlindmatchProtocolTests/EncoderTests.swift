@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import BlindmatchProtocol
@@ -79,6 +80,41 @@ struct EncoderTests {
         ] as [(Double, Int)])
     func randomisedResponseThresholdRoundsHalvesToEven(scaled: Double, threshold: Int) {
         #expect(BloomFilterEncoder.randomisedResponseThreshold(probability: scaled / 65536) == threshold)
+    }
+
+    /// SPEC §5.1 numeric tokens: a number this encoding cannot hold gives nil (the entry is refused), never a trap.
+    @Test(
+        arguments: [
+            ("44", 0, ["250", "255", "260", "265", "270", "275", "280"]), ("abc", 0, []), ("inf", 0, nil),
+            ("nan", 0, nil),
+            ("-infinity", 2, nil), ("1e300", 0, nil), ("1e17", 2, nil), ("9223372036854775807", 0, nil),
+            ("-9223372036854775808", 0, nil), ("1537228672809129301", 0, nil), ("92233720368547758", 2, nil),
+            ("0.5", 1, ["-100", "-50", "0", "50", "100", "150", "200"]),
+        ] as [(String, Int, [String]?)])
+    func numericTokensNeverTrap(text: String, precision: Int, expected: [String]?) {
+        let interval = 5 * Int(pow(10.0, Double(precision)))
+        let tokens = BloomFilterEncoder.numericTokens(text, interval: interval, resolution: 3, precision: precision)
+        #expect(tokens == expected, "\(text)")
+    }
+
+    /// clkhash schemas refuse an entry whose number the numeric comparison cannot hold (SPEC §2.3), as clkhash
+    /// stops on it, instead of stopping the tokeniser with a crash.
+    @Test(arguments: ["inf", "NaN", "1e300", "9223372036854775807"])
+    func unrepresentableNumbersAreRefusedEntries(value: String) throws {
+        let schema = try LinkageSchema(
+            parsing: Array(
+                #"{"version": 3, "clkConfig": {"l": 1024, "kdf": {"type": "HKDF"}}, "features": [{"identifier": "id", "ignored": true}, {"identifier": "score", "format": {"type": "string"}, "hashing": {"comparison": {"type": "numeric", "thresholdDistance": 5, "resolution": 3}, "strategy": {"bitsPerToken": 10}}}]}"#
+                    .utf8), source: "numeric.json")
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        var batch = RecordBatch(width: 2)
+        batch.append(fields: ["1", "44"], line: 2)
+        batch.append(fields: ["2", value], line: 3)
+        var rows: [UInt8] = []
+        let (statistics, refusal) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
+        #expect(refusal?.record == 1)
+        #expect(refusal?.entry.column == 1)
+        #expect(statistics.columns[1].invalid == 1)
+        #expect(statistics.columns[1].present == 1)
     }
 
     /// A field's hashing keys are checked when the encoder is made (SPEC §5.3.2: BLAKE2b keys are at most 64 bytes),

@@ -144,6 +144,24 @@ struct SchemaTests {
         #expect(try LinkageSchema(parsing: bytes, source: "ok.json").bloom?.hashBits == 65536)
     }
 
+    /// SPEC §2.3 rule 7: numeric comparisons whose arithmetic would not fit in 64 bits are refused with their path.
+    @Test(arguments: [
+        #""thresholdDistance": 1e300, "resolution": 3"#,
+        #""thresholdDistance": 5, "resolution": 3, "fractional_precision": 19"#,
+        #""thresholdDistance": 5, "resolution": 100000"#,
+        #""thresholdDistance": 5e15, "resolution": 3, "fractional_precision": 1"#,
+    ])
+    func numericComparisonsOutside64BitsAreRefused(comparison: String) throws {
+        let feature =
+            #"{"identifier": "score", "format": {"type": "string"}, "hashing": {"comparison": {"type": "numeric", "#
+            + comparison + #"}, "strategy": {"bitsPerToken": 10}}}"#
+        let bytes = Self.clkhashSchema(
+            l: 1024, folds: 0, features: #"{"identifier": "id", "ignored": true}, "# + feature)
+        let error = try #require(throws: ProtocolError.self) { try LinkageSchema(parsing: bytes, source: "n.json") }
+        #expect(error.code == .invalidSchema)
+        #expect(error.reason.contains("$.features[1].hashing.comparison"))
+    }
+
     /// SPEC §2.3 rule 5: identifiers name CSV columns and header statistics, so they are unique.
     @Test func duplicateClkhashIdentifiersAreRefused() throws {
         let bytes = Self.clkhashSchema(

@@ -129,7 +129,9 @@ struct BloomFilterEncoder {
             appendToken(value.utf8)
             insertToken(index: 0, of: 1, field: field, fieldIndex: fieldIndex, salt: salt)
         case .numeric(let interval, let resolution, let precision):
-            let tokens = Self.numericTokens(value, interval: interval, resolution: resolution, precision: precision)
+            // Values without tokens were refused as entries (SPEC §2.3) before they reach the encoder.
+            let tokens =
+                Self.numericTokens(value, interval: interval, resolution: resolution, precision: precision) ?? []
             for (index, text) in tokens.enumerated() {
                 beginToken()
                 appendToken(text.utf8)
@@ -167,24 +169,52 @@ struct BloomFilterEncoder {
         }
     }
 
-    /// clkhash's NumericComparison tokens for a formatted number.
-    static func numericTokens(_ text: String, interval: Int, resolution: Int, precision: Int) -> [String] {
+    /// clkhash's NumericComparison tokens for a formatted number (SPEC §5.1): none when `text` is not a number,
+    /// nil when it is one this encoding cannot hold — not finite, or a scaled value outside 64 bits. clkhash schemas
+    /// refuse such an entry (``ClkhashFieldFormat/format(_:)``), so the encoder never sees one.
+    static func numericTokens(_ text: String, interval: Int, resolution: Int, precision: Int) -> [String]? {
+        func checked(_ result: (partialValue: Int, overflow: Bool)) -> Int? {
+            result.overflow ? nil : result.partialValue
+        }
         var scale = 1
-        for _ in 0..<precision { scale *= 10 }
+        for _ in 0..<precision {
+            guard let next = checked(scale.multipliedReportingOverflow(by: 10)) else { return nil }
+            scale = next
+        }
         var value: Int
         if let integer = Int(text) {
-            value = integer * scale
+            guard let scaled = checked(integer.multipliedReportingOverflow(by: scale)) else { return nil }
+            value = scaled
         } else if let double = Double(text) {
-            value = precision > 0 ? Int((double * Double(scale)).rounded(.toNearestOrEven)) : Int(double)
+            guard double.isFinite else { return nil }
+            let scaled =
+                precision > 0 ? (double * Double(scale)).rounded(.toNearestOrEven) : double.rounded(.towardZero)
+            guard let exact = Int(exactly: scaled) else { return nil }
+            value = exact
         } else {
             return []
         }
-        value = value * 2 * resolution
+        guard let twice = checked(resolution.multipliedReportingOverflow(by: 2)),
+            let spread = checked(value.multipliedReportingOverflow(by: twice))
+        else { return nil }
+        value = spread
         let residue = ((value % interval) + interval) % interval
         if residue != 0 {
-            if 2 * residue < interval { value -= residue } else { value += interval - residue }
+            let moved =
+                2 * residue < interval
+                ? value.subtractingReportingOverflow(residue) : value.addingReportingOverflow(interval - residue)
+            guard let rounded = checked(moved) else { return nil }
+            value = rounded
         }
-        return (-resolution...resolution).map { String(value + $0 * interval) }
+        var tokens: [String] = []
+        tokens.reserveCapacity(2 * resolution + 1)
+        for step in -resolution...resolution {
+            guard let offset = checked(step.multipliedReportingOverflow(by: interval)),
+                let token = checked(value.addingReportingOverflow(offset))
+            else { return nil }
+            tokens.append(String(token))
+        }
+        return tokens
     }
 
     // MARK: Hashing (SPEC §5.3)

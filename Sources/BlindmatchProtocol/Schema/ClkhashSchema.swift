@@ -53,13 +53,14 @@ extension LinkageSchema {
                 continue
             }
             do {
-                let format = try ClkhashFieldFormat(feature: feature, path: path)
-                columns.append(Column(name: name, format: .clkhash(format)))
+                var format = try ClkhashFieldFormat(feature: feature, path: path)
                 if let hashing = feature["hashing"] {
-                    fields.append(
-                        try Self.clkhashBloomField(
-                            hashing, name: name, index: index, hashBits: bits << folds, path: path))
+                    let field = try Self.clkhashBloomField(
+                        hashing, name: name, index: index, hashBits: bits << folds, path: path)
+                    if case .numeric = field.tokenizer { format.numericComparison = field.tokenizer }
+                    fields.append(field)
                 }
+                columns.append(Column(name: name, format: .clkhash(format)))
             } catch let error as ProtocolError {
                 issues.append(error.reason)
                 columns.append(Column(name: name, format: .ignored))
@@ -74,6 +75,11 @@ extension LinkageSchema {
             flavour: .clkhashV3, name: "clkhash v3 schema", fingerprint: Self.fingerprint(of: document),
             columns: columns, recordKeyColumn: 0, matchKeys: [], bloom: bloom, document: document)
     }
+
+    /// The largest numeric `resolution` accepted: a value gives 2 × resolution + 1 tokens (SPEC §2.3, §5.1).
+    static let maximumResolution = 65536
+    /// The largest numeric `fractional_precision` accepted: 10^18 is the largest power of ten in 64 bits.
+    static let maximumFractionalPrecision = 18
 
     private static func clkhashBloomField(
         _ hashing: JSONValue, name: String, index: Int, hashBits: Int, path: String
@@ -91,15 +97,23 @@ extension LinkageSchema {
         case "numeric":
             let precision = comparison?["fractional_precision"]?.intValue ?? 0
             guard let distance = comparison?["thresholdDistance"]?.doubleValue, distance > 0,
-                let resolution = comparison?["resolution"]?.intValue, resolution >= 1, precision >= 0
+                let resolution = comparison?["resolution"]?.intValue, (1...Self.maximumResolution).contains(resolution),
+                (0...Self.maximumFractionalPrecision).contains(precision)
             else {
                 throw ProtocolError(
-                    .invalidSchema, "\(path).hashing.comparison: numeric needs thresholdDistance > 0 and resolution ≥ 1"
+                    .invalidSchema,
+                    "\(path).hashing.comparison: numeric needs thresholdDistance > 0, resolution 1…\(Self.maximumResolution) and fractional_precision 0…\(Self.maximumFractionalPrecision)"
                 )
             }
             var scale = 1.0
             for _ in 0..<precision { scale *= 10 }
-            let interval = Int((distance * scale).rounded(.toNearestOrEven))
+            // Below 2^53 every interval is exact in binary64, and far from overflowing the 64-bit token arithmetic.
+            let scaled = (distance * scale).rounded(.toNearestOrEven)
+            guard scaled < 9_007_199_254_740_992, let interval = Int(exactly: scaled) else {
+                throw ProtocolError(
+                    .invalidSchema,
+                    "\(path).hashing.comparison: thresholdDistance × 10^fractional_precision is too large")
+            }
             guard interval > 0 else {
                 throw ProtocolError(.invalidSchema, "\(path).hashing.comparison: thresholdDistance too small")
             }
@@ -156,6 +170,8 @@ public struct ClkhashFieldFormat: Sendable {
     public let kind: Kind
     /// `missingValue.sentinel` and what replaces it (`replaceWith`, or the sentinel itself).
     public let missingValue: (sentinel: String, replacement: String)?
+    /// The feature's numeric comparison, if it has one: a formatted value it cannot tokenise is refused.
+    var numericComparison: BloomField.Tokenizer?
 
     init(feature: JSONValue, path: String) throws {
         let format = feature["format"]
@@ -191,7 +207,22 @@ public struct ClkhashFieldFormat: Sendable {
     }
 
     /// clkhash's `validate` then `format_value`: the string that is tokenised, or a reason the entry is invalid.
+    ///
+    /// With a numeric comparison, a value that is a number but not a finite one, or one whose scaled form does not
+    /// fit in 64 bits (SPEC §5.1), is invalid too: clkhash stops on such a value, and so do clkhash schemas here.
     public func format(_ value: String) -> Result<String, ClkhashEntryError> {
+        let result = formatted(value)
+        if case .success(let text) = result, !text.isEmpty,
+            case .numeric(let interval, let resolution, let precision) = numericComparison,
+            BloomFilterEncoder.numericTokens(
+                text, interval: interval, resolution: resolution, precision: precision) == nil
+        {
+            return .failure(.init(reason: "is a number that its numeric comparison cannot hold in 64 bits"))
+        }
+        return result
+    }
+
+    private func formatted(_ value: String) -> Result<String, ClkhashEntryError> {
         if let missingValue, value == missingValue.sentinel { return .success(missingValue.replacement) }
         switch kind {
         case .string(let pattern, let casing, let minLength, let maxLength):

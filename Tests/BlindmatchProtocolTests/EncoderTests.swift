@@ -45,6 +45,25 @@ struct EncoderTests {
         #expect(statistics.columns[1].changed == 1)
     }
 
+    /// SPEC §3.9, §4.3: a match-key part's length is two bytes, so a value of 65536 bytes or more is invalid and
+    /// makes the key absent, never a token whose length prefix wrapped.
+    @Test(arguments: [(65535, true), (65536, false), (65536 + 5, false)])
+    func valuesTooLongForAMatchKeyPartAreInvalid(length: Int, hasToken: Bool) throws {
+        let schema = try LinkageSchema(
+            parsing: Array(
+                #"{"blindmatchSchema": 1, "name": "long", "recordKey": "id", "fields": [{"name": "id", "kind": "exact"}, {"name": "code", "kind": "exact"}], "matchKeys": [{"name": "k", "parts": [{"field": "code"}]}]}"#
+                    .utf8), source: "long.json")
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        var batch = RecordBatch(width: 2)
+        batch.append(fields: ["1", String(repeating: "a", count: length)], line: 2)
+        var rows: [UInt8] = []
+        let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
+        #expect((rows[0] & 1 == 1) == hasToken)
+        #expect(statistics.matchKeysPresent[0] == (hasToken ? 1 : 0))
+        #expect(statistics.columns[1].invalid == (hasToken ? 0 : 1))
+        #expect(statistics.columns[1].present == (hasToken ? 1 : 0))
+    }
+
     /// SPEC §5 step 5: a record with no Bloom token has the all-zero filter whatever the hardening; balancing it
     /// would give every such record the same filter (Dice 1 between two empty records).
     @Test(arguments: [

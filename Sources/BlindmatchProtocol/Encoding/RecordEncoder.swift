@@ -10,6 +10,10 @@ public final class RecordEncoder {
         public let reason: String
     }
 
+    /// The longest normalised value, in UTF-8 bytes; a longer one is invalid (SPEC §3.9), since a match-key part's
+    /// length is written in two bytes (SPEC §4.3).
+    public static let maximumValueBytes = 65535
+
     public let context: EncodingContext
     private var state: RecordEncoding
 
@@ -91,6 +95,10 @@ private struct RecordEncoding {
             case .normalised(let normaliser):
                 let raw = batch.string(record: record, column: index)
                 switch normaliser.normalise(raw) {
+                case .value(let value) where value.utf8.count > RecordEncoder.maximumValueBytes:
+                    // SPEC §3.9: too long for a match-key part's 2-byte length (SPEC §4.3), so not a value.
+                    values[index] = nil
+                    statistics.columns[index].invalid += 1
                 case .value(let value):
                     values[index] = value
                     statistics.columns[index].present += 1
@@ -157,6 +165,9 @@ private struct RecordEncoding {
                 return false
             }
             let utf8 = piece.utf8
+            // Values are at most 65535 bytes (see encode), and no transform lengthens one; a longer piece would
+            // wrap its 2-byte length, so it makes the key absent rather than ambiguous.
+            guard utf8.count <= RecordEncoder.maximumValueBytes else { return false }
             message.append(UInt8(truncatingIfNeeded: utf8.count >> 8))
             message.append(UInt8(truncatingIfNeeded: utf8.count))
             message.append(contentsOf: utf8)

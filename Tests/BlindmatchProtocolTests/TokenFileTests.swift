@@ -101,6 +101,24 @@ struct TokenFileTests {
         #expect(popcount["max"]?.intValue == 0)
     }
 
+    /// SPEC §6.8: the map is committed before the token file, so a failure renaming either leaves neither (here
+    /// the destination is a folder that cannot be replaced).
+    @Test(arguments: ["t.map.csv", "t.bmt"])
+    func aFailedCommitLeavesNoTokenFileWithoutItsMap(blocked: String) throws {
+        let directory = try TemporaryDirectory()
+        defer {
+            unlink("\(directory.path)/\(blocked)/keep")
+            rmdir("\(directory.path)/\(blocked)")
+            directory.remove()
+        }
+        mkdir("\(directory.path)/\(blocked)", 0o700)
+        let keep = try AtomicFile(destination: "\(directory.path)/\(blocked)/keep")
+        try keep.commit()
+        #expect(throws: ProtocolError.self) { try Self.write(count: 20, to: directory.path, signingKey: nil) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(names == [blocked], "left behind: \(names)")
+    }
+
     @Test func tokensAreFoundWhereThePresenceBitsSay() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

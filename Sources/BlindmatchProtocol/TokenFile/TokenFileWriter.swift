@@ -88,7 +88,7 @@ public final class TokenFileWriter {
         rowCount += count
     }
 
-    /// Shuffles, lays out, digests, signs and renames the token file and the map into place.
+    /// Shuffles, lays out, digests, signs and renames the map and then the token file into place.
     public func finish(statistics: EncodingStatistics, signingKey: SigningKey?) throws -> Summary {
         defer { abandon() }
         for index in buckets.indices { try buckets[index].close() }
@@ -132,8 +132,15 @@ public final class TokenFileWriter {
             descriptor: file.fileDescriptor, length: layout.trailerOffset, path: file.temporaryPath)
         let trailer = try TokenFileTrailer.make(digest: digest, signingKey: signingKey)
         try trailer.withUnsafeBytes { try file.write($0, at: layout.trailerOffset) }
-        try file.commit()
+        // The map first (SPEC §6.8): a late failure must never leave a token file without its map. If the token
+        // file then fails, the new map goes too, rather than sit beside an older token file it does not describe.
         try map?.commit()
+        do {
+            try file.commit()
+        } catch {
+            if let map { unlink(map.destination) }
+            throw error
+        }
         finished = true
         return Summary(header: header, digest: digest, fileSize: layout.fileSize)
     }

@@ -59,6 +59,30 @@ struct SecretTests {
         #expect(!publicKey.isValidSignature(signature, for: [1, 2, 4]))
     }
 
+    /// A throwaway Ed25519 key, encrypted with `openssl pkcs8 -topk8 -v2 aes-256-cbc` (passphrase irrelevant).
+    static let encryptedKey = """
+        -----BEGIN ENCRYPTED PRIVATE KEY-----
+        MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAguC9nLyHv/ewICCAAw
+        DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEELPrScY/7ly9Su9J7eIorS4EQHL2
+        1fxlJz4AxV4j/wSJZvUBRhd/Tqb3LAbdVFTkzWaysAstmrywUbnVNHcwVBdAf1Ip
+        k++jgxo2pM/qZzORG0Q=
+        -----END ENCRYPTED PRIVATE KEY-----
+
+        """
+
+    /// An encrypted key is refused with a clear message; OpenSSL never prompts for a passphrase on the terminal.
+    @Test func encryptedPrivateKeysAreRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = "\(directory.path)/encrypted.key"
+        let file = try AtomicFile(destination: path, mode: 0o600)
+        try file.write(Self.encryptedKey)
+        try file.commit()
+        let error = try #require(throws: ProtocolError.self) { try SigningKey(contentsOfFile: path) }
+        #expect(error.code == .invalidSigningKey)
+        #expect(error.reason.contains("\(path): encrypted private keys are not supported"))
+    }
+
     /// RFC 8032 §7.1 test 1: the empty message.
     @Test func ed25519MatchesRFC8032() throws {
         let seed = try #require(Hex.decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))

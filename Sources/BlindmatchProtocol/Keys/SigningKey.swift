@@ -27,13 +27,22 @@ public struct SigningKey: Sendable, CustomStringConvertible {
         self.publicKey = PublicSigningKey(rawBytes: try Ed25519.publicKey(forPrivateKey: seed))
     }
 
-    /// Reads a PEM private key file, refusing one that others can read.
+    /// Reads an unencrypted PEM private key file, refusing one that others can read (SPEC §1.2, §6.5).
+    ///
+    /// An encrypted key is refused with an error, never by asking for a passphrase on the terminal.
     public init(contentsOfFile path: String) throws {
         let pem = try FileIO.readSecretFile(path)
-        guard let key = PEM.readPrivateKey(pem) else {
+        switch PEM.readPrivateKey(pem) {
+        case .key(let seed):
+            try self.init(seed: seed)
+        case .encrypted:
+            throw ProtocolError(
+                .invalidSigningKey,
+                "\(path): encrypted private keys are not supported (SPEC §6.5): keep the key unencrypted with mode 0600"
+            )
+        case .unreadable:
             throw ProtocolError(.invalidSigningKey, "\(path): not a PEM Ed25519 private key")
         }
-        try self.init(seed: key)
     }
 
     /// Signs `message`.
@@ -92,14 +101,36 @@ enum PEM {
         return withMemoryBIO { PEM_write_bio_PUBKEY($0, key) == 1 }
     }
 
-    static func readPrivateKey(_ pem: [UInt8]) -> [UInt8]? {
-        readKey(pem) {
-            PEM_read_bio_PrivateKey($0, nil, nil, nil)
-        } extract: { key in
-            var output = [UInt8](repeating: 0, count: 32)
-            var length = 32
-            return EVP_PKEY_get_raw_private_key(key, &output, &length) == 1 && length == 32 ? output : nil
+    /// What reading a private key gave.
+    enum PrivateKeyRead: Equatable {
+        /// The 32-byte Ed25519 seed.
+        case key([UInt8])
+        /// The key is encrypted: OpenSSL asked for a passphrase, and was refused.
+        case encrypted
+        /// Not a PEM Ed25519 private key.
+        case unreadable
+    }
+
+    static func readPrivateKey(_ pem: [UInt8]) -> PrivateKeyRead {
+        var askedForPassphrase = false
+        let seed = withUnsafeMutablePointer(to: &askedForPassphrase) { flag in
+            readKey(pem) { bio in
+                // A passphrase callback that refuses, and notes that it was asked: with none, OpenSSL would prompt
+                // on the terminal.
+                PEM_read_bio_PrivateKey(
+                    bio, nil,
+                    { _, _, _, userdata in
+                        userdata?.assumingMemoryBound(to: Bool.self).pointee = true
+                        return -1
+                    }, flag)
+            } extract: { key in
+                var output = [UInt8](repeating: 0, count: 32)
+                var length = 32
+                return EVP_PKEY_get_raw_private_key(key, &output, &length) == 1 && length == 32 ? output : nil
+            }
         }
+        if let seed { return .key(seed) }
+        return askedForPassphrase ? .encrypted : .unreadable
     }
 
     static func readPublicKey(_ pem: [UInt8]) -> [UInt8]? {

@@ -27,6 +27,35 @@ struct SecretTests {
         #expect(error.reason.contains("chmod 600"))
     }
 
+    /// SPEC §1.2: a symbolic link is not followed (the file checked must be the file read).
+    @Test func secretFilesBehindSymbolicLinksAreRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = "\(directory.path)/project.secret"
+        try LinkageSecret.generate().write(toFile: path)
+        symlink(path, "\(directory.path)/link.secret")
+        let error = try #require(throws: ProtocolError.self) {
+            try LinkageSecret(contentsOfFile: "\(directory.path)/link.secret")
+        }
+        #expect(error.code == .insecureSecretFile)
+        #expect(error.reason.contains("symbolic link"))
+    }
+
+    /// SPEC §1.2: a secret file owned by another user is refused, even for root, who could read it.
+    @Test func secretFilesOfAnotherUserAreRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        chmod(directory.path, 0o755)
+        let path = "\(directory.path)/project.secret"
+        try LinkageSecret.generate().write(toFile: path)
+        // Only root can give a file away; elsewhere there is no other user's file to try.
+        guard geteuid() == 0 else { return }
+        #expect(chown(path, 1, 1) == 0)
+        let error = try #require(throws: ProtocolError.self) { try LinkageSecret(contentsOfFile: path) }
+        #expect(error.code == .insecureSecretFile)
+        #expect(error.reason.contains("belongs to user 1"))
+    }
+
     @Test func descriptionsNeverShowKeyMaterial() throws {
         let secret = try LinkageSecret(importing: Array("correct horse battery staple".utf8))
         #expect(!secret.description.contains("horse"))

@@ -7,6 +7,11 @@ public enum FileIO {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ioError("cannot open", path) }
         defer { close(descriptor) }
+        return try readAll(descriptor: descriptor, path: path)
+    }
+
+    /// Everything left to read from an open descriptor; `path` names it in errors.
+    static func readAll(descriptor: Int32, path: String) throws -> [UInt8] {
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -27,16 +32,43 @@ public enum FileIO {
         return info.st_mode & 0o7777
     }
 
-    /// Reads a file that holds a secret, refusing it when its group or others may read or write it (SPEC §1.2).
+    /// Reads a file that holds a secret (SPEC §1.2), refusing it when it is a symbolic link or not a regular file,
+    /// when its group or others may read, write or execute it, or when it belongs to another user (root included:
+    /// a secret is used only by its owner).
+    ///
+    /// The checks are made on the open descriptor, so the file checked is the file read.
     public static func readSecretFile(_ path: String) throws -> [UInt8] {
-        let mode = try permissions(of: path)
+        // O_NOFOLLOW refuses a symbolic link; O_NONBLOCK keeps a FIFO from blocking the open (it is refused below).
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            if errno == ELOOP {
+                throw ProtocolError(
+                    .insecureSecretFile,
+                    "\(path): is a symbolic link; give the secret file's own path (SPEC §1.2)")
+            }
+            throw ioError("cannot open", path)
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw ioError("cannot read", path) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw ProtocolError(.insecureSecretFile, "\(path): not a regular file (SPEC §1.2)")
+        }
+        let mode = info.st_mode & 0o7777
         guard mode & 0o077 == 0 else {
             throw ProtocolError(
                 .insecureSecretFile,
                 "\(path): secret file has mode \(String(mode, radix: 8)); others could read it. "
                     + "Run `chmod 600 \(path)` if it has not been exposed, otherwise make a new secret (SPEC §1.2)")
         }
-        return try readAll(path)
+        let user = geteuid()
+        guard info.st_uid == user else {
+            throw ProtocolError(
+                .insecureSecretFile,
+                "\(path): secret file belongs to user \(info.st_uid), not to the user running this (\(user)); "
+                    + "only its owner may use it, even as root. Run the tool as its owner (SPEC §1.2)")
+        }
+        return try readAll(descriptor: descriptor, path: path)
     }
 
     /// Whether a path exists.

@@ -48,6 +48,10 @@ struct TokeniseCommand: ParsableCommand {
             throw ValidationError("--format must be bmt or anonlink-json")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard TokenFileHeader.isValidParty(party) else {
+            throw ValidationError(
+                "--party must be 1 to \(TokenFileHeader.maximumPartyLength) characters with no control characters")
+        }
     }
 
     func run() throws {

@@ -20,6 +20,19 @@ struct VerifyCommand: ParsableCommand {
         help: ArgumentHelp("The signer's registered public key (PEM).", valueName: "key.pub"))
     var publicKey: String?
 
+    @Flag(
+        name: .customLong("allow-unsigned"),
+        help:
+            "Let an unsigned file pass the signature rule (never for a file from a party: it proves nothing about who made it)."
+    )
+    var allowUnsigned = false
+
+    func validate() throws {
+        if allowUnsigned && publicKey != nil {
+            throw ValidationError("--allow-unsigned and --public-key contradict each other: a signer is expected")
+        }
+    }
+
     func run() throws {
         try reportingErrors {
             let expectedSchema = try schema.map { try LinkageSchema(contentsOfFile: $0) }
@@ -31,7 +44,7 @@ struct VerifyCommand: ParsableCommand {
                 Console.output("FAIL  structure: \(error.reason)\n")
                 throw ExitCode(1)
             }
-            let checks = tokens.verify(schema: expectedSchema, publicKey: key)
+            let checks = tokens.verify(schema: expectedSchema, publicKey: key, allowUnsigned: allowUnsigned)
             for check in checks {
                 Console.output("\(check.passed ? "ok  " : "FAIL")  \(check.rule): \(check.detail)\n")
             }

@@ -72,6 +72,42 @@ struct CLITests {
         #expect(!inspect.output.contains("Robert") && !inspect.output.lowercased().contains("smith"))
     }
 
+    /// SPEC §6.6: an unsigned file fails verification unless --allow-unsigned says it may be unsigned.
+    @Test func unsignedFilesFailVerificationUnlessAllowed() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        let result = try CLI.run(
+            [
+                "tokenise", "--schema", Self.schema, "--secret-file", "project.secret", "--input", "data.csv",
+                "--output", "tokens.bmt",
+            ], in: scratch.path)
+        #expect(result.status == 0, "\(result.error)")
+        let refused = try CLI.run(["verify", "tokens.bmt", "--schema", Self.schema], in: scratch.path)
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("FAIL  SPEC §6.5 signature: the file is not signed"))
+        let allowed = try CLI.run(
+            ["verify", "tokens.bmt", "--schema", Self.schema, "--allow-unsigned"], in: scratch.path)
+        #expect(allowed.status == 0, "\(allowed.output)")
+        #expect(allowed.output.contains("ok    SPEC §6.6 header holds no data"))
+        let contradictory = try CLI.run(
+            ["verify", "tokens.bmt", "--allow-unsigned", "--public-key", "agency.pub"], in: scratch.path)
+        #expect(contradictory.status != 0)
+    }
+
+    /// SPEC §6.3: the party name is short printable text, so tokenise refuses anything else.
+    @Test(arguments: ["", String(repeating: "p", count: 101), "agency\u{1B}[2J"])
+    func partyNamesMustBeShortPrintableText(party: String) throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        let before = try scratch.contents()
+        let result = try tokenise(scratch, extra: ["--party", party])
+        #expect(result.status != 0)
+        #expect(result.error.contains("--party must be 1 to 100 characters"))
+        #expect(try scratch.contents() == before)
+    }
+
     @Test(arguments: [
         (
             "wrong field count", "id,given_name,surname,dob,sex,postcode,nino\nW1,Ann,Lee,1990-01-01,F\n",

@@ -223,6 +223,97 @@ struct TokenFileTests {
         #expect(error.reason.contains("SPEC §6.1"))
     }
 
+    /// SPEC §6.6: an unsigned file fails the signature rule unless unsigned files are explicitly allowed, and
+    /// never passes when a signer is expected.
+    @Test func unsignedFilesFailUnlessAllowed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try Self.write(count: 20, to: directory.path, signingKey: nil)
+        let file = try TokenFile(contentsOf: "\(directory.path)/t.bmt")
+        func signatureRule(_ checks: [VerificationCheck]) -> Bool? {
+            checks.first { $0.rule == "SPEC §6.5 signature" }?.passed
+        }
+        #expect(signatureRule(file.verify()) == false)
+        #expect(signatureRule(file.verify(allowUnsigned: true)) == true)
+        let key = try SigningKey.generate().publicKey
+        #expect(signatureRule(file.verify(publicKey: key, allowUnsigned: true)) == false)
+    }
+
+    /// SPEC §6.6 "header holds no data": the free-form members may only have the shape the tool writes.
+    @Test(arguments: [
+        "party with a control character", "party of 101 characters", "empty party", "tool with a line feed",
+        "createdAt not a timestamp", "hardening with an extra member", "hardening.balance a number",
+        "hardening null with filters", "statistics with an extra member", "statistics.fields with a text value",
+        "statistics.fields counts not adding up", "statistics.matchKeysPresent naming another key",
+        "statistics.popcount above filterBits", "statistics.popcount with a fraction", "match key not an identifier",
+    ])
+    func headersCarryingDataFailVerification(change: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (schema, summary) = try Self.write(count: 20, to: directory.path, signingKey: nil)
+        var header = summary.header
+        #expect(header.contentProblems(schema: schema).isEmpty)
+        func replacing(_ value: JSONValue, _ path: [String], with replacement: JSONValue?) -> JSONValue {
+            guard let first = path.first, case .object(var members) = value else { return replacement ?? value }
+            if let index = members.firstIndex(where: { $0.key == first }) {
+                if path.count == 1, replacement == nil {
+                    members.remove(at: index)
+                } else {
+                    members[index].value = replacing(members[index].value, Array(path.dropFirst()), with: replacement)
+                }
+            } else if let replacement, path.count == 1 {
+                members.append((first, replacement))
+            }
+            return .object(members)
+        }
+        switch change {
+        case "party with a control character": header.party = "agency\u{1B}[2J"
+        case "party of 101 characters": header.party = String(repeating: "p", count: 101)
+        case "empty party": header.party = ""
+        case "tool with a line feed": header.tool = "blindmatch 0.1.0\nrobert smith"
+        case "createdAt not a timestamp": header.createdAt = "1980-03-15 robert"
+        case "hardening with an extra member":
+            header.hardening = replacing(header.hardening, ["note"], with: .string("robert smith"))
+        case "hardening.balance a number":
+            header.hardening = replacing(header.hardening, ["balance"], with: .number("1"))
+        case "hardening null with filters": header.hardening = .null
+        case "statistics with an extra member":
+            header.statistics = replacing(header.statistics, ["hidden"], with: .array([]))
+        case "statistics.fields with a text value":
+            header.statistics = replacing(header.statistics, ["fields", "surname", "present"], with: .string("smith"))
+        case "statistics.fields counts not adding up":
+            header.statistics = replacing(header.statistics, ["fields", "surname", "present"], with: .number("19"))
+        case "statistics.matchKeysPresent naming another key":
+            header.statistics = replacing(header.statistics, ["matchKeysPresent", "nino"], with: nil)
+            header.statistics = replacing(header.statistics, ["matchKeysPresent", "robert"], with: .number("1"))
+        case "statistics.popcount above filterBits":
+            header.statistics = replacing(header.statistics, ["popcount", "max"], with: .number("1025"))
+        case "statistics.popcount with a fraction":
+            header.statistics = replacing(header.statistics, ["popcount", "mean"], with: .number("300.5"))
+        default: header.matchKeys[0] = "robert smith"
+        }
+        #expect(!header.contentProblems().isEmpty, "\(change)")
+    }
+
+    @Test func verificationReportsAHeaderCarryingData() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (schema, batch) = try Self.exampleBatch(count: 10)
+        let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
+        var rows: [UInt8] = []
+        let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
+        let writer = try TokenFileWriter(
+            path: "\(directory.path)/t.bmt", mapPath: nil, context: context, party: "agency\u{7}robert smith",
+            expectedRecords: 10)
+        try rows.withUnsafeBytes { try writer.append(rows: $0, count: 10, keysFrom: batch, keyColumn: 0) }
+        _ = try writer.finish(statistics: statistics, signingKey: nil)
+        let checks = try TokenFile(contentsOf: "\(directory.path)/t.bmt").verify(schema: schema, allowUnsigned: true)
+        let failed = checks.filter { !$0.passed }
+        #expect(failed.map(\.rule) == ["SPEC §6.6 header holds no data"])
+        #expect(failed.first?.detail.contains("party") == true)
+        #expect(failed.first?.detail.contains("robert") == false)
+    }
+
     @Test func plaintextInATokenColumnFailsVerification() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

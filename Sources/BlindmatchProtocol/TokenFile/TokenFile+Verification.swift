@@ -10,9 +10,14 @@ extension TokenFile {
     ///
     /// Structure was already checked when the file was opened. This adds the digest, the signature (against
     /// `publicKey` when given), the schema fingerprint (when `schema` is given), zero padding, presence bits
-    /// consistent with token bytes, and statistical checks that no column holds text: keyed hashes and Bloom filters
-    /// look like noise, a column of names or dates does not.
-    public func verify(schema: LinkageSchema? = nil, publicKey: PublicSigningKey? = nil) -> [VerificationCheck] {
+    /// consistent with token bytes, the shape of the header's free-form members, and statistical checks that no
+    /// column holds text: keyed hashes and Bloom filters look like noise, a column of names or dates does not.
+    ///
+    /// - Parameter allowUnsigned: let an unsigned file pass the signature rule (only without `publicKey`). Leave it
+    ///   false for any file that came from a party: an unsigned file proves nothing about who made it.
+    public func verify(
+        schema: LinkageSchema? = nil, publicKey: PublicSigningKey? = nil, allowUnsigned: Bool = false
+    ) -> [VerificationCheck] {
         var checks: [VerificationCheck] = []
         let layout = self.layout
         checks.append(
@@ -46,11 +51,15 @@ extension TokenFile {
                             : "signed by \(key.fingerprint), not by the expected key \(publicKey.fingerprint)"))
             }
         } else {
+            let detail =
+                switch (publicKey, allowUnsigned) {
+                case (.some, _): "the file is not signed, but a signer was expected"
+                case (nil, true): "the file is not signed (unsigned files allowed)"
+                case (nil, false): "the file is not signed; unsigned files fail unless explicitly allowed"
+                }
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §6.5 signature", passed: publicKey == nil,
-                    detail: publicKey == nil
-                        ? "the file is not signed" : "the file is not signed, but a signer was expected"))
+                    rule: "SPEC §6.5 signature", passed: publicKey == nil && allowUnsigned, detail: detail))
         }
 
         if let schema {
@@ -70,6 +79,14 @@ extension TokenFile {
                         ? "match keys and filter length as the schema says"
                         : "match keys or filter length differ from the schema"))
         }
+
+        let problems = header.contentProblems(schema: schema)
+        checks.append(
+            VerificationCheck(
+                rule: "SPEC §6.6 header holds no data", passed: problems.isEmpty,
+                detail: problems.isEmpty
+                    ? "party, tool, createdAt, hardening and statistics have the shape the tool writes"
+                    : problems.joined(separator: "; ")))
 
         let paddingClean = layout.paddingRanges.allSatisfy { range in bytes[range].allSatisfy { $0 == 0 } }
         checks.append(
@@ -107,7 +124,7 @@ extension TokenFile {
     }
 
     /// SPEC §6.6: text is mostly printable ASCII; HMAC output has about 37% printable bytes and Bloom filters at
-    /// most about 60%. A column above 75% printable, or with a run of 16 printable bytes in most rows, fails.
+    /// most about 60%. A column (ignoring all-zero rows) with 75% printable bytes or more fails.
     private func checkNoPlaintext() -> [VerificationCheck] {
         var checks: [VerificationCheck] = []
         func printableFraction(_ buffer: UnsafeRawBufferPointer, stride: Int, skipZeroRows: Bool) -> Double {

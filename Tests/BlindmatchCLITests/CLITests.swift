@@ -134,6 +134,53 @@ struct CLITests {
         #expect(try scratch.contents() == before, "\(name) left files behind")
     }
 
+    /// SPEC §2.4: the byte order mark goes even when the first header field is quoted.
+    @Test func aByteOrderMarkBeforeAQuotedHeaderIsRemoved() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        let quoted = "\"id\",\"given_name\",surname,dob,sex,postcode,nino\nW1,Ann,Lee,1990-01-01,F,,\n"
+        try Data([0xEF, 0xBB, 0xBF] + Array(quoted.utf8)).write(to: URL(fileURLWithPath: "\(scratch.path)/data.csv"))
+        let result = try tokenise(scratch)
+        #expect(result.status == 0, "\(result.error)")
+    }
+
+    /// SPEC §2.4: with several columns, empty lines are skipped but a line of `""` is a record (of one field).
+    @Test func onlyTrulyEmptyLinesAreSkipped() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write(
+            "data.csv", "id,given_name,surname,dob,sex,postcode,nino\n\nW1,Ann,Lee,1990-01-01,F,,\r\n\r\n")
+        let blank = try tokenise(scratch)
+        #expect(blank.status == 0, "\(blank.error)")
+        #expect(blank.output.contains("tokenised 1 records"))
+        try scratch.write(
+            "quoted.csv", "id,given_name,surname,dob,sex,postcode,nino\nW1,Ann,Lee,1990-01-01,F,,\n\"\"\n")
+        let quoted = try tokenise(scratch, input: "quoted.csv", extra: ["--output", "quoted.bmt"])
+        #expect(quoted.status == 1)
+        #expect(quoted.error.contains("quoted.csv:3: expected 7 fields as in the header, found 1"))
+    }
+
+    /// SPEC §2.4: in a one-column file an empty line is a record with an empty value, not a line to skip.
+    @Test func emptyLinesAreRecordsInAOneColumnFile() throws {
+        let scratch = try Scratch()
+        try scratch.write(
+            "schema.json",
+            #"{"version": 3, "clkConfig": {"l": 64, "kdf": {"type": "HKDF"}}, "features": [{"identifier": "name", "format": {"type": "string"}, "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 5}}}]}"#
+        )
+        try CLI.run(["keygen", "--output", "s.secret"], in: scratch.path)
+        try scratch.write("data.csv", "name\nann\n\n\"\"\nbob\n")
+        let result = try CLI.run(
+            [
+                "tokenise", "--schema", "schema.json", "--secret-file", "s.secret", "--input", "data.csv", "--output",
+                "c.json", "--format", "anonlink-json",
+            ], in: scratch.path)
+        #expect(result.status == 0, "\(result.error)")
+        let written = try String(contentsOfFile: "\(scratch.path)/c.json", encoding: .utf8)
+        let clks = written.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).dropFirst()
+        #expect(clks.count == 4, "\(written)")
+        #expect(Array(clks.dropFirst().prefix(2)) == ["AAAAAAAAAAA=", "AAAAAAAAAAA="])
+    }
+
     @Test func badUTF8NamesTheLineAndField() throws {
         let scratch = try Scratch()
         try scratch.makeKeys()

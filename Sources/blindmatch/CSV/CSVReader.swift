@@ -2,7 +2,8 @@ import BlindmatchProtocol
 import Glibc
 
 /// Streams an RFC 4180 CSV file into ``RecordBatch``es: quoted fields with doubled quotes and embedded line
-/// breaks, CRLF or LF line ends, a UTF-8 byte order mark. Memory stays constant whatever the file size.
+/// breaks, CRLF, LF or CR line ends, a UTF-8 byte order mark (SPEC §2.4). Memory stays constant whatever the file
+/// size.
 ///
 /// Errors name the file, the line and the column (by header name) and never the value: a value is personal data.
 struct CSVReader: ~Copyable {
@@ -26,11 +27,13 @@ struct CSVReader: ~Copyable {
             throw ProtocolError(.io, "\(path): cannot open: \(String(cString: strerror(errno)))")
         }
         field.reserveCapacity(256)
+        // SPEC §2.4: a UTF-8 byte order mark at the start of the file is not part of the first header field, whether
+        // or not that field is quoted.
+        if try refill(), chunkCount >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { position = 3 }
         var headerFields: [[UInt8]] = []
         guard try readRecord(into: &headerFields) != nil else {
             throw ProtocolError(.invalidCSV, "\(path): the file is empty; expected a header line")
         }
-        if headerFields.first?.starts(with: [0xEF, 0xBB, 0xBF]) == true { headerFields[0].removeFirst(3) }
         header = try headerFields.enumerated().map { index, bytes in
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw ProtocolError(.invalidCSV, "\(path):1: header column \(index + 1) is not valid UTF-8")
@@ -62,8 +65,10 @@ struct CSVReader: ~Copyable {
             var fields = recordFields
             recordFields = []
             defer { recordFields = fields }
-            guard let startLine = try readRecord(into: &fields) else { break }
-            if fields.count == 1 && fields[0].isEmpty { continue }  // blank line
+            guard let (startLine, isBlank) = try readRecord(into: &fields) else { break }
+            // SPEC §2.4: an empty line is skipped, except in a one-column file, where it is a record whose value is
+            // empty. A line holding only `""` is never blank.
+            if isBlank && header.count > 1 { continue }
             guard fields.count == header.count else {
                 throw ProtocolError(
                     .invalidCSV,
@@ -97,8 +102,9 @@ struct CSVReader: ~Copyable {
         }
     }
 
-    /// Reads one record's fields; returns the line it started on, or nil at the end of the file.
-    private mutating func readRecord(into fields: inout [[UInt8]]) throws -> Int? {
+    /// Reads one record's fields; returns the line it started on and whether the line was empty (nothing at all
+    /// before its line break), or nil at the end of the file.
+    private mutating func readRecord(into fields: inout [[UInt8]]) throws -> (line: Int, isBlank: Bool)? {
         fields.removeAll(keepingCapacity: true)
         field.removeAll(keepingCapacity: true)
         let startLine = line
@@ -113,7 +119,7 @@ struct CSVReader: ~Copyable {
                     }
                     guard sawAnything else { return nil }
                     fields.append(field)
-                    return startLine
+                    return (startLine, false)
                 }
             }
             let byte = chunk[position]
@@ -146,8 +152,9 @@ struct CSVReader: ~Copyable {
                     if position < chunkCount && chunk[position] == 0x0A { position += 1 }
                 }
                 line += 1
+                let isBlank = fields.isEmpty && field.isEmpty && !quoteClosed
                 fields.append(field)
-                return startLine
+                return (startLine, isBlank)
             case UInt8(ascii: "\""):
                 guard field.isEmpty && !quoteClosed else {
                     throw ProtocolError(

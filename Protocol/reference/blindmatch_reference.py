@@ -54,6 +54,18 @@ def soundex(name):
     return (out + "000")[:4]
 
 
+def load_nicknames():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nicknames.json")
+    table = {}
+    for group in json.load(open(path, encoding="utf-8"))["groups"]:
+        for name in group:
+            table.setdefault(name, group[0])
+    return table
+
+
+NICKNAMES = load_nicknames()
+
+
 def transform(value, how):
     if value is None or value == "":
         return None
@@ -61,6 +73,11 @@ def transform(value, how):
         return value
     if how == "initial":
         return value[0]
+    if how == "first":
+        return value.split(" ")[0]
+    if how == "canonical":
+        first = value.split(" ")[0]
+        return NICKNAMES.get(first, first)
     if how == "soundex":
         return soundex(value)
     if how == "year":
@@ -69,21 +86,25 @@ def transform(value, how):
 
 
 def match_key_message(values, key):
-    message = b""
+    pieces = []
     for part in key["parts"]:
         piece = transform(values.get(part["field"]), part.get("transform", "value"))
         if piece is None:
             return None
-        data = piece.encode()
+        pieces.append(piece.encode())
+    if key.get("anyOrder"):
+        pieces.sort()
+    message = b""
+    for data in pieces:
         message += len(data).to_bytes(2, "big") + data
     return message
 
 
-def match_key_token(secret, key, values):
+def match_key_token(secret, key, values, kind="match-key"):
     message = match_key_message(values, key)
     if message is None:
         return None, None
-    mac_key = derive(secret, "blindmatch/v1/match-key/" + key["name"])
+    mac_key = derive(secret, f"blindmatch/v1/{kind}/" + key["name"])
     return hmac.new(mac_key, message, hashlib.sha256).digest()[:16].hex(), message.hex()
 
 
@@ -146,7 +167,9 @@ def native_bloom(secret, schema, values):
             continue
         if kinds[field["field"]] == "date":
             value = value.replace("-", "")
-        key = derive(secret, "blindmatch/v1/bloom-field/" + field["field"])
+        label = ("blindmatch/v1/bloom-group/" + field["keyGroup"]) if "keyGroup" in field else (
+            "blindmatch/v1/bloom-field/" + field["field"])
+        key = derive(secret, label)
         grams = tokens_of(value, field["tokens"])
         token_count += len(grams)
         for index, gram in enumerate(grams):
@@ -223,6 +246,10 @@ PEOPLE = [
                                "postcode": "EH1 2NG", "nino": "CE987654"}),
     ("missing sex and postcode", {"given_name": "li", "surname": "wu", "dob": "1975-07-04", "sex": "",
                                   "postcode": "", "nino": ""}),
+    ("names swapped, middle name", {"given_name": "smith", "surname": "robert james", "dob": "1980-03-15",
+                                    "sex": "m", "postcode": "SW1A 1AA", "nino": ""}),
+    ("middle name and short form", {"given_name": "liz ann", "surname": "taylor", "dob": "1961-02-28",
+                                    "sex": "f", "postcode": "CF10 1AA", "nino": "JK000001"}),
 ]
 
 
@@ -231,6 +258,8 @@ def main():
     schema = json.load(open(os.path.join(root, "examples", "uk-watchlist.json")))
 
     labels = ["blindmatch/v1/key-id"] + ["blindmatch/v1/match-key/" + k["name"] for k in schema["matchKeys"]]
+    labels += ["blindmatch/v1/blocking-key/" + k["name"] for k in schema.get("blockingKeys", [])]
+    labels += ["blindmatch/v1/bloom-group/" + g for g in sorted({f["keyGroup"] for f in schema["bloom"]["fields"] if "keyGroup" in f})]
     labels += ["blindmatch/v1/bloom-field/" + f["field"] for f in schema["bloom"]["fields"]]
     labels += ["blindmatch/v1/bloom-balance", "blindmatch/v1/bloom-diffusion",
                "blindmatch/v1/bloom-randomised-response"]
@@ -256,6 +285,10 @@ def main():
             token, message = match_key_token(SECRET, key, values)
             expected[key["name"]] = token
             messages[key["name"]] = message
+        for key in schema.get("blockingKeys", []):
+            token, message = match_key_token(SECRET, key, values, kind="blocking-key")
+            expected[key["name"]] = token
+            messages[key["name"]] = message
         tests.append({"tcId": tc, "comment": comment, "values": values, "expected": expected, "messages": messages})
         tc += 1
     match_keys = {
@@ -267,6 +300,7 @@ def main():
     variants = [
         ("example schema, no hardening", {"xorFolds": 0, "balance": False}),
         ("one XOR fold", {"xorFolds": 1}),
+        ("names share a key group", "keyGroup"),
         ("salted with the year of birth", {"salt": {"field": "dob", "transform": "year"}}),
         ("balanced", {"balance": True}),
         ("diffusion, 3 taps", {"diffusion": {"taps": 3}}),
@@ -277,7 +311,14 @@ def main():
     groups, tc = [], 1
     for comment, hardening in variants:
         variant = json.loads(json.dumps(schema))
-        variant["bloom"]["hardening"] = hardening
+        if hardening == "keyGroup":
+            for field in variant["bloom"]["fields"]:
+                if field["field"] in ("given_name", "surname"):
+                    field["keyGroup"] = "names"
+                else:
+                    field.pop("keyGroup", None)
+        else:
+            variant["bloom"]["hardening"] = hardening
         tests = []
         for person, values in PEOPLE:
             bloom = native_bloom(SECRET, variant, values)

@@ -16,7 +16,7 @@ public enum ExactJoin {
     public static func pairs(between a: TokenFile, and b: TokenFile) -> [Pair] {
         var found: [Pair] = []
         var seen = Set<UInt64>()
-        for key in 0..<a.layout.matchKeyCount {
+        for key in 0..<a.header.matchKeys.count {
             let table = TokenTable(file: a, key: key)
             let tokens = b.tokens(key: key)
             for rowB in 0..<b.recordCount where b.hasToken(row: rowB, key: key) {

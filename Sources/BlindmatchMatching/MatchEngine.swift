@@ -15,6 +15,12 @@ public struct MatchEngine: Sendable {
         /// Match keys (by cascade index) that veto a pair when both rows have a token and the tokens differ, e.g.
         /// two different National Insurance numbers: negative evidence that outweighs similar names.
         public var vetoKeys: [Int]
+        /// A veto is overruled when at least this many match keys agree (a mistyped identifier on an otherwise
+        /// identical record is not another person).
+        public var vetoOverruledBy: Int = 3
+        /// Compare only pairs that share a blocking-key token, when the files have blocking keys (SPEC §4.5);
+        /// false compares every pair the popcount bounds allow (brute force).
+        public var useBlocking = true
 
         public init(
             threshold: DiceThreshold, reviewFrom: DiceThreshold? = nil, solver: Solver, threads: Int,
@@ -33,6 +39,8 @@ public struct MatchEngine: Sendable {
         public var exactPairs = 0
         public var fuzzyPairs = 0
         public var comparisons = 0
+        /// Whether the fuzzy stage used blocking keys (rather than every pair).
+        public var blocked = false
         public var fuzzySeconds = 0.0
         public var exactSeconds = 0.0
         public var pairsByRule: [MatchResult.Rule: Int] = [:]
@@ -72,13 +80,27 @@ public struct MatchEngine: Sendable {
         }
         if a.header.filterBits > 0 {
             clock = ContinuousClock.now
-            let matrixA = try BitMatrix(file: a)
-            let matrixB = try BitMatrix(file: b)
             let lowest = settings.reviewFrom ?? settings.threshold
-            let (pairs, statistics) = try DiceKernel.candidates(
-                between: matrixA, and: matrixB, threshold: lowest, threads: settings.threads,
-                progress: progress.map { report in { @Sendable fraction in report("comparing filters", fraction) } })
-            report.comparisons = statistics.comparisons
+            let reportFraction = progress.map { report in
+                { @Sendable fraction in report("comparing filters", fraction) }
+            }
+            let pairs: [ScoredPair]
+            let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
+            if settings.useBlocking && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
+                && BlockingJoin.canReadInPlace(b)
+            {
+                (pairs, report.comparisons) = try BlockingJoin.candidates(
+                    between: a, and: b, blockingColumns: blockingColumns,
+                    matchColumns: Array(0..<a.header.matchKeys.count), threshold: lowest, threads: settings.threads,
+                    progress: reportFraction)
+                report.blocked = true
+            } else {
+                let (found, statistics) = try DiceKernel.candidates(
+                    between: try BitMatrix(file: a), and: try BitMatrix(file: b), threshold: lowest,
+                    threads: settings.threads, progress: reportFraction)
+                pairs = found
+                report.comparisons = statistics.comparisons
+            }
             for pair in pairs where !joined.contains(UInt64(pair.rowA) << 32 | UInt64(pair.rowB)) {
                 let status: MatchResult.Status =
                     settings.threshold.isReached(
@@ -91,17 +113,63 @@ public struct MatchEngine: Sendable {
         }
         if !settings.vetoKeys.isEmpty {
             let before = candidates.count
+            let keyCount = a.header.matchKeys.count
             candidates.removeAll { candidate in
-                settings.vetoKeys.contains { key in
-                    candidate.rule != .matchKey(key)
-                        && Self.disagree(a, Int(candidate.rowA), b, Int(candidate.rowB), column: key)
+                let rowA = Int(candidate.rowA)
+                let rowB = Int(candidate.rowB)
+                let vetoed = settings.vetoKeys.contains { key in
+                    candidate.rule != .matchKey(key) && Self.disagree(a, rowA, b, rowB, column: key)
                 }
+                guard vetoed else { return false }
+                let agreeing = (0..<keyCount).filter { BlockingJoin.sharesToken(a, rowA, b, rowB, columns: [$0]) }.count
+                return agreeing < settings.vetoOverruledBy
             }
             report.vetoed = before - candidates.count
         }
-        let solved = settings.solver.solve(candidates)
+        var solved = settings.solver.solve(candidates)
+        if !settings.vetoKeys.isEmpty {
+            let before = solved.count
+            solved = Self.keepConsistentIdentities(solved, a, b, vetoKeys: settings.vetoKeys)
+            report.vetoed += before - solved.count
+        }
         for result in solved { report.pairsByRule[result.rule, default: 0] += 1 }
         return (solved, report)
+    }
+
+    /// Two bulk rows with different identifiers (veto-key tokens) cannot both be the same watch-list person: of the
+    /// rows matched to one watch-list row, those whose identifier differs from the best-supported row's (most match
+    /// keys in agreement, then score) are dropped.
+    static func keepConsistentIdentities(
+        _ results: [MatchResult], _ a: TokenFile, _ b: TokenFile, vetoKeys: [Int]
+    ) -> [MatchResult] {
+        var byWatchRow: [UInt32: [Int]] = [:]
+        for (index, result) in results.enumerated() { byWatchRow[result.rowA, default: []].append(index) }
+        var dropped = Set<Int>()
+        let keyCount = a.header.matchKeys.count
+        for (_, indices) in byWatchRow where indices.count > 1 {
+            func support(_ index: Int) -> (Int, Double) {
+                let result = results[index]
+                let agreeing = (0..<keyCount).filter {
+                    BlockingJoin.sharesToken(a, Int(result.rowA), b, Int(result.rowB), columns: [$0])
+                }.count
+                return (agreeing, result.score)
+            }
+            let ranked = indices.sorted { support($0) > support($1) }
+            for key in vetoKeys {
+                guard let anchor = ranked.first(where: { b.hasToken(row: Int(results[$0].rowB), key: key) }) else {
+                    continue
+                }
+                for other in ranked where other != anchor && b.hasToken(row: Int(results[other].rowB), key: key) {
+                    if !BlockingJoin.sharesToken(
+                        b, Int(results[anchor].rowB), b, Int(results[other].rowB), columns: [key]),
+                        support(other) < support(anchor)
+                    {
+                        dropped.insert(other)
+                    }
+                }
+            }
+        }
+        return results.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
     }
 
     /// Both rows have a token in `column` and the tokens differ.

@@ -47,7 +47,7 @@ struct TokeniseBench: ParsableCommand {
             var row = [UInt8](repeating: 0, count: context.rowWidth)
             let single = median(runs) {
                 var statistics = EncodingStatistics(
-                    columns: linkageSchema.columns.count, matchKeys: linkageSchema.matchKeys.count)
+                    columns: linkageSchema.columns.count, matchKeys: linkageSchema.tokenKeys.count)
                 row.withUnsafeMutableBytes { pointer in
                     for record in 0..<batch.count {
                         encoder.encode(batch, record: record, into: pointer, statistics: &statistics)

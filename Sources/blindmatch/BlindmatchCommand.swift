@@ -11,7 +11,7 @@ struct BlindmatchCommand: ParsableCommand {
         version: BlindmatchVersion.version,
         subcommands: [
             KeygenCommand.self, TokeniseCommand.self, InspectCommand.self, VerifyCommand.self, VectorsCommand.self,
-            MatchCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
+            MatchCommand.self, EvaluateCommand.self, SynthCommand.self, BenchCommand.self, DemoCommand.self,
         ]
     )
 }

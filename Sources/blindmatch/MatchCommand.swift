@@ -43,6 +43,11 @@ struct MatchCommand: ParsableCommand {
     @Flag(name: .customLong("no-veto"), help: "Let no match key veto a pair.")
     var noVeto = false
 
+    @Flag(
+        name: .customLong("no-blocking"),
+        help: "Compare every pair of Bloom filters (popcount bounds only), even when the files carry blocking keys.")
+    var noBlocking = false
+
     func validate() throws {
         guard Solver(rawValue: solver) != nil else {
             throw ValidationError("--solver must be one-to-one, many-to-one or all")
@@ -68,9 +73,10 @@ struct MatchCommand: ParsableCommand {
                 }
                 return index
             }
-            let settings = MatchEngine.Settings(
+            var settings = MatchEngine.Settings(
                 threshold: try DiceThreshold(threshold), reviewFrom: try reviewFrom.map(DiceThreshold.init),
                 solver: Solver(rawValue: solver) ?? .manyToOne, threads: threads ?? Machine.cores, vetoKeys: vetoKeys)
+            settings.useBlocking = !noBlocking
             let progress = Progress(label: "matching", totalBytes: nil)
             let start = Clock.now()
             let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in
@@ -82,7 +88,7 @@ struct MatchCommand: ParsableCommand {
             let matches = results.filter { $0.status == .match }.count
             var lines = [
                 "\(Format.count(a.recordCount)) × \(Format.count(b.recordCount)) records in \(Format.decimal(seconds, places: 2)) s: \(Format.count(matches)) matches, \(Format.count(results.count - matches)) possible (solver \(settings.solver.rawValue), threshold \(threshold)\(reviewFrom.map { ", review from \($0)" } ?? ""))",
-                "exact stage: \(Format.count(report.exactPairs)) pairs in \(Format.decimal(report.exactSeconds, places: 2)) s; fuzzy stage: \(Format.count(report.fuzzyPairs)) more pairs, \(Format.count(report.comparisons)) comparisons in \(Format.decimal(report.fuzzySeconds, places: 2)) s (\(DiceKernel.implementation))",
+                "exact stage: \(Format.count(report.exactPairs)) pairs in \(Format.decimal(report.exactSeconds, places: 2)) s; fuzzy stage (\(report.blocked ? "blocking keys" : "all pairs")): \(Format.count(report.fuzzyPairs)) more pairs, \(Format.count(report.comparisons)) comparisons in \(Format.decimal(report.fuzzySeconds, places: 2)) s (\(DiceKernel.implementation))",
             ]
             for (index, name) in a.header.matchKeys.enumerated() {
                 lines.append("  \(name): \(Format.count(report.pairsByRule[.matchKey(index)] ?? 0))")

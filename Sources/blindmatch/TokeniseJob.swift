@@ -36,7 +36,7 @@ struct TokeniseJob {
         let tokeniser = try Tokeniser(context: context, workers: threads)
         let fileSize = FileIO.size(of: input)
         let progress = Progress(label: label, totalBytes: fileSize)
-        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.matchKeys.count)
+        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.tokenKeys.count)
         var batch = RecordBatch(width: schema.columns.count, capacity: batchSize)
         var rows: [UInt8] = []
 

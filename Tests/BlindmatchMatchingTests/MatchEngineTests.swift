@@ -61,12 +61,15 @@ struct MatchEngineTests {
         ["B6", "Roberta", "Smithson", "1980-06-15", "F", "SW1A 1AA", ""],  // like W1, not W1: the review band
     ]
 
-    static func settings(_ solver: Solver, threshold: String = "0.8", review: String? = nil) throws
-        -> MatchEngine.Settings
-    {
-        MatchEngine.Settings(
+    /// Brute force unless `blocking`: these tests are about the stages' semantics, not about blocking.
+    static func settings(
+        _ solver: Solver, threshold: String = "0.75", review: String? = nil, blocking: Bool = false
+    ) throws -> MatchEngine.Settings {
+        var settings = MatchEngine.Settings(
             threshold: try DiceThreshold(threshold), reviewFrom: try review.map(DiceThreshold.init), solver: solver,
             threads: 2)
+        settings.useBlocking = blocking
+        return settings
     }
 
     static func byKeys(_ results: [MatchResult], _ fixture: TokenFixture) throws -> [String: (String, String)] {
@@ -106,11 +109,11 @@ struct MatchEngineTests {
         let fixture = try TokenFixture()
         let a = try fixture.file("watch", Self.watch)
         let b = try fixture.file("bulk", Self.bulk)
-        // Ana Kowalsky and Roberta Smithson score a little over 0.8 against Anna Kowalski and Robert Smith.
+        // Ana Kowalsky and Roberta Smithson score between 0.75 and 0.85 against Anna Kowalski and Robert Smith.
         let (strict, _) = try MatchEngine(settings: Self.settings(.all, threshold: "0.85")).run(a, b)
-        let (banded, _) = try MatchEngine(settings: Self.settings(.all, threshold: "0.85", review: "0.8")).run(a, b)
+        let (banded, _) = try MatchEngine(settings: Self.settings(.all, threshold: "0.85", review: "0.75")).run(a, b)
         #expect(banded.count == strict.count + 2)
-        #expect(banded.filter { $0.status == .possible }.allSatisfy { $0.score >= 0.8 && $0.score < 0.85 })
+        #expect(banded.filter { $0.status == .possible }.allSatisfy { $0.score >= 0.75 && $0.score < 0.85 })
         #expect(!strict.contains { $0.status == .possible })
         #expect(banded.filter { $0.status == .match }.count == strict.count)
     }
@@ -120,6 +123,7 @@ struct MatchEngineTests {
         let a = try fixture.file("watch", Self.watch)
         let b = try fixture.file("bulk", Self.bulk)
         let (results, _) = try MatchEngine(settings: Self.settings(.manyToOne, review: "0.3")).run(a, b)
+        #expect(results.count > 4)
         #expect(Set(results.map(\.rowB)).count == results.count)
         let (oneToOne, _) = try MatchEngine(settings: Self.settings(.oneToOne, review: "0.3")).run(a, b)
         #expect(Set(oneToOne.map(\.rowA)).count == oneToOne.count)

@@ -11,7 +11,7 @@ struct EncoderTests {
         var parallel: [UInt8] = []
         _ = try Tokeniser(context: context, workers: 4).encode(batch, into: &parallel)
         let cached = try RecordEncoder(context: context)
-        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.matchKeys.count)
+        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.tokenKeys.count)
         for record in stride(from: 0, to: batch.count, by: 97) {
             var warm = [UInt8](repeating: 0, count: context.rowWidth)
             var fresh = [UInt8](repeating: 0, count: context.rowWidth)
@@ -32,13 +32,19 @@ struct EncoderTests {
         let context = try EncodingContext(schema: schema, secret: try LinkageSecret.generate())
         var batch = RecordBatch(width: 7)
         batch.append(fields: ["1", "Ann", "Lee", "31/02/1990", "F", "NOTAPOSTCODE", "N/A"], line: 2)
-        var statistics = EncodingStatistics(columns: 7, matchKeys: schema.matchKeys.count)
+        var statistics = EncodingStatistics(columns: 7, matchKeys: schema.tokenKeys.count)
         var row = [UInt8](repeating: 0xFF, count: context.rowWidth)
         row.withUnsafeMutableBytes {
             _ = try? RecordEncoder(context: context).encode(batch, record: 0, into: $0, statistics: &statistics)
         }
-        #expect(row[0] == 0)  // no match key has all its parts
-        #expect(row[1..<(1 + 5 * 16)].allSatisfy { $0 == 0 })
+        // Every match key needs the date of birth, the postcode or the NINO: none has all its parts.
+        let keys = schema.matchKeys.count
+        let presence = context.presenceBytes
+        #expect((0..<keys).allSatisfy { row[$0 >> 3] & (1 << UInt8($0 & 7)) == 0 })
+        #expect(row[presence..<(presence + keys * 16)].allSatisfy { $0 == 0 })
+        // The blocking key on names alone is there.
+        let names = try #require(schema.tokenKeys.firstIndex { $0.name == "block-names" })
+        #expect(row[names >> 3] & (1 << UInt8(names & 7)) != 0)
         #expect(statistics.columns[3].invalid == 1)
         #expect(statistics.columns[5].invalid == 1)
         #expect(statistics.columns[6].missing == 1)

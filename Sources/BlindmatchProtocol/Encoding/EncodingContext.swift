@@ -30,9 +30,15 @@ public struct EncodingContext: Sendable {
     public init(schema: LinkageSchema, secret: LinkageSecret) throws {
         self.schema = schema
         keyID = secret.keyID
-        matchKeyMACs = try schema.matchKeys.map {
-            HMACSHA256Key(key: try KeyDerivation.derive(from: secret, label: KeyDerivation.matchKeyLabel($0.name)))
-        }
+        // One HMAC key per token column: match keys, then blocking keys (SPEC §4.1).
+        matchKeyMACs =
+            try schema.matchKeys.map {
+                HMACSHA256Key(key: try KeyDerivation.derive(from: secret, label: KeyDerivation.matchKeyLabel($0.name)))
+            }
+            + schema.blockingKeys.map {
+                HMACSHA256Key(
+                    key: try KeyDerivation.derive(from: secret, label: KeyDerivation.blockingKeyLabel($0.name)))
+            }
         guard let bloom = schema.bloom else {
             bloomKeys = []
             balancePermutation = nil
@@ -46,7 +52,8 @@ public struct EncodingContext: Sendable {
                 guard $0.hash == .hmacSHA256 else {
                     throw ProtocolError(.invalidSchema, "SPEC §5.3.1: native Bloom fields hash with HMAC-SHA256")
                 }
-                let key = try KeyDerivation.derive(from: secret, label: KeyDerivation.bloomFieldLabel($0.name))
+                let label = $0.keyGroup.map(KeyDerivation.bloomGroupLabel) ?? KeyDerivation.bloomFieldLabel($0.name)
+                let key = try KeyDerivation.derive(from: secret, label: label)
                 return .hmacSHA256(HMACSHA256Key(key: key))
             }
         case .clkhash(let hash, let salt, let info, let keySize, let fieldCount):
@@ -104,11 +111,11 @@ public struct EncodingContext: Sendable {
     }
 
     /// Bytes of the presence bitmap per row: one bit per match key.
-    public var presenceBytes: Int { (schema.matchKeys.count + 7) / 8 }
+    public var presenceBytes: Int { (schema.tokenKeys.count + 7) / 8 }
     /// Bytes of one Bloom filter in the token file.
     public var filterBytes: Int { (schema.bloom?.filterBits ?? 0) / 8 }
     /// Bytes of one encoded row: presence bitmap, match-key tokens, Bloom filter.
-    public var rowWidth: Int { presenceBytes + schema.matchKeys.count * Self.tokenBytes + filterBytes }
+    public var rowWidth: Int { presenceBytes + schema.tokenKeys.count * Self.tokenBytes + filterBytes }
 }
 
 /// A deterministic stream of uniform integers from HMAC-SHA256(key, counter) (SPEC §5.5), for key-derived

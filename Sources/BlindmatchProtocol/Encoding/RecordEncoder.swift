@@ -40,6 +40,8 @@ public final class RecordEncoder {
         switch transform {
         case .value: return value
         case .initial: return value.first.map(String.init)
+        case .first: return Nicknames.firstWord(of: value)
+        case .canonical: return Nicknames.canonical(Nicknames.firstWord(of: value))
         case .soundex: return Phonetic.soundex(value)
         case .year: return value.utf8.count >= 4 ? String(value.prefix(4)) : nil
         }
@@ -69,7 +71,9 @@ private struct RecordEncoding {
         self.context = context
         schema = context.schema
         columns = context.schema.columns.map { $0 }
-        matchKeys = context.schema.matchKeys.map { MatchKey(name: $0.name, parts: $0.parts.map { $0 }) }
+        matchKeys = context.schema.tokenKeys.map {
+            MatchKey(name: $0.name, parts: $0.parts.map { $0 }, anyOrder: $0.anyOrder)
+        }
         matchKeyMACs = context.matchKeyMACs.map { $0 }
         presenceBytes = context.presenceBytes
         filterBytes = context.filterBytes
@@ -157,13 +161,20 @@ private struct RecordEncoding {
         return invalid
     }
 
-    /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes. False if a part is missing.
+    /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes (in byte order of the
+    /// values when the key is `anyOrder`). False if a part is missing.
     private mutating func buildMessage(for key: MatchKey) -> Bool {
         message.removeAll(keepingCapacity: true)
+        var pieces: [String] = []
+        pieces.reserveCapacity(key.parts.count)
         for part in key.parts {
             guard let value = values[part.column], let piece = RecordEncoder.transform(value, part.transform) else {
                 return false
             }
+            pieces.append(piece)
+        }
+        if key.anyOrder { pieces.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+        for piece in pieces {
             let utf8 = piece.utf8
             // Values are at most 65535 bytes (see encode), and no transform lengthens one; a longer piece would
             // wrap its 2-byte length, so it makes the key absent rather than ambiguous.

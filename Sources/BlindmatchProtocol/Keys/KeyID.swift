@@ -19,6 +19,10 @@ public enum KeyDerivation {
 
     /// The label for a match key's HMAC key.
     static func matchKeyLabel(_ name: String) -> String { "blindmatch/v1/match-key/\(name)" }
+    /// The label for a blocking key's HMAC key.
+    static func blockingKeyLabel(_ name: String) -> String { "blindmatch/v1/blocking-key/\(name)" }
+    /// The label for the hashing key shared by a group of Bloom-filter fields.
+    static func bloomGroupLabel(_ name: String) -> String { "blindmatch/v1/bloom-group/\(name)" }
     /// The label for a Bloom-filter field's hashing key.
     static func bloomFieldLabel(_ name: String) -> String { "blindmatch/v1/bloom-field/\(name)" }
     static let balanceLabel = "blindmatch/v1/bloom-balance"

@@ -73,7 +73,7 @@ extension LinkageSchema {
             hardening: .none)
         self.init(
             flavour: .clkhashV3, name: "clkhash v3 schema", fingerprint: Self.fingerprint(of: document),
-            columns: columns, recordKeyColumn: 0, matchKeys: [], bloom: bloom, document: document)
+            columns: columns, recordKeyColumn: 0, matchKeys: [], blockingKeys: [], bloom: bloom, document: document)
     }
 
     /// The largest numeric `resolution` accepted: a value gives 2 × resolution + 1 tokens (SPEC §2.3, §5.1).

@@ -33,6 +33,12 @@ extension LinkageSchema {
               "description": "Exact match keys, in cascade order (earliest wins).",
               "items": {"$ref": "#/$defs/matchKey"}
             },
+            "blockingKeys": {
+              "type": "array",
+              "maxItems": 16,
+              "description": "Keys made like match keys but used only to choose which pairs the fuzzy stage compares (SPEC §4.5).",
+              "items": {"$ref": "#/$defs/matchKey"}
+            },
             "bloom": {"$ref": "#/$defs/bloom"}
           },
           "$defs": {
@@ -55,6 +61,7 @@ extension LinkageSchema {
               "properties": {
                 "name": {"$ref": "#/$defs/identifier"},
                 "parts": {"type": "array", "minItems": 1, "maxItems": 8, "items": {"$ref": "#/$defs/part"}},
+                "anyOrder": {"type": "boolean", "description": "Sort the parts' values before hashing, so the key survives swapped fields (SPEC §4.3)."},
                 "description": {"type": "string"}
               }
             },
@@ -64,7 +71,7 @@ extension LinkageSchema {
               "additionalProperties": false,
               "properties": {
                 "field": {"$ref": "#/$defs/identifier"},
-                "transform": {"enum": ["value", "initial", "soundex", "year"]}
+                "transform": {"enum": ["value", "initial", "first", "canonical", "soundex", "year"]}
               }
             },
             "bloom": {
@@ -83,6 +90,7 @@ extension LinkageSchema {
               "additionalProperties": false,
               "properties": {
                 "field": {"$ref": "#/$defs/identifier"},
+                "keyGroup": {"$ref": "#/$defs/identifier", "description": "Fields of one group share a hashing key, so their tokens are interchangeable (SPEC §5.3.1)."},
                 "tokens": {
                   "oneOf": [
                     {
@@ -119,7 +127,7 @@ extension LinkageSchema {
                   "additionalProperties": false,
                   "properties": {
                     "field": {"$ref": "#/$defs/identifier"},
-                    "transform": {"enum": ["value", "initial", "soundex", "year"]}
+                    "transform": {"enum": ["value", "initial", "first", "canonical", "soundex", "year"]}
                   }
                 },
                 "balance": {"type": "boolean"},

@@ -42,23 +42,35 @@ extension LinkageSchema {
             switch transform {
             case .year where field.kind != "date":
                 issues.append("\(path).transform: year applies only to a date field")
-            case .soundex where field.kind != "name" && field.kind != "text":
-                issues.append("\(path).transform: soundex applies only to a name or text field")
+            case .soundex, .first, .canonical:
+                if field.kind != "name" && field.kind != "text" {
+                    issues.append("\(path).transform: \(transform.rawValue) applies only to a name or text field")
+                }
             default: break
             }
             return MatchKeyPart(column: field.index, transform: transform)
         }
 
-        var matchKeys: [MatchKey] = []
-        for (index, key) in (document["matchKeys"]?.arrayValue ?? []).enumerated() {
-            let name = key["name"]?.stringValue ?? ""
-            if matchKeys.contains(where: { $0.name == name }) {
-                issues.append("$.matchKeys[\(index)].name: \"\(name)\" is used twice")
+        // Match keys and blocking keys share one namespace: their names label token columns.
+        var names = Set<String>()
+        func keys(_ member: String) -> [MatchKey] {
+            var result: [MatchKey] = []
+            for (index, key) in (document[member]?.arrayValue ?? []).enumerated() {
+                let name = key["name"]?.stringValue ?? ""
+                if !names.insert(name).inserted {
+                    issues.append("$.\(member)[\(index)].name: \"\(name)\" is used twice")
+                }
+                let parts = (key["parts"]?.arrayValue ?? []).enumerated().compactMap {
+                    part($1, path: "$.\(member)[\(index)].parts[\($0)]")
+                }
+                result.append(MatchKey(name: name, parts: parts, anyOrder: key["anyOrder"]?.boolValue ?? false))
             }
-            let parts = (key["parts"]?.arrayValue ?? []).enumerated().compactMap {
-                part($1, path: "$.matchKeys[\(index)].parts[\($0)]")
-            }
-            matchKeys.append(MatchKey(name: name, parts: parts))
+            return result
+        }
+        let matchKeys = keys("matchKeys")
+        let blockingKeys = keys("blockingKeys")
+        if !blockingKeys.isEmpty && document["bloom"] == nil {
+            issues.append("$.blockingKeys: blocking keys choose pairs for Bloom filters, and the schema has none")
         }
 
         var bloom: BloomSettings?
@@ -82,10 +94,11 @@ extension LinkageSchema {
                 let strategy: BloomField.Strategy =
                     entry["bitsPerToken"]?.intValue.map(BloomField.Strategy.bitsPerToken)
                     ?? .bitsPerFeature(entry["bitsPerFeature"]?.intValue ?? 1)
-                fields.append(
-                    BloomField(
-                        name: fieldName, column: field.index, keyIndex: field.index, tokenizer: tokenizer,
-                        strategy: strategy, hash: .hmacSHA256))
+                var bloomField = BloomField(
+                    name: fieldName, column: field.index, keyIndex: field.index, tokenizer: tokenizer,
+                    strategy: strategy, hash: .hmacSHA256)
+                bloomField.keyGroup = entry["keyGroup"]?.stringValue
+                fields.append(bloomField)
             }
             let hardeningDocument = settings["hardening"]
             let folds = hardeningDocument?["xorFolds"]?.intValue ?? 0
@@ -108,8 +121,8 @@ extension LinkageSchema {
 
         self.init(
             flavour: .native, name: document["name"]?.stringValue ?? "", fingerprint: Self.fingerprint(of: document),
-            columns: columns, recordKeyColumn: recordKeyColumn, matchKeys: matchKeys, bloom: bloom,
-            document: document)
+            columns: columns, recordKeyColumn: recordKeyColumn, matchKeys: matchKeys, blockingKeys: blockingKeys,
+            bloom: bloom, document: document)
     }
 
     /// `Protocol/schema/linkage-schema.schema.json`, parsed.

@@ -21,10 +21,15 @@ public struct LinkageSchema: Sendable {
     public let recordKeyColumn: Int
     /// Exact match keys, in cascade order.
     public let matchKeys: [MatchKey]
+    /// Blocking keys (SPEC §4.5): tokens stored after the match keys' that only choose pairs for the fuzzy stage.
+    public let blockingKeys: [MatchKey]
     /// The Bloom-filter settings, if the schema encodes Bloom filters.
     public let bloom: BloomSettings?
     /// The document as parsed.
     public let document: JSONValue
+
+    /// Every token column, in file order: the match keys, then the blocking keys (SPEC §6.2).
+    public var tokenKeys: [MatchKey] { matchKeys + blockingKeys }
 
     /// The CSV header this schema expects.
     public var columnNames: [String] { columns.map(\.name) }
@@ -49,13 +54,21 @@ public struct Column: Sendable {
 public struct MatchKey: Sendable, Equatable {
     public let name: String
     public let parts: [MatchKeyPart]
+    /// Whether the parts' values are sorted before hashing (SPEC §4.3), so swapped fields give the same token.
+    public let anyOrder: Bool
+
+    public init(name: String, parts: [MatchKeyPart], anyOrder: Bool = false) {
+        self.name = name
+        self.parts = parts
+        self.anyOrder = anyOrder
+    }
 }
 
 /// One part of a match key or of a salt: a column and what is taken of its normalised value.
 public struct MatchKeyPart: Sendable, Equatable {
     /// What is taken of the value (SPEC §4.2).
     public enum Transform: String, Sendable, Codable {
-        case value, initial, soundex, year
+        case value, initial, first, canonical, soundex, year
     }
 
     public let column: Int
@@ -153,6 +166,8 @@ public struct BloomField: Sendable {
     public let column: Int
     /// Position in the schema's feature list (clkhash key index); equals `column` for clkhash schemas.
     public let keyIndex: Int
+    /// Native schemas: fields of one key group share a hashing key (SPEC §5.3.1); nil for a key of its own.
+    public var keyGroup: String? = nil
     public let tokenizer: Tokenizer
     public let strategy: Strategy
     public let hash: Hash

@@ -24,7 +24,7 @@ extension TokenFile {
             VerificationCheck(
                 rule: "SPEC §6.1-6.3 structure", passed: true,
                 detail:
-                    "\(header.recordCount) records, \(header.matchKeys.count) match keys, \(header.filterBits)-bit filters"
+                    "\(header.recordCount) records, \(header.matchKeys.count) match keys, \(header.blockingKeys.count) blocking keys, \(header.filterBits)-bit filters"
             ))
         let digestOK = verifyDigest()
         checks.append(
@@ -71,7 +71,9 @@ extension TokenFile {
                         ? "matches the given schema"
                         : "the file was made with another schema (\(header.schemaFingerprint))"))
             let keysSame =
-                schema.matchKeys.map(\.name) == header.matchKeys && (schema.bloom?.filterBits ?? 0) == header.filterBits
+                schema.matchKeys.map(\.name) == header.matchKeys
+                && schema.blockingKeys.map(\.name) == header.blockingKeys
+                && (schema.bloom?.filterBits ?? 0) == header.filterBits
             checks.append(
                 VerificationCheck(
                     rule: "SPEC §6.3 header agrees with schema", passed: keysSame,
@@ -115,7 +117,7 @@ extension TokenFile {
                 if hasToken(row: row, key: key) == isZero {
                     return VerificationCheck(
                         rule: "SPEC §6.4 presence", passed: false,
-                        detail: "row \(row), key \(header.matchKeys[key]): presence bit and token disagree")
+                        detail: "row \(row), key \(header.tokenKeys[key]): presence bit and token disagree")
                 }
             }
         }
@@ -141,7 +143,7 @@ extension TokenFile {
             }
             return total == 0 ? 0 : Double(printable) / Double(total)
         }
-        for (key, name) in header.matchKeys.enumerated() {
+        for (key, name) in header.tokenKeys.enumerated() {
             let fraction = printableFraction(tokens(key: key), stride: 16, skipZeroRows: true)
             checks.append(
                 VerificationCheck(
@@ -163,19 +165,29 @@ extension TokenFile {
         return checks
     }
 
-    /// Keyed tokens use all 256 byte values evenly; text or small codes do not. On at least 64 present tokens, the
-    /// distinct byte values seen must be at least 200.
+    /// Keyed tokens use all 256 byte values evenly; text or small codes do not. Over the distinct tokens of a column
+    /// (at least 16), the byte values seen must be at least 80% of what random tokens would show.
     private func distinctFraction(key: Int) -> (passed: Bool, detail: String) {
         var seen = [Bool](repeating: false, count: 256)
-        var present = 0
+        var distinctTokens = Set<[UInt8]>()
         let column = tokens(key: key)
         for row in 0..<recordCount where hasToken(row: row, key: key) {
-            present += 1
-            for byte in column[(row * 16)..<((row + 1) * 16)] { seen[Int(byte)] = true }
-            if present >= 4096 { break }
+            let token = Array(column[(row * 16)..<((row + 1) * 16)])
+            guard distinctTokens.insert(token).inserted else { continue }
+            for byte in token { seen[Int(byte)] = true }
+            if distinctTokens.count >= 4096 { break }
         }
         let distinct = seen.filter { $0 }.count
-        guard present >= 64 else { return (true, "\(present) tokens: too few to judge byte spread") }
-        return (distinct >= 200, "\(distinct) of 256 byte values seen in \(present) tokens")
+        let tokens = distinctTokens.count
+        guard tokens >= 16 else { return (true, "\(tokens) distinct tokens: too few to judge byte spread") }
+        // n distinct random 16-byte tokens show 256·(1 − (255/256)^(16n)) byte values on average; text shows far
+        // fewer. Require 80% of that.
+        var absent = 1.0
+        for _ in 0..<(16 * tokens) { absent *= 255.0 / 256.0 }
+        let expected = 256 * (1 - absent)
+        return (
+            Double(distinct) >= 0.8 * expected,
+            "\(distinct) of 256 byte values in \(tokens) distinct tokens (random tokens would show about \(Int(expected.rounded())))"
+        )
     }
 }

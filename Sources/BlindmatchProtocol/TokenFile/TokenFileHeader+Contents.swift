@@ -31,8 +31,8 @@ extension TokenFileHeader {
             problems.append("tool is not 1 to \(Self.maximumPartyLength) characters of printable text")
         }
         if !Self.isTimestamp(createdAt) { problems.append("createdAt is not YYYY-MM-DDTHH:MM:SSZ") }
-        for name in matchKeys where !Self.isIdentifier(name) {
-            problems.append("matchKeys holds a name that is not an identifier (SPEC §2.2)")
+        for name in tokenKeys where !Self.isIdentifier(name) {
+            problems.append("matchKeys or blockingKeys holds a name that is not an identifier (SPEC §2.2)")
             break
         }
         problems += hardeningProblems()
@@ -121,8 +121,9 @@ extension TokenFileHeader {
         }
 
         if case .object(let keys) = statistics["matchKeysPresent"] {
-            if keys.map(\.key).sorted() != matchKeys.sorted() || keys.count != matchKeys.count {
-                problems.append("statistics.matchKeysPresent does not name exactly the header's match keys")
+            if keys.map(\.key).sorted() != tokenKeys.sorted() || keys.count != tokenKeys.count {
+                problems.append(
+                    "statistics.matchKeysPresent does not name exactly the header's match and blocking keys")
             }
             if !keys.allSatisfy({ count($0.value, atMost: recordCount) != nil }) {
                 problems.append("statistics.matchKeysPresent must hold integer counts within recordCount")

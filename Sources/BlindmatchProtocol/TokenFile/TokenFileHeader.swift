@@ -11,7 +11,8 @@ public struct TokenFileHeader: Sendable, Equatable {
     /// The longest Bloom filter a token file may hold, in bits (SPEC §6.3).
     public static let maximumFilterBits = 65536
     static let memberNames: Set<String> = [
-        "createdAt", "filterBits", "format", "hardening", "keyID", "matchKeys", "party", "protocol", "recordCount",
+        "blockingKeys", "createdAt", "filterBits", "format", "hardening", "keyID", "matchKeys", "party", "protocol",
+        "recordCount",
         "schemaFingerprint", "schemaFlavour", "statistics", "tokenBytes", "tool", "version",
     ]
 
@@ -21,6 +22,8 @@ public struct TokenFileHeader: Sendable, Equatable {
     public var party: String
     public var recordCount: Int
     public var matchKeys: [String]
+    /// Blocking keys (SPEC §4.5), whose token columns follow the match keys'.
+    public var blockingKeys: [String]
     public var tokenBytes: Int
     public var filterBits: Int
     public var hardening: JSONValue
@@ -30,7 +33,8 @@ public struct TokenFileHeader: Sendable, Equatable {
 
     public init(
         schemaFlavour: LinkageSchema.Flavour, schemaFingerprint: String, keyID: String, party: String,
-        recordCount: Int, matchKeys: [String], tokenBytes: Int, filterBits: Int, hardening: JSONValue,
+        recordCount: Int, matchKeys: [String], blockingKeys: [String] = [], tokenBytes: Int, filterBits: Int,
+        hardening: JSONValue,
         statistics: JSONValue, createdAt: String, tool: String
     ) {
         self.schemaFlavour = schemaFlavour
@@ -39,6 +43,7 @@ public struct TokenFileHeader: Sendable, Equatable {
         self.party = party
         self.recordCount = recordCount
         self.matchKeys = matchKeys
+        self.blockingKeys = blockingKeys
         self.tokenBytes = tokenBytes
         self.filterBits = filterBits
         self.hardening = hardening
@@ -46,6 +51,9 @@ public struct TokenFileHeader: Sendable, Equatable {
         self.createdAt = createdAt
         self.tool = tool
     }
+
+    /// The names of every token column, in file order: match keys, then blocking keys.
+    public var tokenKeys: [String] { matchKeys + blockingKeys }
 
     /// The header as a JSON value.
     public var jsonValue: JSONValue {
@@ -56,6 +64,7 @@ public struct TokenFileHeader: Sendable, Equatable {
             ("hardening", hardening),
             ("keyID", .string(keyID)),
             ("matchKeys", .array(matchKeys.map(JSONValue.string))),
+            ("blockingKeys", .array(blockingKeys.map(JSONValue.string))),
             ("party", .string(party)),
             ("protocol", .string(Self.protocolName)),
             ("recordCount", .number(String(recordCount))),
@@ -110,8 +119,11 @@ public struct TokenFileHeader: Sendable, Equatable {
         guard let flavour = LinkageSchema.Flavour(rawValue: try string("schemaFlavour")) else {
             throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: unknown schemaFlavour")
         }
-        guard let keys = value["matchKeys"]?.arrayValue, keys.allSatisfy({ $0.stringValue != nil }) else {
-            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: matchKeys must be a list of names")
+        guard let keys = value["matchKeys"]?.arrayValue, keys.allSatisfy({ $0.stringValue != nil }),
+            let blocking = value["blockingKeys"]?.arrayValue, blocking.allSatisfy({ $0.stringValue != nil })
+        else {
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.3: matchKeys and blockingKeys must be lists of names")
         }
         guard keys.count <= Self.maximumMatchKeys else {
             throw ProtocolError(
@@ -145,6 +157,7 @@ public struct TokenFileHeader: Sendable, Equatable {
         self.init(
             schemaFlavour: flavour, schemaFingerprint: fingerprint, keyID: keyID, party: try string("party"),
             recordCount: recordCount, matchKeys: keys.compactMap(\.stringValue),
+            blockingKeys: blocking.compactMap(\.stringValue),
             tokenBytes: tokenBytes, filterBits: filterBits, hardening: value["hardening"] ?? .null,
             statistics: value["statistics"] ?? .null, createdAt: try string("createdAt"), tool: try string("tool"))
     }
@@ -152,7 +165,7 @@ public struct TokenFileHeader: Sendable, Equatable {
     /// The layout this header implies.
     public func layout(headerLength: Int) -> TokenFileLayout {
         TokenFileLayout(
-            recordCount: recordCount, matchKeyCount: matchKeys.count, tokenBytes: tokenBytes,
+            recordCount: recordCount, matchKeyCount: tokenKeys.count, tokenBytes: tokenBytes,
             filterBytes: filterBits / 8, headerLength: headerLength)
     }
 }
@@ -174,7 +187,7 @@ extension EncodingStatistics {
                     ])
                 ))
         }
-        let keys = zip(schema.matchKeys, matchKeysPresent).map { (key: $0.name, value: JSONValue.number(String($1))) }
+        let keys = zip(schema.tokenKeys, matchKeysPresent).map { (key: $0.name, value: JSONValue.number(String($1))) }
         // No filters (no records, or a schema without Bloom settings): all three are 0.
         let hasFilters = records > 0 && schema.bloom != nil
         let mean = hasFilters ? (popcountSum + records / 2) / records : 0

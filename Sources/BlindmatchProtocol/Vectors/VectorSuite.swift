@@ -113,7 +113,7 @@ public enum VectorSuite {
     static func encodeOne(_ values: JSONValue, schema: LinkageSchema, secret: LinkageSecret) throws -> [UInt8] {
         let context = try EncodingContext(schema: schema, secret: secret)
         let encoder = try RecordEncoder(context: context)
-        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.matchKeys.count)
+        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.tokenKeys.count)
         var row = [UInt8](repeating: 0, count: context.rowWidth)
         row.withUnsafeMutableBytes {
             _ = encoder.encode(batch(for: values, schema: schema), record: 0, into: $0, statistics: &statistics)
@@ -130,8 +130,8 @@ public enum VectorSuite {
             for test in group["tests"]?.arrayValue ?? [] {
                 let id = test["tcId"]?.intValue ?? 0
                 let row = try encodeOne(test["values"] ?? .null, schema: schema, secret: secret)
-                let presenceBytes = (schema.matchKeys.count + 7) / 8
-                for (index, key) in schema.matchKeys.enumerated() {
+                let presenceBytes = (schema.tokenKeys.count + 7) / 8
+                for (index, key) in schema.tokenKeys.enumerated() {
                     total += 1
                     let present = row[index >> 3] & (1 << UInt8(index & 7)) != 0
                     let start = presenceBytes + index * EncodingContext.tokenBytes

@@ -6,34 +6,275 @@ extension Examples {
         {
           "blindmatchSchema": 1,
           "name": "uk-watchlist",
-          "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first.",
+          "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first. Match keys, blocking keys, Bloom weights and the default threshold 0.85 were chosen by measurement on blindmatch synth data (README).",
           "recordKey": "id",
           "fields": [
-            {"name": "id", "kind": "exact", "description": "The agency's own record key: only in the local map."},
-            {"name": "given_name", "kind": "name"},
-            {"name": "surname", "kind": "name"},
-            {"name": "dob", "kind": "date", "dateOrder": "dayFirst"},
-            {"name": "sex", "kind": "sex"},
-            {"name": "postcode", "kind": "postcode"},
-            {"name": "nino", "kind": "nino"}
+            {
+              "name": "id",
+              "kind": "exact",
+              "description": "The agency's own record key: only in the local map."
+            },
+            {
+              "name": "given_name",
+              "kind": "name"
+            },
+            {
+              "name": "surname",
+              "kind": "name"
+            },
+            {
+              "name": "dob",
+              "kind": "date",
+              "dateOrder": "dayFirst"
+            },
+            {
+              "name": "sex",
+              "kind": "sex"
+            },
+            {
+              "name": "postcode",
+              "kind": "postcode"
+            },
+            {
+              "name": "nino",
+              "kind": "nino"
+            }
           ],
           "matchKeys": [
-            {"name": "nino", "parts": [{"field": "nino"}], "description": "National Insurance number alone."},
-            {"name": "name-dob", "parts": [{"field": "surname"}, {"field": "given_name"}, {"field": "dob"}]},
-            {"name": "surname-initial-dob-sex", "parts": [{"field": "surname"}, {"field": "given_name", "transform": "initial"}, {"field": "dob"}, {"field": "sex"}]},
-            {"name": "soundex-dob-postcode", "parts": [{"field": "surname", "transform": "soundex"}, {"field": "dob"}, {"field": "postcode"}]},
-            {"name": "given-dob-postcode", "parts": [{"field": "given_name"}, {"field": "dob"}, {"field": "postcode"}], "description": "Survives a change of surname at an unchanged address."}
+            {
+              "name": "nino",
+              "parts": [
+                {
+                  "field": "nino"
+                }
+              ],
+              "description": "National Insurance number alone."
+            },
+            {
+              "name": "name-dob",
+              "anyOrder": true,
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "first"
+                },
+                {
+                  "field": "dob"
+                }
+              ],
+              "description": "Surname, first given name and date of birth, in any order (survives swapped names and middle names)."
+            },
+            {
+              "name": "surname-canonical-dob-sex",
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "canonical"
+                },
+                {
+                  "field": "dob"
+                },
+                {
+                  "field": "sex"
+                }
+              ],
+              "description": "Survives short forms of the given name (Bob for Robert): SPEC §4.2 canonical."
+            },
+            {
+              "name": "surname-initial-dob-sex",
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "initial"
+                },
+                {
+                  "field": "dob"
+                },
+                {
+                  "field": "sex"
+                }
+              ],
+              "description": "Survives a given name written as its initial."
+            },
+            {
+              "name": "given-dob-postcode",
+              "parts": [
+                {
+                  "field": "given_name",
+                  "transform": "first"
+                },
+                {
+                  "field": "dob"
+                },
+                {
+                  "field": "postcode"
+                }
+              ],
+              "description": "Survives a change of surname at an unchanged address."
+            },
+            {
+              "name": "names-postcode",
+              "anyOrder": true,
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "first"
+                },
+                {
+                  "field": "postcode"
+                }
+              ],
+              "description": "Survives a missing or mistyped date of birth at an unchanged address; names in any order."
+            },
+            {
+              "name": "surname-canonical-postcode",
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "canonical"
+                },
+                {
+                  "field": "postcode"
+                }
+              ],
+              "description": "As names-postcode, with short forms of the given name."
+            },
+            {
+              "name": "soundex-initial-dob-postcode",
+              "parts": [
+                {
+                  "field": "surname",
+                  "transform": "soundex"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "initial"
+                },
+                {
+                  "field": "dob"
+                },
+                {
+                  "field": "postcode"
+                }
+              ],
+              "description": "Survives a surname typo at an unchanged address."
+            }
+          ],
+          "blockingKeys": [
+            {
+              "name": "block-dob",
+              "parts": [
+                {
+                  "field": "dob"
+                }
+              ],
+              "description": "Blocking only: compare pairs born on the same day."
+            },
+            {
+              "name": "block-names",
+              "anyOrder": true,
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "first"
+                }
+              ],
+              "description": "Blocking only: compare pairs with the same names, in any order."
+            },
+            {
+              "name": "block-surname-postcode",
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "postcode"
+                }
+              ],
+              "description": "Blocking only: compare pairs with the same surname at the same postcode."
+            },
+            {
+              "name": "block-given-postcode",
+              "parts": [
+                {
+                  "field": "given_name",
+                  "transform": "canonical"
+                },
+                {
+                  "field": "postcode"
+                }
+              ],
+              "description": "Blocking only: compare pairs with the same given name (short forms folded) at the same postcode."
+            }
           ],
           "bloom": {
             "bits": 1024,
             "fields": [
-              {"field": "given_name", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 150},
-              {"field": "surname", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 150},
-              {"field": "dob", "tokens": {"type": "ngram", "n": 1, "positional": true}, "bitsPerFeature": 100},
-              {"field": "sex", "tokens": {"type": "exact"}, "bitsPerToken": 10},
-              {"field": "postcode", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 60}
+              {
+                "field": "given_name",
+                "tokens": {
+                  "type": "ngram",
+                  "n": 2
+                },
+                "bitsPerFeature": 100,
+                "keyGroup": "names"
+              },
+              {
+                "field": "surname",
+                "tokens": {
+                  "type": "ngram",
+                  "n": 2
+                },
+                "bitsPerFeature": 100,
+                "keyGroup": "names"
+              },
+              {
+                "field": "dob",
+                "tokens": {
+                  "type": "ngram",
+                  "n": 1,
+                  "positional": true
+                },
+                "bitsPerFeature": 100
+              },
+              {
+                "field": "sex",
+                "tokens": {
+                  "type": "exact"
+                },
+                "bitsPerToken": 10
+              },
+              {
+                "field": "postcode",
+                "tokens": {
+                  "type": "ngram",
+                  "n": 2
+                },
+                "bitsPerFeature": 100
+              }
             ],
-            "hardening": {"xorFolds": 0, "balance": false}
+            "hardening": {
+              "xorFolds": 0,
+              "balance": false
+            }
           }
         }
 

@@ -57,28 +57,59 @@ private struct RecordEncoding {
     private var message: [UInt8] = []
     private var digest = [UInt8](repeating: 0, count: 64)
     private var bloomEncoder: BloomFilterEncoder?
-    /// A native schema's record key goes only to the local map: it is neither normalised nor counted.
-    private let skippedColumn: Int
     // Private copies of what the per-record loop reads, so worker threads never share (and contend on the
     // reference counts of) the same array buffers.
-    private let columns: [Column]
-    private let matchKeys: [MatchKey]
     private let matchKeyMACs: [HMACSHA256Key]
     private let presenceBytes: Int
     private let filterBytes: Int
+    /// Every distinct (column, transform) that some key uses, computed once per record (keys share parts).
+    private let slots: [MatchKeyPart]
+    /// Per token key: its parts as indices into `slots`, in schema order.
+    private let keySlots: [[Int]]
+    private var slotValues: [String?]
+    private var order: [Int] = []
+    /// Per column, how it is prepared, without references: the loop copies these, so nothing is retained.
+    private let plans: [ColumnPlan]
+    private let formats: [ClkhashFieldFormat]
+    private let anyOrder: [Bool]
+
+    private enum ColumnPlan {
+        case skip
+        case normalise(Normaliser)
+        case clkhash(Int)
+    }
 
     init(context: EncodingContext) throws {
         self.context = context
         schema = context.schema
-        columns = context.schema.columns.map { $0 }
-        matchKeys = context.schema.tokenKeys.map {
-            MatchKey(name: $0.name, parts: $0.parts.map { $0 }, anyOrder: $0.anyOrder)
-        }
         matchKeyMACs = context.matchKeyMACs.map { $0 }
         presenceBytes = context.presenceBytes
         filterBytes = context.filterBytes
+        var slots: [MatchKeyPart] = []
+        keySlots = context.schema.tokenKeys.map { key in
+            key.parts.map { part in
+                if let index = slots.firstIndex(of: part) { return index }
+                slots.append(part)
+                return slots.count - 1
+            }
+        }
+        self.slots = slots
+        slotValues = Array(repeating: nil, count: slots.count)
+        anyOrder = context.schema.tokenKeys.map(\.anyOrder)
+        var formats: [ClkhashFieldFormat] = []
+        let skipped = context.schema.flavour == .native ? context.schema.recordKeyColumn : -1
+        plans = context.schema.columns.enumerated().map { index, column in
+            guard index != skipped else { return .skip }
+            switch column.format {
+            case .ignored: return .skip
+            case .normalised(let normaliser): return .normalise(normaliser)
+            case .clkhash(let format):
+                formats.append(format)
+                return .clkhash(formats.count - 1)
+            }
+        }
+        self.formats = formats
         values = Array(repeating: nil, count: schema.columns.count)
-        skippedColumn = schema.flavour == .native ? schema.recordKeyColumn : -1
         message.reserveCapacity(256)
         if schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
     }
@@ -88,15 +119,11 @@ private struct RecordEncoding {
         statistics: inout EncodingStatistics
     ) -> InvalidEntry? {
         var invalid: InvalidEntry?
-        for (index, column) in columns.enumerated() {
-            if index == skippedColumn {
+        for index in plans.indices {
+            switch plans[index] {
+            case .skip:
                 values[index] = nil
-                continue
-            }
-            switch column.format {
-            case .ignored:
-                values[index] = nil
-            case .normalised(let normaliser):
+            case .normalise(let normaliser):
                 let raw = batch.string(record: record, column: index)
                 switch normaliser.normalise(raw) {
                 case .value(let value) where value.utf8.count > RecordEncoder.maximumValueBytes:
@@ -114,7 +141,8 @@ private struct RecordEncoding {
                     values[index] = nil
                     statistics.columns[index].invalid += 1
                 }
-            case .clkhash(let format):
+            case .clkhash(let formatIndex):
+                let format = formats[formatIndex]
                 let raw = batch.string(record: record, column: index)
                 switch format.format(raw) {
                 case .success(let value):
@@ -134,9 +162,12 @@ private struct RecordEncoding {
         statistics.records += 1
 
         for index in 0..<presenceBytes { row[index] = 0 }
-        for (keyIndex, key) in matchKeys.enumerated() {
+        for (index, slot) in slots.enumerated() {
+            slotValues[index] = values[slot.column].flatMap { RecordEncoder.transform($0, slot.transform) }
+        }
+        for keyIndex in 0..<keySlots.count {
             let tokenOffset = presenceBytes + keyIndex * EncodingContext.tokenBytes
-            if buildMessage(for: key) {
+            if buildMessage(key: keyIndex) {
                 message.withUnsafeBytes { messageBytes in
                     digest.withUnsafeMutableBytes {
                         matchKeyMACs[keyIndex].authenticate(messageBytes, into: $0)
@@ -153,7 +184,7 @@ private struct RecordEncoding {
                 for index in tokenOffset..<(tokenOffset + EncodingContext.tokenBytes) { row[index] = 0 }
             }
         }
-        let filterOffset = presenceBytes + matchKeys.count * EncodingContext.tokenBytes
+        let filterOffset = presenceBytes + keySlots.count * EncodingContext.tokenBytes
         let filter = UnsafeMutableRawBufferPointer(rebasing: row[filterOffset..<(filterOffset + filterBytes)])
         if let popcount = bloomEncoder?.encode(values: values, into: filter) {
             statistics.recordPopcount(popcount)
@@ -163,18 +194,19 @@ private struct RecordEncoding {
 
     /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes (in byte order of the
     /// values when the key is `anyOrder`). False if a part is missing.
-    private mutating func buildMessage(for key: MatchKey) -> Bool {
+    private mutating func buildMessage(key: Int) -> Bool {
         message.removeAll(keepingCapacity: true)
-        var pieces: [String] = []
-        pieces.reserveCapacity(key.parts.count)
-        for part in key.parts {
-            guard let value = values[part.column], let piece = RecordEncoder.transform(value, part.transform) else {
-                return false
-            }
-            pieces.append(piece)
+        order.removeAll(keepingCapacity: true)
+        for slot in keySlots[key] {
+            guard slotValues[slot] != nil else { return false }
+            order.append(slot)
         }
-        if key.anyOrder { pieces.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
-        for piece in pieces {
+        if anyOrder[key] {
+            let values = slotValues
+            order.sort { (values[$0] ?? "").utf8.lexicographicallyPrecedes((values[$1] ?? "").utf8) }
+        }
+        for slot in order {
+            guard let piece = slotValues[slot] else { return false }
             let utf8 = piece.utf8
             // Values are at most 65535 bytes (see encode), and no transform lengthens one; a longer piece would
             // wrap its 2-byte length, so it makes the key absent rather than ambiguous.

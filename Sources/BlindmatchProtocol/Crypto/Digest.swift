@@ -27,6 +27,19 @@ struct SHA256State: CopyableDigestState {
     mutating func finish(into output: UnsafeMutableRawPointer?) {
         SHA256_Final(output?.assumingMemoryBound(to: UInt8.self), &context)
     }
+
+    /// Hashes one final block directly: `block` must already hold the message tail, the 0x80 byte, zeros and the
+    /// 64-bit big-endian bit length (FIPS 180-4 §5.1.1), and the state must be at a block boundary. Writes the
+    /// 32-byte digest to `output`. The fast path of short HMACs: no buffering, one compression.
+    mutating func compressFinalBlock(_ block: UnsafePointer<UInt8>, into output: UnsafeMutableRawBufferPointer) {
+        SHA256_Transform(&context, block)
+        withUnsafeBytes(of: context.h) { words in
+            for index in 0..<8 {
+                let word = words.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)
+                output.storeBytes(of: word.bigEndian, toByteOffset: index * 4, as: UInt32.self)
+            }
+        }
+    }
 }
 
 struct SHA1State: CopyableDigestState {

@@ -25,6 +25,7 @@ struct BloomFilterEncoder {
     /// The current token's bytes are `token[0..<tokenLength]`; the buffer only grows.
     private var token = [UInt8](repeating: 0, count: 256)
     private var tokenLength = 0
+    private var tokenKey = PositionCache.Key(building: ())
     /// Tokens of the current record, of every field: none means the all-zero filter (SPEC §5, step 5).
     private var tokenCount = 0
     private var padded: [UInt8] = []
@@ -96,12 +97,17 @@ struct BloomFilterEncoder {
 
     /// Clears the token buffer.
     @inline(__always)
-    private mutating func beginToken() { tokenLength = 0 }
+    private mutating func beginToken() {
+        tokenLength = 0
+        tokenKey = PositionCache.Key(building: ())
+    }
 
+    /// Appends a byte to the token, and to its cache key while it still fits one.
     @inline(__always)
     private mutating func appendToken(_ byte: UInt8) {
         if tokenLength == token.count { token.append(contentsOf: repeatElement(0, count: token.count)) }
         token[tokenLength] = byte
+        if tokenLength < PositionCache.Key.maximumLength { tokenKey.append(byte, at: tokenLength) }
         tokenLength += 1
     }
 
@@ -225,7 +231,7 @@ struct BloomFilterEncoder {
         let k = field.strategy.bits(forToken: index, of: count)
         guard k > 0 else { return }
         if !salt.isEmpty { appendToken(salt) }
-        let key = token.withUnsafeBytes { PositionCache.Key(UnsafeRawBufferPointer(rebasing: $0[0..<tokenLength])) }
+        let key = tokenKey.finished(length: tokenLength)
         if let key, let offset = caches[fieldIndex].lookup(key, needed: k) {
             caches[fieldIndex].pool.withUnsafeBufferPointer { pool in
                 filter.withUnsafeMutableBufferPointer { bits in
@@ -262,7 +268,7 @@ struct BloomFilterEncoder {
                 macMessage.append(UInt8(block))
                 macMessage.append(contentsOf: input)
                 macMessage.withUnsafeBytes { message in
-                    macOutput.withUnsafeMutableBytes { key.authenticate(message, into: $0) }
+                    macOutput.withUnsafeMutableBytes { key.authenticateShort(message, into: $0) }
                 }
                 appendWords(count: min(16, k - positions.count), modulo: bits)
                 block += 1

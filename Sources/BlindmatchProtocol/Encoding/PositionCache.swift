@@ -25,6 +25,29 @@ struct PositionCache {
             c |= UInt64(bytes.count + 1) << 56
         }
 
+        /// The key of a token being built byte by byte: start with `init(building:)`, `append`, then `finished`.
+        init(building: Void) {}
+
+        /// Adds the byte at position `index` (0-based; callers stop at `maximumLength`).
+        @inline(__always)
+        mutating func append(_ byte: UInt8, at index: Int) {
+            let shift = UInt64(index & 7) &* 8
+            switch index >> 3 {
+            case 0: a |= UInt64(byte) << shift
+            case 1: b |= UInt64(byte) << shift
+            default: c |= UInt64(byte) << shift
+            }
+        }
+
+        /// The key for a token of `length` bytes, or nil when it is too long to cache.
+        @inline(__always)
+        func finished(length: Int) -> Key? {
+            guard length <= Self.maximumLength else { return nil }
+            var key = self
+            key.c |= UInt64(length + 1) << 56
+            return key
+        }
+
         @inline(__always)
         var hash: UInt64 {
             (a &* 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xC2B2_AE3D_27D4_EB4F) ^ (c &* 0x1656_67B1_9E37_79F9)

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Encodes one record at a time into a token-file row: presence bitmap, match-key tokens, Bloom filter
 /// (SPEC §4, §5, §6.4).
 ///
@@ -56,6 +58,7 @@ private struct RecordEncoding {
     private var values: [String?]
     private var message: [UInt8] = []
     private var digest = [UInt8](repeating: 0, count: 64)
+    private var block = [UInt8](repeating: 0, count: 64)
     private var bloomEncoder: BloomFilterEncoder?
     // Private copies of what the per-record loop reads, so worker threads never share (and contend on the
     // reference counts of) the same array buffers.
@@ -66,7 +69,11 @@ private struct RecordEncoding {
     private let slots: [MatchKeyPart]
     /// Per token key: its parts as indices into `slots`, in schema order.
     private let keySlots: [[Int]]
-    private var slotValues: [String?]
+    /// This record's slot values as UTF-8, back to back: slot i is `slotBytes[slotStart[i] ..< slotStart[i] +
+    /// slotLength[i]]`, or missing when `slotLength[i] < 0`.
+    private var slotBytes: [UInt8] = []
+    private var slotStart: [Int]
+    private var slotLength: [Int]
     private var order: [Int] = []
     /// Per column, how it is prepared, without references: the loop copies these, so nothing is retained.
     private let plans: [ColumnPlan]
@@ -94,7 +101,9 @@ private struct RecordEncoding {
             }
         }
         self.slots = slots
-        slotValues = Array(repeating: nil, count: slots.count)
+        slotStart = Array(repeating: 0, count: slots.count)
+        slotLength = Array(repeating: -1, count: slots.count)
+        slotBytes.reserveCapacity(512)
         anyOrder = context.schema.tokenKeys.map(\.anyOrder)
         var formats: [ClkhashFieldFormat] = []
         let skipped = context.schema.flavour == .native ? context.schema.recordKeyColumn : -1
@@ -162,17 +171,20 @@ private struct RecordEncoding {
         statistics.records += 1
 
         for index in 0..<presenceBytes { row[index] = 0 }
-        for (index, slot) in slots.enumerated() {
-            slotValues[index] = values[slot.column].flatMap { RecordEncoder.transform($0, slot.transform) }
+        slotBytes.removeAll(keepingCapacity: true)
+        for index in slots.indices {
+            let slot = slots[index]
+            guard let value = values[slot.column], var piece = RecordEncoder.transform(value, slot.transform) else {
+                slotLength[index] = -1
+                continue
+            }
+            slotStart[index] = slotBytes.count
+            piece.withUTF8 { slotBytes.append(contentsOf: $0) }
+            slotLength[index] = slotBytes.count - slotStart[index]
         }
         for keyIndex in 0..<keySlots.count {
             let tokenOffset = presenceBytes + keyIndex * EncodingContext.tokenBytes
-            if buildMessage(key: keyIndex) {
-                message.withUnsafeBytes { messageBytes in
-                    digest.withUnsafeMutableBytes {
-                        matchKeyMACs[keyIndex].authenticate(messageBytes, into: $0)
-                    }
-                }
+            if makeToken(key: keyIndex) {
                 let token = UnsafeMutableRawBufferPointer(
                     rebasing: row[tokenOffset..<(tokenOffset + EncodingContext.tokenBytes)])
                 digest.withUnsafeBytes {
@@ -194,26 +206,69 @@ private struct RecordEncoding {
 
     /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes (in byte order of the
     /// values when the key is `anyOrder`). False if a part is missing.
+    /// SPEC §4.3: the key's HMAC into `digest`; false when a part is missing. Messages of up to 55 bytes (almost
+    /// all) are assembled straight into the HMAC's padded block.
+    private mutating func makeToken(key: Int) -> Bool {
+        guard buildMessage(key: key) else { return false }
+        let mac = matchKeyMACs[key]
+        if message.count <= 55 {
+            message.withUnsafeBytes { source in
+                block.withUnsafeMutableBufferPointer { block in
+                    guard let base = block.baseAddress else { return }
+                    for (index, byte) in source.enumerated() { base[index] = byte }
+                    digest.withUnsafeMutableBytes {
+                        mac.authenticate(messageInBlock: base, length: source.count, into: $0)
+                    }
+                }
+            }
+        } else {
+            message.withUnsafeBytes { source in digest.withUnsafeMutableBytes { mac.authenticate(source, into: $0) } }
+        }
+        return true
+    }
+
     private mutating func buildMessage(key: Int) -> Bool {
         message.removeAll(keepingCapacity: true)
         order.removeAll(keepingCapacity: true)
         for slot in keySlots[key] {
-            guard slotValues[slot] != nil else { return false }
-            order.append(slot)
-        }
-        if anyOrder[key] {
-            let values = slotValues
-            order.sort { (values[$0] ?? "").utf8.lexicographicallyPrecedes((values[$1] ?? "").utf8) }
-        }
-        for slot in order {
-            guard let piece = slotValues[slot] else { return false }
-            let utf8 = piece.utf8
             // Values are at most 65535 bytes (see encode), and no transform lengthens one; a longer piece would
             // wrap its 2-byte length, so it makes the key absent rather than ambiguous.
-            guard utf8.count <= RecordEncoder.maximumValueBytes else { return false }
-            message.append(UInt8(truncatingIfNeeded: utf8.count >> 8))
-            message.append(UInt8(truncatingIfNeeded: utf8.count))
-            message.append(contentsOf: utf8)
+            guard slotLength[slot] >= 0, slotLength[slot] <= RecordEncoder.maximumValueBytes else { return false }
+            order.append(slot)
+        }
+        if anyOrder[key] && order.count > 1 {
+            // Insertion sort by the pieces' bytes (a key has at most 8 parts).
+            slotBytes.withUnsafeBufferPointer { bytes in
+                func precedes(_ left: Int, _ right: Int) -> Bool {
+                    let a = UnsafeBufferPointer(rebasing: bytes[slotStart[left]..<(slotStart[left] + slotLength[left])])
+                    let b = UnsafeBufferPointer(
+                        rebasing: bytes[slotStart[right]..<(slotStart[right] + slotLength[right])])
+                    let common = min(a.count, b.count)
+                    if common > 0, let baseA = a.baseAddress, let baseB = b.baseAddress {
+                        let order = memcmp(baseA, baseB, common)
+                        if order != 0 { return order < 0 }
+                    }
+                    return a.count < b.count
+                }
+                for index in 1..<order.count {
+                    let item = order[index]
+                    var position = index
+                    while position > 0 && precedes(item, order[position - 1]) {
+                        order[position] = order[position - 1]
+                        position -= 1
+                    }
+                    order[position] = item
+                }
+            }
+        }
+        slotBytes.withUnsafeBufferPointer { bytes in
+            for slot in order {
+                let length = slotLength[slot]
+                message.append(UInt8(truncatingIfNeeded: length >> 8))
+                message.append(UInt8(truncatingIfNeeded: length))
+                message.append(
+                    contentsOf: UnsafeBufferPointer(rebasing: bytes[slotStart[slot]..<(slotStart[slot] + length)]))
+            }
         }
         return true
     }

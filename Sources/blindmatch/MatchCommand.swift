@@ -106,7 +106,7 @@ struct MatchCommand: ParsableCommand {
 
 /// The defaults `match` uses, chosen by measurement on `synth` data (see README).
 enum MatchDefaults {
-    static let threshold = "0.8"
+    static let threshold = "0.85"
     static let solver = Solver.manyToOne
     static let veto = ["nino"]
 }

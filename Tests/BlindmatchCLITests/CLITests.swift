@@ -328,3 +328,42 @@ struct CLITests {
         #expect(result.output.contains("compatible"))
     }
 }
+
+/// The whole offline story through the binary: synth → tokenise (two agencies) → match → evaluate.
+struct QualityTests {
+    @Test func matchingSynthDataMeetsTheQualityFloor() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        let synth = try CLI.run(
+            ["synth", "--watch", "2000", "--bulk", "50000", "--seed", "1", "--output", "."], in: scratch.path)
+        #expect(synth.status == 0, "\(synth.error)")
+        for (input, output) in [("watch.csv", "watch.bmt"), ("bulk.csv", "bulk.bmt")] {
+            let result = try CLI.run(
+                [
+                    "tokenise", "--schema", CLITests.schema, "--secret-file", "project.secret", "--input", input,
+                    "--output", output,
+                ], in: scratch.path)
+            #expect(result.status == 0, "\(result.error)")
+        }
+        let match = try CLI.run(["match", "watch.bmt", "bulk.bmt", "--output", "matches.csv"], in: scratch.path)
+        #expect(match.status == 0, "\(match.error)")
+        #expect(match.output.contains("threshold 0.85"))
+        let evaluation = try CLI.run(
+            [
+                "evaluate", "--matches", "matches.csv", "--map-a", "watch.map.csv", "--map-b", "bulk.map.csv",
+                "--truth",
+                "truth.csv",
+            ], in: scratch.path)
+        #expect(evaluation.status == 0, "\(evaluation.error)")
+        // "matches: precision 0.9931, recall 0.9565, F1 0.9744 (…)"
+        let line = try #require(evaluation.output.split(separator: "\n").first)
+        func figure(_ name: String) -> Double? {
+            guard let range = line.range(of: "\(name) ") else { return nil }
+            return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+        let precision = try #require(figure("precision"))
+        let f1 = try #require(figure("F1"))
+        #expect(precision >= 0.99, "\(line)")
+        #expect(f1 >= 0.97, "\(line)")
+    }
+}

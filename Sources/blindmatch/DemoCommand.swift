@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchMatching
 import BlindmatchProtocol
 
 struct DemoCommand: ParsableCommand {
@@ -6,17 +7,17 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run the story end to end on one machine with the embedded example project.",
         discussion:
-            "Makes example watch-list and bulk data, a linkage secret and a signing key per agency; both agencies tokenise; the auditor verifies both token files and the protocol vectors. Everything happens in a temporary folder (or --directory) and nothing leaves this machine."
+            "Makes synthetic watch-list and bulk data, a linkage secret and a signing key per agency; both agencies tokenise; the auditor verifies both token files; the engine matches the tokens; the result is evaluated against the truth. Everything happens in a temporary folder (or --directory) and nothing leaves this machine."
     )
 
     @Option(help: ArgumentHelp("Keep the demo's files in this folder instead of a temporary one.", valueName: "dir"))
     var directory: String?
 
     @Option(help: "Bulk records to make.")
-    var bulk = 20_000
+    var bulk = 50_000
 
     @Option(help: "Watch-list records to make.")
-    var watch = 500
+    var watch = 2_000
 
     func run() throws {
         try reportingErrors {
@@ -53,10 +54,10 @@ struct DemoCommand: ParsableCommand {
             }
             step("3. Each agency makes a signing key pair; the public halves go to the matcher's registry")
 
-            try ExampleRecords.writeCSV(path: "\(folder)/bulk.csv", count: bulk, seed: 7, idPrefix: "B")
-            try ExampleRecords.writeCSV(path: "\(folder)/watch.csv", count: watch, seed: 7, idPrefix: "W")
+            let population = try SyntheticPopulation(.init(watchCount: watch, bulkCount: bulk, seed: 1))
+            try population.write(toDirectory: folder, threads: Machine.cores)
             step(
-                "4. Example data: \(Format.count(watch)) watch-list and \(Format.count(bulk)) bulk records (the watch list repeats the first bulk people)"
+                "4. Synthetic people (blindmatch synth): \(Format.count(watch)) on the watch list, \(Format.count(bulk)) bulk records, with typos, nicknames, moves, missing values and namesakes; truth.csv holds the true pairs"
             )
 
             for party in ["watchlist", "bulk"] {
@@ -67,7 +68,7 @@ struct DemoCommand: ParsableCommand {
                     threads: Machine.cores)
                 let outcome = try job.run()
                 step(
-                    "5. \(party) tokenises on its own machine: \(Format.count(outcome.statistics.records)) records in \(Format.decimal(outcome.seconds, places: 2)) s → \(party).bmt (+ local map, kept at home)"
+                    "5. \(party) tokenises on its own machine: \(Format.count(outcome.statistics.records)) records in \(Format.decimal(outcome.seconds, places: 2)) s → \(party).bmt (its local map stays at home)"
                 )
             }
 
@@ -80,11 +81,26 @@ struct DemoCommand: ParsableCommand {
                 )
                 guard failed.isEmpty else { throw ExitCode(1) }
             }
+
             let watchTokens = try TokenFile(contentsOf: "\(folder)/watchlist.bmt")
             let bulkTokens = try TokenFile(contentsOf: "\(folder)/bulk.bmt")
-            try watchTokens.checkCompatible(with: bulkTokens)
-            step("7. The two token files are compatible: same schema fingerprint, key id and filter length")
-            step("   Matching, the central service and results come with the matching-engine and service issues.")
+            let settings = MatchEngine.Settings(
+                threshold: try DiceThreshold(MatchDefaults.threshold), reviewFrom: try DiceThreshold("0.75"),
+                solver: MatchDefaults.solver, threads: Machine.cores,
+                vetoKeys: MatchDefaults.veto.compactMap(watchTokens.header.matchKeys.firstIndex(of:)))
+            let start = Clock.now()
+            let (results, report) = try MatchEngine(settings: settings).run(watchTokens, bulkTokens)
+            try MatchOutput.write(results, header: watchTokens.header, to: "\(folder)/matches.csv")
+            let matches = results.filter { $0.status == .match }.count
+            step(
+                "7. The matcher compares tokens only (offline engine; the service comes next): \(Format.count(matches)) matches and \(Format.count(results.count - matches)) possible matches for review in \(Format.decimal(Clock.now() - start, places: 2)) s (\(Format.count(report.exactPairs)) by match keys, the rest by Bloom filters; \(Format.count(report.comparisons)) filter comparisons)"
+            )
+
+            let (certain, withPossible) = try EvaluateCommand.evaluate(
+                matches: "\(folder)/matches.csv", mapA: "\(folder)/watchlist.map.csv", mapB: "\(folder)/bulk.map.csv",
+                truth: "\(folder)/truth.csv")
+            step("8. Against the truth (which only a demo has): matches: \(certain)")
+            step("   matches and possible: \(withPossible)")
             if directory != nil { step("Files are in \(folder).") }
         }
     }

@@ -325,7 +325,8 @@ struct CLITests {
         let result = try CLI.run(["demo", "--bulk", "2000", "--watch", "50"], in: "/tmp")
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("rules hold"))
-        #expect(result.output.contains("compatible"))
+        #expect(result.output.contains("Against the truth"))
+        #expect(result.output.contains("precision"))
     }
 }
 

@@ -181,6 +181,56 @@ struct CLITests {
         #expect(Array(clks.dropFirst().prefix(2)) == ["AAAAAAAAAAA=", "AAAAAAAAAAA="])
     }
 
+    /// SPEC §6.8: SIGINT or SIGTERM during a run removes the run's temporary files (scatter buckets holding rows
+    /// and record keys) and exits 130 or 143. The input is a FIFO, so the run waits, mid-file, for the signal.
+    @Test(arguments: [(SIGTERM, 143), (SIGINT, 130)] as [(Int32, Int32)])
+    func anInterruptedRunLeavesNothingBehind(signal: Int32, status: Int32) throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        #expect(mkfifo("\(scratch.path)/data.csv", 0o600) == 0)
+        let before = try scratch.contents()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = [
+            "tokenise", "--schema", Self.schema, "--secret-file", "project.secret", "--input", "data.csv", "--output",
+            "tokens.bmt",
+        ]
+        process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // More than one batch (16384 records), so the first is scattered to a bucket file while the run waits.
+        let writer = try #require(FileHandle(forWritingAtPath: "\(scratch.path)/data.csv"))
+        var text = "id,given_name,surname,dob,sex,postcode,nino\n"
+        for index in 0..<20_000 { text += "W\(index),Ann,Lee,1990-01-01,F,SW1A 1AA,\n" }
+        writer.write(Data(text.utf8))
+        func bucketWritten() -> Bool {
+            let names = (try? scratch.contents()) ?? []
+            return names.contains { name in
+                name.hasSuffix(".work")
+                    && ((try? FileManager.default.contentsOfDirectory(atPath: "\(scratch.path)/\(name)")) ?? []).count
+                        > 0
+            }
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !bucketWritten() && Date() < deadline { usleep(20_000) }
+        #expect(bucketWritten(), "the run never scattered a batch")
+        kill(process.processIdentifier, signal)
+        // The test runner starts children with these signals blocked; a run that does not unblock them never ends.
+        let stopBy = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < stopBy { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("the run ignored the signal")
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        try writer.close()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == status)
+        let after = try scratch.contents()
+        #expect(after == before, "left behind: \(after.subtracting(before))")
+    }
+
     @Test func badUTF8NamesTheLineAndField() throws {
         let scratch = try Scratch()
         try scratch.makeKeys()

@@ -100,20 +100,28 @@ public final class AtomicFile {
     private var committed = false
 
     /// Creates the temporary file with `mode` (0600 for secrets and local maps).
-    public init(destination: String, mode: mode_t = 0o644) throws {
+    ///
+    /// - Parameter temporaryPath: where to write until ``commit()``; by default a fresh
+    ///   ``temporaryPath(for:)``. Choose it earlier only to know it in advance (to remove it on an interrupt).
+    public init(destination: String, mode: mode_t = 0o644, temporaryPath: String? = nil) throws {
         self.destination = destination
-        let directory = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
-        let name = destination.split(separator: "/").last.map(String.init) ?? destination
-        let suffix = Hex.encode((try? SecureRandom.bytes(6)) ?? [0, 0, 0, 0, 0, 0])
-        temporaryPath = "\(directory.isEmpty ? "/" : directory)/.\(name).\(suffix).partial"
-        descriptor = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw FileIO.ioError("cannot create", temporaryPath) }
+        self.temporaryPath = temporaryPath ?? Self.temporaryPath(for: destination)
+        descriptor = open(self.temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw FileIO.ioError("cannot create", self.temporaryPath) }
         // The umask must not widen or narrow what the protocol asks for.
         fchmod(descriptor, mode)
     }
 
     deinit {
         if !committed { abandon() }
+    }
+
+    /// A new temporary path beside `destination` (SPEC §6.8): `DIR/.NAME.XXXXXXXXXXXX.partial`.
+    public static func temporaryPath(for destination: String) -> String {
+        let directory = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
+        let name = destination.split(separator: "/").last.map(String.init) ?? destination
+        let suffix = Hex.encode((try? SecureRandom.bytes(6)) ?? [0, 0, 0, 0, 0, 0])
+        return "\(directory.isEmpty ? "/" : directory)/.\(name).\(suffix).partial"
     }
 
     /// Appends bytes (buffered).

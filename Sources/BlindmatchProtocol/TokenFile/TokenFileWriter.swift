@@ -16,6 +16,9 @@ public final class TokenFileWriter {
 
     private let path: String
     private let mapPath: String?
+    /// Where the token file and the map are written until they are renamed into place (SPEC §6.8).
+    private let partialPath: String
+    private let mapPartialPath: String?
     private let context: EncodingContext
     private let party: String
     private let rowWidth: Int
@@ -36,6 +39,8 @@ public final class TokenFileWriter {
     ) throws {
         self.path = path
         self.mapPath = mapPath
+        partialPath = AtomicFile.temporaryPath(for: path)
+        mapPartialPath = mapPath.map(AtomicFile.temporaryPath(for:))
         self.context = context
         self.party = party
         self.generator = generator
@@ -52,6 +57,13 @@ public final class TokenFileWriter {
     }
 
     deinit { if !finished { abandon() } }
+
+    /// Every path this writer may create before it finishes, files first and its scatter folder last: the temporary
+    /// token file and map, and the bucket files in the folder. They hold encoded rows and record keys; a process
+    /// that is interrupted removes them (SPEC §6.8). The paths are fixed when the writer is made.
+    public var temporaryPaths: [String] {
+        buckets.map(\.path) + [partialPath] + (mapPartialPath.map { [$0] } ?? []) + [bucketDirectory]
+    }
 
     /// Adds encoded rows (`count × context.rowWidth` bytes) with their record keys, taken from column
     /// `keyColumn` of `batch` (record `firstRecord` onwards).
@@ -109,8 +121,11 @@ public final class TokenFileWriter {
         }
         let layout = header.layout(headerLength: headerBytes.count)
 
-        let file = try AtomicFile(destination: path, mode: 0o644)
-        let map = try mapPath.map { try AtomicFile(destination: $0, mode: 0o600) }
+        let file = try AtomicFile(destination: path, mode: 0o644, temporaryPath: partialPath)
+        let map = try mapPath.map {
+            try AtomicFile(
+                destination: $0, mode: 0o600, temporaryPath: mapPartialPath ?? AtomicFile.temporaryPath(for: $0))
+        }
         var prefix = TokenFileLayout.magic
         prefix.append(contentsOf: Self.littleEndian(TokenFileLayout.formatVersion))
         prefix.append(contentsOf: Self.littleEndian(UInt32(headerBytes.count)))

@@ -231,8 +231,8 @@ private struct RecordEncoding {
         message.removeAll(keepingCapacity: true)
         order.removeAll(keepingCapacity: true)
         for slot in keySlots[key] {
-            // Values are at most 65535 bytes (see encode), and no transform lengthens one; a longer piece would
-            // wrap its 2-byte length, so it makes the key absent rather than ambiguous.
+            // Values are at most 65535 bytes (see encode), and transforms give at most the value or a short code
+            // or name; a longer piece would wrap its 2-byte length, so it makes the key absent, never ambiguous.
             guard slotLength[slot] >= 0, slotLength[slot] <= RecordEncoder.maximumValueBytes else { return false }
             order.append(slot)
         }

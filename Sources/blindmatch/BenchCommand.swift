@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchMatching
 import BlindmatchProtocol
 import Glibc
 
@@ -33,9 +34,10 @@ struct TokeniseBench: ParsableCommand {
             let linkageSchema = try schema.map { try LinkageSchema(contentsOfFile: $0) } ?? Examples.ukSchema()
             let secret = try LinkageSecret.generate()
             let context = try EncodingContext(schema: linkageSchema, secret: secret)
-            var generator = ExampleRecords(seed: 1)
+            // Realistic records (blindmatch synth's bulk data) so caches and normalisation see real variety.
+            let people = try SyntheticPopulation(.init(watchCount: 0, bulkCount: records, seed: 1)).allBulkRecords()
             var batch = RecordBatch(width: linkageSchema.columns.count, capacity: records)
-            for index in 0..<records { batch.append(fields: generator.person(id: "R\(index)"), line: index + 2) }
+            for (index, person) in people.enumerated() { batch.append(fields: person.fields, line: index + 2) }
             #if DEBUG
                 Console.output("warning: this is a debug build; measure with `swift build -c release`\n")
             #endif
@@ -65,8 +67,9 @@ struct TokeniseBench: ParsableCommand {
             guard fileRecords > 0 else { return }
             let directory = try TemporaryDirectory(prefix: "blindmatch-bench")
             defer { directory.remove() }
-            let input = "\(directory.path)/records.csv"
-            try ExampleRecords.writeCSV(path: input, count: fileRecords, seed: 2)
+            let input = "\(directory.path)/bulk.csv"
+            try SyntheticPopulation(.init(watchCount: 0, bulkCount: fileRecords, seed: 2))
+                .write(toDirectory: directory.path, threads: Machine.cores)
             try secret.write(toFile: "\(directory.path)/secret.key")
             let schemaPath = "\(directory.path)/schema.json"
             let schemaFile = try AtomicFile(destination: schemaPath)

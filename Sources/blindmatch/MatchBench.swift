@@ -64,9 +64,9 @@ struct MatchBench: ParsableCommand {
     /// Filters of example records, tokenised in memory.
     static func filters(schema: LinkageSchema, secret: LinkageSecret, count: Int, seed: Int) throws -> BitMatrix {
         let context = try EncodingContext(schema: schema, secret: secret)
-        var generator = ExampleRecords(seed: seed)
+        let people = try SyntheticPopulation(.init(watchCount: 0, bulkCount: count, seed: UInt64(seed))).allBulkRecords()
         var batch = RecordBatch(width: schema.columns.count, capacity: count)
-        for index in 0..<count { batch.append(fields: generator.person(id: "R\(index)"), line: index + 2) }
+        for (index, person) in people.enumerated() { batch.append(fields: person.fields, line: index + 2) }
         var rows: [UInt8] = []
         _ = try Tokeniser(context: context, workers: Machine.cores).encode(batch, into: &rows)
         var filters = [UInt8](repeating: 0, count: count * context.filterBytes)

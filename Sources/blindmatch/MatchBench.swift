@@ -64,7 +64,8 @@ struct MatchBench: ParsableCommand {
     /// Filters of example records, tokenised in memory.
     static func filters(schema: LinkageSchema, secret: LinkageSecret, count: Int, seed: Int) throws -> BitMatrix {
         let context = try EncodingContext(schema: schema, secret: secret)
-        let people = try SyntheticPopulation(.init(watchCount: 0, bulkCount: count, seed: UInt64(seed))).allBulkRecords()
+        let people = try SyntheticPopulation(.init(watchCount: 0, bulkCount: count, seed: UInt64(seed)))
+            .allBulkRecords()
         var batch = RecordBatch(width: schema.columns.count, capacity: count)
         for (index, person) in people.enumerated() { batch.append(fields: person.fields, line: index + 2) }
         var rows: [UInt8] = []

@@ -71,6 +71,22 @@ public enum FileIO {
         return try readAll(descriptor: descriptor, path: path)
     }
 
+    /// Writes every byte of `bytes` to `descriptor`, retrying short writes and interruptions.
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeBytes {
+                let rest = UnsafeRawBufferPointer(rebasing: $0[done...])
+                return Glibc.write(descriptor, rest.baseAddress, rest.count)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot write", path)
+            }
+            done += count
+        }
+    }
+
     /// Whether a path exists.
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
@@ -166,18 +182,7 @@ public final class AtomicFile {
 
     /// Pushes buffered bytes to the file.
     public func flush() throws {
-        var done = 0
-        while done < buffer.count {
-            let count = buffer.withUnsafeBytes {
-                let rest = UnsafeRawBufferPointer(rebasing: $0[done...])
-                return Glibc.write(descriptor, rest.baseAddress, rest.count)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileIO.ioError("cannot write", temporaryPath)
-            }
-            done += count
-        }
+        try FileIO.writeAll(buffer, to: descriptor, path: temporaryPath)
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -316,18 +316,7 @@ private struct BucketFile {
             descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw FileIO.ioError("cannot create", path) }
         }
-        var done = 0
-        while done < buffer.count {
-            let count = buffer.withUnsafeBytes {
-                let rest = UnsafeRawBufferPointer(rebasing: $0[done...])
-                return Glibc.write(descriptor, rest.baseAddress, rest.count)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileIO.ioError("cannot write", path)
-            }
-            done += count
-        }
+        try FileIO.writeAll(buffer, to: descriptor, path: path)
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -69,6 +69,9 @@ private struct RecordEncoding {
     private let slots: [MatchKeyPart]
     /// Per token key: its parts as indices into `slots`, in schema order.
     private let keySlots: [[Int]]
+    /// `keySlots` flattened: key k's slots are `flatSlots[slotRange[k] ..< slotRange[k + 1]]`.
+    private let flatSlots: [Int]
+    private let slotRange: [Int]
     /// This record's slot values as UTF-8, back to back: slot i is `slotBytes[slotStart[i] ..< slotStart[i] +
     /// slotLength[i]]`, or missing when `slotLength[i] < 0`.
     private var slotBytes: [UInt8] = []
@@ -101,6 +104,10 @@ private struct RecordEncoding {
             }
         }
         self.slots = slots
+        flatSlots = keySlots.flatMap { $0 }
+        var ranges = [0]
+        for parts in keySlots { ranges.append(ranges[ranges.count - 1] + parts.count) }
+        slotRange = ranges
         slotStart = Array(repeating: 0, count: slots.count)
         slotLength = Array(repeating: -1, count: slots.count)
         slotBytes.reserveCapacity(512)
@@ -209,6 +216,40 @@ private struct RecordEncoding {
     /// SPEC §4.3: the key's HMAC into `digest`; false when a part is missing. Messages of up to 55 bytes (almost
     /// all) are assembled straight into the HMAC's padded block.
     private mutating func makeToken(key: Int) -> Bool {
+        // The usual case: a message of at most 55 bytes in key order, written straight into the HMAC's block.
+        if !anyOrder[key] {
+            var length = 0
+            for position in slotRange[key]..<slotRange[key + 1] {
+                let slotLength = slotLength[flatSlots[position]]
+                guard slotLength >= 0, slotLength <= RecordEncoder.maximumValueBytes else { return false }
+                length += 2 + slotLength
+            }
+            if length <= 55 {
+                let mac = matchKeyMACs[key]
+                let range = slotRange[key]..<slotRange[key + 1]
+                slotBytes.withUnsafeBufferPointer { bytes in
+                    block.withUnsafeMutableBufferPointer { block in
+                        guard let base = block.baseAddress else { return }
+                        var offset = 0
+                        for position in range {
+                            let slot = flatSlots[position]
+                            let count = slotLength[slot]
+                            base[offset] = UInt8(truncatingIfNeeded: count >> 8)
+                            base[offset + 1] = UInt8(truncatingIfNeeded: count)
+                            offset += 2
+                            if count > 0, let source = bytes.baseAddress {
+                                (base + offset).update(from: source + slotStart[slot], count: count)
+                            }
+                            offset += count
+                        }
+                        digest.withUnsafeMutableBytes {
+                            mac.authenticate(messageInBlock: base, length: offset, into: $0)
+                        }
+                    }
+                }
+                return true
+            }
+        }
         guard buildMessage(key: key) else { return false }
         let mac = matchKeyMACs[key]
         if message.count <= 55 {

@@ -54,19 +54,24 @@ struct PositionCache {
         }
     }
 
-    private var keys: [Key]
-    private var offsets: [UInt32]
-    private var counts: [UInt16]
+    /// One slot: the key and where its positions are, together in 32 bytes so a probe touches one cache line.
+    private struct Slot {
+        var key: Key
+        var offset: UInt32
+        var count: UInt32
+    }
+
+    private var slots: [Slot]
     private(set) var pool: [UInt16] = []
     private var entries = 0
     private let shift: UInt64
     private let mask: Int
 
-    init(capacityLog2: Int = 14) {
+    /// 4096 slots (128 KiB) per field: room for the 2048 distinct tokens a field usually has, small enough that
+    /// the caches of a record's fields stay in the core's L2 cache.
+    init(capacityLog2: Int = 12) {
         let capacity = 1 << capacityLog2
-        keys = Array(repeating: Key(unsafeEmpty: ()), count: capacity)
-        offsets = Array(repeating: 0, count: capacity)
-        counts = Array(repeating: 0, count: capacity)
+        slots = Array(repeating: Slot(key: Key(unsafeEmpty: ()), offset: 0, count: 0), count: capacity)
         shift = UInt64(64 - capacityLog2)
         mask = capacity - 1
         pool.reserveCapacity(capacity * 8)
@@ -75,30 +80,28 @@ struct PositionCache {
     /// The cached positions for `key` if at least `needed` are cached: (offset into `pool`, count).
     @inline(__always)
     func lookup(_ key: Key, needed: Int) -> Int? {
-        var slot = Int(truncatingIfNeeded: key.hash >> shift)
+        var index = Int(truncatingIfNeeded: key.hash >> shift)
         while true {
-            let candidate = keys[slot]
-            if candidate.c == 0 { return nil }
-            if candidate == key { return Int(counts[slot]) >= needed ? Int(offsets[slot]) : nil }
-            slot = (slot + 1) & mask
+            let slot = slots[index]
+            if slot.key.c == 0 { return nil }
+            if slot.key == key { return Int(slot.count) >= needed ? Int(slot.offset) : nil }
+            index = (index + 1) & mask
         }
     }
 
     /// Stores positions for `key`, replacing a shorter entry; returns their offset in `pool`.
     mutating func insert(_ key: Key, positions: UnsafeBufferPointer<UInt16>) -> Int {
-        if entries * 2 >= keys.count || pool.count + positions.count > keys.count * 64 { clear() }
-        var slot = Int(truncatingIfNeeded: key.hash >> shift)
-        while keys[slot].c != 0 && keys[slot] != key { slot = (slot + 1) & mask }
-        if keys[slot].c == 0 { entries += 1 }
-        keys[slot] = key
-        offsets[slot] = UInt32(pool.count)
-        counts[slot] = UInt16(positions.count)
+        if entries * 2 >= slots.count || pool.count + positions.count > slots.count * 64 { clear() }
+        var index = Int(truncatingIfNeeded: key.hash >> shift)
+        while slots[index].key.c != 0 && slots[index].key != key { index = (index + 1) & mask }
+        if slots[index].key.c == 0 { entries += 1 }
+        slots[index] = Slot(key: key, offset: UInt32(pool.count), count: UInt32(positions.count))
         pool.append(contentsOf: positions)
-        return Int(offsets[slot])
+        return Int(slots[index].offset)
     }
 
     private mutating func clear() {
-        for index in keys.indices { keys[index] = Key(unsafeEmpty: ()) }
+        for index in slots.indices { slots[index].key = Key(unsafeEmpty: ()) }
         pool.removeAll(keepingCapacity: true)
         entries = 0
     }

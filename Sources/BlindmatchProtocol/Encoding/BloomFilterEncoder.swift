@@ -26,6 +26,11 @@ struct BloomFilterEncoder {
     private var token = [UInt8](repeating: 0, count: 256)
     private var tokenLength = 0
     private var tokenKey = PositionCache.Key(building: ())
+    /// `bits(forToken:of:)` for the value being tokenised: k = base + 1 for the first `extra` tokens, else base.
+    private var strategyCount = -1
+    private var strategyField = -1
+    private var strategyBase = 0
+    private var strategyExtra = 0
     /// Tokens of the current record, of every field: none means the all-zero filter (SPEC §5, step 5).
     private var tokenCount = 0
     private var padded: [UInt8] = []
@@ -144,11 +149,17 @@ struct BloomFilterEncoder {
                 insertToken(index: index, of: tokens.count, field: field, fieldIndex: fieldIndex, salt: salt)
             }
         case .ngram(let n, let positional):
-            let isASCII = value.utf8.allSatisfy { $0 < 0x80 }
+            // Copy the UTF-8 once (contiguous for native strings) and check it is ASCII on the way.
+            padded.removeAll(keepingCapacity: true)
+            if n > 1 { padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1)) }
+            var text = value
+            let isASCII = text.withUTF8 { bytes in
+                padded.append(contentsOf: bytes)
+                var combined: UInt8 = 0
+                for byte in bytes { combined |= byte }
+                return combined < 0x80
+            }
             if isASCII {
-                padded.removeAll(keepingCapacity: true)
-                if n > 1 { padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1)) }
-                padded.append(contentsOf: value.utf8)
                 if n > 1 { padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1)) }
                 let count = padded.count - n + 1
                 guard count > 0 else { return }
@@ -228,7 +239,17 @@ struct BloomFilterEncoder {
     /// Sets the bits of the token in `token[0..<tokenLength]` (with the salt appended when salting).
     private mutating func insertToken(index: Int, of count: Int, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
         tokenCount += 1
-        let k = field.strategy.bits(forToken: index, of: count)
+        // SPEC §5.2, with the division done once per value rather than once per token.
+        if count != strategyCount || fieldIndex != strategyField {
+            strategyCount = count
+            strategyField = fieldIndex
+            switch field.strategy {
+            case .bitsPerToken(let k): (strategyBase, strategyExtra) = (k, 0)
+            case .bitsPerFeature(let total):
+                (strategyBase, strategyExtra) = total.quotientAndRemainder(dividingBy: count)
+            }
+        }
+        let k = index < strategyExtra ? strategyBase + 1 : strategyBase
         guard k > 0 else { return }
         if !salt.isEmpty { appendToken(salt) }
         let key = tokenKey.finished(length: tokenLength)

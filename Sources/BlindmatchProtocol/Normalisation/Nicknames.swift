@@ -25,7 +25,8 @@ public enum Nicknames {
 
     /// SPEC §4.2 `first`: the value up to its first space.
     public static func firstWord(of value: String) -> String {
-        guard let space = value.firstIndex(of: " ") else { return value }
+        // A space is one UTF-8 byte and never part of another character's encoding, so a byte search is exact.
+        guard let space = value.utf8.firstIndex(of: UInt8(ascii: " ")) else { return value }
         return String(value[..<space])
     }
 

@@ -11,7 +11,7 @@ public struct DiceThreshold: Sendable, Equatable, Comparable, CustomStringConver
             let whole = UInt64(parts[0].isEmpty ? "0" : parts[0])
         else { throw MatchingError(.invalidThreshold, "\"\(text)\" is not a threshold between 0 and 1") }
         let decimals = parts.count == 2 ? String(parts[1]) : ""
-        guard decimals.count <= 6, decimals.isEmpty || UInt64(decimals) != nil else {
+        guard whole <= 1, decimals.count <= 6, decimals.isEmpty || UInt64(decimals) != nil else {
             throw MatchingError(.invalidThreshold, "\"\(text)\": at most 6 decimals")
         }
         var denominator: UInt64 = 1

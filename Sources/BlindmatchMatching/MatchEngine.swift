@@ -16,8 +16,9 @@ public struct MatchEngine: Sendable {
         /// two different National Insurance numbers: negative evidence that outweighs similar names.
         public var vetoKeys: [Int]
         /// A veto is overruled when at least this many match keys agree (a mistyped identifier on an otherwise
-        /// identical record is not another person).
-        public var vetoOverruledBy: Int = 3
+        /// identical record is not another person). Keys share fields, so the count must exceed what a namesake
+        /// with the same names and date of birth reaches (three keys in the example schema) without an address.
+        public var vetoOverruledBy: Int = 4
         /// Compare only pairs that share a blocking-key token, when the files have blocking keys (SPEC §4.5);
         /// false compares every pair the popcount bounds allow (brute force).
         public var useBlocking = true
@@ -128,9 +129,15 @@ public struct MatchEngine: Sendable {
         }
         var solved = settings.solver.solve(candidates)
         if !settings.vetoKeys.isEmpty {
-            let before = solved.count
-            solved = Self.keepConsistentIdentities(solved, a, b, vetoKeys: settings.vetoKeys)
-            report.vetoed += before - solved.count
+            let consistent = Self.keepConsistentIdentities(solved, a, b, vetoKeys: settings.vetoKeys)
+            if consistent.count < solved.count {
+                // Solve again without the dropped pairs, so a bulk row that lost its pair can take its next best.
+                let droppedPairs = Set(solved.map(Self.pairKey)).subtracting(consistent.map(Self.pairKey))
+                report.vetoed += droppedPairs.count
+                candidates.removeAll { droppedPairs.contains(Self.pairKey($0)) }
+                solved = Self.keepConsistentIdentities(
+                    settings.solver.solve(candidates), a, b, vetoKeys: settings.vetoKeys)
+            }
         }
         for result in solved { report.pairsByRule[result.rule, default: 0] += 1 }
         return (solved, report)
@@ -156,14 +163,17 @@ public struct MatchEngine: Sendable {
             }
             let ranked = indices.sorted { support($0) > support($1) }
             for key in vetoKeys {
-                guard let anchor = ranked.first(where: { b.hasToken(row: Int(results[$0].rowB), key: key) }) else {
-                    continue
+                let kept = ranked.filter { !dropped.contains($0) && b.hasToken(row: Int(results[$0].rowB), key: key) }
+                // The identity to keep: the watch-list row's own identifier when a bulk row carries it, otherwise
+                // that of the best-supported bulk row.
+                let sharingA = kept.filter {
+                    BlockingJoin.sharesToken(a, Int(results[$0].rowA), b, Int(results[$0].rowB), columns: [key])
                 }
-                for other in ranked where other != anchor && b.hasToken(row: Int(results[other].rowB), key: key) {
-                    if !BlockingJoin.sharesToken(
-                        b, Int(results[anchor].rowB), b, Int(results[other].rowB), columns: [key]),
-                        support(other) < support(anchor)
-                    {
+                guard let anchor = sharingA.first ?? kept.first else { continue }
+                for other in kept where other != anchor {
+                    let conflicts = !BlockingJoin.sharesToken(
+                        b, Int(results[anchor].rowB), b, Int(results[other].rowB), columns: [key])
+                    if conflicts && (!sharingA.isEmpty || support(other) < support(anchor)) {
                         dropped.insert(other)
                     }
                 }
@@ -171,6 +181,8 @@ public struct MatchEngine: Sendable {
         }
         return results.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
     }
+
+    static func pairKey(_ result: MatchResult) -> UInt64 { UInt64(result.rowA) << 32 | UInt64(result.rowB) }
 
     /// Both rows have a token in `column` and the tokens differ.
     static func disagree(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int, column: Int) -> Bool {

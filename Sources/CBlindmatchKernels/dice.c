@@ -22,15 +22,21 @@ static int detected_level(void) {
     return 0;
 }
 
+// Read and written atomically: worker threads may ask for the level while the first caller sets it.
 int bm_kernel_level(void) {
-    if (forced_level < 0) forced_level = detected_level();
-    return forced_level;
+    int level = __atomic_load_n(&forced_level, __ATOMIC_RELAXED);
+    if (level < 0) {
+        level = detected_level();
+        __atomic_store_n(&forced_level, level, __ATOMIC_RELAXED);
+    }
+    return level;
 }
 
 int bm_kernel_set_level(int level) {
     int available = detected_level();
-    forced_level = level < available ? (level < 0 ? 0 : level) : available;
-    return forced_level;
+    int chosen = level < available ? (level < 0 ? 0 : level) : available;
+    __atomic_store_n(&forced_level, chosen, __ATOMIC_RELAXED);
+    return chosen;
 }
 
 // Portable: the compiler's popcount without target features (a table or bit tricks).

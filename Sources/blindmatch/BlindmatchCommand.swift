@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchMatching
 import BlindmatchProtocol
 
 @main
@@ -27,6 +28,9 @@ extension ParsableCommand {
         do {
             try body()
         } catch let error as ProtocolError {
+            Console.error("blindmatch: error: \(error.reason)\n")
+            throw ExitCode(1)
+        } catch let error as MatchingError {
             Console.error("blindmatch: error: \(error.reason)\n")
             throw ExitCode(1)
         }

@@ -22,9 +22,20 @@ struct MatchBench: ParsableCommand {
     @Option(help: "Kernel: auto, avx512, popcnt or portable.")
     var kernel = "auto"
 
+    static let kernels = ["portable": 0, "popcnt": 1, "avx512": 2, "auto": 2]
+
+    func validate() throws {
+        guard watch > 0, bulk > 0, runs > 0 else {
+            throw ValidationError("--watch, --bulk and --runs must be positive")
+        }
+        guard Self.kernels[kernel] != nil else {
+            throw ValidationError("--kernel must be auto, avx512, popcnt or portable")
+        }
+    }
+
     func run() throws {
         try reportingErrors {
-            let level = ["portable": 0, "popcnt": 1, "avx512": 2, "auto": 2][kernel] ?? 2
+            let level = Self.kernels[kernel] ?? 2
             DiceKernel.setImplementationLevel(level)
             let dice = try DiceThreshold(threshold)
             let schema = try Examples.ukSchema()

@@ -114,6 +114,7 @@ struct CLITests {
             "data.csv:2: expected 7 fields"
         ),
         ("header mismatch", "id,first,surname,dob,sex,postcode,nino\n", "data.csv:1: the header does not match"),
+        ("no header line", "W1,Ann,Lee,1990-01-01,F,SW1A 1AA,AB123456C\n", "column 2 should be \"given_name\""),
         (
             "unclosed quote", "id,given_name,surname,dob,sex,postcode,nino\nW1,\"Ann,Lee,1990-01-01,F,,\n",
             "data.csv:2: a quoted field is never closed"

@@ -130,6 +130,25 @@ struct MatchEngineTests {
         #expect(Set(oneToOne.map(\.rowB)).count == oneToOne.count)
     }
 
+    /// A namesake (same names, birth date and sex, another NINO) must not displace the record that carries the
+    /// watch-list person's own NINO, however many name keys the namesake shares.
+    @Test func theWatchListPersonsOwnIdentifierWins() throws {
+        let fixture = try TokenFixture()
+        let a = try fixture.file("watch", [["W1", "Robert", "Smith", "1980-03-15", "M", "SW1A 1AA", "JH123456C"]])
+        let b = try fixture.file(
+            "bulk",
+            [
+                ["X", "Robert", "Smith", "1980-03-15", "M", "B33 8TH", "JH654321C"],  // namesake
+                ["Y", "Robert", "Smithe", "1981-03-15", "M", "LS1 4AP", "JH123456C"],  // the person, messier
+            ])
+        var settings = try Self.settings(.manyToOne, threshold: "0.85")
+        settings.vetoKeys = [0]
+        let (results, _) = try MatchEngine(settings: settings).run(a, b)
+        let found = try Self.byKeys(results, fixture)
+        #expect(found["Y"]?.1 == "nino")
+        #expect(found["X"] == nil)
+    }
+
     @Test func filesMadeWithAnotherSecretAreRefused() throws {
         let fixture = try TokenFixture()
         let other = try TokenFixture(secret: try LinkageSecret.generate())

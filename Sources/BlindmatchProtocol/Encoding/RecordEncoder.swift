@@ -218,8 +218,6 @@ private struct RecordEncoding {
         return invalid
     }
 
-    /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes (in byte order of the
-    /// values when the key is `anyOrder`). False if a part is missing.
     /// SPEC §4.3: the key's HMAC into `digest`; false when a part is missing. Messages of up to 55 bytes (almost
     /// all) are assembled straight into the HMAC's padded block.
     private mutating func makeToken(key: Int) -> Bool {
@@ -275,6 +273,8 @@ private struct RecordEncoding {
         return true
     }
 
+    /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes (in byte order of the
+    /// values when the key is `anyOrder`). False if a part is missing.
     private mutating func buildMessage(key: Int) -> Bool {
         message.removeAll(keepingCapacity: true)
         order.removeAll(keepingCapacity: true)

@@ -113,9 +113,8 @@ public final class TokenFile: @unchecked Sendable {
         if header.schemaFingerprint != other.header.schemaFingerprint { problems.append("schema fingerprints differ") }
         if header.keyID != other.header.keyID { problems.append("key ids differ (different linkage secrets)") }
         if header.filterBits != other.header.filterBits { problems.append("filter lengths differ") }
-        if header.matchKeys != other.header.matchKeys || header.blockingKeys != other.header.blockingKeys {
-            problems.append("match keys differ")
-        }
+        if header.matchKeys != other.header.matchKeys { problems.append("match keys differ") }
+        if header.blockingKeys != other.header.blockingKeys { problems.append("blocking keys differ") }
         guard problems.isEmpty else {
             throw ProtocolError(
                 .incompatible, "\(path) and \(other.path) cannot be compared: \(problems.joined(separator: "; "))")

@@ -45,17 +45,20 @@ struct CSVReader: ~Copyable {
     deinit { close(descriptor) }
 
     /// Checks the header against the schema's columns (SPEC §2.4): same names, same order.
+    /// What the header holds is never repeated: a file without a header line has a record there.
     func checkHeader(expected: [String]) throws {
         guard header != expected else { return }
         var differences: [String] = []
-        for index in 0..<max(header.count, expected.count) {
-            let found = index < header.count ? "\"\(header[index])\"" : "nothing"
-            let wanted = index < expected.count ? "\"\(expected[index])\"" : "nothing"
-            if found != wanted { differences.append("column \(index + 1): expected \(wanted), found \(found)") }
+        if header.count != expected.count {
+            differences.append("it has \(header.count) columns, the schema \(expected.count)")
+        }
+        for index in 0..<min(header.count, expected.count) where header[index] != expected[index] {
+            differences.append("column \(index + 1) should be \"\(expected[index])\"")
         }
         throw ProtocolError(
             .headerMismatch,
-            "\(path):1: the header does not match the schema: \(differences.joined(separator: "; "))")
+            "\(path):1: the header does not match the schema (\(differences.joined(separator: "; "))); expected "
+                + expected.joined(separator: ","))
     }
 
     /// Fills `batch` with up to `limit` records; returns false when the file is exhausted and nothing was read.

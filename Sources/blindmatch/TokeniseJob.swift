@@ -30,14 +30,14 @@ struct TokeniseJob {
 
     func run() throws -> Outcome {
         let start = Clock.now()
-        var reader = try CSVReader(path: input)
+        let reader = try CSVReader(path: input)
         try reader.checkHeader(expected: schema.columnNames)
         let context = try EncodingContext(schema: schema, secret: secret)
         let tokeniser = try Tokeniser(context: context, workers: threads)
         let fileSize = FileIO.size(of: input)
         let progress = Progress(label: label, totalBytes: fileSize)
         var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.tokenKeys.count)
-        var batch = RecordBatch(width: schema.columns.count, capacity: batchSize)
+        let source = BatchSource(reader: reader, width: schema.columns.count, limit: batchSize)
         var rows: [UInt8] = []
 
         switch format {
@@ -48,7 +48,7 @@ struct TokeniseJob {
             InterruptCleanup.install(removing: writer.temporaryPaths)
             defer { InterruptCleanup.uninstall() }
             do {
-                while try reader.read(into: &batch, limit: batchSize) {
+                while let batch = try source.next() {
                     let (batchStatistics, refusal) = tokeniser.encode(batch, into: &rows)
                     try refuse(refusal, in: batch)
                     statistics.merge(batchStatistics)
@@ -56,7 +56,7 @@ struct TokeniseJob {
                         try writer.append(
                             rows: $0, count: batch.count, keysFrom: batch, keyColumn: schema.recordKeyColumn)
                     }
-                    progress.update(records: statistics.records, bytes: reader.bytesRead)
+                    progress.update(records: statistics.records, bytes: source.bytesRead)
                 }
                 progress.finish()
                 let summary = try writer.finish(statistics: statistics, signingKey: signingKey)
@@ -78,7 +78,7 @@ struct TokeniseJob {
             var first = true
             var text: [UInt8] = []
             let filterOffset = context.rowWidth - context.filterBytes
-            while try reader.read(into: &batch, limit: batchSize) {
+            while let batch = try source.next() {
                 let (batchStatistics, refusal) = tokeniser.encode(batch, into: &rows)
                 try refuse(refusal, in: batch)
                 statistics.merge(batchStatistics)
@@ -95,7 +95,7 @@ struct TokeniseJob {
                     }
                 }
                 try file.write(text)
-                progress.update(records: statistics.records, bytes: reader.bytesRead)
+                progress.update(records: statistics.records, bytes: source.bytesRead)
             }
             progress.finish()
             try file.write("]}")

@@ -250,6 +250,12 @@ PEOPLE = [
                                     "sex": "m", "postcode": "SW1A 1AA", "nino": ""}),
     ("middle name and short form", {"given_name": "liz ann", "surname": "taylor", "dob": "1961-02-28",
                                     "sex": "f", "postcode": "CF10 1AA", "nino": "JK000001"}),
+    # name-dob's message is 2 + 21 + 2 + 18 + 2 + 10 = 55 bytes: the largest that fits one padded block.
+    ("55-byte name-dob message", {"given_name": "abcdefghijklmnopqr", "surname": "stuvwxyzabcdefghijklm",
+                                  "dob": "1990-01-01", "sex": "m", "postcode": "E1 6AN", "nino": ""}),
+    # One byte more: 56 bytes, the smallest message that needs a second inner block.
+    ("56-byte name-dob message", {"given_name": "abcdefghijklmnopqrs", "surname": "stuvwxyzabcdefghijklm",
+                                  "dob": "1990-01-01", "sex": "m", "postcode": "E1 6AN", "nino": ""}),
 ]
 
 

@@ -50,6 +50,7 @@ let package = Package(
             name: "BlindmatchMatchingTests",
             dependencies: ["BlindmatchMatching"]
         ),
+        .testTarget(name: "BlindmatchServerTests", dependencies: ["BlindmatchServer"]),
         .testTarget(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.

@@ -230,7 +230,8 @@ public struct AuditVerification: Sendable, Equatable {
             guard key == publicKey.fingerprint else {
                 fail(
                     line: line, seq: reading.seq, .checkpointKey,
-                    "signed by key \(key), not the matcher's key \(publicKey.fingerprint): a forged checkpoint")
+                    "signed by key \(key), not the given key \(publicKey.fingerprint): forged, or the wrong key was given"
+                )
                 return
             }
             guard let covered = before?.hash.flatMap(Hex.decode) else {

@@ -8,11 +8,12 @@ struct BlindmatchCommand: ParsableCommand {
         commandName: "blindmatch",
         abstract: "Privacy-preserving record linkage: tokenise on the agency's machine, match only tokens.",
         discussion:
-            "Agency staff: keygen, tokenise, inspect. Auditors: verify, vectors. Everyone: bench. Secrets are read from files (mode 0600), never from arguments. See README.md and Protocol/SPEC.md.",
+            "Agency staff: keygen, tokenise, inspect. Auditors: verify, vectors, audit. Everyone: bench. Secrets are read from files (mode 0600), never from arguments. See README.md and Protocol/SPEC.md.",
         version: BlindmatchVersion.version,
         subcommands: [
             KeygenCommand.self, TokeniseCommand.self, InspectCommand.self, VerifyCommand.self, VectorsCommand.self,
             MatchCommand.self, EvaluateCommand.self, SynthCommand.self, BenchCommand.self, DemoCommand.self,
+            AuditCommand.self,
         ]
     )
 }

@@ -12,9 +12,13 @@ public struct ServerError: Error, CustomStringConvertible, Sendable, Equatable {
         case invalidAuditLog
     }
 
+    /// What kind of failure.
     public let code: Code
+    /// Why, for people: names the rule, never a record value, token or secret.
     public let reason: String
+    /// The source file that raised it.
     public let file: String
+    /// The line that raised it.
     public let line: Int
 
     /// Makes an error; `file` and `line` default to the place that raised it.

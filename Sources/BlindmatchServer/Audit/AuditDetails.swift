@@ -33,7 +33,9 @@ public struct AuditDetails: Sendable, Hashable, ExpressibleByDictionaryLiteral {
 
     /// One member.
     public struct Member: Sendable, Hashable {
+        /// The member's name, e.g. `run`.
         public let name: String
+        /// Its value.
         public let value: Value
     }
 

@@ -31,6 +31,7 @@ public struct AuditVerification: Sendable, Equatable {
         public let line: Int
         /// The entry's seq, when the line could be read that far.
         public let seq: Int?
+        /// The rule it breaks.
         public let rule: Rule
         /// What is wrong, and what it usually means; never the line's own text.
         public let detail: String

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlindmatchMatching
 import BlindmatchProtocol
+import BlindmatchServer
 
 @main
 struct BlindmatchCommand: ParsableCommand {
@@ -33,6 +34,9 @@ extension ParsableCommand {
             throw ExitCode(1)
         } catch let error as MatchingError {
             Console.error("blindmatch: error: \(error.reason)\n")
+            throw ExitCode(1)
+        } catch let error as ServerError {
+            Console.error("blindmatch: error: \(error.description)\n")
             throw ExitCode(1)
         }
     }

@@ -253,16 +253,7 @@ struct BloomFilterEncoder {
         guard k > 0 else { return }
         if !salt.isEmpty { appendToken(salt) }
         let key = tokenKey.finished(length: tokenLength)
-        if let key, let offset = caches[fieldIndex].lookup(key, needed: k) {
-            caches[fieldIndex].pool.withUnsafeBufferPointer { pool in
-                filter.withUnsafeMutableBufferPointer { bits in
-                    for position in pool[offset..<(offset + k)] {
-                        bits[Int(position) >> 3] |= 0x80 >> UInt8(position & 7)
-                    }
-                }
-            }
-            return
-        }
+        if let key, caches[fieldIndex].setCachedBits(key, needed: k, in: &filter) { return }
         let input = Array(token[0..<tokenLength])
         computePositions(input, k: k, field: field, fieldIndex: fieldIndex)
         for position in positions { setBit(Int(position)) }

@@ -89,6 +89,22 @@ struct PositionCache {
         }
     }
 
+    /// Sets the first `needed` cached positions of `key` in `filter` (bit p = byte p/8, mask 0x80 >> p%8) and
+    /// returns true, or returns false when fewer are cached. Mutating only so that callers reach the cache in place
+    /// (no copy, no reference counting) on the hot path.
+    @inline(__always)
+    mutating func setCachedBits(_ key: Key, needed: Int, in filter: inout [UInt8]) -> Bool {
+        guard let offset = lookup(key, needed: needed) else { return false }
+        pool.withUnsafeBufferPointer { pool in
+            filter.withUnsafeMutableBufferPointer { bits in
+                for position in pool[offset..<(offset + needed)] {
+                    bits[Int(position) >> 3] |= 0x80 >> UInt8(position & 7)
+                }
+            }
+        }
+        return true
+    }
+
     /// Stores positions for `key`, replacing a shorter entry; returns their offset in `pool`.
     mutating func insert(_ key: Key, positions: UnsafeBufferPointer<UInt16>) -> Int {
         if entries * 2 >= slots.count || pool.count + positions.count > slots.count * 64 { clear() }

@@ -22,8 +22,8 @@ struct BloomFilterEncoder {
     private var filter: [UInt8]
     private var work: [UInt8]
     private var caches: [PositionCache]
-    /// The current token's bytes are `token[0..<tokenLength]`; the buffer only grows.
-    private var token = [UInt8](repeating: 0, count: 256)
+    /// The current token's bytes are `token.bytes[0..<tokenLength]`; the buffer only grows.
+    private let token = TokenBuffer()
     private var tokenLength = 0
     private var tokenKey = PositionCache.Key(building: ())
     /// `bits(forToken:of:)` for the value being tokenised: k = base + 1 for the first `extra` tokens, else base.
@@ -110,8 +110,8 @@ struct BloomFilterEncoder {
     /// Appends a byte to the token, and to its cache key while it still fits one.
     @inline(__always)
     private mutating func appendToken(_ byte: UInt8) {
-        if tokenLength == token.count { token.append(contentsOf: repeatElement(0, count: token.count)) }
-        token[tokenLength] = byte
+        if tokenLength == token.capacity { token.grow() }
+        token.bytes[tokenLength] = byte
         if tokenLength < PositionCache.Key.maximumLength { tokenKey.append(byte, at: tokenLength) }
         tokenLength += 1
     }
@@ -254,7 +254,7 @@ struct BloomFilterEncoder {
         if !salt.isEmpty { appendToken(salt) }
         let key = tokenKey.finished(length: tokenLength)
         if let key, caches[fieldIndex].setCachedBits(key, needed: k, in: &filter) { return }
-        let input = Array(token[0..<tokenLength])
+        let input = Array(UnsafeBufferPointer(start: token.bytes, count: tokenLength))
         computePositions(input, k: k, field: field, fieldIndex: fieldIndex)
         for position in positions { setBit(Int(position)) }
         if let key {
@@ -415,5 +415,25 @@ struct BloomFilterEncoder {
     @inline(__always)
     private static func bit(_ bytes: [UInt8], _ position: Int) -> UInt8 {
         (bytes[position >> 3] >> (7 - UInt8(position & 7))) & 1
+    }
+}
+
+/// The bytes of the token being built: a plain buffer, so appending a byte costs no copy-on-write check. Owned by one
+/// encoder (which is owned by one thread).
+final class TokenBuffer {
+    private(set) var bytes: UnsafeMutablePointer<UInt8>
+    private(set) var capacity = 256
+
+    init() { bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 256) }
+
+    deinit { bytes.deallocate() }
+
+    /// Doubles the capacity, keeping the contents.
+    func grow() {
+        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+        larger.update(from: bytes, count: capacity)
+        bytes.deallocate()
+        bytes = larger
+        capacity *= 2
     }
 }

@@ -221,68 +221,54 @@ private struct RecordEncoding {
     /// SPEC §4.3: the key's HMAC into `digest`; false when a part is missing. Messages of up to 55 bytes (almost
     /// all) are assembled straight into the HMAC's padded block.
     private mutating func makeToken(key: Int) -> Bool {
-        // The usual case: a message of at most 55 bytes in key order, written straight into the HMAC's block.
-        if !anyOrder[key] {
-            var length = 0
-            for position in slotRange[key]..<slotRange[key + 1] {
-                let slotLength = slotLength[flatSlots[position]]
-                guard slotLength >= 0, slotLength <= RecordEncoder.maximumValueBytes else { return false }
-                length += 2 + slotLength
-            }
-            if length <= 55 {
-                let mac = matchKeyMACs[key]
-                let range = slotRange[key]..<slotRange[key + 1]
-                slotBytes.withUnsafeBufferPointer { bytes in
-                    block.withUnsafeMutableBufferPointer { block in
-                        guard let base = block.baseAddress else { return }
-                        var offset = 0
-                        for position in range {
-                            let slot = flatSlots[position]
-                            let count = slotLength[slot]
-                            base[offset] = UInt8(truncatingIfNeeded: count >> 8)
-                            base[offset + 1] = UInt8(truncatingIfNeeded: count)
-                            offset += 2
-                            if count > 0, let source = bytes.baseAddress {
-                                (base + offset).update(from: source + slotStart[slot], count: count)
-                            }
-                            offset += count
-                        }
-                        digest.withUnsafeMutableBytes {
-                            mac.authenticate(messageInBlock: base, length: offset, into: $0)
-                        }
-                    }
-                }
-                return true
-            }
-        }
-        guard buildMessage(key: key) else { return false }
+        guard let length = orderParts(key: key) else { return false }
         let mac = matchKeyMACs[key]
-        if message.count <= 55 {
-            message.withUnsafeBytes { source in
+        let order = self.order
+        slotBytes.withUnsafeBufferPointer { bytes in
+            // Almost always: the message fits one padded block and is written straight into it.
+            if length <= 55 {
                 block.withUnsafeMutableBufferPointer { block in
                     guard let base = block.baseAddress else { return }
-                    for (index, byte) in source.enumerated() { base[index] = byte }
-                    digest.withUnsafeMutableBytes {
-                        mac.authenticate(messageInBlock: base, length: source.count, into: $0)
+                    var offset = 0
+                    for slot in order {
+                        let count = slotLength[slot]
+                        base[offset] = UInt8(truncatingIfNeeded: count >> 8)
+                        base[offset + 1] = UInt8(truncatingIfNeeded: count)
+                        offset += 2
+                        if count > 0, let source = bytes.baseAddress {
+                            (base + offset).update(from: source + slotStart[slot], count: count)
+                        }
+                        offset += count
                     }
+                    digest.withUnsafeMutableBytes { mac.authenticate(messageInBlock: base, length: offset, into: $0) }
                 }
+                return
             }
-        } else {
+            message.removeAll(keepingCapacity: true)
+            for slot in order {
+                let count = slotLength[slot]
+                message.append(UInt8(truncatingIfNeeded: count >> 8))
+                message.append(UInt8(truncatingIfNeeded: count))
+                message.append(
+                    contentsOf: UnsafeBufferPointer(rebasing: bytes[slotStart[slot]..<(slotStart[slot] + count)]))
+            }
             message.withUnsafeBytes { source in digest.withUnsafeMutableBytes { mac.authenticate(source, into: $0) } }
         }
         return true
     }
 
-    /// SPEC §4.3: for each part, its value as a 2-byte big-endian length and UTF-8 bytes (in byte order of the
-    /// values when the key is `anyOrder`). False if a part is missing.
-    private mutating func buildMessage(key: Int) -> Bool {
-        message.removeAll(keepingCapacity: true)
+    /// SPEC §4.3: puts the key's parts in `order` (sorted by their bytes when the key is `anyOrder`) and returns
+    /// the message length (2 bytes of length per part plus its UTF-8), or nil when a part is missing.
+    private mutating func orderParts(key: Int) -> Int? {
         order.removeAll(keepingCapacity: true)
-        for slot in keySlots[key] {
+        var length = 0
+        for position in slotRange[key]..<slotRange[key + 1] {
+            let slot = flatSlots[position]
             // Values are at most 65535 bytes (see encode), and transforms give at most the value or a short code
             // or name; a longer piece would wrap its 2-byte length, so it makes the key absent, never ambiguous.
-            guard slotLength[slot] >= 0, slotLength[slot] <= RecordEncoder.maximumValueBytes else { return false }
+            guard slotLength[slot] >= 0, slotLength[slot] <= RecordEncoder.maximumValueBytes else { return nil }
             order.append(slot)
+            length += 2 + slotLength[slot]
         }
         if anyOrder[key] && order.count > 1 {
             // Insertion sort by the pieces' bytes (a key has at most 8 parts).
@@ -309,15 +295,6 @@ private struct RecordEncoding {
                 }
             }
         }
-        slotBytes.withUnsafeBufferPointer { bytes in
-            for slot in order {
-                let length = slotLength[slot]
-                message.append(UInt8(truncatingIfNeeded: length >> 8))
-                message.append(UInt8(truncatingIfNeeded: length))
-                message.append(
-                    contentsOf: UnsafeBufferPointer(rebasing: bytes[slotStart[slot]..<(slotStart[slot] + length)]))
-            }
-        }
-        return true
+        return length
     }
 }

@@ -92,8 +92,9 @@ struct DemoCommand: ParsableCommand {
             let (results, report) = try MatchEngine(settings: settings).run(watchTokens, bulkTokens)
             try MatchOutput.write(results, header: watchTokens.header, to: "\(folder)/matches.csv")
             let matches = results.filter { $0.status == .match }.count
+            let byKeys = results.filter { $0.rule != .bloom }.count
             step(
-                "7. The matcher compares tokens only (offline engine; the service comes next): \(Format.count(matches)) matches and \(Format.count(results.count - matches)) possible matches for review in \(Format.decimal(Clock.now() - start, places: 2)) s (\(Format.count(report.exactPairs)) by match keys, the rest by Bloom filters; \(Format.count(report.comparisons)) filter comparisons)"
+                "7. The matcher compares tokens only (offline engine; the service comes next): \(Format.count(matches)) matches and \(Format.count(results.count - matches)) possible matches for review in \(Format.decimal(Clock.now() - start, places: 2)) s (\(Format.count(byKeys)) found by match keys, \(Format.count(results.count - byKeys)) by Bloom filters after \(Format.count(report.comparisons)) filter comparisons)"
             )
 
             let (certain, withPossible) = try EvaluateCommand.evaluate(

@@ -25,19 +25,20 @@ struct ExitStatus: Error {
 }
 
 extension ParsableCommand {
-    /// Runs `body`, turning a ProtocolError into one clear line on standard error and exit code 1.
+    /// Runs `body`, turning any module's error into one clear line on standard error and exit code 1.
     func reportingErrors(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let error as ProtocolError {
-            Console.error("blindmatch: error: \(error.reason)\n")
-            throw ExitCode(1)
-        } catch let error as MatchingError {
-            Console.error("blindmatch: error: \(error.reason)\n")
-            throw ExitCode(1)
-        } catch let error as ServerError {
+        } catch let error as any ReportableError {
             Console.error("blindmatch: error: \(error.description)\n")
             throw ExitCode(1)
         }
     }
 }
+
+/// The modules' error types: each describes itself in one line fit for the user (no values, tokens or secrets).
+protocol ReportableError: Error, CustomStringConvertible {}
+
+extension ProtocolError: ReportableError {}
+extension MatchingError: ReportableError {}
+extension ServerError: ReportableError {}

@@ -61,7 +61,6 @@ public final class RecordEncoder {
 private struct RecordEncoding {
     typealias InvalidEntry = RecordEncoder.InvalidEntry
     let context: EncodingContext
-    private let schema: LinkageSchema
     private var values: [String?]
     private var message: [UInt8] = []
     private var digest = [UInt8](repeating: 0, count: 64)
@@ -74,11 +73,11 @@ private struct RecordEncoding {
     private let filterBytes: Int
     /// Every distinct (column, transform) that some key uses, computed once per record (keys share parts).
     private let slots: [MatchKeyPart]
-    /// Per token key: its parts as indices into `slots`, in schema order.
-    private let keySlots: [[Int]]
-    /// `keySlots` flattened: key k's slots are `flatSlots[slotRange[k] ..< slotRange[k + 1]]`.
+    /// Per token key, its parts as indices into `slots` in schema order: key k's are
+    /// `flatSlots[slotRange[k] ..< slotRange[k + 1]]`.
     private let flatSlots: [Int]
     private let slotRange: [Int]
+    private let tokenKeyCount: Int
     /// This record's slot values as UTF-8, back to back: slot i is `slotBytes[slotStart[i] ..< slotStart[i] +
     /// slotLength[i]]`, or missing when `slotLength[i] < 0`.
     private var slotBytes: [UInt8] = []
@@ -98,12 +97,11 @@ private struct RecordEncoding {
 
     init(context: EncodingContext) throws {
         self.context = context
-        schema = context.schema
         matchKeyMACs = context.matchKeyMACs.map { $0 }
         presenceBytes = context.presenceBytes
         filterBytes = context.filterBytes
         var slots: [MatchKeyPart] = []
-        keySlots = context.schema.tokenKeys.map { key in
+        let keySlots = context.schema.tokenKeys.map { key in
             key.parts.map { part in
                 if let index = slots.firstIndex(of: part) { return index }
                 slots.append(part)
@@ -114,6 +112,7 @@ private struct RecordEncoding {
         flatSlots = keySlots.flatMap { $0 }
         var ranges = [0]
         for parts in keySlots { ranges.append(ranges[ranges.count - 1] + parts.count) }
+        tokenKeyCount = keySlots.count
         slotRange = ranges
         slotStart = Array(repeating: 0, count: slots.count)
         slotLength = Array(repeating: -1, count: slots.count)
@@ -132,9 +131,9 @@ private struct RecordEncoding {
             }
         }
         self.formats = formats
-        values = Array(repeating: nil, count: schema.columns.count)
+        values = Array(repeating: nil, count: context.schema.columns.count)
         message.reserveCapacity(256)
-        if schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
+        if context.schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
     }
 
     mutating func encode(
@@ -196,7 +195,7 @@ private struct RecordEncoding {
             piece.withUTF8 { slotBytes.append(contentsOf: $0) }
             slotLength[index] = slotBytes.count - slotStart[index]
         }
-        for keyIndex in 0..<keySlots.count {
+        for keyIndex in 0..<tokenKeyCount {
             let tokenOffset = presenceBytes + keyIndex * EncodingContext.tokenBytes
             if makeToken(key: keyIndex) {
                 let token = UnsafeMutableRawBufferPointer(
@@ -210,7 +209,7 @@ private struct RecordEncoding {
                 for index in tokenOffset..<(tokenOffset + EncodingContext.tokenBytes) { row[index] = 0 }
             }
         }
-        let filterOffset = presenceBytes + keySlots.count * EncodingContext.tokenBytes
+        let filterOffset = presenceBytes + tokenKeyCount * EncodingContext.tokenBytes
         let filter = UnsafeMutableRawBufferPointer(rebasing: row[filterOffset..<(filterOffset + filterBytes)])
         if let popcount = bloomEncoder?.encode(values: values, into: filter) {
             statistics.recordPopcount(popcount)

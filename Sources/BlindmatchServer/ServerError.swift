@@ -10,6 +10,10 @@ public struct ServerError: Error, CustomStringConvertible, Sendable, Equatable {
         case invalidAuditEntry
         /// An audit log read back does not hold together (SPEC §10.5).
         case invalidAuditLog
+        /// The service's data directory or store cannot be read or written.
+        case storage
+        /// The service cannot start (bad options, a port in use, a data directory others can read).
+        case startup
     }
 
     /// What kind of failure.

@@ -74,6 +74,12 @@ public struct PublicSigningKey: Sendable, Hashable, CustomStringConvertible {
         self.rawBytes = raw
     }
 
+    /// Reads PEM text (`-----BEGIN PUBLIC KEY-----`); nil unless it is an Ed25519 public key.
+    public init?(pem text: String) {
+        guard let raw = PEM.readPublicKey(Array(text.utf8)) else { return nil }
+        self.rawBytes = raw
+    }
+
     /// SHA-256 of the raw key, in hex: how headers, logs and the matcher name a key.
     public var fingerprint: String { Hex.encode(SHA256Hasher.hash(rawBytes)) }
 

@@ -1,0 +1,162 @@
+import BlindmatchProtocol
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+
+/// The central matching service (`blindmatch serve`): the store, the token-file store, the run scheduler and the
+/// HTTP API of `Protocol/openapi.yaml`.
+public final class MatchingService: Sendable {
+    /// How `serve` is configured.
+    public struct Options: Sendable {
+        public var dataDirectory: String
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// The largest token file accepted (`serve --max-upload-bytes`).
+        public var maxUploadBytes = 8 << 30
+        /// Where to write the first operator token (0600) instead of printing it.
+        public var operatorTokenFile: String?
+        /// Threads the engine uses for a run.
+        public var threads = 1
+
+        public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
+    }
+
+    /// The largest JSON request body.
+    static let maxJSONBytes = 1 << 20
+
+    let options: Options
+    let store: ServiceStore
+    let files: TokenFileStore
+    let scheduler: RunScheduler
+    let logger: Logger
+    let startedAt = ContinuousClock.now
+
+    /// Opens (or creates) the data directory: the store with its migrations, the matcher's checkpoint key, the
+    /// token-file store; removes what interrupted uploads left.
+    public init(options: Options) throws {
+        self.options = options
+        var logger = Logger(label: "blindmatch.serve")
+        logger.logLevel = .info
+        self.logger = logger
+        let directory = options.dataDirectory
+        if !FileIO.exists(directory) {
+            guard mkdir(directory, 0o700) == 0 else { throw ServerError(.startup, "cannot create \(directory)") }
+        }
+        let mode = try FileIO.permissions(of: directory)
+        guard mode & 0o077 == 0 else {
+            throw ServerError(
+                .startup,
+                "\(directory): others can read the data directory (mode \(String(mode, radix: 8))); chmod 700 it")
+        }
+        let key = try Self.checkpointKey(in: directory)
+        store = try ServiceStore(path: directory + "/blindmatch.sqlite", checkpointKey: key)
+        files = try TokenFileStore(dataDirectory: directory)
+        files.removeTemporaryFiles()
+        scheduler = RunScheduler()
+    }
+
+    /// The matcher's checkpoint-signing key (SPEC §10.4): `matcher.key` (0600) and `matcher.pub` in the data
+    /// directory, made on first start.
+    static func checkpointKey(in directory: String) throws -> SigningKey {
+        let path = directory + "/matcher.key"
+        if FileIO.exists(path) { return try SigningKey(contentsOfFile: path) }
+        let key = try SigningKey.generate()
+        let file = try AtomicFile(destination: path, mode: 0o600)
+        try file.write(try key.privateKeyPEM())
+        try file.commit()
+        let pub = try AtomicFile(destination: directory + "/matcher.pub", mode: 0o644)
+        try pub.write(key.publicKey.pem())
+        try pub.commit()
+        return key
+    }
+
+    /// Makes the first operator token when the store has none: returns the token (to show once) or nil.
+    public func makeFirstOperatorToken() async throws -> String? {
+        try await store.database.write { db in
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM token WHERE role = 'operator'") ?? 0
+            guard count == 0 else { return nil }
+            let (token, record) = try Self.insertToken(
+                db, role: .operator, name: "operator", project: nil, party: nil, expiresAt: nil)
+            try ServiceStore.append(
+                db, actor: .system, action: .tokenIssued, project: nil,
+                details: ["role": "operator", "tokenId": .string(record.id)])
+            return token
+        }
+    }
+
+    static func insertToken(
+        _ db: Database, role: TokenRecord.Role, name: String, project: String?, party: String?, expiresAt: String?
+    ) throws -> (String, TokenRecord) {
+        let token = try BearerToken.make()
+        let id = try Identifier.make("t")
+        let hash = BearerToken.hash(token) ?? []
+        try db.execute(
+            sql: """
+                INSERT INTO token (id, hash, role, name, project, party, issuedAt, expiresAt, ordinal)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, Data(hash), role.rawValue, name, project, party, AuditTime.now().text, expiresAt,
+                try ServiceStore.nextOrdinal(db),
+            ])
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]) else {
+            throw ServerError(.storage, "a token just written cannot be read back")
+        }
+        return (token, try TokenRecord(row: row))
+    }
+
+    func token(hash: [UInt8]) async throws -> TokenRecord? {
+        try await store.database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM token WHERE hash = ?", arguments: [Data(hash)]).map(
+                TokenRecord.init(row:))
+        }
+    }
+
+    func auditRefusal(actor: AuditActor, reason: String, route: Route) async throws {
+        try await store.database.write { db in
+            try ServiceStore.append(
+                db, actor: actor, action: .accessRefused, project: nil,
+                details: ["reason": .string(reason), "request": .string(route.description)])
+            try ServiceStore.add(db, counter: "accessRefused", 1)
+        }
+    }
+
+    /// Serves until SIGINT or SIGTERM. `onListening` receives the bound port (useful with port 0).
+    public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        try await store.database.write { db in
+            let restarted = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run WHERE status = 'running'") ?? 0
+            if restarted > 0 {
+                // Runs cut short by a stop or a crash start again from the beginning (Protocol/service.md, "Runs").
+                try db.execute(
+                    sql: "UPDATE run SET status = 'queued', stage = 'queued', fraction = 0 WHERE status = 'running'")
+            }
+        }
+        let router = ServiceResponder(service: self, routes: Self.routes)
+        let app = Application(
+            responder: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(options.host, port: options.port), serverName: nil),
+            onServerRunning: { channel in
+                onListening(channel.localAddress?.port ?? 0)
+            },
+            logger: logger)
+        let worker = Task { await scheduler.work(service: self) }
+        defer { worker.cancel() }
+        try await app.runService()
+        await scheduler.stop()
+    }
+
+    /// Whether the store answers and the data directory is writable (`/healthz`).
+    func isHealthy() async -> Bool {
+        guard access(options.dataDirectory, W_OK) == 0 else { return false }
+        return (try? await store.database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) != nil
+    }
+}
+
+/// Server-assigned ids: a one-letter kind, `-`, 16 lower-case hex digits.
+enum Identifier {
+    static func make(_ kind: String) throws -> String {
+        kind + "-" + Hex.encode(try SecureRandom.bytes(8))
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import BlindmatchMatching
+import BlindmatchProtocol
+import BlindmatchServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the central matching service (for the matching operator).",
+        discussion: """
+            Holds only token files: projects, parties and their keys, checked uploads, runs, each party's results under \
+            the disclosure policy, and the audit log (Protocol/openapi.yaml, Protocol/service.md). Everything lives in \
+            the data directory (mode 0700): blindmatch.sqlite, the content-addressed token store tokens/, and the \
+            matcher's checkpoint key matcher.key/matcher.pub. On first start it creates an operator token and shows it \
+            once (or writes it to --operator-token-file); only its hash is stored. Serve on loopback, or behind a TLS \
+            terminator: bearer tokens must not cross a network in clear. Stops cleanly on SIGINT/SIGTERM; a run cut \
+            short starts again at the next start.
+            """)
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("The data directory (created 0700).", valueName: "dir"))
+    var dataDirectory: String
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0: any free port; the chosen one is printed).")
+    var port = 8080
+
+    @Option(name: .customLong("max-upload-bytes"), help: "The largest token file accepted.")
+    var maxUploadBytes = 8 << 30
+
+    @Option(
+        name: .customLong("operator-token-file"),
+        help: ArgumentHelp(
+            "On first start, write the operator token to this file (0600) instead of printing it.", valueName: "file"))
+    var operatorTokenFile: String?
+
+    @Option(help: "Threads the engine uses for a run (default: every core).")
+    var threads: Int?
+
+    func run() async throws {
+        do {
+            var options = MatchingService.Options(dataDirectory: dataDirectory)
+            options.host = host
+            options.port = port
+            options.maxUploadBytes = maxUploadBytes
+            options.threads = threads ?? Machine.cores
+            let service = try MatchingService(options: options)
+            if let token = try await service.makeFirstOperatorToken() {
+                if let operatorTokenFile {
+                    let file = try AtomicFile(destination: operatorTokenFile, mode: 0o600)
+                    try file.write(token + "\n")
+                    try file.commit()
+                    Console.output(
+                        "blindmatch serve: first start: operator token written to \(operatorTokenFile) (0600)\n")
+                } else {
+                    Console.output(
+                        "blindmatch serve: first start: operator token (shown once; keep it in a 0600 file, pass it with BLINDMATCH_TOKEN or --token-file):\n\(token)\n"
+                    )
+                }
+            }
+            let host = self.host
+            try await service.run { port in
+                Console.output("blindmatch serve: listening on http://\(host):\(port)\n")
+            }
+            Console.output("blindmatch serve: stopped\n")
+        } catch let error as any ReportableError {
+            Console.error("blindmatch: error: \(error.description)\n")
+            throw ExitCode(1)
+        }
+    }
+}

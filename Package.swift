@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -64,7 +65,12 @@ let package = Package(
         .testTarget(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.
-            dependencies: ["BlindmatchProtocol", "blindmatch"]
+            dependencies: [
+                "BlindmatchProtocol", "BlindmatchServer", "blindmatch",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // The service's contract is YAML (Protocol/openapi.yaml); the tests hold responses to its schemas.
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

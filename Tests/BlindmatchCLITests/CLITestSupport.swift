@@ -22,10 +22,15 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], in directory: String, input: String? = nil) throws -> Result {
+    static func run(
+        _ arguments: [String], in directory: String, input: String? = nil, environment: [String: String] = [:]
+    ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let output = Pipe()
         let error = Pipe()

@@ -23,6 +23,14 @@ public struct JSONSchemaValidator: Sendable {
         return issues
     }
 
+    /// Every issue found when `document` is checked against `rule`, a part of this validator's schema (for example
+    /// one schema of an OpenAPI document's components); references resolve within the whole schema.
+    public func validate(_ document: JSONValue, against rule: JSONValue) -> [Issue] {
+        var issues: [Issue] = []
+        check(document, against: rule, path: "$", issues: &issues)
+        return issues
+    }
+
     private func resolve(_ reference: String) -> JSONValue? {
         guard reference.hasPrefix("#/") else { return nil }
         var node: JSONValue? = schema

@@ -1,0 +1,451 @@
+import AsyncHTTPClient
+import BlindmatchProtocol
+import Foundation
+import Glibc
+import NIOHTTP1
+import Testing
+
+/// The real server binary on a loopback port, driven over HTTP: who may do what, what is refused on arrival,
+/// malformed requests, and a run that survives a crash. Every reply is also held to `Protocol/openapi.yaml`.
+@Suite(.serialized)
+struct ServiceAPITests {
+    /// Checks a reply against the contract and returns it.
+    @discardableResult
+    static func conforming(_ reply: HTTPReply, _ method: String, _ template: String) -> HTTPReply {
+        let issues = Contract.issues(reply, method, template)
+        #expect(issues.isEmpty, "\(issues.joined(separator: "\n"))")
+        return reply
+    }
+
+    static func startServer(_ scratch: Scratch, environment: [String: String] = [:]) throws -> ServerProcess {
+        let server = ServerProcess(
+            dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token")
+        try server.start(environment: environment)
+        return server
+    }
+
+    @Test func theContractIsLoaded() {
+        #expect(Contract.operationCount == 21)
+    }
+
+    @Test func everyEndpointChecksTheCallersRoleAndScope() async throws {
+        let data = try AgencyData()
+        let server = try Self.startServer(data.scratch)
+        defer { server.stop() }
+        let project = try await ServiceProject.create(on: server, data: data)
+        let operatorToken = try server.operatorToken
+        // A second project, to hold a party token from elsewhere.
+        var other = try data.projectRequest(name: "another project")
+        if case .object(var members) = other {
+            members = members.map { $0.key == "keyId" ? ("keyId", .string(String(repeating: "ab", count: 16))) : $0 }
+            other = .object(members)
+        }
+        let created = try await HTTP.request(
+            .POST, server.baseURL + "/projects", token: operatorToken, body: HTTP.json(other))
+        Self.conforming(created, "POST", "/projects")
+        let otherID = try #require(created.json?["id"]?.stringValue)
+        let outsider = try #require(
+            try await HTTP.request(
+                .POST, server.baseURL + "/tokens", token: operatorToken,
+                body: HTTP.json(.object([("role", "party"), ("project", .string(otherID)), ("party", "agency-a")]))
+            )
+            .json?["token"]?.stringValue)
+        #expect(
+            try await project.upload(
+                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
+            )
+            .status == 201)
+        #expect(
+            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
+                .status == 201)
+        let queued = try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: operatorToken)
+        Self.conforming(queued, "POST", "/projects/{projectId}/runs")
+        let run = try #require(queued.json?["id"]?.stringValue)
+        let finished = try await HTTP.waitForRun(server, project: project.id, run: run, token: operatorToken)
+        #expect(finished["status"]?.stringValue == "succeeded")
+        let upload = try #require(
+            try await HTTP.request(.GET, "\(server.baseURL)/projects/\(project.id)/uploads", token: operatorToken)
+                .json?["items"]?.arrayValue?.first?["id"]?.stringValue)
+        let spareToken = try #require(
+            try await HTTP.request(
+                .POST, server.baseURL + "/tokens", token: operatorToken,
+                body: HTTP.json(.object([("role", "auditor"), ("name", "spare")]))
+            )
+            .json?["info"]?["id"]?.stringValue)
+
+        enum Caller: String, CaseIterable {
+            case none, bogus, `operator`, auditor, watchlist, bulk, outsider
+        }
+        let tokens: [Caller: String] = [
+            .bogus: "bm_" + String(repeating: "A", count: 43), .operator: operatorToken, .auditor: project.auditorToken,
+            .watchlist: project.watchlistToken, .bulk: project.bulkToken, .outsider: outsider,
+        ]
+        struct Endpoint {
+            let method: HTTPMethod
+            let template: String
+            let path: String
+            /// Callers allowed past authorisation; every other caller must get 401 (none, bogus) or 403.
+            let allowed: Set<Caller>
+            var body: [UInt8]? = nil
+            var contentType: String? = "application/json"
+        }
+        let p = project.id
+        let invalidJSON = Array("{}".utf8)
+        let endpoints: [Endpoint] = [
+            Endpoint(method: .GET, template: "/metrics", path: "/metrics", allowed: [.operator]),
+            Endpoint(
+                method: .GET, template: "/me", path: "/me",
+                allowed: [.operator, .auditor, .watchlist, .bulk, .outsider]),
+            Endpoint(method: .POST, template: "/tokens", path: "/tokens", allowed: [.operator], body: invalidJSON),
+            Endpoint(method: .GET, template: "/tokens", path: "/tokens", allowed: [.operator]),
+            Endpoint(method: .GET, template: "/tokens/{tokenId}", path: "/tokens/\(spareToken)", allowed: [.operator]),
+            Endpoint(
+                method: .DELETE, template: "/tokens/{tokenId}", path: "/tokens/t-0000000000000000", allowed: [.operator]
+            ),
+            Endpoint(method: .POST, template: "/projects", path: "/projects", allowed: [.operator], body: invalidJSON),
+            Endpoint(
+                method: .GET, template: "/projects", path: "/projects",
+                allowed: [.operator, .auditor, .watchlist, .bulk, .outsider]),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}", path: "/projects/\(p)",
+                allowed: [.operator, .auditor, .watchlist, .bulk]),
+            Endpoint(
+                method: .POST, template: "/projects/{projectId}/close", path: "/projects/\(p)/close",
+                allowed: [.operator], body: invalidJSON),
+            Endpoint(
+                method: .PUT, template: "/projects/{projectId}/parties/{party}/public-key",
+                path: "/projects/\(p)/parties/agency-a/public-key", allowed: [.operator], body: invalidJSON),
+            Endpoint(
+                method: .POST, template: "/projects/{projectId}/parties/{party}/uploads",
+                path: "/projects/\(p)/parties/agency-a/uploads", allowed: [.watchlist],
+                body: Array("not a token file".utf8),
+                contentType: "application/vnd.blindmatch.tokens"),
+            Endpoint(
+                method: .POST, template: "/projects/{projectId}/parties/{party}/uploads",
+                path: "/projects/\(p)/parties/council-b/uploads", allowed: [.bulk],
+                body: Array("not a token file".utf8),
+                contentType: "application/vnd.blindmatch.tokens"),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}/uploads", path: "/projects/\(p)/uploads",
+                allowed: [.operator, .auditor, .watchlist, .bulk]),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}/uploads/{uploadId}",
+                path: "/projects/\(p)/uploads/\(upload)",
+                allowed: [.operator, .auditor, .bulk]),
+            Endpoint(
+                method: .POST, template: "/projects/{projectId}/runs", path: "/projects/\(p)/runs",
+                allowed: [.operator, .watchlist, .bulk], body: Array(#"{"x":1}"#.utf8)),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}/runs", path: "/projects/\(p)/runs",
+                allowed: [.operator, .auditor, .watchlist, .bulk]),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}/runs/{runId}", path: "/projects/\(p)/runs/\(run)",
+                allowed: [.operator, .auditor, .watchlist, .bulk]),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
+                path: "/projects/\(p)/runs/\(run)/results/agency-a", allowed: [.watchlist]),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
+                path: "/projects/\(p)/runs/\(run)/results/council-b", allowed: [.bulk]),
+            Endpoint(method: .GET, template: "/audit/log", path: "/audit/log", allowed: [.operator, .auditor]),
+            Endpoint(
+                method: .GET, template: "/audit/public-key", path: "/audit/public-key", allowed: [.operator, .auditor]),
+        ]
+        // The upload was the bulk party's (the last accepted one is listed first), so agency-a may not read it.
+        var walked = 0
+        for endpoint in endpoints {
+            for caller in Caller.allCases {
+                let reply = try await HTTP.request(
+                    endpoint.method, server.baseURL + endpoint.path, token: tokens[caller], body: endpoint.body,
+                    contentType: endpoint.contentType)
+                Self.conforming(reply, endpoint.method.rawValue, endpoint.template)
+                let label =
+                    "\(caller.rawValue) \(endpoint.method.rawValue) \(endpoint.template): \(reply.status) \(reply.text)"
+                switch caller {
+                case .none, .bogus:
+                    #expect(reply.status == 401, "\(label)")
+                    #expect(reply.headers["WWW-Authenticate"].first == "Bearer", "\(label)")
+                default:
+                    if endpoint.allowed.contains(caller) {
+                        #expect(reply.status != 401 && reply.status != 403, "\(label)")
+                    } else {
+                        #expect(reply.status == 403, "\(label)")
+                    }
+                }
+                walked += 1
+            }
+        }
+        #expect(walked == endpoints.count * Caller.allCases.count)
+        // The health check needs no token and says nothing else.
+        let health = try await HTTP.request(.GET, server.baseURL + "/healthz")
+        Self.conforming(health, "GET", "/healthz")
+        #expect(health.text == "{\"status\":\"ok\"}\n")
+        // Refusals are audited with the route template, never the path's values or a token.
+        let log = try await HTTP.request(.GET, server.baseURL + "/audit/log", token: project.auditorToken).text
+        #expect(log.contains(#""request":"GET /projects/{projectId}/runs/{runId}/results/{party}""#))
+        #expect(!log.contains(project.watchlistToken) && !log.contains(operatorToken))
+    }
+
+    @Test func uploadsAreCheckedOnArrivalAndRefusalsLeaveNothing() async throws {
+        let data = try AgencyData()
+        // Files that must be refused, each made the way a mistaken or dishonest agency would.
+        try data.tokenise("data/watch.csv", "unsigned.bmt", party: "agency-a", signed: false)
+        try data.check(CLI.run(["keygen", "--output", "other.secret"], in: data.path))
+        try data.tokenise("data/watch.csv", "other-secret.bmt", party: "agency-a", secret: "other.secret")
+        try data.tokenise("data/watch.csv", "wrong-party.bmt", party: "agency-z", signer: "agency-a")
+        let schema = try String(contentsOfFile: data.schema, encoding: .utf8)
+        try data.scratch.write(
+            "other-schema.json", schema.replacingOccurrences(of: "\"bits\": 1024", with: "\"bits\": 2048"))
+        try data.tokenise("data/watch.csv", "other-schema.bmt", party: "agency-a", schema: "other-schema.json")
+        var tampered = try FileIO.readAll("\(data.path)/a.bmt")
+        tampered[tampered.count / 2] ^= 0x01
+        try Data(tampered).write(to: URL(fileURLWithPath: "\(data.path)/tampered.bmt"))
+        var badSignature = try FileIO.readAll("\(data.path)/a.bmt")
+        badSignature[badSignature.count - 10] ^= 0x01
+        try Data(badSignature).write(to: URL(fileURLWithPath: "\(data.path)/bad-signature.bmt"))
+
+        let server = try Self.startServer(data.scratch)
+        defer { server.stop() }
+        let project = try await ServiceProject.create(on: server, data: data)
+        let template = "/projects/{projectId}/parties/{party}/uploads"
+        let cases: [(file: String, party: String, code: String)] = [
+            ("tampered.bmt", "agency-a", "tokenFileDigest"),
+            ("bad-signature.bmt", "agency-a", "tokenFileSignature"),
+            ("unsigned.bmt", "agency-a", "tokenFileUnsigned"),
+            ("b.bmt", "agency-a", "tokenFileSigner"),
+            ("other-schema.bmt", "agency-a", "tokenFileSchema"),
+            ("other-secret.bmt", "agency-a", "tokenFileKeyId"),
+            ("wrong-party.bmt", "agency-a", "tokenFileParty"),
+        ]
+        for refused in cases {
+            let reply = try await project.upload(
+                server, data: data, file: refused.file, party: refused.party, token: project.watchlistToken)
+            Self.conforming(reply, "POST", template)
+            #expect(reply.status == 422, "\(refused.file): \(reply.text)")
+            #expect(reply.code == refused.code, "\(refused.file): \(reply.text)")
+            #expect(reply.json?["rule"]?.stringValue?.hasPrefix("SPEC §") == true)
+        }
+        let wrongType = try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(project.id)/parties/agency-a/uploads", token: project.watchlistToken,
+            body: try FileIO.readAll("\(data.path)/a.bmt"), contentType: "text/plain")
+        Self.conforming(wrongType, "POST", template)
+        #expect(wrongType.status == 415 && wrongType.code == "unsupportedMediaType")
+
+        // A body that ends before its Content-Length, and one that announces more than the limit.
+        let fileBytes = try FileIO.readAll("\(data.path)/a.bmt")
+        let truncated = try RawHTTP.send(
+            port: server.port,
+            head:
+                "POST /projects/\(project.id)/parties/agency-a/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(project.watchlistToken)\r\nContent-Type: application/vnd.blindmatch.tokens\r\nContent-Length: \(fileBytes.count)\r\n\r\n",
+            body: Array(fileBytes.prefix(fileBytes.count / 2)), closeAfter: true)
+        #expect(truncated.isEmpty || truncated.contains(" 400 "), "\(truncated)")
+        let huge = try RawHTTP.send(
+            port: server.port,
+            head:
+                "POST /projects/\(project.id)/parties/agency-a/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(project.watchlistToken)\r\nContent-Type: application/vnd.blindmatch.tokens\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n",
+            body: [], closeAfter: false)
+        #expect(huge.hasPrefix("HTTP/1.1 413"), "\(huge)")
+        #expect(huge.contains("payloadTooLarge"))
+
+        // Nothing of any refused upload is left: no temporary file, no stored file, no record.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + "/tmp").isEmpty)
+        let stored = try FileManager.default.subpathsOfDirectory(atPath: server.dataDirectory + "/tokens")
+            .filter { $0.hasSuffix(".bmt") }
+        #expect(stored.isEmpty)
+        let listed = try await HTTP.request(
+            .GET, "\(server.baseURL)/projects/\(project.id)/uploads", token: project.auditorToken)
+        Self.conforming(listed, "GET", "/projects/{projectId}/uploads")
+        #expect(listed.json?["items"]?.arrayValue?.isEmpty == true)
+
+        // The right files are accepted, once each in the content-addressed store.
+        for (file, party, token) in [
+            ("a.bmt", "agency-a", project.watchlistToken), ("b.bmt", "council-b", project.bulkToken),
+        ] {
+            let reply = try await project.upload(server, data: data, file: file, party: party, token: token)
+            Self.conforming(reply, "POST", template)
+            #expect(reply.status == 201, "\(reply.text)")
+            let sha = Hex.encode(SHA256Hasher.hash(try FileIO.readAll("\(data.path)/\(file)")))
+            #expect(reply.json?["sha256"]?.stringValue == sha)
+            #expect(FileIO.exists("\(server.dataDirectory)/tokens/\(sha.prefix(2))/\(sha).bmt"))
+        }
+        let log = try await HTTP.request(.GET, server.baseURL + "/audit/log", token: project.auditorToken).text
+        #expect(log.components(separatedBy: "\"upload.refused\"").count - 1 >= cases.count + 1)
+        #expect(log.components(separatedBy: "\"upload.accepted\"").count - 1 == 2)
+    }
+
+    @Test func badRequestsGetJSONErrors() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let server = try Self.startServer(data.scratch)
+        defer { server.stop() }
+        let operatorToken = try server.operatorToken
+        let url = server.baseURL + "/projects"
+        let malformed = try await HTTP.request(.POST, url, token: operatorToken, body: Array("{\"name\":".utf8))
+        Self.conforming(malformed, "POST", "/projects")
+        #expect(malformed.status == 400 && malformed.code == "malformedRequest")
+
+        var request = try data.projectRequest()
+        if case .object(let members) = request { request = .object(members + [("surprise", .bool(true))]) }
+        let unknownMember = try await HTTP.request(.POST, url, token: operatorToken, body: HTTP.json(request))
+        Self.conforming(unknownMember, "POST", "/projects")
+        #expect(unknownMember.status == 400 && unknownMember.code == "malformedRequest")
+
+        let wrongType = try await HTTP.request(
+            .POST, url, token: operatorToken, body: HTTP.json(try data.projectRequest()), contentType: "text/plain")
+        Self.conforming(wrongType, "POST", "/projects")
+        #expect(wrongType.status == 415 && wrongType.code == "unsupportedMediaType")
+
+        let oversized = try await HTTP.request(
+            .POST, url, token: operatorToken, body: Array(repeating: UInt8(ascii: " "), count: 2 << 20))
+        Self.conforming(oversized, "POST", "/projects")
+        #expect(oversized.status == 413 && oversized.code == "payloadTooLarge")
+
+        var backwards = try data.projectRequest()
+        if case .object(let members) = backwards {
+            backwards = .object(
+                members.map {
+                    $0.key == "matching" ? ("matching", .object([("threshold", "0.7"), ("reviewFrom", "0.8")])) : $0
+                })
+        }
+        let invalid = try await HTTP.request(.POST, url, token: operatorToken, body: HTTP.json(backwards))
+        Self.conforming(invalid, "POST", "/projects")
+        #expect(invalid.status == 422 && invalid.code == "invalidRequest")
+
+        let created = try await HTTP.request(
+            .POST, url, token: operatorToken, body: HTTP.json(try data.projectRequest()))
+        Self.conforming(created, "POST", "/projects")
+        #expect(created.status == 201)
+        let again = try await HTTP.request(.POST, url, token: operatorToken, body: HTTP.json(try data.projectRequest()))
+        Self.conforming(again, "POST", "/projects")
+        #expect(again.status == 409 && again.code == "keyIdInUse")
+        let project = try #require(created.json?["id"]?.stringValue)
+
+        for (template, path) in [
+            ("/projects/{projectId}", "/projects/p-0000000000000000"),
+            ("/tokens/{tokenId}", "/tokens/t-0000000000000000"),
+            ("/projects/{projectId}/runs/{runId}", "/projects/\(project)/runs/r-0000000000000000"),
+            ("/projects/{projectId}/uploads/{uploadId}", "/projects/\(project)/uploads/not-an-id"),
+        ] {
+            let reply = try await HTTP.request(.GET, server.baseURL + path, token: operatorToken)
+            Self.conforming(reply, "GET", template)
+            #expect(reply.status == 404 && reply.code == "notFound", "\(path)")
+        }
+        let noRoute = try await HTTP.request(.GET, server.baseURL + "/nothing/here", token: operatorToken)
+        #expect(noRoute.status == 404 && noRoute.code == "notFound")
+        let wrongMethod = try await HTTP.request(.PATCH, server.baseURL + "/projects", token: operatorToken)
+        #expect(wrongMethod.status == 405 && wrongMethod.code == "methodNotAllowed")
+        let noRun = try await HTTP.request(.POST, "\(server.baseURL)/projects/\(project)/runs", token: operatorToken)
+        Self.conforming(noRun, "POST", "/projects/{projectId}/runs")
+        #expect(noRun.status == 409 && noRun.code == "uploadMissing")
+        let badCursor = try await HTTP.request(.GET, server.baseURL + "/projects?cursor=zzz", token: operatorToken)
+        Self.conforming(badCursor, "GET", "/projects")
+        #expect(badCursor.status == 400)
+        let notAcceptable = try await HTTP.request(
+            .GET, server.baseURL + "/metrics", token: operatorToken, accept: "image/png")
+        Self.conforming(notAcceptable, "GET", "/metrics")
+        #expect(notAcceptable.status == 406 && notAcceptable.code == "notAcceptable")
+        let metrics = try await HTTP.request(.GET, server.baseURL + "/metrics", token: operatorToken)
+        Self.conforming(metrics, "GET", "/metrics")
+        #expect(metrics.json?["projects"]?["open"]?.intValue == 1)
+    }
+
+    @Test func aRunCutShortByACrashIsPickedUpAndReachesTheSameResult() async throws {
+        let data = try AgencyData()
+        let scratch = data.scratch
+        // The test hook holds each run for a while before the engine starts, so that the crash lands mid-run.
+        var server = try Self.startServer(scratch, environment: ["BLINDMATCH_TEST_RUN_DELAY_SECONDS": "30"])
+        let project = try await ServiceProject.create(on: server, data: data)
+        #expect(
+            try await project.upload(
+                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
+            ).status == 201)
+        #expect(
+            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
+                .status == 201)
+        let queued = try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
+        let run = try #require(queued.json?["id"]?.stringValue)
+        var status = ""
+        for _ in 0..<200 where status != "running" {
+            try await Task.sleep(for: .milliseconds(50))
+            status =
+                try await HTTP.request(
+                    .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)", token: project.watchlistToken
+                )
+                .json?["status"]?.stringValue ?? ""
+        }
+        #expect(status == "running")
+        server.kill()
+
+        server = try Self.startServer(scratch)
+        defer { server.stop() }
+        let finished = try await HTTP.waitForRun(server, project: project.id, run: run, token: project.watchlistToken)
+        Self.conforming(
+            try await HTTP.request(
+                .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)", token: project.watchlistToken),
+            "GET", "/projects/{projectId}/runs/{runId}")
+        #expect(finished["status"]?.stringValue == "succeeded")
+        #expect(finished["attempt"]?.intValue == 2)
+
+        // A second run of the same uploads, never interrupted, gives the same rows.
+        let again = try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
+        let second = try #require(again.json?["id"]?.stringValue)
+        _ = try await HTTP.waitForRun(server, project: project.id, run: second, token: project.watchlistToken)
+        func rows(_ run: String) async throws -> String {
+            let reply = try await HTTP.request(
+                .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)/results/agency-a?limit=100000",
+                token: project.watchlistToken, accept: "text/csv")
+            #expect(reply.status == 200)
+            return reply.text
+        }
+        let first = try await rows(run)
+        #expect(first.split(separator: "\n").count > 100)
+        #expect(first == (try await rows(second)))
+
+        // The log tells the story and still verifies: the run started twice.
+        let log = try await HTTP.request(.GET, server.baseURL + "/audit/log", token: project.auditorToken)
+        Self.conforming(log, "GET", "/audit/log")
+        try Data(log.body).write(to: URL(fileURLWithPath: scratch.path + "/audit.jsonl"))
+        #expect(log.text.components(separatedBy: "\"run.started\"").count - 1 == 3)
+        let verified = try CLI.run(
+            ["audit", "verify", "audit.jsonl", "--public-key", server.dataDirectory + "/matcher.pub"], in: scratch.path)
+        #expect(verified.status == 0, "\(verified.output)")
+    }
+}
+
+/// A raw HTTP/1.1 exchange over a socket, for requests a well-behaved client refuses to send.
+enum RawHTTP {
+    static func send(port: Int, head: String, body: [UInt8], closeAfter: Bool) throws -> String {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ServiceTestError("no socket") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw ServiceTestError("cannot connect") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(head.utf8) + body
+        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if closeAfter {
+            shutdown(descriptor, Int32(SHUT_WR))
+        }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            reply += buffer[0..<count]
+            if !closeAfter, String(decoding: reply, as: UTF8.self).contains("}\n") { break }
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+}

@@ -1,0 +1,271 @@
+import AsyncHTTPClient
+import BlindmatchProtocol
+import Foundation
+import Glibc
+import NIOCore
+import NIOHTTP1
+
+/// The real `blindmatch serve` binary on a free loopback port, with its own data directory.
+final class ServerProcess: @unchecked Sendable {
+    let dataDirectory: String
+    let operatorTokenFile: String
+    private(set) var port = 0
+    private var process: Process?
+    private var output: Pipe?
+
+    init(dataDirectory: String, operatorTokenFile: String) {
+        self.dataDirectory = dataDirectory
+        self.operatorTokenFile = operatorTokenFile
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    var operatorToken: String {
+        get throws { try String(contentsOfFile: operatorTokenFile, encoding: .utf8).trimmingCharacters(in: .newlines) }
+    }
+
+    /// Starts the server and waits until it prints the port it listens on.
+    func start(environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = [
+            "serve", "--data-dir", dataDirectory, "--port", "0", "--operator-token-file", operatorTokenFile,
+            "--threads", "2",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        self.output = output
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if let range = text.range(of: "listening on http://127.0.0.1:") {
+                let digits = text[range.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits), text[range.upperBound...].contains("\n") {
+                    self.port = port
+                    // Keep draining the server's output so that it never blocks on a full pipe.
+                    let handle = output.fileHandleForReading
+                    Thread.detachNewThread {
+                        while !handle.availableData.isEmpty {}
+                    }
+                    return
+                }
+            }
+        }
+        process.terminate()
+        throw ServiceTestError("the server did not start: \(text)")
+    }
+
+    /// SIGTERM, and wait for a clean stop.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: a crash, with no chance to clean up.
+    func kill() {
+        guard let process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+struct ServiceTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Plain HTTP against the server, for what the CLI does not do on purpose (wrong tokens, bad bodies).
+struct HTTPReply: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: [UInt8]
+
+    var json: JSONValue? { try? JSONValue(parsing: body, source: "response") }
+    var text: String { String(decoding: body, as: UTF8.self) }
+    var code: String? { json?["code"]?.stringValue }
+}
+
+enum HTTP {
+    static func request(
+        _ method: HTTPMethod, _ url: String, token: String? = nil, body: [UInt8]? = nil,
+        contentType: String? = "application/json", accept: String? = nil, headers extra: [(String, String)] = []
+    ) async throws -> HTTPReply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        if let accept { request.headers.add(name: "Accept", value: accept) }
+        for (name, value) in extra { request.headers.replaceOrAdd(name: name, value: value) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let collected = try await response.body.collect(upTo: 64 << 20)
+        return HTTPReply(
+            status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
+    }
+
+    static func json(_ value: JSONValue) -> [UInt8] { value.canonicalBytes }
+
+    /// Polls until the run is succeeded or failed.
+    static func waitForRun(_ server: ServerProcess, project: String, run: String, token: String) async throws
+        -> JSONValue
+    {
+        for _ in 0..<1200 {
+            let reply = try await request(.GET, "\(server.baseURL)/projects/\(project)/runs/\(run)", token: token)
+            if let status = reply.json?["status"]?.stringValue, status == "succeeded" || status == "failed",
+                let json = reply.json
+            {
+                return json
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ServiceTestError("run \(run) did not finish")
+    }
+}
+
+/// Two agencies' data, secret, keys and token files, made with the CLI, for the service tests.
+final class AgencyData {
+    let scratch: Scratch
+    var path: String { scratch.path }
+    let schema = CLI.repositoryPath("Protocol/examples/uk-watchlist.json")
+
+    init(watch: Int = 150, bulk: Int = 1500, seed: Int = 11) throws {
+        scratch = try Scratch()
+        try check(
+            CLI.run(
+                ["synth", "--watch", "\(watch)", "--bulk", "\(bulk)", "--seed", "\(seed)", "--output", "data"], in: path
+            ))
+        try check(CLI.run(["keygen", "--output", "project.secret"], in: path))
+        try check(CLI.run(["keygen", "--signing", "--output", "agency-a"], in: path))
+        try check(CLI.run(["keygen", "--signing", "--output", "council-b"], in: path))
+        try tokenise("data/watch.csv", "a.bmt", party: "agency-a")
+        try tokenise("data/bulk.csv", "b.bmt", party: "council-b")
+    }
+
+    func tokenise(
+        _ input: String, _ output: String, party: String, secret: String = "project.secret",
+        schema: String? = nil, signed: Bool = true, signer: String? = nil
+    ) throws {
+        var arguments = [
+            "tokenise", "--schema", schema ?? self.schema, "--secret-file", secret, "--input", input, "--output",
+            output, "--map", output + ".map.csv", "--party", party,
+        ]
+        if signed { arguments += ["--signing-key", (signer ?? party) + ".key"] }
+        try check(CLI.run(arguments, in: path))
+    }
+
+    func check(_ result: CLI.Result) throws {
+        guard result.status == 0 else { throw ServiceTestError("CLI failed: \(result.error)") }
+    }
+
+    func header(_ file: String) throws -> TokenFileHeader { try TokenFile(contentsOf: "\(path)/\(file)").header }
+
+    func publicKeyPEM(_ party: String) throws -> String {
+        try String(contentsOfFile: "\(path)/\(party).pub", encoding: .utf8)
+    }
+
+    /// A `ProjectRequest` body for these files.
+    func projectRequest(name: String = "service test", reviewFrom: String? = "0.75", blocking: Bool = true) throws
+        -> JSONValue
+    {
+        let header = try header("a.bmt")
+        return .object([
+            ("name", .string(name)), ("purpose", .string("Test the service.")),
+            ("legalBasis", .string("Test data only; no legal gateway needed.")),
+            ("schemaFingerprint", .string(header.schemaFingerprint)), ("keyId", .string(header.keyID)),
+            (
+                "parties",
+                .array([
+                    .object([
+                        ("name", "agency-a"), ("role", "watchlist"),
+                        ("publicKey", .object([("pem", .string(try publicKeyPEM("agency-a")))])),
+                    ]),
+                    .object([
+                        ("name", "council-b"), ("role", "bulk"),
+                        ("publicKey", .object([("pem", .string(try publicKeyPEM("council-b")))])),
+                    ]),
+                ])
+            ),
+            (
+                "matching",
+                .object([
+                    ("threshold", "0.85"), ("reviewFrom", reviewFrom.map(JSONValue.string) ?? .null),
+                    ("blocking", .bool(blocking)),
+                ])
+            ),
+            (
+                "disclosure",
+                .object([
+                    (
+                        "grants",
+                        .array([
+                            .object([
+                                ("role", "watchlist"),
+                                ("fields", .array(["row", "counterpartRow", "rule", "score", "status"])),
+                                ("statuses", .array(reviewFrom == nil ? ["match"] : ["match", "possible"])),
+                            ]),
+                            .object([("role", "bulk"), ("fields", .array(["row"])), ("statuses", .array(["match"]))]),
+                        ])
+                    )
+                ])
+            ),
+        ])
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+/// A project on a running server, set up over HTTP: the project, both party tokens and an auditor token.
+struct ServiceProject {
+    let id: String
+    let watchlistToken: String
+    let bulkToken: String
+    let auditorToken: String
+
+    static func create(on server: ServerProcess, data: AgencyData, name: String = "service test") async throws
+        -> ServiceProject
+    {
+        let operatorToken = try server.operatorToken
+        let created = try await HTTP.request(
+            .POST, server.baseURL + "/projects", token: operatorToken,
+            body: HTTP.json(try data.projectRequest(name: name)))
+        guard created.status == 201, let id = created.json?["id"]?.stringValue else {
+            throw ServiceTestError("project not created: \(created.status) \(created.text)")
+        }
+        func issue(_ body: JSONValue) async throws -> String {
+            let reply = try await HTTP.request(
+                .POST, server.baseURL + "/tokens", token: operatorToken, body: HTTP.json(body))
+            guard reply.status == 201, let token = reply.json?["token"]?.stringValue else {
+                throw ServiceTestError("token not issued: \(reply.status) \(reply.text)")
+            }
+            return token
+        }
+        return ServiceProject(
+            id: id,
+            watchlistToken: try await issue(
+                .object([("role", "party"), ("project", .string(id)), ("party", "agency-a")])),
+            bulkToken: try await issue(.object([("role", "party"), ("project", .string(id)), ("party", "council-b")])),
+            auditorToken: try await issue(.object([("role", "auditor"), ("name", "test-auditor")])))
+    }
+
+    func upload(_ server: ServerProcess, data: AgencyData, file: String, party: String, token: String) async throws
+        -> HTTPReply
+    {
+        try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(id)/parties/\(party)/uploads", token: token,
+            body: try FileIO.readAll("\(data.path)/\(file)"), contentType: "application/vnd.blindmatch.tokens")
+    }
+}

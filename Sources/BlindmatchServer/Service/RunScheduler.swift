@@ -2,6 +2,7 @@ import BlindmatchMatching
 import BlindmatchProtocol
 import Foundation
 import GRDB
+import Synchronization
 
 /// Runs queued matching runs one at a time, in the order they were queued.
 ///
@@ -108,8 +109,15 @@ actor RunScheduler {
         do {
             return try await offload { [self] in
                 if let delay { Thread.sleep(forTimeInterval: delay) }
+                let last = Mutex<(stage: String, fraction: Double)>(("", -1))
                 return try Self.match(run, paths: paths, threads: threads) { stage, fraction in
-                    Task { await self.update(run.id, stage: stage, fraction: fraction) }
+                    // The engine reports often; pass on a change of stage or of at least 1%.
+                    let report = last.withLock { last in
+                        guard stage != last.stage || fraction - last.fraction >= 0.01 else { return false }
+                        last = (stage, fraction)
+                        return true
+                    }
+                    if report { Task { await self.update(run.id, stage: stage, fraction: fraction) } }
                 }
             }
         } catch let error as MatchingError {

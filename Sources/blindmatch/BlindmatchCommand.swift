@@ -4,17 +4,17 @@ import BlindmatchProtocol
 import BlindmatchServer
 
 @main
-struct BlindmatchCommand: ParsableCommand {
+struct BlindmatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blindmatch",
         abstract: "Privacy-preserving record linkage: tokenise on the agency's machine, match only tokens.",
         discussion:
-            "Agency staff: keygen, tokenise, inspect. Auditors: verify, vectors, audit. Everyone: bench. Secrets are read from files (mode 0600), never from arguments. See README.md and Protocol/SPEC.md.",
+            "Agency staff: keygen, tokenise, inspect, then upload and results. Operators: token, project, run. Auditors: verify, vectors, audit. Everyone: bench. Secrets and bearer tokens are read from files (mode 0600) or the environment, never from arguments. See README.md, Protocol/SPEC.md and Protocol/service.md.",
         version: BlindmatchVersion.version,
         subcommands: [
             KeygenCommand.self, TokeniseCommand.self, InspectCommand.self, VerifyCommand.self, VectorsCommand.self,
             MatchCommand.self, EvaluateCommand.self, SynthCommand.self, BenchCommand.self, DemoCommand.self,
-            AuditCommand.self,
+            AuditCommand.self, TokenCommand.self, ProjectCommand.self,
         ]
     )
 }

@@ -1,0 +1,197 @@
+import ArgumentParser
+import BlindmatchMatching
+import BlindmatchProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+struct ProjectCreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a project: its legal basis, its two parties and their keys, matching settings, disclosure.",
+        discussion: """
+            Operator only. A project is immutable once created (except a party's key rotation, and closing it): a different purpose, legal basis, setting or policy is a new project. The schema fingerprint is computed here from --schema (or given with --schema-fingerprint); the key id is the linkage secret's public id (`blindmatch keygen` prints it): the operator never holds the secret itself. Each party's public key is read from its .pub file and sent with its fingerprint; compare the fingerprints printed with the ones the agencies gave you out of band.
+
+            Without --disclosure, the watch-list party reads row, counterpartRow, rule, score and status of its matches (and of possible matches when there is a review band), the bulk party reads only the rows of its matches, and scores are rounded to 2 decimals. A --disclosure file holds the policy as JSON, e.g. {"scoreDecimals": 2, "grants": [{"role": "watchlist", "fields": ["row", "counterpartRow", "rule", "score", "status"], "statuses": ["match"]}, {"role": "bulk", "fields": ["row"], "statuses": ["match"]}]} (Protocol/service.md, "Disclosure policy").
+
+            Prints the new project's id on the first line, then its summary.
+            """
+    )
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(help: ArgumentHelp("The project's name (unique among open projects).", valueName: "text"))
+    var name: String
+
+    @Option(help: ArgumentHelp("What the match is for.", valueName: "text"))
+    var purpose: String
+
+    @Option(
+        name: .customLong("legal-basis"),
+        help: ArgumentHelp("The legal gateway and data-sharing agreement that allow it.", valueName: "text"))
+    var legalBasis: String
+
+    @Option(help: ArgumentHelp("The project's linkage schema, to compute its fingerprint.", valueName: "schema.json"))
+    var schema: String?
+
+    @Option(
+        name: .customLong("schema-fingerprint"),
+        help: ArgumentHelp("The schema's fingerprint instead of --schema (64 hex digits).", valueName: "hex"))
+    var schemaFingerprint: String?
+
+    @Option(
+        name: .customLong("key-id"),
+        help: ArgumentHelp("The linkage secret's key id, as `keygen` printed it (32 hex digits).", valueName: "hex"))
+    var keyID: String
+
+    @Option(
+        help: ArgumentHelp(
+            "The watch-list party (side A): its name and its signing public key.", valueName: "name=key.pub"))
+    var watchlist: String
+
+    @Option(
+        help: ArgumentHelp("The bulk party (side B): its name and its signing public key.", valueName: "name=key.pub"))
+    var bulk: String
+
+    @Option(help: ArgumentHelp("Dice score for a match.", valueName: "t"))
+    var threshold = MatchDefaults.threshold
+
+    @Option(
+        name: .customLong("review-from"),
+        help: ArgumentHelp("Lower end of the clerical band (possible matches); default: no band.", valueName: "l"))
+    var reviewFrom: String?
+
+    @Option(help: ArgumentHelp("one-to-one, many-to-one or all (default: many-to-one).", valueName: "solver"))
+    var solver: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A match key whose disagreement vetoes a pair; repeatable (default: nino, when the files have it).",
+            valueName: "key"))
+    var veto: [String] = []
+
+    @Flag(name: .customLong("no-veto"), help: "Let no match key veto a pair.")
+    var noVeto = false
+
+    @Flag(name: .customLong("no-blocking"), help: "Compare every pair of Bloom filters (popcount bounds only).")
+    var noBlocking = false
+
+    @Option(help: ArgumentHelp("The disclosure policy (JSON); default: see below.", valueName: "policy.json"))
+    var disclosure: String?
+
+    func validate() throws {
+        guard (schema == nil) != (schemaFingerprint == nil) else {
+            throw ValidationError("give exactly one of --schema and --schema-fingerprint")
+        }
+        if let schemaFingerprint, !Self.isHex(schemaFingerprint.lowercased(), digits: 64) {
+            throw ValidationError("--schema-fingerprint must be 64 hex digits")
+        }
+        guard Self.isHex(keyID.lowercased(), digits: 32) else {
+            throw ValidationError("--key-id must be 32 hex digits (the key id `blindmatch keygen` printed)")
+        }
+        _ = try Self.party(watchlist, option: "--watchlist")
+        _ = try Self.party(bulk, option: "--bulk")
+        if let solver, Solver(rawValue: solver) == nil {
+            throw ValidationError("--solver must be one-to-one, many-to-one or all")
+        }
+        if noVeto && !veto.isEmpty { throw ValidationError("--veto and --no-veto cannot be combined") }
+        do {
+            let match = try DiceThreshold(threshold)
+            if let reviewFrom, !(try DiceThreshold(reviewFrom) < match) {
+                throw ValidationError("--review-from must be below --threshold")
+            }
+        } catch let error as MatchingError {
+            throw ValidationError(error.reason)
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let request = try makeRequest()
+            let project: ServiceAPI.Project = try await connection.withClient { client in
+                try await client.json(Endpoint(.POST, "projects"), sending: request)
+            }
+            Console.output("\(project.id.printable)\n\(ProjectSummary.text(of: project))")
+        }
+    }
+
+    /// The `ProjectRequest`, from the options and the files they name.
+    private func makeRequest() throws -> ServiceAPI.ProjectRequest {
+        let fingerprint = try schema.map { try LinkageSchema(contentsOfFile: $0).fingerprint }
+        let parties = try [(watchlist, "--watchlist", ServiceAPI.PartyRole.watchlist), (bulk, "--bulk", .bulk)].map {
+            argument, option, role in
+            let (name, path) = try Self.party(argument, option: option)
+            let key = try PublicSigningKey(contentsOfFile: path)
+            return ServiceAPI.PartyRequest(
+                name: name, role: role,
+                publicKey: ServiceAPI.PublicKeyInput(pem: key.pem(), fingerprint: key.fingerprint))
+        }
+        let matching = ServiceAPI.MatchingSettings(
+            threshold: threshold, reviewFrom: reviewFrom, solver: solver,
+            vetoKeys: noVeto ? [] : (veto.isEmpty ? nil : veto), blocking: !noBlocking)
+        return ServiceAPI.ProjectRequest(
+            name: name, purpose: purpose, legalBasis: legalBasis,
+            schemaFingerprint: fingerprint ?? schemaFingerprint?.lowercased() ?? "", keyId: keyID.lowercased(),
+            parties: parties, matching: matching,
+            disclosure: try disclosure.map(Self.readPolicy) ?? Self.defaultPolicy(hasReviewBand: reviewFrom != nil))
+    }
+
+    /// The policy used without `--disclosure`: the watch-list party reads every field of its matches (and of its
+    /// possible matches when there is a review band); the bulk party reads only which of its rows matched.
+    static func defaultPolicy(hasReviewBand: Bool) -> ServiceAPI.DisclosurePolicy {
+        ServiceAPI.DisclosurePolicy(
+            scoreDecimals: 2,
+            grants: [
+                ServiceAPI.DisclosureGrant(
+                    role: .watchlist, fields: ServiceAPI.ResultField.allCases,
+                    statuses: hasReviewBand ? [.match, .possible] : [.match]),
+                ServiceAPI.DisclosureGrant(role: .bulk, fields: [.row], statuses: [.match]),
+            ])
+    }
+
+    /// Reads a policy file, refusing members the contract does not define (a misspelt `scoreDecimals` would
+    /// otherwise be dropped silently and the default applied).
+    static func readPolicy(_ path: String) throws -> ServiceAPI.DisclosurePolicy {
+        let bytes = try FileIO.readAll(path)
+        let document = try JSONValue(parsing: bytes, source: path)
+        var unknown: [String] = []
+        for member in document.objectValue ?? [] where !["scoreDecimals", "grants"].contains(member.key) {
+            unknown.append("$.\(member.key)")
+        }
+        for (index, grant) in (document["grants"]?.arrayValue ?? []).enumerated() {
+            for member in grant.objectValue ?? [] where !["role", "fields", "statuses"].contains(member.key) {
+                unknown.append("$.grants[\(index)].\(member.key)")
+            }
+        }
+        guard unknown.isEmpty else {
+            throw ClientError(
+                .invalidArgument,
+                "\(path): not a disclosure policy: unknown member \(unknown.joined(separator: ", ")) (Protocol/openapi.yaml, DisclosurePolicy)"
+            )
+        }
+        do {
+            return try JSONDecoder().decode(ServiceAPI.DisclosurePolicy.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw ClientError(
+                .invalidArgument,
+                "\(path): not a disclosure policy: \(error.summary) (Protocol/openapi.yaml, DisclosurePolicy)")
+        }
+    }
+
+    /// `NAME=FILE` split at the first `=`.
+    static func party(_ argument: String, option: String) throws -> (name: String, path: String) {
+        guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex,
+            argument.index(after: equals) != argument.endIndex
+        else {
+            throw ValidationError("\(option) must be NAME=PUBLIC-KEY-FILE, e.g. agency-a=agency-a.pub")
+        }
+        return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
+    }
+
+    private static func isHex(_ text: String, digits: Int) -> Bool {
+        text.utf8.count == digits && Hex.decode(text) != nil
+    }
+}

@@ -1,0 +1,185 @@
+import ArgumentParser
+import Glibc
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Queue a matching run and follow it; show or list a project's runs.",
+        discussion:
+            "`blindmatch run --project P` is `blindmatch run start --project P`. A run matches the watch-list party's upload against the bulk party's with the project's settings; runs survive a restart of the service (Protocol/service.md, \"Runs\"). The operator and the project's parties can queue runs; auditors can read them.",
+        subcommands: [RunStartCommand.self, RunShowCommand.self, RunListCommand.self],
+        defaultSubcommand: RunStartCommand.self)
+}
+
+struct RunStartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Queue a matching run and wait until it has succeeded or failed.",
+        discussion:
+            "Each side uses its party's current upload unless named. Prints the run's id on the first line as soon as it is queued, then (unless --no-wait) follows its progress on a terminal and prints its summary: matches, possible matches, comparisons and seconds. Exits 1 if the run failed, printing the failure's code and message. Interrupting the command does not stop the run: follow it with `run show`."
+    )
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
+    var project: String
+
+    @Option(
+        name: .customLong("watchlist-upload"),
+        help: ArgumentHelp("The watch-list side's upload (default: its current one).", valueName: "upload-id"))
+    var watchlistUpload: String?
+
+    @Option(
+        name: .customLong("bulk-upload"),
+        help: ArgumentHelp("The bulk side's upload (default: its current one).", valueName: "upload-id"))
+    var bulkUpload: String?
+
+    @Flag(name: .customLong("no-wait"), help: "Print the run's id and return once it is queued.")
+    var noWait = false
+
+    /// How often the run is polled.
+    static let pollInterval = Duration.milliseconds(250)
+
+    func run() async throws {
+        try await reportingErrors {
+            let finished: ServiceAPI.Run = try await connection.withClient { client in
+                let request = ServiceAPI.RunRequest(watchlistUpload: watchlistUpload, bulkUpload: bulkUpload)
+                var run: ServiceAPI.Run = try await client.json(
+                    Endpoint(.POST, "projects", project, "runs"), sending: request)
+                Console.output("\(run.id.printable)\n")
+                if noWait { return run }
+                let status = RunStatusLine()
+                defer { status.finish() }
+                while !run.status.isFinished {
+                    status.show(run)
+                    try await Task.sleep(for: Self.pollInterval)
+                    run = try await client.json(Endpoint(.GET, "projects", project, "runs", run.id))
+                }
+                return run
+            }
+            guard finished.status.isFinished else {
+                Console.output(
+                    "\(finished.status.rawValue); follow it with `blindmatch run show --project \(project) \(finished.id)`\n"
+                        .printable)
+                return
+            }
+            Console.output(RunSummary.text(of: finished))
+            if finished.status == .failed {
+                let code = finished.failure?.code ?? "unknown"
+                let message = finished.failure?.message ?? "the server gave no reason"
+                Console.error("blindmatch: error: run \(finished.id) failed (\(code)): \(message)".printable + "\n")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct RunShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a run: status, progress, uploads, settings, counts or failure.")
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
+    var project: String
+
+    @Argument(help: ArgumentHelp("The run's id.", valueName: "run-id"))
+    var id: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let run: ServiceAPI.Run = try await connection.withClient { client in
+                try await client.json(Endpoint(.GET, "projects", project, "runs", id))
+            }
+            Console.output("\(run.id.printable)\n\(RunSummary.text(of: run))")
+        }
+    }
+}
+
+struct RunListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List a project's runs, newest first.")
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
+    var project: String
+
+    @Option(
+        help: ArgumentHelp("Only runs with this status: queued, running, succeeded or failed.", valueName: "status"))
+    var status: String?
+
+    func validate() throws {
+        if let status, ServiceAPI.RunStatus(rawValue: status) == nil {
+            throw ValidationError("--status must be queued, running, succeeded or failed")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            var endpoint = Endpoint(.GET, "projects", project, "runs")
+            if let status { endpoint.query.append(("status", status)) }
+            let runs = try await connection.withClient { client in
+                try await client.all(endpoint, of: ServiceAPI.Run.self)
+            }
+            let rows = runs.map { run in
+                [
+                    run.id, run.status.rawValue, run.queuedAt, run.finishedAt ?? "-",
+                    run.summary.map { Format.count($0.matches) } ?? "-",
+                    run.summary.map { Format.count($0.possible) } ?? "-", run.failure?.code ?? "-", run.requestedBy,
+                ]
+            }
+            Console.output(
+                Table.render(
+                    header: ["ID", "STATUS", "QUEUED", "FINISHED", "MATCHES", "POSSIBLE", "FAILURE", "REQUESTED BY"],
+                    rows: rows))
+        }
+    }
+}
+
+/// A run as `run start` and `run show` print it, one fact per line.
+enum RunSummary {
+    static func text(of run: ServiceAPI.Run) -> String {
+        var lines = [
+            "status: \(run.status.rawValue)"
+                + (run.status == .running || run.status == .queued
+                    ? " (\(run.progress.stage), \(Format.percent(run.progress.fraction)))" : "")
+                + (run.attempt > 1 ? ", attempt \(run.attempt)" : ""),
+            "uploads: watchlist \(run.watchlistUpload), bulk \(run.bulkUpload)",
+            "settings: \(ProjectSummary.settings(run.settings))",
+            "requested by \(run.requestedBy); queued \(run.queuedAt)"
+                + (run.startedAt.map { ", started \($0)" } ?? "") + (run.finishedAt.map { ", finished \($0)" } ?? ""),
+        ]
+        if let summary = run.summary {
+            lines.append(
+                "\(Format.count(summary.watchlistRecords)) × \(Format.count(summary.bulkRecords)) records: "
+                    + "\(Format.count(summary.matches)) matches, \(Format.count(summary.possible)) possible, "
+                    + "\(Format.count(summary.comparisons)) comparisons in \(Format.decimal(summary.seconds, places: 2)) s"
+            )
+        }
+        if let failure = run.failure { lines.append("failure: \(failure.code): \(failure.message)") }
+        return lines.map { $0.printable + "\n" }.joined()
+    }
+}
+
+/// A run's stage and progress on one line of standard error, redrawn in place while `run start` waits; silent
+/// unless standard error is a terminal (and `CI` is unset), so piped and logged runs stay clean.
+struct RunStatusLine {
+    private let enabled = isatty(STDERR_FILENO) == 1 && getenv("CI") == nil
+
+    func show(_ run: ServiceAPI.Run) {
+        guard enabled else { return }
+        let attempt = run.attempt > 1 ? ", attempt \(run.attempt)" : ""
+        let progress =
+            run.status == .queued
+            ? "queued" : "\(run.progress.stage) \(Format.percent(run.progress.fraction))"
+        Console.error("\rrun \(run.id.printable): \(progress.printable)\(attempt)\u{1B}[K")
+    }
+
+    func finish() {
+        guard enabled else { return }
+        Console.error("\r\u{1B}[K")
+    }
+}

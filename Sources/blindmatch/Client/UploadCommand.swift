@@ -1,0 +1,53 @@
+import ArgumentParser
+import NIOCore
+
+struct UploadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Send a party's token file to the matching service.",
+        discussion:
+            "Needs that party's own token (the operator cannot upload for a party). The file is streamed from disk, never held in memory, and checked on arrival (SPEC §6.6, §6.7): signed by the party's registered key, the project's schema fingerprint and key id, the party's name, the same filter length and match keys as the project's other uploads, no plaintext. A refused file is not kept, and the message names the rule it broke, as `blindmatch verify` does; check it with `blindmatch verify` first. An accepted file becomes the party's current upload (what a run uses by default). Prints the upload's id on the first line, then its records, size and SHA-256, which must equal the file's."
+    )
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
+    var project: String
+
+    @Option(help: ArgumentHelp("Your party's registered name.", valueName: "name"))
+    var party: String
+
+    @Argument(help: ArgumentHelp("The token file (from `blindmatch tokenise`).", valueName: "file.bmt"))
+    var file: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let body = try FileBody(path: file, progressLabel: "uploading \(file)")
+            let endpoint = Endpoint(.POST, "projects", project, "parties", party, "uploads")
+            let upload: ServiceAPI.Upload = try await connection.withClient { client in
+                defer { body.finishProgress() }
+                let response = try await client.response(
+                    endpoint, body: .stream(body, length: .known(Int64(body.size))),
+                    contentType: "application/vnd.blindmatch.tokens", deadline: .distantFuture)
+                try ServiceClient.expect(response, contentType: "application/json", for: endpoint, from: client.server)
+                let bytes = try await client.collect(response, upTo: ServiceClient.maximumJSONBytes, for: endpoint)
+                return try client.decode(ServiceAPI.Upload.self, from: bytes, for: endpoint)
+            }
+            guard let sent = body.sha256, sent == upload.sha256 else {
+                throw ClientError(
+                    .invalidResponse,
+                    "the server recorded upload \(upload.id.printable) with SHA-256 \(upload.sha256.printable), but the file sent has \(body.sha256 ?? "an unfinished digest")"
+                )
+            }
+            Console.output(
+                """
+                \(upload.id.printable)
+                \(Format.count(upload.records)) records, \(Format.count(upload.bytes)) bytes, sha256 \(upload.sha256) (the file's)
+                party \(upload.party.printable) of \(upload.project.printable), signed by key \(upload.signer.printable)
+                \(upload.filterBits)-bit filters; match keys \(upload.matchKeys.joined(separator: ", ").printable)
+                \(upload.current ? "now the party's current upload" : "not the party's current upload")
+
+                """)
+        }
+    }
+}

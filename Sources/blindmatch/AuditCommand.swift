@@ -5,9 +5,10 @@ import BlindmatchServer
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Check the matcher's audit log offline (for auditors).",
-        discussion: "The log's format and the rules are in Protocol/SPEC.md §10. Exporting needs the matching service.",
-        subcommands: [AuditVerifyCommand.self])
+        abstract: "Export the matcher's audit log and its public key, and check the log offline (for auditors).",
+        discussion:
+            "The log's format and the rules are in Protocol/SPEC.md §10. `export` and `public-key` talk to the matching service; `verify` needs only the files.",
+        subcommands: [AuditVerifyCommand.self, AuditExportCommand.self, AuditPublicKeyCommand.self])
 }
 
 struct AuditVerifyCommand: ParsableCommand {

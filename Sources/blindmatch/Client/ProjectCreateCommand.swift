@@ -79,7 +79,9 @@ struct ProjectCreateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-blocking"), help: "Compare every pair of Bloom filters (popcount bounds only).")
     var noBlocking = false
 
-    @Option(help: ArgumentHelp("The disclosure policy (JSON); default: see below.", valueName: "policy.json"))
+    @Option(
+        help: ArgumentHelp(
+            "The disclosure policy (JSON); without it, the default described above.", valueName: "policy.json"))
     var disclosure: String?
 
     func validate() throws {

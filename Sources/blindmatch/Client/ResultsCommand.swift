@@ -38,7 +38,7 @@ struct ResultsCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the results.", valueName: "file"))
     var output: String
 
-    @Option(help: "csv or json.")
+    @Option(help: "The output's format.")
     var format = OutputFormat.csv
 
     @Option(

@@ -22,7 +22,7 @@ struct TokenIssueCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ServiceConnection
 
-    @Option(help: ArgumentHelp("party, auditor or operator.", valueName: "role"))
+    @Option(help: ArgumentHelp("The token's role.", valueName: "role"))
     var role: ServiceAPI.Role
 
     @Option(help: ArgumentHelp("The project of a party token.", valueName: "project-id"))

@@ -14,8 +14,8 @@ struct BlindmatchCommand: AsyncParsableCommand {
         subcommands: [
             KeygenCommand.self, TokeniseCommand.self, InspectCommand.self, VerifyCommand.self, VectorsCommand.self,
             MatchCommand.self, EvaluateCommand.self, SynthCommand.self, BenchCommand.self, DemoCommand.self,
-            AuditCommand.self, TokenCommand.self, ProjectCommand.self, UploadCommand.self, RunCommand.self,
-            ResultsCommand.self,
+            AuditCommand.self, ServeCommand.self, TokenCommand.self, ProjectCommand.self, UploadCommand.self,
+            RunCommand.self, ResultsCommand.self,
         ]
     )
 }

@@ -36,7 +36,12 @@ struct EvaluateCommand: ParsableCommand {
         let keysB = try readMap(mapB)
         var certain = Set<Evaluation.KeyPair>()
         var all = Set<Evaluation.KeyPair>()
-        try forEachRecord(matches, header: ["row_a", "row_b", "rule", "score", "status"]) { fields, line in
+        // `match` writes row_a,row_b,…; the service gives the watch-list party row,counterpart_row,… (the same pairs).
+        let first = try FileIO.readPrefix(matches, count: 20)
+        let header =
+            first.starts(with: Array("row,counterpart_row,".utf8))
+            ? ["row", "counterpart_row", "rule", "score", "status"] : ["row_a", "row_b", "rule", "score", "status"]
+        try forEachRecord(matches, header: header) { fields, line in
             guard let rowA = Int(fields[0]), let rowB = Int(fields[1]), rowA >= 0, rowA < keysA.count, rowB >= 0,
                 rowB < keysB.count
             else { throw ProtocolError(.invalidCSV, "\(matches):\(line): a row reference is not in the local maps") }

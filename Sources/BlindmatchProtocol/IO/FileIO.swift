@@ -10,6 +10,27 @@ public enum FileIO {
         return try readAll(descriptor: descriptor, path: path)
     }
 
+    /// The first `count` bytes of a file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ioError("cannot open", path) }
+        defer { close(descriptor) }
+        var output = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = output.withUnsafeMutableBytes {
+                read(descriptor, $0.baseAddress.map { $0 + filled }, count - filled)
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot read", path)
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        return Array(output[0..<filled])
+    }
+
     /// Everything left to read from an open descriptor; `path` names it in errors.
     static func readAll(descriptor: Int32, path: String) throws -> [UInt8] {
         var output: [UInt8] = []

@@ -1,0 +1,141 @@
+import BlindmatchProtocol
+import Foundation
+import Testing
+
+/// The whole flow through the client commands, as the operator, two agencies and an auditor run them against the
+/// real server: the service's results are the offline engine's, each party sees only its own view, and the audit
+/// log verifies until an entry is altered.
+struct ServiceCLITests {
+    @Test func theWholeFlowThroughTheClientCommands() async throws {
+        let data = try AgencyData()
+        let server = ServerProcess(
+            dataDirectory: data.path + "/server", operatorTokenFile: data.path + "/operator.token")
+        try server.start()
+        defer { server.stop() }
+        let header = try data.header("a.bmt")
+        func run(_ arguments: [String], as token: String) throws -> CLI.Result {
+            let result = try CLI.run(arguments + ["--server", server.baseURL, "--token-file", token], in: data.path)
+            #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.error)")
+            return result
+        }
+
+        // The operator: the project, then a token for each party and one for the auditor.
+        let created = try run(
+            [
+                "project", "create", "--name", "Watch list x council tax", "--purpose", "Test the whole flow.",
+                "--legal-basis", "Synthetic data only.", "--schema", data.schema, "--key-id", header.keyID,
+                "--watchlist", "agency-a=agency-a.pub", "--bulk", "council-b=council-b.pub", "--review-from", "0.75",
+            ], as: "operator.token")
+        let project = try #require(created.output.split(separator: "\n").first.map(String.init))
+        #expect(project.hasPrefix("p-"))
+        for (party, file) in [("agency-a", "agency-a.token"), ("council-b", "council-b.token")] {
+            _ = try run(
+                ["token", "issue", "--role", "party", "--project", project, "--party", party, "--output", file],
+                as: "operator.token")
+            #expect(try FileIO.permissions(of: "\(data.path)/\(file)") & 0o777 == 0o600)
+        }
+        _ = try run(
+            ["token", "issue", "--role", "auditor", "--name", "test-auditor", "--output", "auditor.token"],
+            as: "operator.token")
+
+        // The agencies upload; a party cannot upload for the other.
+        let refused = try CLI.run(
+            [
+                "upload", "--project", project, "--party", "council-b", "a.bmt", "--server", server.baseURL,
+                "--token-file", "agency-a.token",
+            ], in: data.path)
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("403") && refused.error.contains("forbiddenParty"), "\(refused.error)")
+        _ = try run(["upload", "--project", project, "--party", "agency-a", "a.bmt"], as: "agency-a.token")
+        _ = try run(["upload", "--project", project, "--party", "council-b", "b.bmt"], as: "council-b.token")
+
+        // The watch-list agency runs the match and each party fetches its own view.
+        let started = try run(["run", "--project", project], as: "agency-a.token")
+        let runID = try #require(started.output.split(separator: "\n").first.map(String.init))
+        #expect(runID.hasPrefix("r-"))
+        _ = try run(
+            ["results", "--project", project, "--run", runID, "--party", "agency-a", "--output", "a-results.csv"],
+            as: "agency-a.token")
+        _ = try run(
+            ["results", "--project", project, "--run", runID, "--party", "council-b", "--output", "b-results.csv"],
+            as: "council-b.token")
+        let other = try CLI.run(
+            [
+                "results", "--project", project, "--run", runID, "--party", "agency-a", "--output", "stolen.csv",
+                "--server", server.baseURL, "--token-file", "council-b.token",
+            ], in: data.path)
+        #expect(other.status == 1 && !FileIO.exists("\(data.path)/stolen.csv"))
+
+        // The service's pairs are exactly the offline engine's with the same settings; scores rounded to 2 decimals.
+        #expect(
+            try CLI.run(
+                ["match", "a.bmt", "b.bmt", "--threshold", "0.85", "--review-from", "0.75", "--output", "offline.csv"],
+                in: data.path
+            ).status == 0)
+        func lines(_ file: String) throws -> [[String]] {
+            try String(contentsOfFile: "\(data.path)/\(file)", encoding: .utf8).split(separator: "\n").dropFirst()
+                .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        }
+        let offline = try lines("offline.csv")
+        let expected = Set(
+            offline.map { row -> String in
+                let milli = Int((Double(row[3]) ?? 0) * 1000 + 0.5)
+                let hundredths = (milli + 5) / 10
+                let score = "\(hundredths / 100).\(String(format: "%02d", hundredths % 100))"
+                return [row[0], row[1], row[2], score, row[4]].joined(separator: ",")
+            })
+        let served = try lines("a-results.csv").map { $0.joined(separator: ",") }
+        #expect(served.count > 100)
+        #expect(Set(served) == expected)
+        #expect(
+            try String(contentsOfFile: "\(data.path)/a-results.csv", encoding: .utf8).hasPrefix(
+                "row,counterpart_row,rule,score,status\n"))
+        // The bulk holder learns only which of its rows were matched: one column, no scores, no possibles.
+        let bulkRows = try lines("b-results.csv")
+        #expect(bulkRows.allSatisfy { $0.count == 1 })
+        #expect(Set(bulkRows.map { $0[0] }) == Set(offline.filter { $0[4] == "match" }.map { $0[1] }))
+
+        // The watch-list agency evaluates (a demo has the truth) with its local maps.
+        let evaluated = try CLI.run(
+            [
+                "evaluate", "--matches", "a-results.csv", "--map-a", "a.bmt.map.csv", "--map-b", "b.bmt.map.csv",
+                "--truth", "data/truth.csv",
+            ], in: data.path)
+        #expect(evaluated.status == 0 && evaluated.output.contains("F1"), "\(evaluated.error)")
+
+        // The auditor exports the log and checks it against the matcher's key obtained out of band.
+        _ = try run(["audit", "export", "--output", "audit.jsonl"], as: "auditor.token")
+        let verified = try CLI.run(
+            ["audit", "verify", "audit.jsonl", "--public-key", server.dataDirectory + "/matcher.pub"], in: data.path)
+        #expect(verified.status == 0, "\(verified.output)")
+        #expect(verified.output.contains("the chain holds"))
+        let log = try String(contentsOfFile: "\(data.path)/audit.jsonl", encoding: .utf8)
+        for action in [
+            "project.created", "party.registered", "token.issued", "upload.accepted", "run.queued",
+            "run.started", "run.succeeded", "result.read", "access.refused", "audit.exported", "checkpoint",
+        ] {
+            #expect(log.contains("\"action\":\"\(action)\""), "\(action)")
+        }
+        var entries = log.split(separator: "\n").map(String.init)
+        let accepted = try #require(entries.firstIndex { $0.contains("\"upload.accepted\"") })
+        entries[accepted] = entries[accepted].replacingOccurrences(
+            of: "\"records\":\(header.recordCount)", with: "\"records\":\(header.recordCount + 1)")
+        try data.scratch.write("altered.jsonl", entries.map { $0 + "\n" }.joined())
+        let broken = try CLI.run(
+            ["audit", "verify", "altered.jsonl", "--public-key", server.dataDirectory + "/matcher.pub"], in: data.path)
+        #expect(broken.status == 1)
+        #expect(broken.output.contains("line \(accepted + 1)"), "\(broken.output)")
+
+        // No token, secret or record value reached the server's log.
+        let serverLog = server.log
+        #expect(!serverLog.isEmpty)
+        for file in ["operator.token", "agency-a.token", "council-b.token", "auditor.token"] {
+            let token = try String(contentsOfFile: "\(data.path)/\(file)", encoding: .utf8)
+                .trimmingCharacters(in: .newlines)
+            #expect(!serverLog.contains(token) && !log.contains(token))
+        }
+        let names = try String(contentsOfFile: "\(data.path)/data/watch.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst().prefix(20).compactMap { $0.split(separator: ",").dropFirst(2).first }
+        #expect(names.allSatisfy { !serverLog.contains(",\($0),") && !log.contains("\"\($0)\"") })
+    }
+}

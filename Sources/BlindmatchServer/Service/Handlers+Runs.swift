@@ -148,15 +148,18 @@ extension MatchingService {
         let order = fields.indices.map { "c\($0)" }.joined(separator: ", ")
         let statuses = grant.statuses.map { "'\($0)'" }.joined(separator: ", ")
         let selection = "SELECT DISTINCT \(columns) FROM result WHERE run = ? AND status IN (\(statuses))"
+        let viewKey = "\(run.id) \(party.name)"
+        let knownSize = viewSizes.withLock { $0[viewKey] }
         let (rows, total) = try await store.database.read { db in
             (
                 try Row.fetchAll(
                     db, sql: "\(selection) ORDER BY \(order) LIMIT ? OFFSET ?", arguments: [run.id, limit, offset]
                 ).map { row in fields.indices.map { Self.cell(row, index: $0, field: fields[$0], decimals: decimals) }
                 },
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (\(selection))", arguments: [run.id]) ?? 0
+                try knownSize ?? Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (\(selection))", arguments: [run.id]) ?? 0
             )
         }
+        viewSizes.withLock { $0[viewKey] = total }
         let rowCount = rows.count
         _ = try await store.database.write { db in
             try ServiceStore.append(

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The central matching service (`blindmatch serve`): the store, the token-file store, the run scheduler and the
 /// HTTP API of `Protocol/openapi.yaml`.
@@ -31,6 +32,9 @@ public final class MatchingService: Sendable {
     let scheduler: RunScheduler
     let logger: Logger
     let startedAt = ContinuousClock.now
+    /// Rows in each party's view of a run (results never change once published), so that paging does not count the
+    /// whole view again for every page.
+    let viewSizes = Mutex<[String: Int]>([:])
 
     /// Opens (or creates) the data directory: the store with its migrations, the matcher's checkpoint key, the
     /// token-file store; removes what interrupted uploads left.

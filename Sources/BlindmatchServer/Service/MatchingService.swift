@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The central matching service (`blindmatch serve`): the store, the token-file store, the run scheduler and the
@@ -19,6 +20,8 @@ public final class MatchingService: Sendable {
         public var operatorTokenFile: String?
         /// Threads the engine uses for a run.
         public var threads = 1
+        /// The least severe log message written (`.warning` keeps an embedded service quiet, as in `demo`).
+        public var logLevel = Logger.Level.info
 
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
@@ -32,6 +35,8 @@ public final class MatchingService: Sendable {
     let scheduler: RunScheduler
     let logger: Logger
     let startedAt = ContinuousClock.now
+    /// Finished by ``stop()``: `run(onListening:)` then shuts the server down gracefully.
+    private let stopRequests = AsyncStream<Void>.makeStream()
     /// Rows in each party's view of a run (results never change once published), so that paging does not count the
     /// whole view again for every page.
     let viewSizes = Mutex<[String: Int]>([:])
@@ -41,7 +46,7 @@ public final class MatchingService: Sendable {
     public init(options: Options) throws {
         self.options = options
         var logger = Logger(label: "blindmatch.serve")
-        logger.logLevel = .info
+        logger.logLevel = options.logLevel
         self.logger = logger
         let directory = options.dataDirectory
         if !FileIO.exists(directory) {
@@ -126,7 +131,11 @@ public final class MatchingService: Sendable {
         }
     }
 
-    /// Serves until SIGINT or SIGTERM. `onListening` receives the bound port (useful with port 0).
+    /// Serves until SIGINT, SIGTERM or ``stop()``. `onListening` receives the bound port (useful with port 0).
+    ///
+    /// Either way the shutdown is graceful: the server stops accepting connections, lets the requests in flight
+    /// finish, and a run in progress starts again at the next start. Cancelling the calling task instead closes
+    /// connections abruptly.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
         try await store.database.write { db in
             let restarted = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run WHERE status = 'running'") ?? 0
@@ -145,10 +154,27 @@ public final class MatchingService: Sendable {
                 onListening(channel.localAddress?.port ?? 0)
             },
             logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let worker = Task { await scheduler.work(service: self) }
         defer { worker.cancel() }
-        try await app.runService()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { [stopRequests] in
+                for await _ in stopRequests.stream {}
+                // The stream also ends when this task is cancelled, after the group has stopped by itself.
+                if !Task.isCancelled { await group.triggerGracefulShutdown() }
+            }
+            try await group.run()
+            tasks.cancelAll()
+        }
         await scheduler.stop()
+    }
+
+    /// Shuts a running ``run(onListening:)`` down gracefully, as SIGTERM does; called before it, makes it stop as
+    /// soon as it has started. For a service embedded in another command (`demo`).
+    public func stop() {
+        stopRequests.continuation.finish()
     }
 
     /// Whether the store answers and the data directory is writable (`/healthz`).

@@ -17,24 +17,7 @@ struct AuditExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let file = try AtomicFile(destination: output, mode: 0o600)
-            InterruptCleanup.install(removing: [file.temporaryPath])
-            defer { InterruptCleanup.uninstall() }
-            let endpoint = Endpoint(.GET, "audit", "log")
-            let (checkpoint, bytes, lines) = try await connection.withClient { client in
-                let response = try await client.response(
-                    endpoint, accept: "application/jsonl", deadline: .distantFuture)
-                try ServiceClient.expect(response, contentType: "application/jsonl", for: endpoint, from: client.server)
-                var bytes = 0
-                var lines = 0
-                try await client.stream(response, for: endpoint) { buffer in
-                    bytes += buffer.readableBytes
-                    lines += buffer.readableBytesView.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-                    try buffer.withUnsafeReadableBytes { try file.write($0) }
-                }
-                return (response.headers.first(name: "Blindmatch-Last-Checkpoint"), bytes, lines)
-            }
-            try file.commit()
+            let (checkpoint, bytes, lines) = try await Self.export(into: output, connection: connection)
             Console.output(
                 """
                 last checkpoint: \(checkpoint?.printable ?? "none given (no Blindmatch-Last-Checkpoint header)")
@@ -42,5 +25,30 @@ struct AuditExportCommand: AsyncParsableCommand {
 
                 """)
         }
+    }
+
+    /// Streams the whole audit log (auditor or operator) into `output` (mode 0600), which appears only once
+    /// complete; returns the `Blindmatch-Last-Checkpoint` header (nil without one), the bytes and the entries.
+    static func export(
+        into output: String, connection: ServiceConnection
+    ) async throws -> (checkpoint: String?, bytes: Int, lines: Int) {
+        let file = try AtomicFile(destination: output, mode: 0o600)
+        InterruptCleanup.install(removing: [file.temporaryPath])
+        defer { InterruptCleanup.uninstall() }
+        let endpoint = Endpoint(.GET, "audit", "log")
+        let exported = try await connection.withClient { client in
+            let response = try await client.response(endpoint, accept: "application/jsonl", deadline: .distantFuture)
+            try ServiceClient.expect(response, contentType: "application/jsonl", for: endpoint, from: client.server)
+            var bytes = 0
+            var lines = 0
+            try await client.stream(response, for: endpoint) { buffer in
+                bytes += buffer.readableBytes
+                lines += buffer.readableBytesView.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                try buffer.withUnsafeReadableBytes { try file.write($0) }
+            }
+            return (checkpoint: response.headers.first(name: "Blindmatch-Last-Checkpoint"), bytes: bytes, lines: lines)
+        }
+        try file.commit()
+        return exported
     }
 }

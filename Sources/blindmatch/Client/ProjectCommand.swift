@@ -130,12 +130,16 @@ enum ProjectSummary {
                 lines.append("  \(role.rawValue) party reads nothing")
                 continue
             }
-            lines.append(
-                "  \(role.rawValue) party reads \(grant.fields.map(\.rawValue).joined(separator: ", ")) of "
-                    + "\(grant.statuses.map(\.rawValue).joined(separator: " and ")) pairs")
+            lines.append("  \(role.rawValue) party \(reading(grant))")
         }
         lines.append("created: \(project.createdAt)")
         return lines.map { $0.printable + "\n" }.joined()
+    }
+
+    /// What a grant lets its party read: `reads row, counterpartRow of match and possible pairs`.
+    static func reading(_ grant: ServiceAPI.DisclosureGrant) -> String {
+        "reads \(grant.fields.map(\.rawValue).joined(separator: ", ")) of "
+            + "\(grant.statuses.map(\.rawValue).joined(separator: " and ")) pairs"
     }
 
     /// Matching settings in one line: `threshold 0.85, review from 0.75, solver many-to-one, veto nino, blocking`.

@@ -112,11 +112,17 @@ struct ProjectCreateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let request = try makeRequest()
-            let project: ServiceAPI.Project = try await connection.withClient { client in
-                try await client.json(Endpoint(.POST, "projects"), sending: request)
-            }
+            let project = try await Self.create(try makeRequest(), connection: connection)
             Console.output("\(project.id.printable)\n\(ProjectSummary.text(of: project))")
+        }
+    }
+
+    /// Creates the project `request` describes (operator only) and returns it as the server stored it.
+    static func create(
+        _ request: ServiceAPI.ProjectRequest, connection: ServiceConnection
+    ) async throws -> ServiceAPI.Project {
+        try await connection.withClient { client in
+            try await client.json(Endpoint(.POST, "projects"), sending: request)
         }
     }
 
@@ -126,10 +132,7 @@ struct ProjectCreateCommand: AsyncParsableCommand {
         let parties = try [(watchlist, "--watchlist", ServiceAPI.PartyRole.watchlist), (bulk, "--bulk", .bulk)].map {
             argument, option, role in
             let (name, path) = try Self.party(argument, option: option)
-            let key = try PublicSigningKey(contentsOfFile: path)
-            return ServiceAPI.PartyRequest(
-                name: name, role: role,
-                publicKey: ServiceAPI.PublicKeyInput(pem: key.pem(), fingerprint: key.fingerprint))
+            return try Self.party(named: name, role: role, publicKeyFile: path)
         }
         let matching = ServiceAPI.MatchingSettings(
             threshold: threshold, reviewFrom: reviewFrom, solver: solver,
@@ -139,6 +142,16 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             schemaFingerprint: fingerprint ?? schemaFingerprint?.lowercased() ?? "", keyId: keyID.lowercased(),
             parties: parties, matching: matching,
             disclosure: try disclosure.map(Self.readPolicy) ?? Self.defaultPolicy(hasReviewBand: reviewFrom != nil))
+    }
+
+    /// A party to register: its name, its role, and the signing public key read from `path`, sent with its
+    /// fingerprint so that the server checks the key is the one meant.
+    static func party(
+        named name: String, role: ServiceAPI.PartyRole, publicKeyFile path: String
+    ) throws -> ServiceAPI.PartyRequest {
+        let key = try PublicSigningKey(contentsOfFile: path)
+        return ServiceAPI.PartyRequest(
+            name: name, role: role, publicKey: ServiceAPI.PublicKeyInput(pem: key.pem(), fingerprint: key.fingerprint))
     }
 
     /// The policy used without `--disclosure`: the watch-list party reads every field of its matches (and of its

@@ -57,27 +57,39 @@ struct ResultsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let file = try AtomicFile(destination: output, mode: 0o600)
-            InterruptCleanup.install(removing: [file.temporaryPath])
-            defer { InterruptCleanup.uninstall() }
-            var endpoint = Endpoint(.GET, "projects", project, "runs", run, "results", party)
-            if let pageSize { endpoint.query.append(("limit", String(pageSize))) }
-            let (rows, pages) = try await connection.withClient { client in
-                switch format {
-                case .csv: return try await fetchCSV(endpoint, client: client, into: file)
-                case .json: return try await fetchJSON(endpoint, client: client, into: file)
-                }
-            }
-            try file.commit()
+            let (rows, pages) = try await Self.fetch(
+                project: project, run: run, party: party, format: format, pageSize: pageSize, into: output,
+                connection: connection)
             Console.output(
                 "\(Format.count(rows)) rows\nwrote \(output) (mode 0600, \(format.rawValue), \(pages) \(pages == 1 ? "page" : "pages"))\n"
             )
         }
     }
 
+    /// Fetches every page of `party`'s view of a succeeded run (with that party's token) into `output` (mode 0600),
+    /// which appears only once complete; returns the rows and pages.
+    static func fetch(
+        project: String, run: String, party: String, format: OutputFormat = .csv, pageSize: Int? = nil,
+        into output: String, connection: ServiceConnection
+    ) async throws -> (rows: Int, pages: Int) {
+        let file = try AtomicFile(destination: output, mode: 0o600)
+        InterruptCleanup.install(removing: [file.temporaryPath])
+        defer { InterruptCleanup.uninstall() }
+        var endpoint = Endpoint(.GET, "projects", project, "runs", run, "results", party)
+        if let pageSize { endpoint.query.append(("limit", String(pageSize))) }
+        let (rows, pages) = try await connection.withClient { client in
+            switch format {
+            case .csv: return try await fetchCSV(endpoint, client: client, into: file)
+            case .json: return try await fetchJSON(endpoint, client: client, into: file)
+            }
+        }
+        try file.commit()
+        return (rows, pages)
+    }
+
     /// Writes every CSV page: the first page's header row, then each page's rows (a later page's header must be
     /// the same and is dropped). Returns the rows and pages.
-    private func fetchCSV(
+    private static func fetchCSV(
         _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile
     ) async throws -> (rows: Int, pages: Int) {
         var header: [UInt8]?
@@ -135,7 +147,7 @@ struct ResultsCommand: AsyncParsableCommand {
     }
 
     /// Writes every JSON page's rows into one `ResultPage` whose `nextCursor` is null. Returns the rows and pages.
-    private func fetchJSON(
+    private static func fetchJSON(
         _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile
     ) async throws -> (rows: Int, pages: Int) {
         let encoder = JSONEncoder()

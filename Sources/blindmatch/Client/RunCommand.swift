@@ -42,20 +42,10 @@ struct RunStartCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let finished: ServiceAPI.Run = try await connection.withClient { client in
-                let request = ServiceAPI.RunRequest(watchlistUpload: watchlistUpload, bulkUpload: bulkUpload)
-                var run: ServiceAPI.Run = try await client.json(
-                    Endpoint(.POST, "projects", project, "runs"), sending: request)
+            let request = ServiceAPI.RunRequest(watchlistUpload: watchlistUpload, bulkUpload: bulkUpload)
+            let finished = try await Self.start(request, project: project, waiting: !noWait, connection: connection) {
+                run in
                 Console.output("\(run.id.printable)\n")
-                if noWait { return run }
-                let status = RunStatusLine()
-                defer { status.finish() }
-                while !run.status.isFinished {
-                    status.show(run)
-                    try await Task.sleep(for: Self.pollInterval)
-                    run = try await client.json(Endpoint(.GET, "projects", project, "runs", run.id))
-                }
-                return run
             }
             guard finished.status.isFinished else {
                 Console.output(
@@ -65,11 +55,31 @@ struct RunStartCommand: AsyncParsableCommand {
             }
             Console.output(RunSummary.text(of: finished))
             if finished.status == .failed {
-                let code = finished.failure?.code ?? "unknown"
-                let message = finished.failure?.message ?? "the server gave no reason"
-                Console.error("blindmatch: error: run \(finished.id) failed (\(code)): \(message)".printable + "\n")
+                Console.error("blindmatch: error: \(RunSummary.failure(of: finished))\n")
                 throw ExitCode(1)
             }
+        }
+    }
+
+    /// Queues a run, passes it to `queued`, then unless `waiting` is false polls it until it has succeeded or
+    /// failed, showing its progress on a terminal; returns the run as last seen.
+    static func start(
+        _ request: ServiceAPI.RunRequest, project: String, waiting: Bool = true, connection: ServiceConnection,
+        queued: (ServiceAPI.Run) -> Void
+    ) async throws -> ServiceAPI.Run {
+        try await connection.withClient { client in
+            var run: ServiceAPI.Run = try await client.json(
+                Endpoint(.POST, "projects", project, "runs"), sending: request)
+            queued(run)
+            if !waiting { return run }
+            let status = RunStatusLine()
+            defer { status.finish() }
+            while !run.status.isFinished {
+                status.show(run)
+                try await Task.sleep(for: pollInterval)
+                run = try await client.json(Endpoint(.GET, "projects", project, "runs", run.id))
+            }
+            return run
         }
     }
 }
@@ -161,6 +171,13 @@ enum RunSummary {
         }
         if let failure = run.failure { lines.append("failure: \(failure.code): \(failure.message)") }
         return lines.map { $0.printable + "\n" }.joined()
+    }
+
+    /// A failed run in one line: `run r-… failed (code): message`.
+    static func failure(of run: ServiceAPI.Run) -> String {
+        let code = run.failure?.code ?? "unknown"
+        let message = run.failure?.message ?? "the server gave no reason"
+        return "run \(run.id) failed (\(code)): \(message)".printable
     }
 }
 

@@ -104,3 +104,11 @@ struct ServiceConnection: ParsableArguments {
         return text.isEmpty ? nil : text
     }
 }
+
+extension ServiceConnection {
+    /// The connection the options `--server server --token-file tokenFile` give, for a command that talks to the
+    /// service on another's behalf (`demo`). Declared here so that the options' own `init()` stays.
+    init(server: String, tokenFile: String) throws {
+        self = try Self.parse(["--server", server, "--token-file", tokenFile])
+    }
+}

@@ -68,28 +68,39 @@ struct TokenIssueCommand: AsyncParsableCommand {
             if !force && FileIO.exists(output) {
                 throw ClientError(.invalidArgument, "\(output) already exists; use --force to replace it")
             }
-            // The file is created before the token is issued, so that a token is never issued with nowhere to go.
-            let file = try AtomicFile(destination: output, mode: 0o600)
-            InterruptCleanup.install(removing: [file.temporaryPath])
-            defer { InterruptCleanup.uninstall() }
             let request = ServiceAPI.TokenRequest(
                 role: role, name: name, project: project, party: party, expiresAt: expiresAt)
-            let issued: ServiceAPI.IssuedToken = try await connection.withClient { client in
-                try await client.json(Endpoint(.POST, "tokens"), sending: request)
-            }
-            do {
-                try file.write(issued.token.fileContents)
-                try file.commit()
-            } catch {
-                throw ClientError(
-                    .invalidArgument,
-                    "token \(issued.info.id) was issued but its secret could not be saved (\(error)); revoke it with `blindmatch token revoke \(issued.info.id)`"
-                )
-            }
+            let token = try await Self.issue(request, into: output, connection: connection)
             Console.output(
-                "\(issued.info.id)\n\(TokenDescription.summary(of: issued.info))\n"
+                "\(token.id)\n\(TokenDescription.summary(of: token))\n"
                     + "wrote \(output) (mode 0600): the only copy of the secret; hand it over out of band\n")
         }
+    }
+
+    /// Issues a token and writes its secret, and nothing else, into `output` (mode 0600, replacing a file there);
+    /// returns the token's metadata.
+    ///
+    /// The file is created before the token is issued, so that a token is never issued with nowhere to go; if it
+    /// cannot be written afterwards, the error names the token id to revoke.
+    static func issue(
+        _ request: ServiceAPI.TokenRequest, into output: String, connection: ServiceConnection
+    ) async throws -> ServiceAPI.TokenInfo {
+        let file = try AtomicFile(destination: output, mode: 0o600)
+        InterruptCleanup.install(removing: [file.temporaryPath])
+        defer { InterruptCleanup.uninstall() }
+        let issued: ServiceAPI.IssuedToken = try await connection.withClient { client in
+            try await client.json(Endpoint(.POST, "tokens"), sending: request)
+        }
+        do {
+            try file.write(issued.token.fileContents)
+            try file.commit()
+        } catch {
+            throw ClientError(
+                .invalidArgument,
+                "token \(issued.info.id) was issued but its secret could not be saved (\(error)); revoke it with `blindmatch token revoke \(issued.info.id)`"
+            )
+        }
+        return issued.info
     }
 }
 

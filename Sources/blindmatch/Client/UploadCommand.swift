@@ -22,23 +22,7 @@ struct UploadCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let body = try FileBody(path: file, progressLabel: "uploading \(file)")
-            let endpoint = Endpoint(.POST, "projects", project, "parties", party, "uploads")
-            let upload: ServiceAPI.Upload = try await connection.withClient { client in
-                defer { body.finishProgress() }
-                let response = try await client.response(
-                    endpoint, body: .stream(body, length: .known(Int64(body.size))),
-                    contentType: "application/vnd.blindmatch.tokens", deadline: .distantFuture)
-                try ServiceClient.expect(response, contentType: "application/json", for: endpoint, from: client.server)
-                let bytes = try await client.collect(response, upTo: ServiceClient.maximumJSONBytes, for: endpoint)
-                return try client.decode(ServiceAPI.Upload.self, from: bytes, for: endpoint)
-            }
-            guard let sent = body.sha256, sent == upload.sha256 else {
-                throw ClientError(
-                    .invalidResponse,
-                    "the server recorded upload \(upload.id.printable) with SHA-256 \(upload.sha256.printable), but the file sent has \(body.sha256 ?? "an unfinished digest")"
-                )
-            }
+            let upload = try await Self.upload(file, project: project, party: party, connection: connection)
             Console.output(
                 """
                 \(upload.id.printable)
@@ -49,5 +33,30 @@ struct UploadCommand: AsyncParsableCommand {
 
                 """)
         }
+    }
+
+    /// Streams the token file at `path` to `party`'s uploads (with that party's token), showing progress on a
+    /// terminal, and returns the accepted upload once its SHA-256 is checked against the bytes sent.
+    static func upload(
+        _ path: String, project: String, party: String, connection: ServiceConnection
+    ) async throws -> ServiceAPI.Upload {
+        let body = try FileBody(path: path, progressLabel: "uploading \(path)")
+        let endpoint = Endpoint(.POST, "projects", project, "parties", party, "uploads")
+        let upload: ServiceAPI.Upload = try await connection.withClient { client in
+            defer { body.finishProgress() }
+            let response = try await client.response(
+                endpoint, body: .stream(body, length: .known(Int64(body.size))),
+                contentType: "application/vnd.blindmatch.tokens", deadline: .distantFuture)
+            try ServiceClient.expect(response, contentType: "application/json", for: endpoint, from: client.server)
+            let bytes = try await client.collect(response, upTo: ServiceClient.maximumJSONBytes, for: endpoint)
+            return try client.decode(ServiceAPI.Upload.self, from: bytes, for: endpoint)
+        }
+        guard let sent = body.sha256, sent == upload.sha256 else {
+            throw ClientError(
+                .invalidResponse,
+                "the server recorded upload \(upload.id.printable) with SHA-256 \(upload.sha256.printable), but the file sent has \(body.sha256 ?? "an unfinished digest")"
+            )
+        }
+        return upload
     }
 }

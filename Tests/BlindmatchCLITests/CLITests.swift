@@ -372,12 +372,27 @@ struct CLITests {
         #expect(result.output.contains("vectors pass"))
     }
 
+    /// The README's main command, small: both agencies tokenise, then the embedded service on a loopback port
+    /// carries the project, uploads, run, results and audit log, and stops.
     @Test func demoRunsEndToEnd() throws {
         let result = try CLI.run(["demo", "--bulk", "2000", "--watch", "50"], in: "/tmp")
         #expect(result.status == 0, "\(result.error)")
-        #expect(result.output.contains("rules hold"))
-        #expect(result.output.contains("Against the truth"))
-        #expect(result.output.contains("precision"))
+        #expect(result.error.isEmpty, "\(result.error)")
+        let output = result.output
+        #expect(output.components(separatedBy: "rules hold").count == 3, "\(output)")
+        #expect(output.contains("listening on http://127.0.0.1:"), "\(output)")
+        #expect(output.components(separatedBy: "streamed: accepted as u-").count == 3, "\(output)")
+        #expect(output.contains(" succeeded: "), "\(output)")
+        #expect(output.contains("agency-a fetches its view"), "\(output)")
+        #expect(output.contains("council-b fetches its view"), "\(output)")
+        #expect(output.contains("holds only row numbers"), "\(output)")
+        #expect(output.contains("the chain holds"), "\(output)")
+        #expect(output.contains("The matcher stops the service"), "\(output)")
+        // "13. Against the truth …: matches: precision 1.0000, recall 0.9149, F1 0.9556 (…)"
+        let line = try #require(output.split(separator: "\n").first { $0.contains("Against the truth") })
+        let f1 = try #require(
+            line.range(of: "F1 ").flatMap { Double(line[$0.upperBound...].prefix { $0.isNumber || $0 == "." }) })
+        #expect(f1 >= 0.9, "\(line)")
     }
 }
 

@@ -1,0 +1,164 @@
+import ArgumentParser
+import BlindmatchMatching
+import BlindmatchProtocol
+import BlindmatchServer
+
+extension DemoCommand {
+    /// Steps 7–15, through the matching service embedded in this process and its HTTP API, with the client
+    /// commands' own code: each actor (operator, agency, auditor) presents its own bearer token from a 0600 file.
+    func matchThroughTheService(in folder: String, schema: LinkageSchema, keyID: String) async throws {
+        let dataDirectory = "\(folder)/\(Self.serviceDirectory)"
+        var options = MatchingService.Options(dataDirectory: dataDirectory)
+        options.port = 0
+        options.threads = Machine.cores
+        options.logLevel = .warning
+        let service = try MatchingService(options: options)
+        guard let token = try await service.makeFirstOperatorToken() else {
+            throw ServerError(.startup, "\(dataDirectory) already has an operator token")
+        }
+        let tokenFile = try AtomicFile(destination: "\(folder)/operator.token", mode: 0o600)
+        try tokenFile.write(token + "\n")
+        try tokenFile.commit()
+        try await service.serving { port in
+            let server = "http://127.0.0.1:\(port)"
+            step(
+                "7. The matcher starts the matching service in this process, listening on \(server) (loopback only; data directory \(Self.serviceDirectory)/, mode 0700); the operator's first token is in operator.token (mode 0600)"
+            )
+            let run = try await setUpAndRun(in: folder, server: server, schema: schema, keyID: keyID)
+            try await fetchAndEvaluate(run, in: folder, server: server)
+            try await audit(in: folder, server: server, dataDirectory: dataDirectory)
+        }
+        step("15. The matcher stops the service (gracefully); nothing left this machine")
+    }
+
+    /// Steps 8–11: the operator creates the project and issues the tokens, both agencies upload, a run matches.
+    /// Returns the succeeded run's project and id.
+    private func setUpAndRun(
+        in folder: String, server: String, schema: LinkageSchema, keyID: String
+    ) async throws -> (project: String, run: String) {
+        let (a, b) = (Self.watchlistAgency, Self.bulkAgency)
+        let operatorConnection = try ServiceConnection(server: server, tokenFile: "\(folder)/operator.token")
+        let request = ServiceAPI.ProjectRequest(
+            name: "Demo: \(a.name) watch list against \(b.name) records",
+            purpose: "Find the people on \(a.name)'s watch list among \(b.name)'s records",
+            legalBasis: "None needed: synthetic people made by blindmatch demo", schemaFingerprint: schema.fingerprint,
+            keyId: keyID,
+            parties: try [a, b].map {
+                try ProjectCreateCommand.party(named: $0.name, role: $0.role, publicKeyFile: "\(folder)/\($0.name).pub")
+            },
+            matching: ServiceAPI.MatchingSettings(
+                threshold: MatchDefaults.threshold, reviewFrom: "0.75", solver: MatchDefaults.solver.rawValue,
+                vetoKeys: MatchDefaults.veto, blocking: true),
+            disclosure: ProjectCreateCommand.defaultPolicy(hasReviewBand: true))
+        let project = try await ProjectCreateCommand.create(request, connection: operatorConnection)
+        step(
+            "8. The operator creates project \(project.id.printable) with both agencies and their public keys: \(ProjectSummary.settings(project.matching))"
+        )
+        let grants = project.disclosure.grants.map { grant in
+            "\(project.parties.first { $0.role == grant.role }?.name ?? grant.role.rawValue) \(ProjectSummary.reading(grant))"
+        }
+        step("   disclosure: \(grants.joined(separator: "; "))".printable)
+
+        var issued: [String] = []
+        for agency in [a, b] {
+            let request = ServiceAPI.TokenRequest(
+                role: .party, name: nil, project: project.id, party: agency.name, expiresAt: nil)
+            let info = try await TokenIssueCommand.issue(
+                request, into: "\(folder)/\(agency.name).token", connection: operatorConnection)
+            issued.append("\(agency.name).token (\(info.id))")
+        }
+        let auditor = try await TokenIssueCommand.issue(
+            ServiceAPI.TokenRequest(role: .auditor, name: "auditor", project: nil, party: nil, expiresAt: nil),
+            into: "\(folder)/auditor.token", connection: operatorConnection)
+        step(
+            "9. The operator issues bearer tokens into files of mode 0600, handed over out of band: \(issued.joined(separator: " and ")) for the agencies, auditor.token (\(auditor.id)) for the auditor"
+                .printable)
+
+        for agency in [a, b] {
+            let start = Clock.now()
+            let upload = try await UploadCommand.upload(
+                "\(folder)/\(agency.name).bmt", project: project.id, party: agency.name,
+                connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"))
+            step(
+                "10. \(agency.name) uploads \(agency.name).bmt, streamed: accepted as \(upload.id), \(Format.count(upload.records)) records, \(Format.count(upload.bytes)) bytes in \(Format.decimal(Clock.now() - start, places: 2)) s, SHA-256 \(upload.sha256.prefix(16))… as sent, signed by its registered key"
+                    .printable)
+        }
+
+        let run = try await RunStartCommand.start(
+            ServiceAPI.RunRequest(watchlistUpload: nil, bulkUpload: nil), project: project.id,
+            connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(a.name).token")
+        ) { run in
+            step(
+                "11. \(a.name) starts run \(run.id) of both current uploads; the matcher compares tokens only".printable
+            )
+        }
+        guard run.status == .succeeded, let summary = run.summary else {
+            Console.error("blindmatch: error: \(RunSummary.failure(of: run))\n")
+            throw ExitCode(1)
+        }
+        step(
+            "    run \(run.id) succeeded: \(Format.count(summary.matches)) matches and \(Format.count(summary.possible)) possible matches for review in \(Format.decimal(summary.seconds, places: 2)) s (\(Format.count(summary.comparisons)) filter comparisons)"
+                .printable)
+        return (project.id, run.id)
+    }
+
+    /// Steps 12–13: each agency fetches its own view of the run; the watch list's view is evaluated against the
+    /// truth, which only a demo has.
+    private func fetchAndEvaluate(_ run: (project: String, run: String), in folder: String, server: String) async throws
+    {
+        let (a, b) = (Self.watchlistAgency, Self.bulkAgency)
+        var views: [String: (rows: Int, columns: [String])] = [:]
+        for agency in [a, b] {
+            let path = "\(folder)/\(agency.name).results.csv"
+            let (rows, _) = try await ResultsCommand.fetch(
+                project: run.project, run: run.run, party: agency.name, into: path,
+                connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"))
+            let head = try FileIO.readPrefix(path, count: 200)
+            let header = String(decoding: head.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+            views[agency.name] = (rows, header.split(separator: ",").map(String.init))
+        }
+        var byKeys = 0
+        var byFilters = 0
+        try EvaluateCommand.forEachRecord(
+            "\(folder)/\(a.name).results.csv", header: ["row", "counterpart_row", "rule", "score", "status"]
+        ) { fields, _ in
+            if fields[2] == "bloom" { byFilters += 1 } else { byKeys += 1 }
+        }
+        let watchView = views[a.name] ?? (0, [])
+        let bulkView = views[b.name] ?? (0, [])
+        step(
+            "12. \(a.name) fetches its view: \(Format.count(watchView.rows)) rows → \(a.name).results.csv (\(watchView.columns.joined(separator: ", "))); \(Format.count(byKeys)) found by match keys, \(Format.count(byFilters)) by Bloom filters"
+                .printable)
+        let bulkHolds =
+            bulkView.columns == ["row"]
+            ? "holds only row numbers: which of its records matched, nothing about the watch list"
+            : "holds \(bulkView.columns.joined(separator: ", "))"
+        step(
+            "    \(b.name) fetches its view: \(Format.count(bulkView.rows)) rows → \(b.name).results.csv, which \(bulkHolds)"
+                .printable)
+
+        let (certain, withPossible) = try EvaluateCommand.evaluate(
+            matches: "\(folder)/\(a.name).results.csv", mapA: "\(folder)/\(a.name).map.csv",
+            mapB: "\(folder)/\(b.name).map.csv", truth: "\(folder)/truth.csv")
+        step("13. Against the truth (which only a demo has), \(a.name)'s view: matches: \(certain)")
+        step("    matches and possible: \(withPossible)")
+    }
+
+    /// Step 14: the auditor exports the audit log and checks it against the matcher's key, which the auditor holds
+    /// from out of band (here: the data directory's `matcher.pub`, never one fetched from the service).
+    private func audit(in folder: String, server: String, dataDirectory: String) async throws {
+        let log = "\(folder)/audit.jsonl"
+        let exported = try await AuditExportCommand.export(
+            into: log, connection: try ServiceConnection(server: server, tokenFile: "\(folder)/auditor.token"))
+        let key = try PublicSigningKey(contentsOfFile: "\(dataDirectory)/matcher.pub")
+        let result = AuditVerification(jsonLines: try FileIO.readAll(log), publicKey: key)
+        guard result.isValid else {
+            for failure in result.failures.prefix(10) { Console.error("FAIL  \(failure)\n") }
+            throw ServerError(
+                .invalidAuditLog, "\(log): the audit log does not verify (\(result.failureCount) failures)")
+        }
+        step(
+            "14. The auditor exports the audit log (\(Format.count(exported.lines)) entries → audit.jsonl) and verifies it with matcher.pub, obtained out of band: the chain holds, \(result.checkpointCount) \(result.checkpointCount == 1 ? "checkpoint verifies" : "checkpoints verify"), every entry is signed"
+        )
+    }
+}

@@ -120,12 +120,15 @@ extension MatchingService {
         guard existing.isOpen else { throw APIError.conflict("projectClosed", "project \(existing.id) is closed") }
         let actor = try call.token.actor
         await scheduler.cancel(project: existing.id)
-        let (project, orphans) = try await store.database.write { db -> (ProjectRecord, [String]) in
+        let files = self.files
+        let (project, _) = try await store.database.write { db -> (ProjectRecord, [String]) in
             let id = existing.id
             let now = AuditTime.now().text
             try db.execute(
-                sql: "UPDATE project SET status = 'closed', closedAt = ?, closeReason = ? WHERE id = ?",
+                sql:
+                    "UPDATE project SET status = 'closed', closedAt = ?, closeReason = ? WHERE id = ? AND status = 'open'",
                 arguments: [now, reason, id])
+            guard db.changesCount > 0 else { throw APIError.conflict("projectClosed", "project \(id) is closed") }
             try ServiceStore.append(
                 db, actor: actor, action: .projectClosed, project: id, details: ["reason": .string(reason)])
             for run in try String.fetchAll(
@@ -153,12 +156,13 @@ extension MatchingService {
                     SELECT DISTINCT sha256 FROM upload WHERE project = ? AND sha256 NOT IN (
                         SELECT u.sha256 FROM upload u JOIN project p ON p.id = u.project WHERE p.status = 'open')
                     """, arguments: [id])
+            // In the transaction, so that no upload of the same content to an open project slips in between.
+            for sha in orphans { files.remove(sha256: sha) }
             guard let project = try ProjectRecord.fetch(db, id: id) else {
                 throw ServerError(.storage, "a project just written cannot be read back")
             }
             return (project, orphans)
         }
-        for sha in orphans { files.remove(sha256: sha) }
         return JSONResponse.make(project.json)
     }
 
@@ -177,6 +181,10 @@ extension MatchingService {
         }
         let actor = try call.token.actor
         let updated = try await store.database.write { db -> PartyRecord in
+            guard
+                try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [existing.id])
+                    == "open"
+            else { throw APIError.conflict("projectClosed", "project \(existing.id) is closed") }
             try db.execute(
                 sql: "UPDATE party SET publicKey = ?, registeredAt = ? WHERE project = ? AND name = ?",
                 arguments: [Data(key.rawBytes), AuditTime.now().text, existing.id, name])
@@ -272,11 +280,13 @@ struct ProjectRequest {
             "solver", required: false, must: "many-to-one, one-to-one or all", { Solver(rawValue: $0) != nil })
         let veto = try matching.stringArray("vetoKeys", maxCount: 32, must: "a match-key name", Patterns.isKeyName)
         let blocking = try matching.bool("blocking") ?? true
-        let thresholdValue = try DiceThreshold(threshold)
-        guard thresholdValue.numerator > 0 else { throw APIError.invalid("matching.threshold must be above 0") }
+        guard let thresholdValue = try? DiceThreshold(threshold), thresholdValue.numerator > 0 else {
+            throw APIError.invalid("matching.threshold must be above 0")
+        }
         if let reviewFrom {
-            let value = try DiceThreshold(reviewFrom)
-            guard value.numerator > 0 else { throw APIError.invalid("matching.reviewFrom must be above 0") }
+            guard let value = try? DiceThreshold(reviewFrom), value.numerator > 0 else {
+                throw APIError.invalid("matching.reviewFrom must be above 0")
+            }
             guard value < thresholdValue else {
                 throw APIError.invalid("matching.reviewFrom must be below matching.threshold")
             }
@@ -333,7 +343,8 @@ struct ProjectRequest {
     /// A `PublicKeyInput`: exactly one of `pem` and `hex`, and `fingerprint` when given must be the key's.
     static func publicKey(_ input: ObjectReader) throws -> PublicSigningKey {
         try input.only(["pem", "hex", "fingerprint"])
-        let pem = try input.string("pem")
+        let pem = try input.string(
+            "pem", required: false, must: "a PEM public key of 60 to 400 characters", { (60...400).contains($0.count) })
         let hex = try input.string(
             "hex", required: false, must: "64 lower-case hex digits", { Patterns.isHex($0, count: 64) })
         let fingerprint = try input.string(

@@ -19,28 +19,38 @@ extension MatchingService {
                     side + "Upload", required: false, must: "an upload id", { Patterns.isID($0, kind: "u") })
             }
         }
-        guard project.isOpen else { throw APIError.conflict("projectClosed", "project \(project.id) is closed") }
         let actor = token.actor
         let id = try Identifier.make("r")
         let chosen = named
         let run = try await store.database.write { db -> RunRecord in
             var uploads: [String: UploadRecord] = [:]
+            var parties: [String: PartyRecord] = [:]
             for side in ["watchlist", "bulk"] {
                 guard let party = project.party(role: side) else {
                     throw ServerError(.storage, "project \(project.id) has no \(side) party")
                 }
-                if let uploadID = chosen[side] {
-                    guard let upload = try UploadRecord.fetch(db, id: uploadID), upload.project == project.id,
-                        upload.party == party.name
-                    else { throw APIError.invalid("\(side)Upload is not an upload of the \(side) party \(party.name)") }
-                    uploads[side] = upload
-                } else {
-                    guard let upload = try UploadRecord.current(db, project: project.id, party: party.name) else {
-                        throw APIError.conflict(
-                            "uploadMissing", "the \(side) party \(party.name) has no accepted upload")
-                    }
-                    uploads[side] = upload
+                parties[side] = party
+            }
+            // 422 for a named upload that is not that side's, before the 409s (the contract's order of checks).
+            for (side, uploadID) in chosen {
+                guard let upload = try UploadRecord.fetch(db, id: uploadID), upload.project == project.id,
+                    upload.party == parties[side]?.name
+                else {
+                    throw APIError.invalid(
+                        "\(side)Upload is not an upload of the \(side) party \(parties[side]?.name ?? "")")
                 }
+                uploads[side] = upload
+            }
+            guard
+                try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [project.id])
+                    == "open"
+            else { throw APIError.conflict("projectClosed", "project \(project.id) is closed") }
+            for side in ["watchlist", "bulk"] where uploads[side] == nil {
+                let name = parties[side]?.name ?? ""
+                guard let upload = try UploadRecord.current(db, project: project.id, party: name) else {
+                    throw APIError.conflict("uploadMissing", "the \(side) party \(name) has no accepted upload")
+                }
+                uploads[side] = upload
             }
             guard let a = uploads["watchlist"], let b = uploads["bulk"] else {
                 throw ServerError(.storage, "a run needs two uploads")
@@ -119,13 +129,14 @@ extension MatchingService {
     func results(_ call: Call) async throws -> Response {
         let token = try call.token
         let project = try await self.project(call)
-        let run = try await self.run(call, in: project)
         guard let party = project.party(named: call.parameter("party")) else {
             throw APIError.notFound("no party of that name in this project")
         }
+        // Before the run is looked up, so that a party without a grant cannot learn which runs exist.
         guard let grant = project.disclosure.grant(for: party.role) else {
             throw APIError.forbidden("notGranted", "the disclosure policy grants the \(party.role) party no results")
         }
+        let run = try await self.run(call, in: project)
         let type = try call.negotiate(["application/json", "text/csv"])
         let (limit, offset) = try call.page(listing: "results", defaultLimit: 10_000, maximum: 100_000)
         guard project.isOpen else {

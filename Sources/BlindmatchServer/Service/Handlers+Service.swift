@@ -114,7 +114,7 @@ extension MatchingService {
     /// `GET /audit/log`: appends `audit.exported` and a checkpoint, then streams the log from seq 0 in pages, so the
     /// log is never held in memory.
     func exportAudit(_ call: Call) async throws -> Response {
-        _ = try call.negotiate(["application/jsonl", "application/x-ndjson", "application/json"])
+        _ = try call.negotiate(["application/jsonl"])
         let token = try call.token
         let checkpoint = try await store.database.write { [store] db -> AuditEntry? in
             try ServiceStore.append(db, actor: token.actor, action: .auditExported, project: nil)

@@ -34,6 +34,7 @@ extension MatchingService {
     private func receive(_ call: Call, project: ProjectRecord, party: PartyRecord, actor: AuditActor) async throws
         -> Response
     {
+        let tokenID = try call.token.id
         let request = call.request
         let type = request.headers[.contentType]?.split(separator: ";")[0].trimmingCharacters(in: .whitespaces)
             .lowercased()
@@ -67,55 +68,92 @@ extension MatchingService {
         }
         let sha256 = try sink.finish()
         let path = sink.path
-        let reference = try await store.database.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT filterBits, matchKeys, blockingKeys FROM upload WHERE project = ? LIMIT 1",
-                arguments: [project.id]
-            ).map { row in
-                (
-                    filterBits: row["filterBits"] as Int, matchKeys: row["matchKeys"] as String,
-                    blockingKeys: row["blockingKeys"] as String
-                )
-            }
-        }
+        let reference = try await store.database.read { db in try Self.compatibilityReference(db, project: project.id) }
         let file = try await offload {
             try Self.check(path: path, project: project, party: party, reference: reference)
         }
-        try files.adopt(temporaryPath: path, sha256: sha256)
         let bytes = sink.bytes
         let header = file.header
         let signer = file.trailer.publicKey?.fingerprint ?? ""
         let id = try Identifier.make("u")
+        let files = self.files
         let upload = try await store.database.write { db -> UploadRecord in
-            try db.execute(
-                sql: """
-                    INSERT INTO upload (id, project, party, sha256, bytes, records, signer, schemaFingerprint, keyId,
-                        filterBits, matchKeys, blockingKeys, fileCreatedAt, receivedAt, ordinal)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    id, project.id, party.name, sha256, bytes, header.recordCount, signer, header.schemaFingerprint,
-                    header.keyID, header.filterBits,
-                    JSONValue.array(header.matchKeys.map(JSONValue.string)).canonicalText,
-                    JSONValue.array(header.blockingKeys.map(JSONValue.string)).canonicalText,
-                    AuditTime(header.createdAt)?.text ?? AuditTime.now().text, AuditTime.now().text,
-                    try ServiceStore.nextOrdinal(db),
-                ])
-            try ServiceStore.append(
-                db, actor: actor, action: .uploadAccepted, project: project.id,
-                details: ["file": .string(sha256), "records": .integer(header.recordCount), "signer": .string(signer)])
-            try ServiceStore.add(db, counter: "uploadsAccepted", 1)
-            try ServiceStore.add(db, counter: "uploadBytes", bytes)
-            try ServiceStore.setMaximum(db, counter: "uploadLargest", bytes)
-            try ServiceStore.set(db, counter: "uploadLast", bytes)
-            guard let upload = try UploadRecord.fetch(db, id: id) else {
-                throw ServerError(.storage, "an upload just written cannot be read back")
+            // What may have changed while the file streamed and was checked: the project closed, the token was
+            // revoked, or the other party's first upload arrived.
+            guard
+                try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [project.id])
+                    == "open"
+            else { throw APIError.conflict("projectClosed", "project \(project.id) was closed during the upload") }
+            guard
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [tokenID]),
+                try TokenRecord(row: row).isValid(at: AuditTime.now().text)
+            else { throw APIError.unauthenticated }
+            if let now = try Self.compatibilityReference(db, project: project.id),
+                !(reference.map { $0 == now } ?? false)
+            {
+                _ = try Self.check(path: path, project: project, party: party, reference: now)
             }
-            return upload
+            let placed = try files.adopt(temporaryPath: path, sha256: sha256)
+            do {
+                return try Self.record(
+                    db, id: id, project: project, party: party, sha256: sha256, bytes: bytes, header: header,
+                    signer: signer, actor: actor)
+            } catch {
+                if placed { files.remove(sha256: sha256) }
+                throw error
+            }
         }
         logger.info("upload accepted", metadata: ["project": "\(project.id)", "upload": "\(id)", "bytes": "\(bytes)"])
         return JSONResponse.make(
             upload.json, status: .created, headers: [.location: "/projects/\(project.id)/uploads/\(id)"])
+    }
+
+    typealias Reference = (filterBits: Int, matchKeys: String, blockingKeys: String)
+
+    /// What every upload of the project must share (SPEC §6.7), from its first accepted upload.
+    static func compatibilityReference(_ db: Database, project: String) throws -> Reference? {
+        try Row.fetchOne(
+            db,
+            sql: "SELECT filterBits, matchKeys, blockingKeys FROM upload WHERE project = ? ORDER BY ordinal LIMIT 1",
+            arguments: [project]
+        ).map { row in
+            (
+                filterBits: row["filterBits"] as Int, matchKeys: row["matchKeys"] as String,
+                blockingKeys: row["blockingKeys"] as String
+            )
+        }
+    }
+
+    /// The upload's row, its audit entry and the counters, in the caller's transaction.
+    static func record(
+        _ db: Database, id: String, project: ProjectRecord, party: PartyRecord, sha256: String, bytes: Int,
+        header: TokenFileHeader, signer: String, actor: AuditActor
+    ) throws -> UploadRecord {
+        try db.execute(
+            sql: """
+                INSERT INTO upload (id, project, party, sha256, bytes, records, signer, schemaFingerprint, keyId,
+                    filterBits, matchKeys, blockingKeys, fileCreatedAt, receivedAt, ordinal)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, project.id, party.name, sha256, bytes, header.recordCount, signer, header.schemaFingerprint,
+                header.keyID, header.filterBits,
+                JSONValue.array(header.matchKeys.map(JSONValue.string)).canonicalText,
+                JSONValue.array(header.blockingKeys.map(JSONValue.string)).canonicalText,
+                AuditTime(header.createdAt)?.text ?? AuditTime.now().text, AuditTime.now().text,
+                try ServiceStore.nextOrdinal(db),
+            ])
+        try ServiceStore.append(
+            db, actor: actor, action: .uploadAccepted, project: project.id,
+            details: ["file": .string(sha256), "records": .integer(header.recordCount), "signer": .string(signer)])
+        try ServiceStore.add(db, counter: "uploadsAccepted", 1)
+        try ServiceStore.add(db, counter: "uploadBytes", bytes)
+        try ServiceStore.setMaximum(db, counter: "uploadLargest", bytes)
+        try ServiceStore.set(db, counter: "uploadLast", bytes)
+        guard let upload = try UploadRecord.fetch(db, id: id) else {
+            throw ServerError(.storage, "an upload just written cannot be read back")
+        }
+        return upload
     }
 
     /// The checks on arrival, in the order of the contract; the first failure is a 422 with its `tokenFile…` code.

@@ -132,9 +132,14 @@ struct ServiceResponder: HTTPResponder {
         guard let header = request.headers[.authorization] else { throw APIError.unauthenticated }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", let token = BearerToken.hash(String(parts[1])),
-            let record = try await service.token(hash: token), record.isValid(at: AuditTime.now().text)
+            let record = try await service.token(hash: token)
         else {
             try await service.auditRefusal(actor: .system, reason: "unauthenticated", route: route)
+            throw APIError.unauthenticated
+        }
+        guard record.isValid(at: AuditTime.now().text) else {
+            // A revoked or expired token: the requester is known (SPEC §10.2, access.refused).
+            try await service.auditRefusal(actor: record.actor, reason: "unauthenticated", route: route)
             throw APIError.unauthenticated
         }
         return record

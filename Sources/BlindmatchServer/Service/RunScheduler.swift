@@ -73,7 +73,11 @@ actor RunScheduler {
         try await service.store.database.write { db -> RunRecord? in
             guard
                 let id = try String.fetchOne(
-                    db, sql: "SELECT id FROM run WHERE status = 'queued' ORDER BY ordinal LIMIT 1")
+                    db,
+                    sql: """
+                        SELECT run.id FROM run JOIN project ON project.id = run.project
+                        WHERE run.status = 'queued' AND project.status = 'open' ORDER BY run.ordinal LIMIT 1
+                        """)
             else { return nil }
             try db.execute(
                 sql: """
@@ -121,8 +125,11 @@ actor RunScheduler {
                 }
             }
         } catch let error as MatchingError {
-            return .failed(
-                code: error.code == .invalidInput ? "incompatibleUploads" : "internal", message: error.reason)
+            switch error.code {
+            case .invalidInput: return .failed(code: "incompatibleUploads", message: error.reason)
+            case .outOfMemory: return .failed(code: "resourceExhausted", message: "the run needs more memory than the matcher has")
+            default: return .failed(code: "internal", message: "the engine failed (\(error.code.rawValue))")
+            }
         } catch let error as RunFailure {
             return .failed(code: error.code, message: error.message)
         } catch let error as ProtocolError {

@@ -32,13 +32,15 @@ struct TokenFileStore: Sendable {
 
     /// Moves a checked temporary file into the store under its digest (or drops it when the same content is already
     /// there), and syncs the directory so that the name survives a crash.
-    func adopt(temporaryPath: String, sha256: String) throws {
+    /// - Returns: whether the file was placed now (false when the same content was already stored).
+    @discardableResult
+    func adopt(temporaryPath: String, sha256: String) throws -> Bool {
         let destination = path(for: sha256)
         let directory = "\(root)/\(sha256.prefix(2))"
         if !FileIO.exists(directory) { mkdir(directory, 0o700) }
         if FileIO.exists(destination) {
             unlink(temporaryPath)
-            return
+            return false
         }
         guard rename(temporaryPath, destination) == 0 else {
             unlink(temporaryPath)
@@ -49,6 +51,7 @@ struct TokenFileStore: Sendable {
             fsync(descriptor)
             close(descriptor)
         }
+        return true
     }
 
     func remove(sha256: String) {

@@ -127,7 +127,8 @@ actor RunScheduler {
         } catch let error as MatchingError {
             switch error.code {
             case .invalidInput: return .failed(code: "incompatibleUploads", message: error.reason)
-            case .outOfMemory: return .failed(code: "resourceExhausted", message: "the run needs more memory than the matcher has")
+            case .outOfMemory:
+                return .failed(code: "resourceExhausted", message: "the run needs more memory than the matcher has")
             default: return .failed(code: "internal", message: "the engine failed (\(error.code.rawValue))")
             }
         } catch let error as RunFailure {

@@ -377,6 +377,11 @@ struct ServiceAPITests {
         }
         #expect(status == "running")
         server.kill()
+        // What a crash between storing a file and recording it would leave: a stored file no upload references.
+        let stray = String(repeating: "ee", count: 32)
+        try FileManager.default.createDirectory(
+            atPath: server.dataDirectory + "/tokens/ee", withIntermediateDirectories: true)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "\(server.dataDirectory)/tokens/ee/\(stray).bmt"))
 
         server = try Self.startServer(scratch)
         defer { server.stop() }
@@ -387,6 +392,10 @@ struct ServiceAPITests {
             "GET", "/projects/{projectId}/runs/{runId}")
         #expect(finished["status"]?.stringValue == "succeeded")
         #expect(finished["attempt"]?.intValue == 2)
+        #expect(!FileIO.exists("\(server.dataDirectory)/tokens/ee/\(stray).bmt"))
+        let stored = try FileManager.default.subpathsOfDirectory(atPath: server.dataDirectory + "/tokens")
+            .filter { $0.hasSuffix(".bmt") }
+        #expect(stored.count == 2)
 
         // A second run of the same uploads, never interrupted, gives the same rows.
         let again = try await HTTP.request(

@@ -130,6 +130,7 @@ struct AuditTimeTests {
     func knownTimes(text: String, seconds: Int64) {
         #expect(AuditTime(secondsSince1970: seconds)?.text == text)
         #expect(AuditTime(text)?.text == text)
+        #expect(AuditTime(text)?.secondsSince1970 == seconds)
     }
 
     @Test(arguments: [

@@ -48,6 +48,20 @@ public struct AuditTime: Sendable, Hashable, CustomStringConvertible {
 
     private init(checkedText: String) { text = checkedText }
 
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public var secondsSince1970: Int64 {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64 { bytes[range].reduce(0) { $0 * 10 + Int64($1 - 0x30) } }
+        var parts = tm()
+        parts.tm_year = Int32(number(0..<4) - 1900)
+        parts.tm_mon = Int32(number(5..<7) - 1)
+        parts.tm_mday = Int32(number(8..<10))
+        parts.tm_hour = Int32(number(11..<13))
+        parts.tm_min = Int32(number(14..<16))
+        parts.tm_sec = Int32(number(17..<19))
+        return Int64(timegm(&parts))
+    }
+
     public var description: String { text }
 
     private static func days(inMonth month: Int, of year: Int) -> Int {

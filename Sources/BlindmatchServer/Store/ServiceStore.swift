@@ -64,6 +64,11 @@ final class ServiceStore: Sendable {
                     CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
                     """)
         }
+        migrator.registerMigration("v2: audit actions") { db in
+            // Lets the checkpoint timer find the last checkpoint without parsing the log.
+            try db.execute(sql: "ALTER TABLE audit ADD COLUMN action TEXT")
+            try db.execute(sql: "CREATE INDEX auditCheckpoints ON audit(action, seq)")
+        }
         return migrator
     }
 
@@ -78,7 +83,8 @@ final class ServiceStore: Sendable {
             after: try lastEntry(db), actor: actor, action: action, project: project, details: details,
             time: AuditTime.now())
         try db.execute(
-            sql: "INSERT INTO audit (seq, line) VALUES (?, ?)", arguments: [entry.seq, Data(entry.canonicalBytes)])
+            sql: "INSERT INTO audit (seq, line, action) VALUES (?, ?, ?)",
+            arguments: [entry.seq, Data(entry.canonicalBytes), entry.action.rawValue])
         return entry
     }
 
@@ -89,8 +95,27 @@ final class ServiceStore: Sendable {
         if last.action == .checkpoint { return last }
         let entry = try AuditEntry.makeCheckpoint(after: last, signingKey: checkpointKey, time: AuditTime.now())
         try db.execute(
-            sql: "INSERT INTO audit (seq, line) VALUES (?, ?)", arguments: [entry.seq, Data(entry.canonicalBytes)])
+            sql: "INSERT INTO audit (seq, line, action) VALUES (?, ?, ?)",
+            arguments: [entry.seq, Data(entry.canonicalBytes), entry.action.rawValue])
         return entry
+    }
+
+    /// Appends a checkpoint when entries have gone unsigned too long (SPEC §10.4: after at most 1,000 entries, and
+    /// within `interval` seconds of the first unsigned one). Returns whether it did.
+    @discardableResult
+    func checkpointIfDue(_ db: Database, interval: Int) throws -> Bool {
+        let lastCheckpoint =
+            try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM audit WHERE action = 'checkpoint'") ?? -1
+        guard
+            let firstUnsigned = try Data.fetchOne(
+                db, sql: "SELECT line FROM audit WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [lastCheckpoint])
+        else { return false }
+        let unsigned =
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit WHERE seq > ?", arguments: [lastCheckpoint]) ?? 0
+        let since = try AuditEntry(parsing: [UInt8](firstUnsigned)).time
+        let age = AuditTime.now().secondsSince1970 - since.secondsSince1970
+        guard unsigned >= 1000 || age >= Int64(interval) else { return false }
+        return try appendCheckpoint(db) != nil
     }
 
     static func lastEntry(_ db: Database) throws -> AuditEntry? {

@@ -41,7 +41,7 @@ final class ServerProcess: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         if !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()

@@ -17,16 +17,7 @@ struct MatchCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The bulk data's token file (B).", valueName: "B.bmt"))
     var bulk: String
 
-    @Option(help: ArgumentHelp("Dice score for a match.", valueName: "t"))
-    var threshold = MatchDefaults.threshold
-
-    @Option(
-        name: .customLong("review-from"),
-        help: ArgumentHelp("Lower end of the clerical band (possible matches).", valueName: "l"))
-    var reviewFrom: String?
-
-    @Option(help: ArgumentHelp("one-to-one, many-to-one or all.", valueName: "solver"))
-    var solver = MatchDefaults.solver.rawValue
+    @OptionGroup var settings: MatchSettingsOptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the matches (CSV).", valueName: "matches.csv"))
     var output: String
@@ -34,49 +25,23 @@ struct MatchCommand: ParsableCommand {
     @Option(help: "Worker threads (default: every core).")
     var threads: Int?
 
-    @Option(
-        help: ArgumentHelp(
-            "A match key whose disagreement (both tokens present, different) vetoes a pair; repeatable (default: nino, when the files have it).",
-            valueName: "key"))
-    var veto: [String] = []
-
-    @Flag(name: .customLong("no-veto"), help: "Let no match key veto a pair.")
-    var noVeto = false
-
-    @Flag(
-        name: .customLong("no-blocking"),
-        help: "Compare every pair of Bloom filters (popcount bounds only), even when the files carry blocking keys.")
-    var noBlocking = false
-
-    func validate() throws {
-        guard Solver(rawValue: solver) != nil else {
-            throw ValidationError("--solver must be one-to-one, many-to-one or all")
-        }
-        do {
-            let match = try DiceThreshold(threshold)
-            if let reviewFrom, !(try DiceThreshold(reviewFrom) < match) {
-                throw ValidationError("--review-from must be below --threshold")
-            }
-        } catch let error as MatchingError {
-            throw ValidationError(error.reason)
-        }
-    }
-
     func run() throws {
         try reportingErrors {
             let a = try TokenFile(contentsOf: watch)
             let b = try TokenFile(contentsOf: bulk)
-            let vetoNames = noVeto ? [] : (veto.isEmpty ? MatchDefaults.veto.filter(a.header.matchKeys.contains) : veto)
+            let vetoNames = self.settings.vetoNames(matchKeys: a.header.matchKeys)
             let vetoKeys = try vetoNames.map { name in
                 guard let index = a.header.matchKeys.firstIndex(of: name) else {
                     throw ProtocolError(.invalidArgument, "--veto \(name): the files have no match key of that name")
                 }
                 return index
             }
+            let options = self.settings
             var settings = MatchEngine.Settings(
-                threshold: try DiceThreshold(threshold), reviewFrom: try reviewFrom.map(DiceThreshold.init),
-                solver: Solver(rawValue: solver) ?? .manyToOne, threads: threads ?? Machine.cores, vetoKeys: vetoKeys)
-            settings.useBlocking = !noBlocking
+                threshold: try DiceThreshold(options.threshold),
+                reviewFrom: try options.reviewFrom.map(DiceThreshold.init), solver: options.resolvedSolver,
+                threads: threads ?? Machine.cores, vetoKeys: vetoKeys)
+            settings.useBlocking = !options.noBlocking
             let progress = Progress(label: "matching", totalBytes: nil)
             let start = Clock.now()
             let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in
@@ -87,7 +52,7 @@ struct MatchCommand: ParsableCommand {
             let seconds = Clock.now() - start
             let matches = results.filter { $0.status == .match }.count
             var lines = [
-                "\(Format.count(a.recordCount)) × \(Format.count(b.recordCount)) records in \(Format.decimal(seconds, places: 2)) s: \(Format.count(matches)) matches, \(Format.count(results.count - matches)) possible (solver \(settings.solver.rawValue), threshold \(threshold)\(reviewFrom.map { ", review from \($0)" } ?? ""))",
+                "\(Format.count(a.recordCount)) × \(Format.count(b.recordCount)) records in \(Format.decimal(seconds, places: 2)) s: \(Format.count(matches)) matches, \(Format.count(results.count - matches)) possible (solver \(settings.solver.rawValue), threshold \(options.threshold)\(options.reviewFrom.map { ", review from \($0)" } ?? ""))",
                 "exact stage: \(Format.count(report.exactPairs)) pairs in \(Format.decimal(report.exactSeconds, places: 2)) s; fuzzy stage (\(report.blocked ? "blocking keys" : "all pairs")): \(Format.count(report.fuzzyPairs)) more pairs, \(Format.count(report.comparisons)) comparisons in \(Format.decimal(report.fuzzySeconds, places: 2)) s (\(DiceKernel.implementation))",
             ]
             for (index, name) in a.header.matchKeys.enumerated() {

@@ -56,28 +56,7 @@ struct ProjectCreateCommand: AsyncParsableCommand {
         help: ArgumentHelp("The bulk party (side B): its name and its signing public key.", valueName: "name=key.pub"))
     var bulk: String
 
-    @Option(help: ArgumentHelp("Dice score for a match.", valueName: "t"))
-    var threshold = MatchDefaults.threshold
-
-    @Option(
-        name: .customLong("review-from"),
-        help: ArgumentHelp("Lower end of the clerical band (possible matches); default: no band.", valueName: "l"))
-    var reviewFrom: String?
-
-    @Option(help: ArgumentHelp("one-to-one, many-to-one or all (default: many-to-one).", valueName: "solver"))
-    var solver: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "A match key whose disagreement vetoes a pair; repeatable (default: nino, when the files have it).",
-            valueName: "key"))
-    var veto: [String] = []
-
-    @Flag(name: .customLong("no-veto"), help: "Let no match key veto a pair.")
-    var noVeto = false
-
-    @Flag(name: .customLong("no-blocking"), help: "Compare every pair of Bloom filters (popcount bounds only).")
-    var noBlocking = false
+    @OptionGroup var settings: MatchSettingsOptions
 
     @Option(
         help: ArgumentHelp(
@@ -96,18 +75,6 @@ struct ProjectCreateCommand: AsyncParsableCommand {
         }
         _ = try Self.party(watchlist, option: "--watchlist")
         _ = try Self.party(bulk, option: "--bulk")
-        if let solver, Solver(rawValue: solver) == nil {
-            throw ValidationError("--solver must be one-to-one, many-to-one or all")
-        }
-        if noVeto && !veto.isEmpty { throw ValidationError("--veto and --no-veto cannot be combined") }
-        do {
-            let match = try DiceThreshold(threshold)
-            if let reviewFrom, !(try DiceThreshold(reviewFrom) < match) {
-                throw ValidationError("--review-from must be below --threshold")
-            }
-        } catch let error as MatchingError {
-            throw ValidationError(error.reason)
-        }
     }
 
     func run() async throws {
@@ -135,13 +102,15 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             return try Self.party(named: name, role: role, publicKeyFile: path)
         }
         let matching = ServiceAPI.MatchingSettings(
-            threshold: threshold, reviewFrom: reviewFrom, solver: solver,
-            vetoKeys: noVeto ? [] : (veto.isEmpty ? nil : veto), blocking: !noBlocking)
+            threshold: settings.threshold, reviewFrom: settings.reviewFrom, solver: settings.solver,
+            vetoKeys: settings.noVeto ? [] : (settings.veto.isEmpty ? nil : settings.veto),
+            blocking: !settings.noBlocking)
         return ServiceAPI.ProjectRequest(
             name: name, purpose: purpose, legalBasis: legalBasis,
             schemaFingerprint: fingerprint ?? schemaFingerprint?.lowercased() ?? "", keyId: keyID.lowercased(),
             parties: parties, matching: matching,
-            disclosure: try disclosure.map(Self.readPolicy) ?? Self.defaultPolicy(hasReviewBand: reviewFrom != nil))
+            disclosure: try disclosure.map(Self.readPolicy)
+                ?? Self.defaultPolicy(hasReviewBand: settings.reviewFrom != nil))
     }
 
     /// A party to register: its name, its role, and the signing public key read from `path`, sent with its

@@ -1,0 +1,55 @@
+import ArgumentParser
+import BlindmatchMatching
+
+/// The engine's settings as options, shared by `match` (offline) and `project create` (the service's copy), so that
+/// both take the same flags with the same defaults and checks.
+struct MatchSettingsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Dice score for a match.", valueName: "t"))
+    var threshold = MatchDefaults.threshold
+
+    @Option(
+        name: .customLong("review-from"),
+        help: ArgumentHelp("Lower end of the clerical band (possible matches); default: no band.", valueName: "l"))
+    var reviewFrom: String?
+
+    @Option(help: ArgumentHelp("one-to-one, many-to-one or all (default: many-to-one).", valueName: "solver"))
+    var solver: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A match key whose disagreement (both tokens present, different) vetoes a pair; repeatable (default: nino, when the files have it).",
+            valueName: "key"))
+    var veto: [String] = []
+
+    @Flag(name: .customLong("no-veto"), help: "Let no match key veto a pair.")
+    var noVeto = false
+
+    @Flag(
+        name: .customLong("no-blocking"),
+        help: "Compare every pair of Bloom filters (popcount bounds only), even when the files carry blocking keys.")
+    var noBlocking = false
+
+    func validate() throws {
+        if let solver, Solver(rawValue: solver) == nil {
+            throw ValidationError("--solver must be one-to-one, many-to-one or all")
+        }
+        if noVeto && !veto.isEmpty { throw ValidationError("--veto and --no-veto cannot be combined") }
+        do {
+            let match = try DiceThreshold(threshold)
+            if let reviewFrom, !(try DiceThreshold(reviewFrom) < match) {
+                throw ValidationError("--review-from must be below --threshold")
+            }
+        } catch let error as MatchingError {
+            throw ValidationError(error.reason)
+        }
+    }
+
+    /// The solver asked for, or the default.
+    var resolvedSolver: Solver { solver.flatMap(Solver.init(rawValue:)) ?? MatchDefaults.solver }
+
+    /// The veto keys for files with these match keys: none with `--no-veto`, the `--veto` keys, or the default keys
+    /// the files have.
+    func vetoNames(matchKeys: [String]) -> [String] {
+        noVeto ? [] : (veto.isEmpty ? MatchDefaults.veto.filter(matchKeys.contains) : veto)
+    }
+}

@@ -424,6 +424,68 @@ struct ServiceAPITests {
     }
 }
 
+extension ServiceAPITests {
+    @Test func keyRotationAndClosingAProject() async throws {
+        let data = try AgencyData(watch: 60, bulk: 600)
+        try data.check(CLI.run(["keygen", "--signing", "--output", "agency-a-2026"], in: data.path))
+        let server = try Self.startServer(data.scratch)
+        defer { server.stop() }
+        let project = try await ServiceProject.create(on: server, data: data)
+        let operatorToken = try server.operatorToken
+        let base = "\(server.baseURL)/projects/\(project.id)"
+        #expect(
+            try await project.upload(
+                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
+            ).status == 201)
+        #expect(
+            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
+                .status == 201)
+        let run = try #require(
+            try await HTTP.request(.POST, base + "/runs", token: project.bulkToken).json?["id"]?.stringValue)
+        _ = try await HTTP.waitForRun(server, project: project.id, run: run, token: operatorToken)
+
+        // Rotation: files signed by the old key are refused from now on; what was accepted stays.
+        let pem = try data.publicKeyPEM("agency-a-2026")
+        let rotated = try await HTTP.request(
+            .PUT, base + "/parties/agency-a/public-key", token: operatorToken,
+            body: HTTP.json(.object([("pem", .string(pem))])))
+        Self.conforming(rotated, "PUT", "/projects/{projectId}/parties/{party}/public-key")
+        #expect(rotated.status == 200)
+        let old = try await project.upload(
+            server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken)
+        #expect(old.status == 422 && old.code == "tokenFileSigner", "\(old.text)")
+        let sameKey = try await HTTP.request(
+            .PUT, base + "/parties/council-b/public-key", token: operatorToken,
+            body: HTTP.json(.object([("pem", .string(pem))])))
+        #expect(sameKey.status == 409 && sameKey.code == "keyInUse")
+
+        // Closing: party tokens revoked, token files and results destroyed, metadata kept for auditors.
+        let closed = try await HTTP.request(
+            .POST, base + "/close", token: operatorToken, body: HTTP.json(.object([("reason", "Agreement ended.")])))
+        Self.conforming(closed, "POST", "/projects/{projectId}/close")
+        #expect(closed.status == 200 && closed.json?["status"]?.stringValue == "closed")
+        #expect(closed.json?["closeReason"]?.stringValue == "Agreement ended.")
+        let revoked = try await HTTP.request(
+            .GET, base + "/runs/\(run)/results/agency-a", token: project.watchlistToken)
+        #expect(revoked.status == 401)
+        let stored = try FileManager.default.subpathsOfDirectory(atPath: server.dataDirectory + "/tokens")
+            .filter { $0.hasSuffix(".bmt") }
+        #expect(stored.isEmpty)
+        let again = try await HTTP.request(
+            .POST, base + "/close", token: operatorToken, body: HTTP.json(.object([("reason", "Twice.")])))
+        #expect(again.status == 409 && again.code == "projectClosed")
+        let queued = try await HTTP.request(.POST, base + "/runs", token: operatorToken)
+        Self.conforming(queued, "POST", "/projects/{projectId}/runs")
+        #expect(queued.status == 409 && queued.code == "projectClosed")
+        let seen = try await HTTP.request(.GET, base + "/runs/\(run)", token: project.auditorToken)
+        #expect(seen.status == 200 && seen.json?["status"]?.stringValue == "succeeded")
+        let log = try await HTTP.request(.GET, server.baseURL + "/audit/log", token: project.auditorToken).text
+        #expect(log.contains(#""action":"project.closed""#))
+        #expect(log.components(separatedBy: #""action":"token.revoked""#).count - 1 == 2)
+        #expect(log.components(separatedBy: #""action":"party.registered""#).count - 1 == 3)
+    }
+}
+
 /// A raw HTTP/1.1 exchange over a socket, for requests a well-behaved client refuses to send.
 enum RawHTTP {
     static func send(port: Int, head: String, body: [UInt8], closeAfter: Bool) throws -> String {

@@ -207,7 +207,7 @@ struct NormalisationPropertyTests {
 }
 
 /// A small seeded generator, so that property tests are repeatable.
-private struct SplitMix64: RandomNumberGenerator {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) {

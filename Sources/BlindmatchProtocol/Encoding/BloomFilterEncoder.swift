@@ -33,6 +33,9 @@ struct BloomFilterEncoder {
     private var strategyExtra = 0
     /// Tokens of the current record, of every field: none means the all-zero filter (SPEC §5, step 5).
     private var tokenCount = 0
+    /// What salting appends to every token of the current record: a zero byte and the salt part, or nothing
+    /// (SPEC §5.5.1).
+    private var salt: [UInt8] = []
     private var padded: [UInt8] = []
     private var scalars: [Unicode.Scalar] = []
     private var positions: [UInt16] = []
@@ -74,20 +77,40 @@ struct BloomFilterEncoder {
             })
     }
 
-    /// Writes the finished filter (`filterBits / 8` bytes) to `output` and returns its popcount.
-    mutating func encode(values: [String?], into output: UnsafeMutableRawBufferPointer) -> Int {
+    /// Writes the finished filter (`filterBits / 8` bytes) to `output` and returns its popcount. `values` are the
+    /// record's prepared values, per column, in `arena`; `salt` is the salt part's piece when the filter is salted.
+    mutating func encode(
+        values: [ValueArena.Piece], in arena: ValueArena, salt: ValueArena.Piece?,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int {
         for index in filter.indices { filter[index] = 0 }
-        var salt: [UInt8] = []
-        if let saltPart = settings.hardening.salt, let value = values[saltPart.column],
-            let piece = RecordEncoder.transform(value, saltPart.transform)
-        {
-            salt = [0] + Array(piece.utf8)
+        self.salt.removeAll(keepingCapacity: true)
+        if let salt, salt.isPresent {
+            self.salt.append(0)
+            self.salt.append(contentsOf: arena[salt])
         }
         tokenCount = 0
         for (fieldIndex, field) in fields.enumerated() {
-            guard var value = values[field.column], !value.isEmpty else { continue }
-            if digitsOnlyColumns.contains(field.column) { value.removeAll { $0 == "-" } }
-            tokenize(value, field: field, fieldIndex: fieldIndex, salt: salt)
+            var piece = values[field.column]
+            guard piece.count > 0 else { continue }
+            if digitsOnlyColumns.contains(field.column) {
+                guard piece.isSimple else {
+                    // Not reached for a normalised date (ASCII); removes the character "-" as the text says.
+                    var text = arena.string(piece)
+                    text.removeAll { $0 == "-" }
+                    text.withUTF8 { tokenize($0, field: field, fieldIndex: fieldIndex) }
+                    continue
+                }
+                // One byte per character: drop the "-" bytes, into a new piece.
+                let room = arena.room(for: piece.count)
+                var kept = 0
+                for byte in arena[piece] where byte != UInt8(ascii: "-") {
+                    room[kept] = byte
+                    kept += 1
+                }
+                piece = arena.commit(kept)
+            }
+            tokenize(arena[piece], field: field, fieldIndex: fieldIndex)
         }
         guard tokenCount > 0 else {
             // SPEC §5 step 5: no hardening applies to a record with no token, or every such record would get the
@@ -133,33 +156,31 @@ struct BloomFilterEncoder {
         appendToken(UInt8(ascii: " "))
     }
 
-    private mutating func tokenize(_ value: String, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
+    /// Tokenises one value's UTF-8 (SPEC §5.1) and sets its tokens' bits.
+    private mutating func tokenize(_ value: UnsafeBufferPointer<UInt8>, field: BloomField, fieldIndex: Int) {
         switch field.tokenizer {
         case .exact:
             beginToken()
-            appendToken(value.utf8)
-            insertToken(index: 0, of: 1, field: field, fieldIndex: fieldIndex, salt: salt)
+            appendToken(value)
+            insertToken(index: 0, of: 1, field: field, fieldIndex: fieldIndex)
         case .numeric(let interval, let resolution, let precision):
             // Values without tokens were refused as entries (SPEC §2.3) before they reach the encoder.
+            let text = String(decoding: value, as: UTF8.self)
             let tokens =
-                Self.numericTokens(value, interval: interval, resolution: resolution, precision: precision) ?? []
+                Self.numericTokens(text, interval: interval, resolution: resolution, precision: precision) ?? []
             for (index, text) in tokens.enumerated() {
                 beginToken()
                 appendToken(text.utf8)
-                insertToken(index: index, of: tokens.count, field: field, fieldIndex: fieldIndex, salt: salt)
+                insertToken(index: index, of: tokens.count, field: field, fieldIndex: fieldIndex)
             }
         case .ngram(let n, let positional):
-            // Copy the UTF-8 once (contiguous for native strings) and check it is ASCII on the way.
+            // Copy the UTF-8 once and check it is ASCII on the way.
             padded.removeAll(keepingCapacity: true)
             if n > 1 { padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1)) }
-            var text = value
-            let isASCII = text.withUTF8 { bytes in
-                padded.append(contentsOf: bytes)
-                var combined: UInt8 = 0
-                for byte in bytes { combined |= byte }
-                return combined < 0x80
-            }
-            if isASCII {
+            padded.append(contentsOf: value)
+            var combined: UInt8 = 0
+            for byte in value { combined |= byte }
+            if combined < 0x80 {
                 if n > 1 { padded.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1)) }
                 let count = padded.count - n + 1
                 guard count > 0 else { return }
@@ -167,12 +188,12 @@ struct BloomFilterEncoder {
                     beginToken()
                     if positional { appendPositionPrefix(index + 1) }
                     for offset in index..<(index + n) { appendToken(padded[offset]) }
-                    insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex, salt: salt)
+                    insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex)
                 }
             } else {
                 scalars.removeAll(keepingCapacity: true)
                 if n > 1 { scalars.append(contentsOf: repeatElement(" ", count: n - 1)) }
-                scalars.append(contentsOf: value.unicodeScalars)
+                scalars.append(contentsOf: String(decoding: value, as: UTF8.self).unicodeScalars)
                 if n > 1 { scalars.append(contentsOf: repeatElement(" ", count: n - 1)) }
                 let count = scalars.count - n + 1
                 guard count > 0 else { return }
@@ -180,7 +201,7 @@ struct BloomFilterEncoder {
                     beginToken()
                     if positional { appendPositionPrefix(index + 1) }
                     for offset in index..<(index + n) { appendToken(String(scalars[offset]).utf8) }
-                    insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex, salt: salt)
+                    insertToken(index: index, of: count, field: field, fieldIndex: fieldIndex)
                 }
             }
         }
@@ -237,7 +258,7 @@ struct BloomFilterEncoder {
     // MARK: Hashing (SPEC §5.3)
 
     /// Sets the bits of the token in `token[0..<tokenLength]` (with the salt appended when salting).
-    private mutating func insertToken(index: Int, of count: Int, field: BloomField, fieldIndex: Int, salt: [UInt8]) {
+    private mutating func insertToken(index: Int, of count: Int, field: BloomField, fieldIndex: Int) {
         tokenCount += 1
         // SPEC §5.2, with the division done once per value rather than once per token.
         if count != strategyCount || fieldIndex != strategyField {
@@ -251,7 +272,10 @@ struct BloomFilterEncoder {
         }
         let k = index < strategyExtra ? strategyBase + 1 : strategyBase
         guard k > 0 else { return }
-        if !salt.isEmpty { appendToken(salt) }
+        if !salt.isEmpty {
+            let salt = self.salt
+            appendToken(salt)
+        }
         let key = tokenKey.finished(length: tokenLength)
         if let key, caches[fieldIndex].setCachedBits(key, needed: k, in: &filter) { return }
         let input = Array(UnsafeBufferPointer(start: token.bytes, count: tokenLength))

@@ -60,12 +60,18 @@ public final class RecordEncoder {
 /// The encoder's working state, a value type so the per-record loop accesses it statically.
 private struct RecordEncoding {
     typealias InvalidEntry = RecordEncoder.InvalidEntry
+    typealias Piece = ValueArena.Piece
     let context: EncodingContext
-    private var values: [String?]
+    /// This record's prepared values and match-key pieces.
+    private let arena = ValueArena()
+    /// Per column, its prepared value in `arena`.
+    private var values: [Piece]
     private var message: [UInt8] = []
     private var digest = [UInt8](repeating: 0, count: 64)
     private var block = [UInt8](repeating: 0, count: 64)
     private var bloomEncoder: BloomFilterEncoder?
+    /// The Bloom filter's salt part (SPEC §5.5.1), if it is salted.
+    private let saltPart: MatchKeyPart?
     // Private copies of what the per-record loop reads, so worker threads never share (and contend on the
     // reference counts of) the same array buffers.
     private let matchKeyMACs: [HMACSHA256Key]
@@ -78,11 +84,8 @@ private struct RecordEncoding {
     private let flatSlots: [Int]
     private let slotRange: [Int]
     private let tokenKeyCount: Int
-    /// This record's slot values as UTF-8, back to back: slot i is `slotBytes[slotStart[i] ..< slotStart[i] +
-    /// slotLength[i]]`, or missing when `slotLength[i] < 0`.
-    private var slotBytes: [UInt8] = []
-    private var slotStart: [Int]
-    private var slotLength: [Int]
+    /// This record's slot values, pieces of `arena` (missing ones too).
+    private var slotPieces: [Piece]
     private var order: [Int] = []
     /// Per column, how it is prepared, without references: the loop copies these, so nothing is retained.
     private let plans: [ColumnPlan]
@@ -114,9 +117,7 @@ private struct RecordEncoding {
         for parts in keySlots { ranges.append(ranges[ranges.count - 1] + parts.count) }
         tokenKeyCount = keySlots.count
         slotRange = ranges
-        slotStart = Array(repeating: 0, count: slots.count)
-        slotLength = Array(repeating: -1, count: slots.count)
-        slotBytes.reserveCapacity(512)
+        slotPieces = Array(repeating: .missing, count: slots.count)
         anyOrder = context.schema.tokenKeys.map(\.anyOrder)
         var formats: [ClkhashFieldFormat] = []
         let skipped = context.schema.flavour == .native ? context.schema.recordKeyColumn : -1
@@ -131,8 +132,9 @@ private struct RecordEncoding {
             }
         }
         self.formats = formats
-        values = Array(repeating: nil, count: context.schema.columns.count)
+        values = Array(repeating: .missing, count: context.schema.columns.count)
         message.reserveCapacity(256)
+        saltPart = context.schema.bloom?.hardening.salt
         if context.schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
     }
 
@@ -141,59 +143,40 @@ private struct RecordEncoding {
         statistics: inout EncodingStatistics
     ) -> InvalidEntry? {
         var invalid: InvalidEntry?
-        for index in plans.indices {
-            switch plans[index] {
-            case .skip:
-                values[index] = nil
-            case .normalise(let normaliser):
-                let raw = batch.string(record: record, column: index)
-                switch normaliser.normalise(raw) {
-                case .value(let value) where value.utf8.count > RecordEncoder.maximumValueBytes:
-                    // SPEC §3.9: too long for a match-key part's 2-byte length (SPEC §4.3), so not a value.
-                    values[index] = nil
-                    statistics.columns[index].invalid += 1
-                case .value(let value):
-                    values[index] = value
-                    statistics.columns[index].present += 1
-                    if value != raw { statistics.columns[index].changed += 1 }
-                case .missing:
-                    values[index] = nil
-                    statistics.columns[index].missing += 1
-                case .invalid:
-                    values[index] = nil
-                    statistics.columns[index].invalid += 1
-                }
-            case .clkhash(let formatIndex):
-                let format = formats[formatIndex]
-                let raw = batch.string(record: record, column: index)
-                switch format.format(raw) {
-                case .success(let value):
-                    values[index] = value
-                    if value.isEmpty || raw == format.missingValue?.sentinel {
-                        statistics.columns[index].missing += 1
-                    } else {
-                        statistics.columns[index].present += 1
+        arena.removeAll()
+        batch.bytes.withUnsafeBufferPointer { fields in
+            for index in plans.indices {
+                switch plans[index] {
+                case .skip:
+                    values[index] = .missing
+                case .normalise(let normaliser):
+                    let raw = UnsafeBufferPointer(rebasing: fields[batch.range(record: record, column: index)])
+                    values[index] = prepare(raw, with: normaliser, statistics: &statistics.columns[index])
+                case .clkhash(let formatIndex):
+                    let format = formats[formatIndex]
+                    let raw = batch.string(record: record, column: index)
+                    switch format.format(raw) {
+                    case .success(let value):
+                        values[index] = arena.append(value)
+                        if value.isEmpty || raw == format.missingValue?.sentinel {
+                            statistics.columns[index].missing += 1
+                        } else {
+                            statistics.columns[index].present += 1
+                        }
+                    case .failure(let error):
+                        values[index] = .missing
+                        statistics.columns[index].invalid += 1
+                        if invalid == nil { invalid = InvalidEntry(column: index, reason: error.reason) }
                     }
-                case .failure(let error):
-                    values[index] = nil
-                    statistics.columns[index].invalid += 1
-                    if invalid == nil { invalid = InvalidEntry(column: index, reason: error.reason) }
                 }
             }
         }
         statistics.records += 1
 
         for index in 0..<presenceBytes { row[index] = 0 }
-        slotBytes.removeAll(keepingCapacity: true)
         for index in slots.indices {
             let slot = slots[index]
-            guard let value = values[slot.column], var piece = RecordEncoder.transform(value, slot.transform) else {
-                slotLength[index] = -1
-                continue
-            }
-            slotStart[index] = slotBytes.count
-            piece.withUTF8 { slotBytes.append(contentsOf: $0) }
-            slotLength[index] = slotBytes.count - slotStart[index]
+            slotPieces[index] = arena.piece(of: values[slot.column], slot.transform)
         }
         for keyIndex in 0..<tokenKeyCount {
             let tokenOffset = presenceBytes + keyIndex * EncodingContext.tokenBytes
@@ -211,10 +194,62 @@ private struct RecordEncoding {
         }
         let filterOffset = presenceBytes + tokenKeyCount * EncodingContext.tokenBytes
         let filter = UnsafeMutableRawBufferPointer(rebasing: row[filterOffset..<(filterOffset + filterBytes)])
-        if let popcount = bloomEncoder?.encode(values: values, into: filter) {
-            statistics.recordPopcount(popcount)
+        if bloomEncoder != nil {
+            let salt = saltPart.map { arena.piece(of: values[$0.column], $0.transform) }
+            if let popcount = bloomEncoder?.encode(values: values, in: arena, salt: salt, into: filter) {
+                statistics.recordPopcount(popcount)
+            }
         }
         return invalid
+    }
+
+    /// Normalises one raw value into `arena` and counts it (SPEC §3): the ASCII fast path writes straight into
+    /// the arena; other input takes the Unicode path of `Normaliser.normalise(_:)`.
+    private func prepare(
+        _ raw: UnsafeBufferPointer<UInt8>, with normaliser: Normaliser,
+        statistics: inout EncodingStatistics.ColumnCounts
+    ) -> Piece {
+        let room = arena.room(for: Normaliser.outputCapacity(forInput: raw.count))
+        let piece: Piece
+        let isChanged: Bool
+        switch normaliser.normalise(raw, into: room) {
+        case .value(let count)?:
+            var isSame = count == raw.count
+            var index = 0
+            while isSame && index < count {
+                isSame = room[index] == raw[index]
+                index += 1
+            }
+            isChanged = !isSame
+            piece = arena.commit(count)
+        case .missing?:
+            statistics.missing += 1
+            return .missing
+        case .invalid?:
+            statistics.invalid += 1
+            return .missing
+        case nil:
+            let text = String(decoding: raw, as: UTF8.self)
+            switch normaliser.normalise(text) {
+            case .value(let value):
+                isChanged = value != text
+                piece = arena.append(value)
+            case .missing:
+                statistics.missing += 1
+                return .missing
+            case .invalid:
+                statistics.invalid += 1
+                return .missing
+            }
+        }
+        guard piece.count <= RecordEncoder.maximumValueBytes else {
+            // SPEC §3.9: too long for a match-key part's 2-byte length (SPEC §4.3), so not a value.
+            statistics.invalid += 1
+            return .missing
+        }
+        statistics.present += 1
+        if isChanged { statistics.changed += 1 }
+        return piece
     }
 
     /// SPEC §4.3: the key's HMAC into `digest`; false when a part is missing. Messages of up to 55 bytes (almost
@@ -223,36 +258,33 @@ private struct RecordEncoding {
         guard let length = orderParts(key: key) else { return false }
         let mac = matchKeyMACs[key]
         let order = self.order
-        slotBytes.withUnsafeBufferPointer { bytes in
-            // Almost always: the message fits one padded block and is written straight into it.
-            if length <= 55 {
-                block.withUnsafeMutableBufferPointer { block in
-                    guard let base = block.baseAddress else { return }
-                    var offset = 0
-                    for slot in order {
-                        let count = slotLength[slot]
-                        base[offset] = UInt8(truncatingIfNeeded: count >> 8)
-                        base[offset + 1] = UInt8(truncatingIfNeeded: count)
-                        offset += 2
-                        if count > 0, let source = bytes.baseAddress {
-                            (base + offset).update(from: source + slotStart[slot], count: count)
-                        }
-                        offset += count
-                    }
-                    digest.withUnsafeMutableBytes { mac.authenticate(messageInBlock: base, length: offset, into: $0) }
+        let arena = self.arena
+        let slotPieces = self.slotPieces
+        // Almost always: the message fits one padded block and is written straight into it.
+        if length <= 55 {
+            block.withUnsafeMutableBufferPointer { block in
+                guard let base = block.baseAddress else { return }
+                var offset = 0
+                for slot in order {
+                    let piece = arena[slotPieces[slot]]
+                    base[offset] = UInt8(truncatingIfNeeded: piece.count >> 8)
+                    base[offset + 1] = UInt8(truncatingIfNeeded: piece.count)
+                    offset += 2
+                    if let source = piece.baseAddress { (base + offset).update(from: source, count: piece.count) }
+                    offset += piece.count
                 }
-                return
+                digest.withUnsafeMutableBytes { mac.authenticate(messageInBlock: base, length: offset, into: $0) }
             }
-            message.removeAll(keepingCapacity: true)
-            for slot in order {
-                let count = slotLength[slot]
-                message.append(UInt8(truncatingIfNeeded: count >> 8))
-                message.append(UInt8(truncatingIfNeeded: count))
-                message.append(
-                    contentsOf: UnsafeBufferPointer(rebasing: bytes[slotStart[slot]..<(slotStart[slot] + count)]))
-            }
-            message.withUnsafeBytes { source in digest.withUnsafeMutableBytes { mac.authenticate(source, into: $0) } }
+            return true
         }
+        message.removeAll(keepingCapacity: true)
+        for slot in order {
+            let piece = arena[slotPieces[slot]]
+            message.append(UInt8(truncatingIfNeeded: piece.count >> 8))
+            message.append(UInt8(truncatingIfNeeded: piece.count))
+            message.append(contentsOf: piece)
+        }
+        message.withUnsafeBytes { source in digest.withUnsafeMutableBytes { mac.authenticate(source, into: $0) } }
         return true
     }
 
@@ -263,35 +295,33 @@ private struct RecordEncoding {
         var length = 0
         for position in slotRange[key]..<slotRange[key + 1] {
             let slot = flatSlots[position]
+            let count = slotPieces[slot].count
             // Values are at most 65535 bytes (see encode), and transforms give at most the value or a short code
             // or name; a longer piece would wrap its 2-byte length, so it makes the key absent, never ambiguous.
-            guard slotLength[slot] >= 0, slotLength[slot] <= RecordEncoder.maximumValueBytes else { return nil }
+            guard count >= 0, count <= RecordEncoder.maximumValueBytes else { return nil }
             order.append(slot)
-            length += 2 + slotLength[slot]
+            length += 2 + count
         }
         if anyOrder[key] && order.count > 1 {
             // Insertion sort by the pieces' bytes (a key has at most 8 parts).
-            slotBytes.withUnsafeBufferPointer { bytes in
-                func precedes(_ left: Int, _ right: Int) -> Bool {
-                    let a = UnsafeBufferPointer(rebasing: bytes[slotStart[left]..<(slotStart[left] + slotLength[left])])
-                    let b = UnsafeBufferPointer(
-                        rebasing: bytes[slotStart[right]..<(slotStart[right] + slotLength[right])])
-                    let common = min(a.count, b.count)
-                    if common > 0, let baseA = a.baseAddress, let baseB = b.baseAddress {
-                        let order = memcmp(baseA, baseB, common)
-                        if order != 0 { return order < 0 }
-                    }
-                    return a.count < b.count
+            func precedes(_ left: Int, _ right: Int) -> Bool {
+                let a = arena[slotPieces[left]]
+                let b = arena[slotPieces[right]]
+                let common = min(a.count, b.count)
+                if common > 0, let baseA = a.baseAddress, let baseB = b.baseAddress {
+                    let order = memcmp(baseA, baseB, common)
+                    if order != 0 { return order < 0 }
                 }
-                for index in 1..<order.count {
-                    let item = order[index]
-                    var position = index
-                    while position > 0 && precedes(item, order[position - 1]) {
-                        order[position] = order[position - 1]
-                        position -= 1
-                    }
-                    order[position] = item
+                return a.count < b.count
+            }
+            for index in 1..<order.count {
+                let item = order[index]
+                var position = index
+                while position > 0 && precedes(item, order[position - 1]) {
+                    order[position] = order[position - 1]
+                    position -= 1
                 }
+                order[position] = item
             }
         }
         return length

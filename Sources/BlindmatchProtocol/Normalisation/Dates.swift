@@ -1,6 +1,6 @@
 /// Dates (SPEC §3.3, kind `date`).
 extension Normaliser {
-    /// Normalises a date to ISO 8601 `YYYY-MM-DD`.
+    /// Normalises a date to ISO 8601 `YYYY-MM-DD`, written to `output` (at least 10 bytes).
     ///
     /// Rules for `date` (SPEC §3.3), after trimming and the sentinel check (non-ASCII input is put in NFKC first, so
     /// full-width digits are read; other digits, such as Arabic-Indic ones, are not):
@@ -18,29 +18,28 @@ extension Normaliser {
     ///    month in 1...12; the day must exist in that month of the Gregorian calendar (29 February only in leap
     ///    years; no 31 April).
     /// 7. Anything else is `.invalid`.
-    static func normaliseDate(_ bytes: UnsafeBufferPointer<UInt8>, order: DateOrder) -> NormalisedValue {
+    static func normaliseDate(
+        _ bytes: UnsafeBufferPointer<UInt8>, order: DateOrder, into output: UnsafeMutableBufferPointer<UInt8>
+    ) -> NormalisedBytes {
         var scanner = DateScanner(bytes: bytes)
         guard let (year, month, day) = scanner.scanDate(order: order),
             (1800...2100).contains(year),
             (1...12).contains(month),
             day >= 1 && day <= daysIn(month: month, year: year)
         else { return .invalid }
-        let iso = String(unsafeUninitializedCapacity: 10) { output in
-            func put(_ value: Int, digits: Int, at offset: Int) {
-                var value = value
-                for index in stride(from: offset + digits - 1, through: offset, by: -1) {
-                    output[index] = 0x30 + UInt8(value % 10)
-                    value /= 10
-                }
+        func put(_ value: Int, digits: Int, at offset: Int) {
+            var value = value
+            for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+                output[index] = 0x30 + UInt8(value % 10)
+                value /= 10
             }
-            put(year, digits: 4, at: 0)
-            output[4] = 0x2D
-            put(month, digits: 2, at: 5)
-            output[7] = 0x2D
-            put(day, digits: 2, at: 8)
-            return 10
         }
-        return .value(iso)
+        put(year, digits: 4, at: 0)
+        output[4] = 0x2D
+        put(month, digits: 2, at: 5)
+        output[7] = 0x2D
+        put(day, digits: 2, at: 8)
+        return .value(count: 10)
     }
 
     /// The number of days in `month` (1...12) of `year` in the Gregorian calendar.

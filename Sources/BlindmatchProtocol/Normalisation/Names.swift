@@ -16,7 +16,7 @@ extension Normaliser {
     }
 
     /// Normalises a name or free text given as ASCII, or as the `a`–`z` letters and spaces that `foldedLetters`
-    /// makes of Unicode text.
+    /// makes of Unicode text, into `output` (at least `bytes.count` bytes).
     ///
     /// Rules for `name` and `text` (SPEC §3.2), in this order, after trimming and the sentinel check:
     /// 1. Apostrophes are deleted, leaving no space: `'` `` ` `` `´` `‘` `’` `‛` `′` `ʻ` `ʼ` and the full-width
@@ -37,51 +37,48 @@ extension Normaliser {
     ///    so that normalising an output again gives the same output.
     ///
     /// The output holds only `a`–`z` and single spaces.
-    static func normaliseWords(_ bytes: UnsafeBufferPointer<UInt8>, droppingTitles: Bool) -> NormalisedValue {
+    static func normaliseWords(
+        _ bytes: UnsafeBufferPointer<UInt8>, droppingTitles: Bool, into output: UnsafeMutableBufferPointer<UInt8>
+    ) -> NormalisedBytes {
         let titles = droppingTitles ? Self.titles : []
-        var isSentinelWord = false
-        let folded = String(unsafeUninitializedCapacity: bytes.count) { output in
-            var count = 0
-            var wordStart = -1  // where the current word starts in `output`; -1 between words
+        var count = 0
+        var wordStart = -1  // where the current word starts in `output`; -1 between words
 
-            // Ends the word in progress, taking it back out when it is a title.
-            func endWord() {
-                guard wordStart >= 0 else { return }
-                let length = count - wordStart
-                if length >= 2 && length <= 4 && !titles.isEmpty {
-                    let word = UnsafeBufferPointer(rebasing: output[wordStart..<count])
-                    if titles.contains(packedLowercased(word)) {
-                        count = wordStart > 0 ? wordStart - 1 : 0  // also the space before it
-                    }
-                }
-                wordStart = -1
-            }
-
-            for byte in bytes {
-                let lower = byte | 0x20
-                if lower &- 0x61 < 26 {  // A–Z or a–z
-                    if wordStart < 0 {
-                        if count > 0 {
-                            output[count] = 0x20
-                            count += 1
-                        }
-                        wordStart = count
-                    }
-                    output[count] = lower
-                    count += 1
-                } else if byte == 0x27 || byte == 0x60 {  // ' and ` are deleted
-                    continue
-                } else {
-                    endWord()
+        // Ends the word in progress, taking it back out when it is a title.
+        func endWord() {
+            guard wordStart >= 0 else { return }
+            let length = count - wordStart
+            if length >= 2 && length <= 4 && !titles.isEmpty {
+                let word = UnsafeBufferPointer(rebasing: output[wordStart..<count])
+                if titles.contains(packedLowercased(word)) {
+                    count = wordStart > 0 ? wordStart - 1 : 0  // also the space before it
                 }
             }
-            endWord()
-            isSentinelWord = count <= 7 && isSentinel(UnsafeBufferPointer(rebasing: output[0..<count]))
-            return count
+            wordStart = -1
         }
-        if folded.isEmpty { return .invalid }
-        if isSentinelWord { return .missing }
-        return .value(folded)
+
+        for byte in bytes {
+            let lower = byte | 0x20
+            if lower &- 0x61 < 26 {  // A–Z or a–z
+                if wordStart < 0 {
+                    if count > 0 {
+                        output[count] = 0x20
+                        count += 1
+                    }
+                    wordStart = count
+                }
+                output[count] = lower
+                count += 1
+            } else if byte == 0x27 || byte == 0x60 {  // ' and ` are deleted
+                continue
+            } else {
+                endWord()
+            }
+        }
+        endWord()
+        if count == 0 { return .invalid }
+        if count <= 7 && isSentinel(UnsafeBufferPointer(rebasing: output[0..<count])) { return .missing }
+        return .value(count: count)
     }
 
     /// Folds Unicode text to `a`–`z` letters and spaces (rules 1–5 of `normaliseWords`); titles, space runs and

@@ -1,6 +1,7 @@
 /// UK National Insurance numbers (SPEC §3.6, kind `nino`).
 extension Normaliser {
-    /// Validates a National Insurance number and writes its 8-character prefix and digits (`AB123456`).
+    /// Validates a National Insurance number and writes its 8-character prefix and digits (`AB123456`) to `output`
+    /// (at least 9 bytes).
     ///
     /// Rules for `nino` (SPEC §3.6), after trimming and the sentinel check (non-ASCII input is put in NFKC first):
     /// 1. Letters are put in upper case and all white space is removed (`ab 12 34 56 c` → `AB123456C`). Any other
@@ -10,27 +11,24 @@ extension Normaliser {
     ///    `U` or `V`; the prefixes `BG`, `GB`, `KN`, `NK`, `NT`, `TN` and `ZZ` are not allocated.
     /// 4. The output is the prefix and the digits: the suffix is dropped, since it carries no identity and is often
     ///    left out.
-    static func normaliseNINO(_ bytes: UnsafeBufferPointer<UInt8>) -> NormalisedValue {
-        var isValid = false
-        let number = String(unsafeUninitializedCapacity: 9) { output in
-            var count = 0
-            for byte in bytes where !isASCIIWhitespace(byte) {
-                guard count < 9 else { return 0 }
-                output[count] = uppercasedASCII(byte)
-                count += 1
-            }
-            guard count == 8 || (count == 9 && output[8] >= 0x41 && output[8] <= 0x44) else { return 0 }
-            guard isFirstPrefixLetter(output[0]), isSecondPrefixLetter(output[1]) else { return 0 }
-            for index in 2..<8 where !isASCIIDigit(output[index]) { return 0 }
-            switch (output[0], output[1]) {
-            case (0x42, 0x47), (0x47, 0x42), (0x4B, 0x4E), (0x4E, 0x4B), (0x4E, 0x54), (0x54, 0x4E), (0x5A, 0x5A):
-                return 0  // BG GB KN NK NT TN ZZ
-            default:
-                isValid = true
-                return 8
-            }
+    static func normaliseNINO(
+        _ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>
+    ) -> NormalisedBytes {
+        var count = 0
+        for byte in bytes where !isASCIIWhitespace(byte) {
+            guard count < 9 else { return .invalid }
+            output[count] = uppercasedASCII(byte)
+            count += 1
         }
-        return isValid ? .value(number) : .invalid
+        guard count == 8 || (count == 9 && output[8] >= 0x41 && output[8] <= 0x44) else { return .invalid }
+        guard isFirstPrefixLetter(output[0]), isSecondPrefixLetter(output[1]) else { return .invalid }
+        for index in 2..<8 where !isASCIIDigit(output[index]) { return .invalid }
+        switch (output[0], output[1]) {
+        case (0x42, 0x47), (0x47, 0x42), (0x4B, 0x4E), (0x4E, 0x4B), (0x4E, 0x54), (0x54, 0x4E), (0x5A, 0x5A):
+            return .invalid  // BG GB KN NK NT TN ZZ
+        default:
+            return .value(count: 8)
+        }
     }
 
     /// A letter allowed first in a prefix: `A`–`Z` but not `D`, `F`, `I`, `Q`, `U`, `V`.

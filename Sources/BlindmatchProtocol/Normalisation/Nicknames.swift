@@ -32,4 +32,38 @@ public enum Nicknames {
 
     /// SPEC §4.2 `canonical` (applied to a first word): its group's name, or the word itself.
     public static func canonical(_ word: String) -> String { groupOf[word] ?? word }
+
+    /// `canonical` of an ASCII word given as bytes: its group's name as UTF-8, or nil when the word is not in the
+    /// table (its canonical form is itself). ASCII only: other text compares as Unicode, so use `canonical(_:)`.
+    static func canonicalName(ofASCII word: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard let key = PackedWord(word) else {
+            return groupOf[String(decoding: word, as: UTF8.self)].map { Array($0.utf8) }
+        }
+        return packedGroupOf[key]
+    }
+
+    /// `groupOf` keyed by packed words, for `canonicalName(ofASCII:)`.
+    private static let packedGroupOf: [PackedWord: [UInt8]] = {
+        var table: [PackedWord: [UInt8]] = [:]
+        for (name, canonical) in groupOf {
+            var name = name
+            if let key = name.withUTF8({ PackedWord($0) }) { table[key] = Array(canonical.utf8) }
+        }
+        return table
+    }()
+
+    /// Up to 15 bytes packed with their count: equal exactly when the words are byte for byte equal.
+    private struct PackedWord: Hashable {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+
+        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard bytes.count <= 15 else { return nil }
+            for (index, byte) in bytes.enumerated() {
+                let shift = 8 * UInt64(index & 7)
+                if index < 8 { low |= UInt64(byte) << shift } else { high |= UInt64(byte) << shift }
+            }
+            high |= UInt64(bytes.count) << 56
+        }
+    }
 }

@@ -40,6 +40,13 @@ public enum NormalisedValue: Equatable, Sendable {
     case invalid
 }
 
+/// A ``NormalisedValue`` written to a caller's buffer: the value is its first `count` bytes (UTF-8).
+enum NormalisedBytes: Equatable {
+    case value(count: Int)
+    case missing
+    case invalid
+}
+
 /// Turns raw field values into the canonical form that both sides of a linkage hash (SPEC §3, Normalisation).
 ///
 /// Every kind, `exact` included, first trims the value and maps the missing-value sentinels to `.missing`, then
@@ -94,16 +101,63 @@ public struct Normaliser: Sendable {
         return normaliseTrimmedASCII(trimmed)
     }
 
+    /// The most bytes `normalise(_:into:)` writes for `count` input bytes.
+    static func outputCapacity(forInput count: Int) -> Int { max(count, 10) }
+
+    /// Normalises one raw ASCII value into `output` (at least `outputCapacity(forInput: raw.count)` bytes), or
+    /// returns `nil` when `raw` holds anything but ASCII: then use `normalise(_:)`, which reads such input as
+    /// Unicode. The tokeniser's path, with no allocation; the result is always the one `normalise(_:)` gives.
+    func normalise(
+        _ raw: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>
+    ) -> NormalisedBytes? {
+        var high: UInt8 = 0
+        for byte in raw { high |= byte }
+        guard high < 0x80 else { return nil }
+        let trimmed = Self.trimmedASCII(raw)
+        if trimmed.isEmpty || Self.isSentinel(trimmed) { return .missing }
+        return writeTrimmedASCII(trimmed, into: output)
+    }
+
     /// The kind's own rules on a trimmed, non-sentinel ASCII value.
     private func normaliseTrimmedASCII(_ trimmed: UnsafeBufferPointer<UInt8>) -> NormalisedValue {
+        Self.normalisedValue(capacity: Self.outputCapacity(forInput: trimmed.count)) {
+            writeTrimmedASCII(trimmed, into: $0)
+        }
+    }
+
+    /// The ``NormalisedValue`` that `write` gives when it writes into a new string of `capacity` bytes (no
+    /// allocation up to 15).
+    static func normalisedValue(
+        capacity: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> NormalisedBytes
+    ) -> NormalisedValue {
+        var outcome = NormalisedBytes.invalid
+        let text = String(unsafeUninitializedCapacity: capacity) { output in
+            outcome = write(output)
+            if case .value(let count) = outcome { return count }
+            return 0
+        }
+        switch outcome {
+        case .value: return .value(text)
+        case .missing: return .missing
+        case .invalid: return .invalid
+        }
+    }
+
+    /// The kind's own rules on a trimmed, non-sentinel ASCII value, writing the value to `output` (at least
+    /// `outputCapacity(forInput: trimmed.count)` bytes).
+    private func writeTrimmedASCII(
+        _ trimmed: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>
+    ) -> NormalisedBytes {
         switch kind {
-        case .name: return Self.normaliseWords(trimmed, droppingTitles: true)
-        case .text: return Self.normaliseWords(trimmed, droppingTitles: false)
-        case .date: return Self.normaliseDate(trimmed, order: dateOrder)
-        case .sex: return Self.normaliseSex(trimmed)
-        case .postcode: return Self.normalisePostcode(trimmed)
-        case .nino: return Self.normaliseNINO(trimmed)
-        case .exact: return .value(String(decoding: trimmed, as: UTF8.self))
+        case .name: return Self.normaliseWords(trimmed, droppingTitles: true, into: output)
+        case .text: return Self.normaliseWords(trimmed, droppingTitles: false, into: output)
+        case .date: return Self.normaliseDate(trimmed, order: dateOrder, into: output)
+        case .sex: return Self.normaliseSex(trimmed, into: output)
+        case .postcode: return Self.normalisePostcode(trimmed, into: output)
+        case .nino: return Self.normaliseNINO(trimmed, into: output)
+        case .exact:
+            for index in trimmed.indices { output[index] = trimmed[index] }
+            return .value(count: trimmed.count)
         }
     }
 
@@ -121,8 +175,10 @@ public struct Normaliser: Sendable {
         switch kind {
         case .name, .text:
             let letters = Self.foldedLetters(trimmed)
-            return letters.withUnsafeBufferPointer {
-                Self.normaliseWords($0, droppingTitles: kind == .name)
+            return letters.withUnsafeBufferPointer { letters in
+                Self.normalisedValue(capacity: Self.outputCapacity(forInput: letters.count)) {
+                    Self.normaliseWords(letters, droppingTitles: kind == .name, into: $0)
+                }
             }
         case .exact:
             return .value(String(trimmed))

@@ -18,41 +18,50 @@ public enum Phonetic {
     public static func soundex(_ normalisedName: String) -> String? {
         var name = normalisedName
         return name.withUTF8 { bytes -> String? in
-            var first: UInt8 = 0
-            var digits: (UInt8, UInt8, UInt8) = (0x30, 0x30, 0x30)
-            var digitCount = 0
-            var previous: UInt8 = 0  // the code of the letter before, 0 after a vowel
-            for byte in bytes {
-                let letter = Normaliser.lowercasedASCII(byte)
-                guard letter &- 0x61 < 26 else { continue }
-                let code = soundexCode(letter)
-                if first == 0 {
-                    first = letter & 0xDF
-                    previous = code
-                    continue
-                }
-                if letter == 0x68 || letter == 0x77 { continue }  // h, w
-                if code != 0 && code != previous {
-                    switch digitCount {
-                    case 0: digits.0 = 0x30 + code
-                    case 1: digits.1 = 0x30 + code
-                    case 2: digits.2 = 0x30 + code
-                    default: break
-                    }
-                    digitCount += 1
-                    if digitCount == 3 { break }
-                }
-                previous = code
+            var isCoded = false
+            let code = String(unsafeUninitializedCapacity: 4) { output in
+                isCoded = soundex(bytes, into: output)
+                return isCoded ? 4 : 0
             }
-            guard first != 0 else { return nil }
-            return String(unsafeUninitializedCapacity: 4) { output in
-                output[0] = first
-                output[1] = digits.0
-                output[2] = digits.1
-                output[3] = digits.2
-                return 4
-            }
+            return isCoded ? code : nil
         }
+    }
+
+    /// The Soundex code of a normalised name's UTF-8, written to `output` (at least 4 bytes); false when the name
+    /// has no letters. The rules are those of `soundex(_:)`.
+    static func soundex(_ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        var first: UInt8 = 0
+        var digits: (UInt8, UInt8, UInt8) = (0x30, 0x30, 0x30)
+        var digitCount = 0
+        var previous: UInt8 = 0  // the code of the letter before, 0 after a vowel
+        for byte in bytes {
+            let letter = Normaliser.lowercasedASCII(byte)
+            guard letter &- 0x61 < 26 else { continue }
+            let code = soundexCode(letter)
+            if first == 0 {
+                first = letter & 0xDF
+                previous = code
+                continue
+            }
+            if letter == 0x68 || letter == 0x77 { continue }  // h, w
+            if code != 0 && code != previous {
+                switch digitCount {
+                case 0: digits.0 = 0x30 + code
+                case 1: digits.1 = 0x30 + code
+                case 2: digits.2 = 0x30 + code
+                default: break
+                }
+                digitCount += 1
+                if digitCount == 3 { break }
+            }
+            previous = code
+        }
+        guard first != 0 else { return false }
+        output[0] = first
+        output[1] = digits.0
+        output[2] = digits.1
+        output[3] = digits.2
+        return true
     }
 
     /// The Soundex digit of a lower-case letter, 0 for those not coded.

@@ -1,6 +1,7 @@
 /// UK postcodes (SPEC §3.5, kind `postcode`).
 extension Normaliser {
-    /// Validates a UK postcode and writes it as outward code, one space, inward code (`SW1A 1AA`).
+    /// Validates a UK postcode and writes it to `output` (at least 8 bytes) as outward code, one space, inward code
+    /// (`SW1A 1AA`).
     ///
     /// Rules for `postcode` (SPEC §3.5), after trimming and the sentinel check (non-ASCII input is put in NFKC
     /// first, so full-width characters and the ideographic space are read):
@@ -12,27 +13,24 @@ extension Normaliser {
     /// 4. `GIR 0AA` (Girobank) is valid as well.
     /// This checks the format only: it does not apply the per-position letter lists of the Postcode Address File, and
     /// a well-formed postcode may not exist.
-    static func normalisePostcode(_ bytes: UnsafeBufferPointer<UInt8>) -> NormalisedValue {
-        var isValid = false
-        let postcode = String(unsafeUninitializedCapacity: 8) { output in
-            var count = 0
-            for byte in bytes where !isASCIIWhitespace(byte) {
-                guard count < 7 else { return 0 }
-                output[count] = uppercasedASCII(byte)
-                count += 1
-            }
-            guard count >= 5 else { return 0 }
-            let compact = UnsafeBufferPointer(rebasing: output[0..<count])
-            guard isPostcode(compact) else { return 0 }
-            // Open the space before the inward code.
-            output[count] = output[count - 1]
-            output[count - 1] = output[count - 2]
-            output[count - 2] = output[count - 3]
-            output[count - 3] = 0x20
-            isValid = true
-            return count + 1
+    static func normalisePostcode(
+        _ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>
+    ) -> NormalisedBytes {
+        var count = 0
+        for byte in bytes where !isASCIIWhitespace(byte) {
+            guard count < 7 else { return .invalid }
+            output[count] = uppercasedASCII(byte)
+            count += 1
         }
-        return isValid ? .value(postcode) : .invalid
+        guard count >= 5 else { return .invalid }
+        let compact = UnsafeBufferPointer(rebasing: output[0..<count])
+        guard isPostcode(compact) else { return .invalid }
+        // Open the space before the inward code.
+        output[count] = output[count - 1]
+        output[count - 1] = output[count - 2]
+        output[count - 2] = output[count - 3]
+        output[count - 3] = 0x20
+        return .value(count: count + 1)
     }
 
     /// Whether 5 to 7 upper-case characters without spaces are a postcode (rules 2–4).
@@ -41,23 +39,24 @@ extension Normaliser {
         guard isASCIIDigit(code[inward]), isInwardLetter(code[inward + 1]), isInwardLetter(code[inward + 2]) else {
             return false
         }
-        // The outward code as a shape: `A` for a letter, `9` for a digit (a small string, no allocation).
-        let shape = String(unsafeUninitializedCapacity: inward) { output in
-            for index in 0..<inward {
-                let byte = code[index]
-                output[index] = isASCIIUpperLetter(byte) ? 0x41 : isASCIIDigit(byte) ? 0x39 : 0x3F
-            }
-            return inward
+        // The outward code as a shape: `A` for a letter, `9` for a digit, packed (at most 4 bytes).
+        var shape: UInt32 = 0
+        for index in 0..<inward {
+            let byte = code[index]
+            let symbol: UInt8 = isASCIIUpperLetter(byte) ? 0x41 : isASCIIDigit(byte) ? 0x39 : 0x3F
+            shape |= UInt32(symbol) << (8 * UInt32(index))
         }
-        switch shape {
-        case "A9", "A99", "AA9", "AA99", "A9A", "AA9A":
-            return true
-        case "AAA":  // GIR 0AA
-            return code.count == 6 && code[0] == 0x47 && code[1] == 0x49 && code[2] == 0x52 && code[3] == 0x30
-                && code[4] == 0x41 && code[5] == 0x41
-        default:
-            return false
-        }
+        if outwardShapes.contains(shape) { return true }
+        // GIR 0AA
+        return code.count == 6 && code[0] == 0x47 && code[1] == 0x49 && code[2] == 0x52 && code[3] == 0x30
+            && code[4] == 0x41 && code[5] == 0x41
+    }
+
+    /// The outward-code shapes of rule 3, packed as `isPostcode` packs them.
+    private static let outwardShapes: [UInt32] = ["A9", "A99", "AA9", "AA99", "A9A", "AA9A"].map { shape in
+        var packed: UInt32 = 0
+        for (index, byte) in shape.utf8.enumerated() { packed |= UInt32(byte) << (8 * UInt32(index)) }
+        return packed
     }
 
     /// An inward-code letter: `A`–`Z` but not `C`, `I`, `K`, `M`, `O`, `V`.

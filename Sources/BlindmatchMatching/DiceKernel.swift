@@ -41,7 +41,8 @@ public enum DiceKernel {
     /// `progress` is called now and then with the fraction done.
     public static func candidates(
         between a: BitMatrix, and b: BitMatrix, threshold: DiceThreshold, threads: Int,
-        popcountBounds: Bool = true, progress: (@Sendable (Double) -> Void)? = nil
+        popcountBounds: Bool = true, cancellation: RunCancellation? = nil,
+        progress: (@Sendable (Double) -> Void)? = nil
     ) throws -> ([ScoredPair], Statistics) {
         guard a.words == b.words else {
             throw MatchingError(
@@ -59,7 +60,7 @@ public enum DiceKernel {
             var buffer = [bm_candidate](repeating: bm_candidate(), count: 4096)
             while true {
                 let group = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if group >= groups { break }
+                if group >= groups || cancellation?.isCancelled == true { break }
                 let first = group * groupSize
                 let last = min(a.count, first + groupSize)
                 let lowest = threshold.admissiblePopcounts(for: a.popcounts[first]).lowerBound

@@ -22,6 +22,8 @@ public struct MatchEngine: Sendable {
         /// Compare only pairs that share a blocking-key token, when the files have blocking keys (SPEC §4.5);
         /// false compares every pair the popcount bounds allow (brute force).
         public var useBlocking = true
+        /// When set and cancelled, the run stops early and throws `MatchingError.cancelled`.
+        public var cancellation: RunCancellation?
 
         public init(
             threshold: DiceThreshold, reviewFrom: DiceThreshold? = nil, solver: Solver, threads: Int,
@@ -70,6 +72,7 @@ public struct MatchEngine: Sendable {
         var report = Report()
         var candidates: [MatchResult] = []
         var clock = ContinuousClock.now
+        try settings.cancellation?.check()
         let exact = ExactJoin.pairs(between: a, and: b)
         report.exactPairs = exact.count
         report.exactSeconds = Self.seconds(since: clock)
@@ -93,12 +96,12 @@ public struct MatchEngine: Sendable {
                 (pairs, report.comparisons) = try BlockingJoin.candidates(
                     between: a, and: b, blockingColumns: blockingColumns,
                     matchColumns: Array(0..<a.header.matchKeys.count), threshold: lowest, threads: settings.threads,
-                    progress: reportFraction)
+                    cancellation: settings.cancellation, progress: reportFraction)
                 report.blocked = true
             } else {
                 let (found, statistics) = try DiceKernel.candidates(
                     between: try BitMatrix(file: a), and: try BitMatrix(file: b), threshold: lowest,
-                    threads: settings.threads, progress: reportFraction)
+                    threads: settings.threads, cancellation: settings.cancellation, progress: reportFraction)
                 pairs = found
                 report.comparisons = statistics.comparisons
             }
@@ -127,6 +130,7 @@ public struct MatchEngine: Sendable {
             }
             report.vetoed = before - candidates.count
         }
+        try settings.cancellation?.check()
         var solved = settings.solver.solve(candidates)
         if !settings.vetoKeys.isEmpty {
             let consistent = Self.keepConsistentIdentities(solved, a, b, vetoKeys: settings.vetoKeys)

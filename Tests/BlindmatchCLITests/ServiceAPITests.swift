@@ -486,6 +486,49 @@ extension ServiceAPITests {
     }
 }
 
+extension ServiceAPITests {
+    @Test func closingAProjectStopsItsRunningRun() async throws {
+        let data = try AgencyData(watch: 40, bulk: 400)
+        // The test hook holds the run for 60 s before the engine starts; the close must cut that short.
+        let server = try Self.startServer(data.scratch, environment: ["BLINDMATCH_TEST_RUN_DELAY_SECONDS": "60"])
+        defer { server.stop() }
+        let project = try await ServiceProject.create(on: server, data: data)
+        let operatorToken = try server.operatorToken
+        let base = "\(server.baseURL)/projects/\(project.id)"
+        #expect(
+            try await project.upload(
+                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
+            ).status == 201)
+        #expect(
+            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
+                .status == 201)
+        let run = try #require(
+            try await HTTP.request(.POST, base + "/runs", token: operatorToken).json?["id"]?.stringValue)
+        var status = ""
+        for _ in 0..<200 where status != "running" {
+            try await Task.sleep(for: .milliseconds(50))
+            status =
+                try await HTTP.request(.GET, base + "/runs/\(run)", token: operatorToken).json?["status"]?.stringValue
+                ?? ""
+        }
+        #expect(status == "running")
+        let closed = try await HTTP.request(
+            .POST, base + "/close", token: operatorToken, body: HTTP.json(.object([("reason", "Stop now.")])))
+        #expect(closed.status == 200)
+        let failed = try await HTTP.request(.GET, base + "/runs/\(run)", token: operatorToken)
+        Self.conforming(failed, "GET", "/projects/{projectId}/runs/{runId}")
+        #expect(failed.json?["status"]?.stringValue == "failed")
+        #expect(failed.json?["failure"]?["code"]?.stringValue == "projectClosed")
+        // The worker lets go of the run within moments, not when the hold would have ended.
+        var stopped = false
+        for _ in 0..<100 where !stopped {
+            try await Task.sleep(for: .milliseconds(50))
+            stopped = server.log.contains("code=projectClosed") && server.log.contains("run failed")
+        }
+        #expect(stopped, "\(server.log)")
+    }
+}
+
 /// A raw HTTP/1.1 exchange over a socket, for requests a well-behaved client refuses to send.
 enum RawHTTP {
     static func send(port: Int, head: String, body: [UInt8], closeAfter: Bool) throws -> String {

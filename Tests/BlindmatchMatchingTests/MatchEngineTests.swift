@@ -149,6 +149,34 @@ struct MatchEngineTests {
         #expect(found["X"] == nil)
     }
 
+    @Test func aCancelledRunStopsWithoutResults() throws {
+        let fixture = try TokenFixture()
+        let a = try fixture.file("watch", Self.watch)
+        let b = try fixture.file("bulk", Self.bulk)
+        for blocking in [true, false] {
+            var settings = try Self.settings(.all)
+            settings.useBlocking = blocking
+            settings.cancellation = RunCancellation()
+            settings.cancellation?.cancel()
+            let error = try #require(throws: MatchingError.self) { try MatchEngine(settings: settings).run(a, b) }
+            #expect(error.code == .cancelled)
+        }
+        // The comparison loops themselves stop at the flag: no pair is compared once it is set.
+        let threshold = try DiceThreshold("0.5")
+        let (all, statistics) = try DiceKernel.candidates(
+            between: try BitMatrix(file: a), and: try BitMatrix(file: b), threshold: threshold, threads: 1)
+        #expect(!all.isEmpty && statistics.comparisons > 0)
+        let stopped = RunCancellation()
+        stopped.cancel()
+        let (none, nothing) = try DiceKernel.candidates(
+            between: try BitMatrix(file: a), and: try BitMatrix(file: b), threshold: threshold, threads: 1,
+            cancellation: stopped)
+        #expect(none.isEmpty && nothing.comparisons == 0)
+        var untouched = try Self.settings(.all)
+        untouched.cancellation = RunCancellation()
+        #expect(try MatchEngine(settings: untouched).run(a, b).0.isEmpty == false)
+    }
+
     @Test func filesMadeWithAnotherSecretAreRefused() throws {
         let fixture = try TokenFixture()
         let other = try TokenFixture(secret: try LinkageSecret.generate())

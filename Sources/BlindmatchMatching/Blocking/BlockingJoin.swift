@@ -55,7 +55,8 @@ public enum BlockingJoin {
     /// `matchColumns`, with Dice ≥ `threshold`; and how many pairs were compared.
     public static func candidates(
         between a: TokenFile, and b: TokenFile, blockingColumns: [Int], matchColumns: [Int],
-        threshold: DiceThreshold, threads: Int, progress: (@Sendable (Double) -> Void)? = nil
+        threshold: DiceThreshold, threads: Int, cancellation: RunCancellation? = nil,
+        progress: (@Sendable (Double) -> Void)? = nil
     ) throws -> ([ScoredPair], Int) {
         guard canReadInPlace(a), canReadInPlace(b) else {
             throw MatchingError(.invalidArgument, "blocking needs filters whose length is a multiple of 64 bits")
@@ -79,7 +80,7 @@ public enum BlockingJoin {
                 guard let filtersA = a.filters.baseAddress, let filtersB = b.filters.baseAddress else { return }
                 while true {
                     let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if chunk >= chunks { break }
+                    if chunk >= chunks || cancellation?.isCancelled == true { break }
                     let start = chunk * b.recordCount / chunks
                     let end = (chunk + 1) * b.recordCount / chunks
                     for rowB in start..<end where b.hasToken(row: rowB, key: column) {

@@ -16,6 +16,8 @@ actor RunScheduler {
     private var waiter: CheckedContinuation<Void, Never>?
     private var pending = false
     private var stopped = false
+    /// The run being executed, by id: its project and the flag that stops it.
+    private var cancellations: [String: (project: String, flag: RunCancellation)] = [:]
 
     /// Progress of the run being executed, if it is this one.
     func progress(of run: RunRecord) -> (stage: String, fraction: Double)? {
@@ -39,7 +41,9 @@ actor RunScheduler {
     }
 
     /// A closing project's running run: its results are dropped when it ends (the store already says `failed`).
-    func cancel(project: String) {}
+    func cancel(project: String) {
+        for (_, running) in cancellations where running.project == project { running.flag.cancel() }
+    }
 
     private func sleep() async {
         if pending {
@@ -58,8 +62,11 @@ actor RunScheduler {
                     continue
                 }
                 live[run.id] = ("exact", 0)
-                let outcome = await execute(run, service: service)
+                let cancellation = RunCancellation()
+                cancellations[run.id] = (run.project, cancellation)
+                let outcome = await execute(run, service: service, cancellation: cancellation)
                 live[run.id] = nil
+                cancellations[run.id] = nil
                 try await finish(run, outcome: outcome, service: service)
             } catch {
                 service.logger.error("run scheduling failed: \(String(describing: type(of: error)))")
@@ -96,7 +103,7 @@ actor RunScheduler {
         case failed(code: String, message: String)
     }
 
-    private func execute(_ run: RunRecord, service: MatchingService) async -> Outcome {
+    private func execute(_ run: RunRecord, service: MatchingService, cancellation: RunCancellation) async -> Outcome {
         let paths: (String, String)
         do {
             paths = try await service.store.database.read { db in
@@ -112,9 +119,13 @@ actor RunScheduler {
         let delay = ProcessInfo.processInfo.environment["BLINDMATCH_TEST_RUN_DELAY_SECONDS"].flatMap(Double.init)
         do {
             return try await offload { [self] in
-                if let delay { Thread.sleep(forTimeInterval: delay) }
+                if let delay {
+                    let end = ContinuousClock.now + .milliseconds(Int(delay * 1000))
+                    while ContinuousClock.now < end && !cancellation.isCancelled { Thread.sleep(forTimeInterval: 0.05) }
+                }
                 let last = Mutex<(stage: String, fraction: Double)>(("", -1))
-                return try Self.match(run, paths: paths, threads: threads) { stage, fraction in
+                return try Self.match(run, paths: paths, threads: threads, cancellation: cancellation) {
+                    stage, fraction in
                     // The engine reports often; pass on a change of stage or of at least 1%.
                     let report = last.withLock { last in
                         guard stage != last.stage || fraction - last.fraction >= 0.01 else { return false }
@@ -127,6 +138,7 @@ actor RunScheduler {
         } catch let error as MatchingError {
             switch error.code {
             case .invalidInput: return .failed(code: "incompatibleUploads", message: error.reason)
+            case .cancelled: return .failed(code: "projectClosed", message: "the project was closed")
             case .outOfMemory:
                 return .failed(code: "resourceExhausted", message: "the run needs more memory than the matcher has")
             default: return .failed(code: "internal", message: "the engine failed (\(error.code.rawValue))")
@@ -147,10 +159,12 @@ actor RunScheduler {
 
     /// The engine on the run's two token files, with the run's settings.
     static func match(
-        _ run: RunRecord, paths: (String, String), threads: Int,
+        _ run: RunRecord, paths: (String, String), threads: Int, cancellation: RunCancellation? = nil,
         progress: @escaping @Sendable (String, Double) -> Void
     ) throws -> Outcome {
         let clock = ContinuousClock.now
+        // A project closed while the run waited: its files may be gone already.
+        try cancellation?.check()
         let a = try TokenFile(contentsOf: paths.0)
         let b = try TokenFile(contentsOf: paths.1)
         do {
@@ -171,6 +185,7 @@ actor RunScheduler {
             reviewFrom: try run.settings.reviewFrom.map(DiceThreshold.init), solver: run.settings.solver,
             threads: max(1, threads), vetoKeys: vetoKeys)
         settings.useBlocking = run.settings.blocking
+        settings.cancellation = cancellation
         progress("exact", 0)
         let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in
             progress("fuzzy", 0.05 + 0.85 * fraction)

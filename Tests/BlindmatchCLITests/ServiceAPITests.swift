@@ -345,6 +345,21 @@ struct ServiceAPITests {
             .GET, server.baseURL + "/metrics", token: operatorToken, accept: "image/png")
         Self.conforming(notAcceptable, "GET", "/metrics")
         #expect(notAcceptable.status == 406 && notAcceptable.code == "notAcceptable")
+        // Listings page newest first; the cursor leads to the rest, and the last page has none.
+        for name in ["a", "b", "c"] {
+            _ = try await HTTP.request(
+                .POST, server.baseURL + "/tokens", token: operatorToken,
+                body: HTTP.json(.object([("role", "auditor"), ("name", .string("auditor-\(name)"))])))
+        }
+        let first = try await HTTP.request(.GET, server.baseURL + "/tokens?limit=2", token: operatorToken)
+        Self.conforming(first, "GET", "/tokens")
+        let cursor = try #require(first.json?["nextCursor"]?.stringValue)
+        #expect(first.json?["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["auditor-c", "auditor-b"])
+        let rest = try await HTTP.request(
+            .GET, server.baseURL + "/tokens?limit=2&cursor=\(cursor)", token: operatorToken)
+        Self.conforming(rest, "GET", "/tokens")
+        #expect(rest.json?["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["auditor-a", "operator"])
+        #expect(rest.json?["nextCursor"] == .null)
         let metrics = try await HTTP.request(.GET, server.baseURL + "/metrics", token: operatorToken)
         Self.conforming(metrics, "GET", "/metrics")
         #expect(metrics.json?["projects"]?["open"]?.intValue == 1)

@@ -63,34 +63,19 @@ extension MatchingService {
     /// `GET /projects`.
     func listProjects(_ call: Call) async throws -> Response {
         let token = try call.token
-        let (limit, offset) = try call.page(listing: "projects")
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var listing = try Listing("projects", table: "project", call: call)
         if let status = call.query("status") {
             guard status == "open" || status == "closed" else {
                 throw APIError.malformed("status must be open or closed")
             }
-            conditions.append("status = ?")
-            arguments += [status]
+            listing.filter("status = ?", [status])
         }
-        if token.role == .party {
-            conditions.append("id = ?")
-            arguments += [token.project ?? ""]
-        }
-        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let queryArguments = arguments
+        if token.role == .party { listing.filter("id = ?", [token.project ?? ""]) }
+        let query = listing
         let (items, total) = try await store.database.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM project \(condition) ORDER BY ordinal DESC LIMIT ? OFFSET ?",
-                arguments: queryArguments + [limit, offset])
-            return (
-                try rows.map { try ProjectRecord(db, row: $0) },
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM project \(condition)", arguments: queryArguments) ?? 0
-            )
+            try query.items(db) { try ProjectRecord(db, row: $0) }
         }
-        let next = Call.nextCursor(
-            listing: "projects", offset: offset, limit: limit, returned: items.count, total: total)
-        return JSONResponse.make(Page.json(items.map(\.json), next: next))
+        return listing.response(items.map(\.json), total: total)
     }
 
     /// The project named in the path, or 404.
@@ -181,10 +166,7 @@ extension MatchingService {
         }
         let actor = try call.token.actor
         let updated = try await store.database.write { db -> PartyRecord in
-            guard
-                try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [existing.id])
-                    == "open"
-            else { throw APIError.conflict("projectClosed", "project \(existing.id) is closed") }
+            try ProjectRecord.requireOpen(db, id: existing.id)
             try db.execute(
                 sql: "UPDATE party SET publicKey = ?, registeredAt = ? WHERE project = ? AND name = ?",
                 arguments: [Data(key.rawBytes), AuditTime.now().text, existing.id, name])

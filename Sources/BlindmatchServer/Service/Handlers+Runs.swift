@@ -41,10 +41,7 @@ extension MatchingService {
                 }
                 uploads[side] = upload
             }
-            guard
-                try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [project.id])
-                    == "open"
-            else { throw APIError.conflict("projectClosed", "project \(project.id) is closed") }
+            try ProjectRecord.requireOpen(db, id: project.id)
             for side in ["watchlist", "bulk"] where uploads[side] == nil {
                 let name = parties[side]?.name ?? ""
                 guard let upload = try UploadRecord.current(db, project: project.id, party: name) else {
@@ -88,26 +85,19 @@ extension MatchingService {
     /// `GET /projects/{projectId}/runs`.
     func listRuns(_ call: Call) async throws -> Response {
         let project = try await self.project(call)
-        let (limit, offset) = try call.page(listing: "runs")
-        let status = call.query("status")
-        if let status, !["queued", "running", "succeeded", "failed"].contains(status) {
-            throw APIError.malformed("status must be queued, running, succeeded or failed")
+        var listing = try Listing("runs", table: "run", call: call)
+        listing.filter("project = ?", [project.id])
+        if let status = call.query("status") {
+            guard ["queued", "running", "succeeded", "failed"].contains(status) else {
+                throw APIError.malformed("status must be queued, running, succeeded or failed")
+            }
+            listing.filter("status = ?", [status])
         }
-        let (items, total) = try await store.database.read { db in
-            let condition = status == nil ? "project = ?" : "project = ? AND status = ?"
-            let arguments: StatementArguments = status.map { [project.id, $0] } ?? [project.id]
-            return (
-                try Row.fetchAll(
-                    db, sql: "SELECT * FROM run WHERE \(condition) ORDER BY ordinal DESC LIMIT ? OFFSET ?",
-                    arguments: arguments + [limit, offset]
-                ).map(RunRecord.init(row:)),
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run WHERE \(condition)", arguments: arguments) ?? 0
-            )
-        }
+        let query = listing
+        let (items, total) = try await store.database.read { db in try query.items(db, RunRecord.init(row:)) }
         var rendered: [JSONValue] = []
         for run in items { rendered.append(run.json(progress: await scheduler.progress(of: run))) }
-        let next = Call.nextCursor(listing: "runs", offset: offset, limit: limit, returned: items.count, total: total)
-        return JSONResponse.make(Page.json(rendered, next: next))
+        return listing.response(rendered, total: total)
     }
 
     func run(_ call: Call, in project: ProjectRecord) async throws -> RunRecord {

@@ -61,33 +61,19 @@ extension MatchingService {
 
     /// `GET /tokens`.
     func listTokens(_ call: Call) async throws -> Response {
-        let (limit, offset) = try call.page(listing: "tokens")
-        let project = call.query("project")
-        if let project, !Patterns.isID(project, kind: "p") { throw APIError.malformed("project must be a project id") }
-        let includeRevoked: Bool
+        var listing = try Listing("tokens", table: "token", call: call)
+        if let project = call.query("project") {
+            guard Patterns.isID(project, kind: "p") else { throw APIError.malformed("project must be a project id") }
+            listing.filter("project = ?", [project])
+        }
         switch call.query("includeRevoked") {
-        case nil, "false": includeRevoked = false
-        case "true": includeRevoked = true
+        case nil, "false": listing.filter("revokedAt IS NULL")
+        case "true": break
         default: throw APIError.malformed("includeRevoked must be true or false")
         }
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let project {
-            conditions.append("project = ?")
-            arguments += [project]
-        }
-        if !includeRevoked { conditions.append("revokedAt IS NULL") }
-        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let queryArguments = arguments
-        let (items, total) = try await store.database.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM token \(condition) ORDER BY ordinal DESC LIMIT ? OFFSET ?",
-                arguments: queryArguments + [limit, offset])
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM token \(condition)", arguments: queryArguments)
-            return (try rows.map(TokenRecord.init(row:)), total ?? 0)
-        }
-        let next = Call.nextCursor(listing: "tokens", offset: offset, limit: limit, returned: items.count, total: total)
-        return JSONResponse.make(Page.json(items.map(\.json), next: next))
+        let query = listing
+        let (items, total) = try await store.database.read { db in try query.items(db, TokenRecord.init(row:)) }
+        return listing.response(items.map(\.json), total: total)
     }
 
     /// `GET /tokens/{tokenId}`.

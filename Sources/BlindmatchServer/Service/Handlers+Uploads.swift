@@ -80,10 +80,7 @@ extension MatchingService {
         let upload = try await store.database.write { db -> UploadRecord in
             // What may have changed while the file streamed and was checked: the project closed, the token was
             // revoked, or the other party's first upload arrived.
-            guard
-                try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [project.id])
-                    == "open"
-            else { throw APIError.conflict("projectClosed", "project \(project.id) was closed during the upload") }
+            try ProjectRecord.requireOpen(db, id: project.id)
             guard
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [tokenID]),
                 try TokenRecord(row: row).isValid(at: AuditTime.now().text)
@@ -239,7 +236,8 @@ extension MatchingService {
     func listUploads(_ call: Call) async throws -> Response {
         let token = try call.token
         let project = try await self.project(call)
-        let (limit, offset) = try call.page(listing: "uploads")
+        var listing = try Listing("uploads", table: "upload", call: call)
+        listing.filter("project = ?", [project.id])
         var party = call.query("party")
         if let party, !Patterns.isName(party) { throw APIError.malformed("party must be a party name") }
         if token.role == .party {
@@ -248,21 +246,12 @@ extension MatchingService {
             }
             party = token.party
         }
-        let filter = party
+        if let party { listing.filter("party = ?", [party]) }
+        let query = listing
         let (items, total) = try await store.database.read { db in
-            let condition = filter == nil ? "project = ?" : "project = ? AND party = ?"
-            let arguments: StatementArguments = filter.map { [project.id, $0] } ?? [project.id]
-            let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM upload WHERE \(condition) ORDER BY ordinal DESC LIMIT ? OFFSET ?",
-                arguments: arguments + [limit, offset])
-            return (
-                try ids.compactMap { try UploadRecord.fetch(db, id: $0) },
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM upload WHERE \(condition)", arguments: arguments) ?? 0
-            )
+            try query.items(db) { row in try UploadRecord.fetch(db, id: row["id"]) }
         }
-        let next = Call.nextCursor(
-            listing: "uploads", offset: offset, limit: limit, returned: items.count, total: total)
-        return JSONResponse.make(Page.json(items.map(\.json), next: next))
+        return listing.response(items.compactMap { $0?.json }, total: total)
     }
 
     /// `GET /projects/{projectId}/uploads/{uploadId}`.

@@ -1,4 +1,5 @@
 import BlindmatchProtocol
+import GRDB
 import Hummingbird
 
 extension MatchingService {
@@ -130,5 +131,42 @@ extension Call {
 enum Page {
     static func json(_ items: [JSONValue], next: String?) -> JSONValue {
         .object([("items", .array(items)), ("nextCursor", next.map(JSONValue.string) ?? .null)])
+    }
+}
+
+/// A newest-first listing of one table, as every `GET` of a collection serves it: the `limit` and `cursor` of the
+/// request, `filters` (SQL conditions with their arguments) and the page's JSON.
+struct Listing {
+    let name: String
+    let table: String
+    var filters: [(condition: String, arguments: StatementArguments)] = []
+    let limit: Int
+    let offset: Int
+
+    init(_ name: String, table: String, call: Call) throws {
+        self.name = name
+        self.table = table
+        (limit, offset) = try call.page(listing: name)
+    }
+
+    mutating func filter(_ condition: String, _ arguments: StatementArguments = []) {
+        filters.append((condition, arguments))
+    }
+
+    /// This page's items, made from their rows in the caller's transaction, and how many items match in all.
+    func items<Item>(_ db: Database, _ make: (Row) throws -> Item) throws -> (items: [Item], total: Int) {
+        let condition = filters.isEmpty ? "" : "WHERE " + filters.map(\.condition).joined(separator: " AND ")
+        let arguments = filters.reduce(into: StatementArguments()) { $0 += $1.arguments }
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM \(table) \(condition) ORDER BY ordinal DESC LIMIT ? OFFSET ?",
+            arguments: arguments + [limit, offset])
+        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) \(condition)", arguments: arguments) ?? 0
+        return (try rows.map(make), total)
+    }
+
+    /// The `…Page` body: the items and the cursor of the next page, if any.
+    func response(_ items: [JSONValue], total: Int) -> Response {
+        let next = Call.nextCursor(listing: name, offset: offset, limit: limit, returned: items.count, total: total)
+        return JSONResponse.make(Page.json(items, next: next))
     }
 }

@@ -184,6 +184,14 @@ struct ProjectRecord: Sendable {
     func party(named name: String) -> PartyRecord? { parties.first { $0.name == name } }
     func party(role: String) -> PartyRecord? { parties.first { $0.role == role } }
 
+    /// 409 `projectClosed` unless the project is open now, in the caller's transaction: for writes that must not
+    /// land in a project closed while the request was on its way.
+    static func requireOpen(_ db: Database, id: String) throws {
+        guard try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [id]) == "open" else {
+            throw APIError.conflict("projectClosed", "project \(id) is closed")
+        }
+    }
+
     static func fetch(_ db: Database, id: String) throws -> ProjectRecord? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM project WHERE id = ?", arguments: [id]) else {
             return nil

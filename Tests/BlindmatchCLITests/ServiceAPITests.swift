@@ -50,14 +50,7 @@ struct ServiceAPITests {
                 body: HTTP.json(.object([("role", "party"), ("project", .string(otherID)), ("party", "agency-a")]))
             )
             .json?["token"]?.stringValue)
-        #expect(
-            try await project.upload(
-                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
-            )
-            .status == 201)
-        #expect(
-            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
-                .status == 201)
+        try await project.uploadBoth(server, data: data)
         let queued = try await HTTP.request(
             .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: operatorToken)
         Self.conforming(queued, "POST", "/projects/{projectId}/runs")
@@ -371,26 +364,12 @@ struct ServiceAPITests {
         // The test hook holds each run for a while before the engine starts, so that the crash lands mid-run.
         var server = try Self.startServer(scratch, environment: ["BLINDMATCH_TEST_RUN_DELAY_SECONDS": "30"])
         let project = try await ServiceProject.create(on: server, data: data)
-        #expect(
-            try await project.upload(
-                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
-            ).status == 201)
-        #expect(
-            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
-                .status == 201)
+        try await project.uploadBoth(server, data: data)
         let queued = try await HTTP.request(
             .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
         let run = try #require(queued.json?["id"]?.stringValue)
-        var status = ""
-        for _ in 0..<200 where status != "running" {
-            try await Task.sleep(for: .milliseconds(50))
-            status =
-                try await HTTP.request(
-                    .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)", token: project.watchlistToken
-                )
-                .json?["status"]?.stringValue ?? ""
-        }
-        #expect(status == "running")
+        #expect(
+            try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
         server.kill()
         // What a crash between storing a file and recording it would leave: a stored file no upload references.
         let stray = String(repeating: "ee", count: 32)
@@ -448,13 +427,7 @@ extension ServiceAPITests {
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         let base = "\(server.baseURL)/projects/\(project.id)"
-        #expect(
-            try await project.upload(
-                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
-            ).status == 201)
-        #expect(
-            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
-                .status == 201)
+        try await project.uploadBoth(server, data: data)
         let run = try #require(
             try await HTTP.request(.POST, base + "/runs", token: project.bulkToken).json?["id"]?.stringValue)
         _ = try await HTTP.waitForRun(server, project: project.id, run: run, token: operatorToken)
@@ -510,23 +483,11 @@ extension ServiceAPITests {
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         let base = "\(server.baseURL)/projects/\(project.id)"
-        #expect(
-            try await project.upload(
-                server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken
-            ).status == 201)
-        #expect(
-            try await project.upload(server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
-                .status == 201)
+        try await project.uploadBoth(server, data: data)
         let run = try #require(
             try await HTTP.request(.POST, base + "/runs", token: operatorToken).json?["id"]?.stringValue)
-        var status = ""
-        for _ in 0..<200 where status != "running" {
-            try await Task.sleep(for: .milliseconds(50))
-            status =
-                try await HTTP.request(.GET, base + "/runs/\(run)", token: operatorToken).json?["status"]?.stringValue
-                ?? ""
-        }
-        #expect(status == "running")
+        #expect(
+            try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
         let closed = try await HTTP.request(
             .POST, base + "/close", token: operatorToken, body: HTTP.json(.object([("reason", "Stop now.")])))
         #expect(closed.status == 200)

@@ -127,6 +127,18 @@ enum HTTP {
 
     static func json(_ value: JSONValue) -> [UInt8] { value.canonicalBytes }
 
+    /// Polls (for up to 10 s) until the run has `status`; false if it never does.
+    static func waitForStatus(_ status: String, _ server: ServerProcess, project: String, run: String, token: String)
+        async throws -> Bool
+    {
+        for _ in 0..<200 {
+            let reply = try await request(.GET, "\(server.baseURL)/projects/\(project)/runs/\(run)", token: token)
+            if reply.json?["status"]?.stringValue == status { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
     /// Polls until the run is succeeded or failed.
     static func waitForRun(_ server: ServerProcess, project: String, run: String, token: String) async throws
         -> JSONValue
@@ -269,6 +281,14 @@ struct ServiceProject {
                 .object([("role", "party"), ("project", .string(id)), ("party", "agency-a")])),
             bulkToken: try await issue(.object([("role", "party"), ("project", .string(id)), ("party", "council-b")])),
             auditorToken: try await issue(.object([("role", "auditor"), ("name", "test-auditor")])))
+    }
+
+    /// Both agencies upload their files (`a.bmt`, `b.bmt`); each must be accepted.
+    func uploadBoth(_ server: ServerProcess, data: AgencyData) async throws {
+        for (file, party, token) in [("a.bmt", "agency-a", watchlistToken), ("b.bmt", "council-b", bulkToken)] {
+            let reply = try await upload(server, data: data, file: file, party: party, token: token)
+            guard reply.status == 201 else { throw ServiceTestError("\(file) was refused: \(reply.text)") }
+        }
     }
 
     func upload(_ server: ServerProcess, data: AgencyData, file: String, party: String, token: String) async throws

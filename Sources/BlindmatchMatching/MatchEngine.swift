@@ -194,7 +194,8 @@ public struct MatchEngine: Sendable {
             && !BlockingJoin.sharesToken(a, rowA, b, rowB, columns: [column])
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
+    /// Seconds elapsed since `start`.
+    public static func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }

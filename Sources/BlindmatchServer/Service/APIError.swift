@@ -40,7 +40,6 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "notFound", message) }
     static func conflict(_ code: String, _ message: String) -> APIError { APIError(.conflict, code, message) }
     static func forbidden(_ code: String, _ message: String) -> APIError { APIError(.forbidden, code, message) }
-    static let notAcceptable = APIError(.notAcceptable, "notAcceptable", "no acceptable media type")
 }
 
 /// JSON responses: compact canonical JSON (SPEC §2.1) with `application/json`.

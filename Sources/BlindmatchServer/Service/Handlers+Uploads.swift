@@ -156,7 +156,7 @@ extension MatchingService {
     /// The checks on arrival, in the order of the contract; the first failure is a 422 with its `tokenFile…` code.
     static func check(
         path: String, project: ProjectRecord, party: PartyRecord,
-        reference: (filterBits: Int, matchKeys: String, blockingKeys: String)?
+        reference: Reference?
     ) throws -> TokenFile {
         func refuse(_ code: String, _ rule: String, _ message: String) -> APIError {
             APIError(.unprocessableContent, code, message, rule: rule)

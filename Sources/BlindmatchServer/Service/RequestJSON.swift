@@ -136,12 +136,12 @@ enum Patterns {
             && text.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
     }
 
-    static func isTimestamp(_ text: String) -> Bool { text.utf8.count == 20 && AuditTime(text) != nil }
+    static func isTimestamp(_ text: String) -> Bool { AuditTime(text) != nil }
 
     /// Free text (SPEC §10.2's text rule), 1…`maximum` characters.
     static func isText(_ text: String, maximum: Int) -> Bool {
         let scalars = text.unicodeScalars
-        return (1...maximum).contains(scalars.count) && scalars.allSatisfy(AuditTextRule.isAllowed)
+        return (1...maximum).contains(scalars.count) && scalars.allSatisfy(AuditText.isAllowed)
             && !text.allSatisfy(\.isWhitespace)
     }
 
@@ -152,9 +152,4 @@ enum Patterns {
     private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
         isLetter(scalar) || ("0"..."9").contains(scalar)
     }
-}
-
-/// The text rule of SPEC §10.2, for the service's free text.
-enum AuditTextRule {
-    static func isAllowed(_ scalar: Unicode.Scalar) -> Bool { AuditText.isAllowed(scalar) }
 }

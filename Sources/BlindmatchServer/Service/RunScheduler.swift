@@ -195,8 +195,7 @@ actor RunScheduler {
         let summary = RunRecord.Summary(
             watchlistRecords: a.recordCount, bulkRecords: b.recordCount, matches: matches,
             possible: results.count - matches, comparisons: report.comparisons,
-            seconds: Double((ContinuousClock.now - clock).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - clock).components.seconds))
+            seconds: MatchEngine.seconds(since: clock))
         return .succeeded(results, a.header.matchKeys, report, summary)
     }
 

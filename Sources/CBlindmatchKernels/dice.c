@@ -73,7 +73,8 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline uint32_t common
     __m512i sum = _mm512_setzero_si512();
     size_t w = 0;
     for (; w + 8 <= words; w += 8) {
-        __m512i x = _mm512_and_si512(_mm512_loadu_si512((const void *)(a + w)), _mm512_loadu_si512((const void *)(b + w)));
+        __m512i x =
+            _mm512_and_si512(_mm512_loadu_si512((const void *)(a + w)), _mm512_loadu_si512((const void *)(b + w)));
         sum = _mm512_add_epi64(sum, _mm512_popcnt_epi64(x));
     }
     uint64_t total = (uint64_t)_mm512_reduce_add_epi64(sum);
@@ -107,7 +108,7 @@ uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words) {
                 const uint64_t pa = pop_a[i];                                                                      \
                 for (size_t j = tile; j < tile_end; j++) {                                                         \
                     uint64_t common = COUNT(row_a, b + j * words, words);                                          \
-                    if (common != 0 && twice_q * common >= p * (pa + pop_b[j])) {                                                 \
+                    if (common != 0 && twice_q * common >= p * (pa + pop_b[j])) {                              \
                         if (found == capacity) return SIZE_MAX;                                                    \
                         out[found].a = a_first + (uint32_t)i;                                                      \
                         out[found].b = b_first + (uint32_t)j;                                                      \
@@ -124,83 +125,107 @@ DEFINE_SWEEP(sweep_portable, , common_portable)
 #if defined(__x86_64__)
 DEFINE_SWEEP(sweep_popcnt, __attribute__((target("popcnt"))), common_popcnt)
 
-// 1024-bit rows, the default filter length. One row of A stays in two 512-bit registers while eight rows of B at a
-// time are intersected; the eight per-lane popcount vectors are summed by a transposing tree (21 instructions for 8
-// pairs instead of a horizontal reduction per pair), and the threshold is tested for all eight at once in 64-bit
-// integers: 2q·common ≥ p·(pop_a + pop_b).
-__attribute__((target("avx512f,avx512vpopcntdq,avx512dq"))) static inline __m512i sum8(__m512i v0, __m512i v1,
-                                                                                       __m512i v2, __m512i v3,
-                                                                                       __m512i v4, __m512i v5,
-                                                                                       __m512i v6, __m512i v7) {
-    __m512i s01 = _mm512_add_epi64(_mm512_unpacklo_epi64(v0, v1), _mm512_unpackhi_epi64(v0, v1));
-    __m512i s23 = _mm512_add_epi64(_mm512_unpacklo_epi64(v2, v3), _mm512_unpackhi_epi64(v2, v3));
-    __m512i s45 = _mm512_add_epi64(_mm512_unpacklo_epi64(v4, v5), _mm512_unpackhi_epi64(v4, v5));
-    __m512i s67 = _mm512_add_epi64(_mm512_unpacklo_epi64(v6, v7), _mm512_unpackhi_epi64(v6, v7));
-    __m512i u0123 = _mm512_add_epi64(_mm512_shuffle_i64x2(s01, s23, 0x88), _mm512_shuffle_i64x2(s01, s23, 0xDD));
-    __m512i u4567 = _mm512_add_epi64(_mm512_shuffle_i64x2(s45, s67, 0x88), _mm512_shuffle_i64x2(s45, s67, 0xDD));
-    return _mm512_add_epi64(_mm512_shuffle_i64x2(u0123, u4567, 0x88), _mm512_shuffle_i64x2(u0123, u4567, 0xDD));
+// 1024-bit rows, the default filter length. Sixteen rows of A are held transposed, 32-bit word by word (lane l of
+// vector k is word k of row l), so each row of B is compared with all sixteen at once: word k of B is broadcast,
+// ANDed with vector k and counted, and the counts add up lane by lane with no horizontal reduction. For the low
+// 512 bits of sixteen pairs that is 16 ANDs, 16 VPOPCNTDs and 15 adds, with the sixteen low vectors in registers.
+//
+// The high half is counted only when the bound common ≤ low + min(high_a, high_b) could still reach the threshold
+// for one of the sixteen; for most pairs of different people it cannot. The bound is tested against
+// ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most p·(pop_a + pop_b) / 2q, so it never drops a pair that
+// qualifies; a pair that passes is decided exactly: 2q·common ≥ p·(pop_a + pop_b).
+enum { A_GROUP = 16, A_GROUPS_PER_CALL = 2 };
+
+#define BM_LANE_COUNT(VECTOR, WORD) _mm512_popcnt_epi32(_mm512_and_si512(VECTOR, _mm512_set1_epi32((int)(WORD))))
+
+// Σ popcount(rows[k] & broadcast(words[k])) for k < 16, lane by lane.
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i count16(const __m512i *rows,
+                                                                                const uint32_t *words) {
+    __m512i sums[4];
+    for (int k = 0; k < 4; k++)
+        sums[k] = _mm512_add_epi32(
+            _mm512_add_epi32(BM_LANE_COUNT(rows[4 * k], words[4 * k]),
+                             BM_LANE_COUNT(rows[4 * k + 1], words[4 * k + 1])),
+            _mm512_add_epi32(BM_LANE_COUNT(rows[4 * k + 2], words[4 * k + 2]),
+                             BM_LANE_COUNT(rows[4 * k + 3], words[4 * k + 3])));
+    return _mm512_add_epi32(_mm512_add_epi32(sums[0], sums[1]), _mm512_add_epi32(sums[2], sums[3]));
 }
 
-#define BM_HALF_COUNT(REGISTER, K, OFFSET)                                                                           \
-    _mm512_popcnt_epi64(_mm512_and_si512(REGISTER, _mm512_load_si512((const void *)(r + (K) * 16 + (OFFSET)))))
-
-// First the low 512 bits of eight rows of B; the high half is counted only when the bound
-// common ≤ common_low + min(high_a, high_b) could still reach the threshold for one of the eight (for most pairs of
-// different people it cannot, which halves the work).
-__attribute__((target("avx512f,avx512vpopcntdq,avx512dq"))) static size_t sweep_avx512_1024(
+// At most A_GROUP × A_GROUPS_PER_CALL rows of A against any number of rows of B.
+__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t sweep_avx512_1024_block(
     const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,
     const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p,
     uint64_t q, bm_candidate *out, size_t capacity) {
     size_t found = 0;
     const uint64_t twice_q = 2 * q;
-    const __m512i twice_q_vector = _mm512_set1_epi64((long long)twice_q);
-    const __m512i p_vector = _mm512_set1_epi64((long long)p);
+    // A transposed: group g, word k, lane l. Lanes past the last row stay zero and are masked off.
+    __m512i vertical[A_GROUPS_PER_CALL][32];
+    __m512i floor_a[A_GROUPS_PER_CALL], high_a_lanes[A_GROUPS_PER_CALL];
+    __mmask16 valid[A_GROUPS_PER_CALL];
+    size_t groups = (a_count + A_GROUP - 1) / A_GROUP;
+    for (size_t g = 0; g < groups; g++) {
+        uint32_t words[32][A_GROUP] __attribute__((aligned(64))) = {{0}};
+        uint32_t floors[A_GROUP] __attribute__((aligned(64))) = {0};
+        uint32_t highs[A_GROUP] __attribute__((aligned(64))) = {0};
+        size_t lanes = a_count - g * A_GROUP < A_GROUP ? a_count - g * A_GROUP : A_GROUP;
+        for (size_t l = 0; l < lanes; l++) {
+            size_t row = g * A_GROUP + l;
+            const uint32_t *row_words = (const uint32_t *)(a + row * 16);
+            for (size_t k = 0; k < 32; k++) words[k][l] = row_words[k];
+            floors[l] = (uint32_t)(p * pop_a[row] / twice_q);
+            highs[l] = high_a[row];
+        }
+        for (size_t k = 0; k < 32; k++) vertical[g][k] = _mm512_load_si512((const void *)words[k]);
+        floor_a[g] = _mm512_load_si512((const void *)floors);
+        high_a_lanes[g] = _mm512_load_si512((const void *)highs);
+        valid[g] = (__mmask16)((1u << lanes) - 1);
+    }
+    uint32_t floor_b[B_TILE];
     for (size_t tile = 0; tile < b_count; tile += B_TILE) {
         size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;
-        for (size_t i = 0; i < a_count; i++) {
-            const __m512i a0 = _mm512_load_si512((const void *)(a + i * 16));
-            const __m512i a1 = _mm512_load_si512((const void *)(a + i * 16 + 8));
-            const uint64_t pa = pop_a[i];
-            const __m512i pa_vector = _mm512_set1_epi64((long long)pa);
-            const __m512i high_a_vector = _mm512_set1_epi64((long long)high_a[i]);
-            size_t j = tile;
-            for (; j + 8 <= tile_end; j += 8) {
-                const uint64_t *r = b + j * 16;
-                __m512i low = sum8(BM_HALF_COUNT(a0, 0, 0), BM_HALF_COUNT(a0, 1, 0), BM_HALF_COUNT(a0, 2, 0),
-                                   BM_HALF_COUNT(a0, 3, 0), BM_HALF_COUNT(a0, 4, 0), BM_HALF_COUNT(a0, 5, 0),
-                                   BM_HALF_COUNT(a0, 6, 0), BM_HALF_COUNT(a0, 7, 0));
-                __m512i pops = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(pop_b + j)));
-                __m512i highs = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(high_b + j)));
-                __m512i rhs = _mm512_mullo_epi64(_mm512_add_epi64(pops, pa_vector), p_vector);
-                __m512i bound = _mm512_add_epi64(low, _mm512_min_epu64(highs, high_a_vector));
-                if (!_mm512_cmpge_epu64_mask(_mm512_mullo_epi64(bound, twice_q_vector), rhs)) continue;
-                __m512i total = _mm512_add_epi64(
-                    low, sum8(BM_HALF_COUNT(a1, 0, 8), BM_HALF_COUNT(a1, 1, 8), BM_HALF_COUNT(a1, 2, 8),
-                              BM_HALF_COUNT(a1, 3, 8), BM_HALF_COUNT(a1, 4, 8), BM_HALF_COUNT(a1, 5, 8),
-                              BM_HALF_COUNT(a1, 6, 8), BM_HALF_COUNT(a1, 7, 8)));
-                __m512i lhs = _mm512_mullo_epi64(total, twice_q_vector);
-                // Two empty filters share nothing: Dice 0, never a match.
-                __mmask8 hits = _mm512_cmpge_epu64_mask(lhs, rhs) & _mm512_test_epi64_mask(total, total);
-                if (hits) {
-                    uint64_t sums[8];
-                    _mm512_storeu_si512((void *)sums, total);
-                    while (hits) {
-                        unsigned k = (unsigned)__builtin_ctz(hits);
-                        hits &= (__mmask8)(hits - 1);
-                        if (found == capacity) return SIZE_MAX;
-                        out[found++] =
-                            (bm_candidate){a_first + (uint32_t)i, b_first + (uint32_t)(j + k), (uint32_t)sums[k]};
-                    }
-                }
-            }
-            for (; j < tile_end; j++) {
-                uint64_t common = common_avx512(a + i * 16, b + j * 16, 16);
-                if (common != 0 && twice_q * common >= p * (pa + pop_b[j])) {
+        for (size_t j = tile; j < tile_end; j++) floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);
+        for (size_t g = 0; g < groups; g++) {
+            const __m512i *rows = vertical[g];
+            const __m512i floors = floor_a[g], highs = high_a_lanes[g];
+            for (size_t j = tile; j < tile_end; j++) {
+                const uint32_t *row_b = (const uint32_t *)(b + j * 16);
+                __m512i low = count16(rows, row_b);
+                __m512i bound = _mm512_add_epi32(low, _mm512_min_epu32(highs, _mm512_set1_epi32((int)high_b[j])));
+                __m512i needed = _mm512_add_epi32(floors, _mm512_set1_epi32((int)floor_b[j - tile]));
+                __mmask16 open = _mm512_mask_cmpge_epu32_mask(valid[g], bound, needed);
+                if (!open) continue;
+                uint32_t sums[A_GROUP] __attribute__((aligned(64)));
+                _mm512_store_si512((void *)sums, _mm512_add_epi32(low, count16(rows + 16, row_b + 16)));
+                while (open) {
+                    unsigned l = (unsigned)__builtin_ctz(open);
+                    open &= (__mmask16)(open - 1);
+                    size_t row = g * A_GROUP + l;
+                    uint64_t common = sums[l];
+                    // Two empty filters share nothing: Dice 0, never a match.
+                    if (common == 0 || twice_q * common < p * ((uint64_t)pop_a[row] + pop_b[j])) continue;
                     if (found == capacity) return SIZE_MAX;
-                    out[found++] = (bm_candidate){a_first + (uint32_t)i, b_first + (uint32_t)j, (uint32_t)common};
+                    out[found++] = (bm_candidate){a_first + (uint32_t)row, b_first + (uint32_t)j, (uint32_t)common};
                 }
             }
         }
+    }
+    return found;
+}
+
+// More rows of A than one block holds are taken a block at a time.
+__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t sweep_avx512_1024(
+    const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,
+    const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p,
+    uint64_t q, bm_candidate *out, size_t capacity) {
+    const size_t step = A_GROUP * A_GROUPS_PER_CALL;
+    size_t found = 0;
+    for (size_t first = 0; first < a_count; first += step) {
+        size_t count = a_count - first < step ? a_count - first : step;
+        size_t more = sweep_avx512_1024_block(a + first * 16, pop_a + first, high_a + first, count,
+                                              a_first + (uint32_t)first, b, pop_b, high_b, b_count, b_first, p, q,
+                                              out + found, capacity - found);
+        if (more == SIZE_MAX) return SIZE_MAX;
+        found += more;
     }
     return found;
 }

@@ -57,21 +57,26 @@ struct DiceKernelTests {
         }
     }
 
-    /// 10 and 10 bits with 8 in common: Dice exactly 0.8, kept at 0.8 and dropped at 0.8000001.
-    @Test func aPairExactlyAtTheThresholdIsKept() throws {
-        var a = [UInt8](repeating: 0, count: 128)
+    /// 10 and 10 bits with 8 in common: Dice exactly 0.8, kept at 0.8 and dropped at 0.8000001. The bits sit in the
+    /// low half, across the middle, or in the high half (which the AVX-512 kernel counts only when a bound on the low
+    /// half lets the pair through), and the pair is row 17 of A (the second group of sixteen rows).
+    @Test(arguments: [0, 63, 64, 125])
+    func aPairExactlyAtTheThresholdIsKept(offset: Int) throws {
+        var a = [UInt8](repeating: 0, count: 20 * 128)
         var b = [UInt8](repeating: 0, count: 128)
-        a[0] = 0xFF
-        a[1] = 0xC0  // 10 bits
-        b[0] = 0xFF
-        b[2] = 0xC0  // 10 bits, 8 shared
-        let matrixA = try Self.matrix(a, count: 1, bits: 1024)
+        let row = 17 * 128
+        a[row + offset] = 0xFF
+        a[row + offset + 1] = 0xC0  // 10 bits
+        b[offset] = 0xFF
+        b[offset + 2] = 0xC0  // 10 bits, 8 shared
+        let matrixA = try Self.matrix(a, count: 20, bits: 1024)
         let matrixB = try Self.matrix(b, count: 1, bits: 1024)
         for level in 0...2 {
             DiceKernel.setImplementationLevel(level)
             let (kept, _) = try DiceKernel.candidates(
                 between: matrixA, and: matrixB, threshold: try DiceThreshold("0.8"), threads: 1)
             #expect(kept.count == 1)
+            #expect(kept.first?.rowA == 17)
             #expect(kept.first?.common == 8)
             #expect(kept.first?.score == 0.8)
             let (dropped, _) = try DiceKernel.candidates(

@@ -28,12 +28,17 @@ public enum DiceKernel {
 
     static let groupSize = 32
 
-    /// The implementation in use: "avx512-vpopcntdq", "popcnt" or "portable".
-    public static var implementation: String {
-        ["portable", "popcnt", "avx512-vpopcntdq"][Int(bm_kernel_level())]
-    }
+    /// The implementations by level: portable C, POPCNT, AVX2 with POPCNT, AVX-512 VPOPCNTDQ.
+    public static let implementations = ["portable", "popcnt", "avx2", "avx512-vpopcntdq"]
 
-    /// Forces an implementation level (0 portable, 1 POPCNT, 2 AVX-512) for tests and benchmarks.
+    /// The implementation in use: one of `implementations`.
+    public static var implementation: String { implementations[Int(bm_kernel_level())] }
+
+    /// The best level this processor can run (the one used unless another is forced).
+    public static var availableLevel: Int { Int(bm_kernel_available_level()) }
+
+    /// Forces an implementation level (an index into `implementations`) for tests and benchmarks; a level the
+    /// processor lacks is lowered to one it has. Returns the level now in force.
     @discardableResult
     public static func setImplementationLevel(_ level: Int) -> Int { Int(bm_kernel_set_level(Int32(level))) }
 

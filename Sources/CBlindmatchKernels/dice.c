@@ -1,7 +1,9 @@
 // The Dice kernel: counts common bits of Bloom-filter rows, tiled so a block of B stays in L1 while a block of A
 // sweeps it, with the implementation chosen at run time from what the processor has (so one binary runs
-// everywhere and still uses POPCNT or AVX-512 VPOPCNTDQ where they exist).
+// everywhere and still uses POPCNT, AVX2 or AVX-512 VPOPCNTDQ where they exist).
 #include "blindmatch_kernels.h"
+
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -14,13 +16,14 @@ static int forced_level = -1;
 static int detected_level(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") &&
-        __builtin_cpu_supports("avx512dq"))
-        return 2;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) return 3;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) return 2;
     if (__builtin_cpu_supports("popcnt")) return 1;
 #endif
     return 0;
 }
+
+int bm_kernel_available_level(void) { return detected_level(); }
 
 // Read and written atomically: worker threads may ask for the level while the first caller sets it.
 int bm_kernel_level(void) {
@@ -86,7 +89,8 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline uint32_t common
 uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words) {
 #if defined(__x86_64__)
     switch (bm_kernel_level()) {
-    case 2: return common_avx512(a, b, words);
+    case 3: return common_avx512(a, b, words);
+    case 2:
     case 1: return common_popcnt(a, b, words);
     default: break;
     }
@@ -125,17 +129,82 @@ DEFINE_SWEEP(sweep_portable, , common_portable)
 #if defined(__x86_64__)
 DEFINE_SWEEP(sweep_popcnt, __attribute__((target("popcnt"))), common_popcnt)
 
-// 1024-bit rows, the default filter length. Sixteen rows of A are held transposed, 32-bit word by word (lane l of
-// vector k is word k of row l), so each row of B is compared with all sixteen at once: word k of B is broadcast,
-// ANDed with vector k and counted, and the counts add up lane by lane with no horizontal reduction. For the low
-// 512 bits of sixteen pairs that is 16 ANDs, 16 VPOPCNTDs and 15 adds, with the sixteen low vectors in registers.
+// 1024-bit rows, the default filter length. A block of up to 32 rows of A is held transposed, 32-bit word by word
+// (lane l of vector k is word k of row l of a group), so each row of B is compared with a whole group at once: word k
+// of B is broadcast, ANDed with vector k and counted, and the counts add up lane by lane with no horizontal
+// reduction.
 //
 // The high half is counted only when the bound common ≤ low + min(high_a, high_b) could still reach the threshold
-// for one of the sixteen; for most pairs of different people it cannot. The bound is tested against
+// for one row of the group; for most pairs of different people it cannot. The bound is tested against
 // ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most p·(pop_a + pop_b) / 2q, so it never drops a pair that
 // qualifies; a pair that passes is decided exactly: 2q·common ≥ p·(pop_a + pop_b).
-enum { A_GROUP = 16, A_GROUPS_PER_CALL = 2 };
+enum { BLOCK_ROWS = 32, ROW_WORDS32 = 32 };
 
+// A block of A, transposed for groups of `lanes` rows: words[(g · 32 + k) · lanes + l] is 32-bit word k of row
+// g · lanes + l; lanes past the last row stay zero. floors and highs are per row, in the same order.
+typedef struct {
+    uint32_t words[BLOCK_ROWS * ROW_WORDS32] __attribute__((aligned(64)));
+    uint32_t floors[BLOCK_ROWS] __attribute__((aligned(64)));
+    uint32_t highs[BLOCK_ROWS] __attribute__((aligned(64)));
+    size_t groups;
+} transposed_block;
+
+static void transpose_block(transposed_block *block, size_t lanes, const uint64_t *a, const uint32_t *pop_a,
+                            const uint32_t *high_a, size_t a_count, uint64_t p, uint64_t twice_q) {
+    memset(block, 0, sizeof *block);
+    block->groups = (a_count + lanes - 1) / lanes;
+    for (size_t row = 0; row < a_count; row++) {
+        const uint32_t *row_words = (const uint32_t *)(a + row * 16);
+        size_t g = row / lanes, l = row % lanes;
+        for (size_t k = 0; k < ROW_WORDS32; k++) block->words[(g * ROW_WORDS32 + k) * lanes + l] = row_words[k];
+        block->floors[row] = (uint32_t)(p * pop_a[row] / twice_q);
+        block->highs[row] = high_a[row];
+    }
+}
+
+// Writes the pairs among the open lanes of a group that reach the threshold exactly; SIZE_MAX when out is full.
+static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t first_row, const uint32_t *pop_a,
+                                uint32_t a_first, size_t j, const uint32_t *pop_b, uint32_t b_first, uint64_t p,
+                                uint64_t twice_q, bm_candidate *out, size_t found, size_t capacity) {
+    while (open) {
+        unsigned l = (unsigned)__builtin_ctz(open);
+        open &= open - 1;
+        size_t row = first_row + l;
+        uint64_t common = sums[l];
+        // Two empty filters share nothing: Dice 0, never a match.
+        if (common == 0 || twice_q * common < p * ((uint64_t)pop_a[row] + pop_b[j])) continue;
+        if (found == capacity) return SIZE_MAX;
+        out[found++] = (bm_candidate){a_first + (uint32_t)row, b_first + (uint32_t)j, (uint32_t)common};
+    }
+    return found;
+}
+
+// The floors ⌊p·pop_b / 2q⌋ of one tile of B.
+static void tile_floors(uint32_t *floor_b, const uint32_t *pop_b, size_t tile, size_t tile_end, uint64_t p,
+                        uint64_t twice_q) {
+    for (size_t j = tile; j < tile_end; j++) floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);
+}
+
+// Calls `BLOCK_SWEEP` on each block of up to 32 rows of A.
+#define DEFINE_BLOCKED(NAME, ATTRIBUTES, BLOCK_SWEEP)                                                                \
+    ATTRIBUTES static size_t NAME(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, \
+                                  uint32_t a_first, const uint64_t *b, const uint32_t *pop_b,                       \
+                                  const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p, uint64_t q, \
+                                  bm_candidate *out, size_t capacity) {                                             \
+        size_t found = 0;                                                                                          \
+        for (size_t first = 0; first < a_count; first += BLOCK_ROWS) {                                             \
+            size_t count = a_count - first < BLOCK_ROWS ? a_count - first : BLOCK_ROWS;                            \
+            size_t more = BLOCK_SWEEP(a + first * 16, pop_a + first, high_a + first, count,                        \
+                                      a_first + (uint32_t)first, b, pop_b, high_b, b_count, b_first, p, q,         \
+                                      out + found, capacity - found);                                              \
+            if (more == SIZE_MAX) return SIZE_MAX;                                                                 \
+            found += more;                                                                                         \
+        }                                                                                                          \
+        return found;                                                                                              \
+    }
+
+// AVX-512: groups of sixteen rows in 32-bit lanes of 512-bit vectors. For the low 512 bits of sixteen pairs that is
+// 16 ANDs, 16 VPOPCNTDs and 15 adds, with the sixteen low vectors in registers.
 #define BM_LANE_COUNT(VECTOR, WORD) _mm512_popcnt_epi32(_mm512_and_si512(VECTOR, _mm512_set1_epi32((int)(WORD))))
 
 // Σ popcount(rows[k] & broadcast(words[k])) for k < 16, lane by lane.
@@ -143,92 +212,113 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i count16
                                                                                 const uint32_t *words) {
     __m512i sums[4];
     for (int k = 0; k < 4; k++)
-        sums[k] = _mm512_add_epi32(
-            _mm512_add_epi32(BM_LANE_COUNT(rows[4 * k], words[4 * k]),
-                             BM_LANE_COUNT(rows[4 * k + 1], words[4 * k + 1])),
-            _mm512_add_epi32(BM_LANE_COUNT(rows[4 * k + 2], words[4 * k + 2]),
-                             BM_LANE_COUNT(rows[4 * k + 3], words[4 * k + 3])));
+        sums[k] = _mm512_add_epi32(_mm512_add_epi32(BM_LANE_COUNT(rows[4 * k], words[4 * k]),
+                                                    BM_LANE_COUNT(rows[4 * k + 1], words[4 * k + 1])),
+                                   _mm512_add_epi32(BM_LANE_COUNT(rows[4 * k + 2], words[4 * k + 2]),
+                                                    BM_LANE_COUNT(rows[4 * k + 3], words[4 * k + 3])));
     return _mm512_add_epi32(_mm512_add_epi32(sums[0], sums[1]), _mm512_add_epi32(sums[2], sums[3]));
 }
 
-// At most A_GROUP × A_GROUPS_PER_CALL rows of A against any number of rows of B.
 __attribute__((target("avx512f,avx512vpopcntdq"))) static size_t sweep_avx512_1024_block(
     const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,
     const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p,
     uint64_t q, bm_candidate *out, size_t capacity) {
+    enum { LANES = 16 };
     size_t found = 0;
     const uint64_t twice_q = 2 * q;
-    // A transposed: group g, word k, lane l. Lanes past the last row stay zero and are masked off.
-    __m512i vertical[A_GROUPS_PER_CALL][32];
-    __m512i floor_a[A_GROUPS_PER_CALL], high_a_lanes[A_GROUPS_PER_CALL];
-    __mmask16 valid[A_GROUPS_PER_CALL];
-    size_t groups = (a_count + A_GROUP - 1) / A_GROUP;
-    for (size_t g = 0; g < groups; g++) {
-        uint32_t words[32][A_GROUP] __attribute__((aligned(64))) = {{0}};
-        uint32_t floors[A_GROUP] __attribute__((aligned(64))) = {0};
-        uint32_t highs[A_GROUP] __attribute__((aligned(64))) = {0};
-        size_t lanes = a_count - g * A_GROUP < A_GROUP ? a_count - g * A_GROUP : A_GROUP;
-        for (size_t l = 0; l < lanes; l++) {
-            size_t row = g * A_GROUP + l;
-            const uint32_t *row_words = (const uint32_t *)(a + row * 16);
-            for (size_t k = 0; k < 32; k++) words[k][l] = row_words[k];
-            floors[l] = (uint32_t)(p * pop_a[row] / twice_q);
-            highs[l] = high_a[row];
-        }
-        for (size_t k = 0; k < 32; k++) vertical[g][k] = _mm512_load_si512((const void *)words[k]);
-        floor_a[g] = _mm512_load_si512((const void *)floors);
-        high_a_lanes[g] = _mm512_load_si512((const void *)highs);
-        valid[g] = (__mmask16)((1u << lanes) - 1);
-    }
+    transposed_block block;
+    transpose_block(&block, LANES, a, pop_a, high_a, a_count, p, twice_q);
     uint32_t floor_b[B_TILE];
     for (size_t tile = 0; tile < b_count; tile += B_TILE) {
         size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;
-        for (size_t j = tile; j < tile_end; j++) floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);
-        for (size_t g = 0; g < groups; g++) {
-            const __m512i *rows = vertical[g];
-            const __m512i floors = floor_a[g], highs = high_a_lanes[g];
+        tile_floors(floor_b, pop_b, tile, tile_end, p, twice_q);
+        for (size_t g = 0; g < block.groups; g++) {
+            __m512i rows[ROW_WORDS32];
+            for (size_t k = 0; k < ROW_WORDS32; k++)
+                rows[k] = _mm512_load_si512((const void *)(block.words + (g * ROW_WORDS32 + k) * LANES));
+            const __m512i floors = _mm512_load_si512((const void *)(block.floors + g * LANES));
+            const __m512i highs = _mm512_load_si512((const void *)(block.highs + g * LANES));
+            size_t lanes = a_count - g * LANES < LANES ? a_count - g * LANES : LANES;
+            const __mmask16 valid = (__mmask16)((1u << lanes) - 1);
             for (size_t j = tile; j < tile_end; j++) {
                 const uint32_t *row_b = (const uint32_t *)(b + j * 16);
                 __m512i low = count16(rows, row_b);
                 __m512i bound = _mm512_add_epi32(low, _mm512_min_epu32(highs, _mm512_set1_epi32((int)high_b[j])));
                 __m512i needed = _mm512_add_epi32(floors, _mm512_set1_epi32((int)floor_b[j - tile]));
-                __mmask16 open = _mm512_mask_cmpge_epu32_mask(valid[g], bound, needed);
+                __mmask16 open = _mm512_mask_cmpge_epu32_mask(valid, bound, needed);
                 if (!open) continue;
-                uint32_t sums[A_GROUP] __attribute__((aligned(64)));
+                uint32_t sums[LANES] __attribute__((aligned(64)));
                 _mm512_store_si512((void *)sums, _mm512_add_epi32(low, count16(rows + 16, row_b + 16)));
-                while (open) {
-                    unsigned l = (unsigned)__builtin_ctz(open);
-                    open &= (__mmask16)(open - 1);
-                    size_t row = g * A_GROUP + l;
-                    uint64_t common = sums[l];
-                    // Two empty filters share nothing: Dice 0, never a match.
-                    if (common == 0 || twice_q * common < p * ((uint64_t)pop_a[row] + pop_b[j])) continue;
-                    if (found == capacity) return SIZE_MAX;
-                    out[found++] = (bm_candidate){a_first + (uint32_t)row, b_first + (uint32_t)j, (uint32_t)common};
-                }
+                found = emit_group(open, sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q, out, found,
+                                   capacity);
+                if (found == SIZE_MAX) return SIZE_MAX;
             }
         }
     }
     return found;
 }
 
-// More rows of A than one block holds are taken a block at a time.
-__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t sweep_avx512_1024(
+DEFINE_BLOCKED(sweep_avx512_1024, __attribute__((target("avx512f,avx512vpopcntdq"))), sweep_avx512_1024_block)
+
+// AVX2 (no vector popcount): groups of eight rows in 32-bit lanes of 256-bit vectors, counted a nibble at a time
+// through a 16-entry table (VPSHUFB). Byte counts add up across the 16 words of a half (at most 128 per byte), and
+// two multiply-adds fold each lane's four bytes into its count.
+__attribute__((target("avx2"))) static inline __m256i count16_avx2(const uint32_t *rows, const uint32_t *words) {
+    const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1,
+                                           2, 2, 3, 2, 3, 3, 4);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    __m256i bytes = _mm256_setzero_si256();
+    for (int k = 0; k < 16; k++) {
+        __m256i x = _mm256_and_si256(_mm256_load_si256((const __m256i *)(rows + k * 8)),
+                                     _mm256_set1_epi32((int)words[k]));
+        __m256i low = _mm256_shuffle_epi8(table, _mm256_and_si256(x, nibble));
+        __m256i high = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
+        bytes = _mm256_add_epi8(bytes, _mm256_add_epi8(low, high));
+    }
+    __m256i pairs = _mm256_maddubs_epi16(bytes, _mm256_set1_epi8(1));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+__attribute__((target("avx2"))) static size_t sweep_avx2_1024_block(
     const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,
     const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p,
     uint64_t q, bm_candidate *out, size_t capacity) {
-    const size_t step = A_GROUP * A_GROUPS_PER_CALL;
+    enum { LANES = 8 };
     size_t found = 0;
-    for (size_t first = 0; first < a_count; first += step) {
-        size_t count = a_count - first < step ? a_count - first : step;
-        size_t more = sweep_avx512_1024_block(a + first * 16, pop_a + first, high_a + first, count,
-                                              a_first + (uint32_t)first, b, pop_b, high_b, b_count, b_first, p, q,
-                                              out + found, capacity - found);
-        if (more == SIZE_MAX) return SIZE_MAX;
-        found += more;
+    const uint64_t twice_q = 2 * q;
+    transposed_block block;
+    transpose_block(&block, LANES, a, pop_a, high_a, a_count, p, twice_q);
+    uint32_t floor_b[B_TILE];
+    for (size_t tile = 0; tile < b_count; tile += B_TILE) {
+        size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;
+        tile_floors(floor_b, pop_b, tile, tile_end, p, twice_q);
+        for (size_t g = 0; g < block.groups; g++) {
+            const uint32_t *rows = block.words + g * ROW_WORDS32 * LANES;
+            const __m256i floors = _mm256_load_si256((const __m256i *)(block.floors + g * LANES));
+            const __m256i highs = _mm256_load_si256((const __m256i *)(block.highs + g * LANES));
+            size_t lanes = a_count - g * LANES < LANES ? a_count - g * LANES : LANES;
+            const unsigned valid = (1u << lanes) - 1;
+            for (size_t j = tile; j < tile_end; j++) {
+                const uint32_t *row_b = (const uint32_t *)(b + j * 16);
+                __m256i low = count16_avx2(rows, row_b);
+                __m256i bound = _mm256_add_epi32(low, _mm256_min_epu32(highs, _mm256_set1_epi32((int)high_b[j])));
+                __m256i needed = _mm256_add_epi32(floors, _mm256_set1_epi32((int)floor_b[j - tile]));
+                // Counts are far below 2³¹, so a signed compare is exact: open where bound ≥ needed.
+                __m256i short_of = _mm256_cmpgt_epi32(needed, bound);
+                unsigned open = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(short_of)) & valid;
+                if (!open) continue;
+                uint32_t sums[LANES] __attribute__((aligned(32)));
+                _mm256_store_si256((__m256i *)sums, _mm256_add_epi32(low, count16_avx2(rows + 16 * LANES, row_b + 16)));
+                found = emit_group(open, sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q, out, found,
+                                   capacity);
+                if (found == SIZE_MAX) return SIZE_MAX;
+            }
+        }
     }
     return found;
 }
+
+DEFINE_BLOCKED(sweep_avx2_1024, __attribute__((target("avx2"))), sweep_avx2_1024_block)
 
 DEFINE_SWEEP(sweep_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), common_avx512)
 #endif
@@ -239,11 +329,16 @@ size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint32
                           bm_candidate *out, size_t capacity) {
 #if defined(__x86_64__)
     switch (bm_kernel_level()) {
-    case 2:
+    case 3:
         if (words == 16)
             return sweep_avx512_1024(a, pop_a, high_a, a_count, a_first, b, pop_b, high_b, b_count, b_first, p, q, out,
                                      capacity);
         return sweep_avx512(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+    case 2:
+        if (words == 16)
+            return sweep_avx2_1024(a, pop_a, high_a, a_count, a_first, b, pop_b, high_b, b_count, b_first, p, q, out,
+                                   capacity);
+        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
     case 1:
         return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
     default: break;

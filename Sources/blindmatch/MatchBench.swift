@@ -19,23 +19,23 @@ struct MatchBench: ParsableCommand {
     @Option(help: "Timed runs; the median is reported.")
     var runs = 3
 
-    @Option(help: "Kernel: auto, avx512, popcnt or portable.")
+    @Option(help: "Kernel: auto (the best this processor has), avx512, avx2, popcnt or portable.")
     var kernel = "auto"
 
-    static let kernels = ["portable": 0, "popcnt": 1, "avx512": 2, "auto": 2]
+    static let kernels = ["portable": 0, "popcnt": 1, "avx2": 2, "avx512": 3]
 
     func validate() throws {
         guard watch > 0, bulk > 0, runs > 0 else {
             throw ValidationError("--watch, --bulk and --runs must be positive")
         }
-        guard Self.kernels[kernel] != nil else {
-            throw ValidationError("--kernel must be auto, avx512, popcnt or portable")
+        guard kernel == "auto" || Self.kernels[kernel] != nil else {
+            throw ValidationError("--kernel must be auto, avx512, avx2, popcnt or portable")
         }
     }
 
     func run() throws {
         try reportingErrors {
-            let level = Self.kernels[kernel] ?? 2
+            let level = Self.kernels[kernel] ?? DiceKernel.availableLevel
             DiceKernel.setImplementationLevel(level)
             let dice = try DiceThreshold(threshold)
             let schema = try Examples.ukSchema()

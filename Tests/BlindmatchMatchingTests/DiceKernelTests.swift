@@ -2,7 +2,9 @@ import Testing
 
 @testable import BlindmatchMatching
 
-/// The fast kernel against the slow Swift reference, at every implementation level the processor offers.
+/// The fast kernel against the slow Swift reference, at every implementation level the processor offers. Serialized:
+/// the level is process-wide.
+@Suite(.serialized)
 struct DiceKernelTests {
     /// Random filters with popcounts spread widely, as packed bytes.
     static func randomFilters(count: Int, bits: Int, seed: UInt64) -> [UInt8] {
@@ -45,15 +47,16 @@ struct DiceKernelTests {
             let threshold = try DiceThreshold(text)
             let expected = DiceKernel.referenceCandidates(between: a, and: b, threshold: threshold)
             #expect(!expected.isEmpty)
-            for level in 0...2 {
+            for level in DiceKernel.implementations.indices {
                 let used = DiceKernel.setImplementationLevel(level)
+                #expect(used == min(level, DiceKernel.availableLevel))
                 for bounds in [true, false] {
                     let (found, _) = try DiceKernel.candidates(
                         between: a, and: b, threshold: threshold, threads: 3, popcountBounds: bounds)
                     #expect(found == expected, "level \(used), bits \(bits), threshold \(text), bounds \(bounds)")
                 }
             }
-            DiceKernel.setImplementationLevel(2)
+            DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
         }
     }
 
@@ -71,7 +74,7 @@ struct DiceKernelTests {
         b[offset + 2] = 0xC0  // 10 bits, 8 shared
         let matrixA = try Self.matrix(a, count: 20, bits: 1024)
         let matrixB = try Self.matrix(b, count: 1, bits: 1024)
-        for level in 0...2 {
+        for level in DiceKernel.implementations.indices {
             DiceKernel.setImplementationLevel(level)
             let (kept, _) = try DiceKernel.candidates(
                 between: matrixA, and: matrixB, threshold: try DiceThreshold("0.8"), threads: 1)
@@ -83,18 +86,18 @@ struct DiceKernelTests {
                 between: matrixA, and: matrixB, threshold: try DiceThreshold("0.800001"), threads: 1)
             #expect(dropped.isEmpty)
         }
-        DiceKernel.setImplementationLevel(2)
+        DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
     }
 
     @Test func emptyFiltersNeverMatch() throws {
         let empty = try Self.matrix([UInt8](repeating: 0, count: 256), count: 2, bits: 1024)
-        for level in 0...2 {
+        for level in DiceKernel.implementations.indices {
             DiceKernel.setImplementationLevel(level)
             let (pairs, _) = try DiceKernel.candidates(
                 between: empty, and: empty, threshold: try DiceThreshold("0.1"), threads: 1)
             #expect(pairs.isEmpty)
         }
-        DiceKernel.setImplementationLevel(2)
+        DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
     }
 
     @Test(arguments: [("0.8", 8, 10), ("1", 1, 1), ("0.875", 875, 1000), (".5", 5, 10)])

@@ -179,32 +179,73 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
     return found;
 }
 
-// The floors ⌊p·pop_b / 2q⌋ of one tile of B.
-static void tile_floors(uint32_t *floor_b, const uint32_t *pop_b, size_t tile, size_t tile_end, uint64_t p,
-                        uint64_t twice_q) {
-    for (size_t j = tile; j < tile_end; j++) floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);
-}
-
-// Calls `BLOCK_SWEEP` on each block of up to 32 rows of A.
-#define DEFINE_BLOCKED(NAME, ATTRIBUTES, BLOCK_SWEEP)                                                                \
-    ATTRIBUTES static size_t NAME(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, \
-                                  uint32_t a_first, const uint64_t *b, const uint32_t *pop_b,                       \
-                                  const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p, uint64_t q, \
-                                  bm_candidate *out, size_t capacity) {                                             \
+// The sweep of one block of A (up to 32 rows) against B, in tiles of B, for an instruction set ISA with groups of
+// LANES rows. It needs ISA##_group (a group's rows and per-row values, loaded by ISA##_load), ISA##_counts (one
+// count per lane), ISA##_open (counts the low halves against row j of B and returns the lanes the bound leaves
+// open) and ISA##_totals (adds the high halves and stores the full counts).
+#define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES)                                                                   \
+    ATTRIBUTES static size_t sweep_##ISA##_1024_block(                                                             \
+        const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,        \
+        const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first,        \
+        uint64_t p, uint64_t q, bm_candidate *out, size_t capacity) {                                              \
+        size_t found = 0;                                                                                          \
+        const uint64_t twice_q = 2 * q;                                                                            \
+        transposed_block block;                                                                                    \
+        transpose_block(&block, LANES, a, pop_a, high_a, a_count, p, twice_q);                                    \
+        uint32_t floor_b[B_TILE];                                                                                  \
+        for (size_t tile = 0; tile < b_count; tile += B_TILE) {                                                    \
+            size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;                                   \
+            for (size_t j = tile; j < tile_end; j++) floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);       \
+            for (size_t g = 0; g < block.groups; g++) {                                                            \
+                ISA##_group group;                                                                                 \
+                ISA##_load(&group, &block, g, a_count);                                                            \
+                for (size_t j = tile; j < tile_end; j++) {                                                         \
+                    const uint32_t *row_b = (const uint32_t *)(b + j * 16);                                        \
+                    ISA##_counts low;                                                                              \
+                    unsigned open = ISA##_open(&group, row_b, high_b[j], floor_b[j - tile], &low);                 \
+                    if (!open) continue;                                                                           \
+                    uint32_t sums[LANES] __attribute__((aligned(64)));                                             \
+                    ISA##_totals(&group, row_b, low, sums);                                                        \
+                    found = emit_group(open, sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q, out,  \
+                                       found, capacity);                                                           \
+                    if (found == SIZE_MAX) return SIZE_MAX;                                                        \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+        return found;                                                                                              \
+    }                                                                                                              \
+                                                                                                                   \
+    ATTRIBUTES static size_t sweep_##ISA##_1024(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a,  \
+                                                size_t a_count, uint32_t a_first, const uint64_t *b,               \
+                                                const uint32_t *pop_b, const uint32_t *high_b, size_t b_count,     \
+                                                uint32_t b_first, uint64_t p, uint64_t q, bm_candidate *out,       \
+                                                size_t capacity) {                                                 \
         size_t found = 0;                                                                                          \
         for (size_t first = 0; first < a_count; first += BLOCK_ROWS) {                                             \
             size_t count = a_count - first < BLOCK_ROWS ? a_count - first : BLOCK_ROWS;                            \
-            size_t more = BLOCK_SWEEP(a + first * 16, pop_a + first, high_a + first, count,                        \
-                                      a_first + (uint32_t)first, b, pop_b, high_b, b_count, b_first, p, q,         \
-                                      out + found, capacity - found);                                              \
+            size_t more = sweep_##ISA##_1024_block(a + first * 16, pop_a + first, high_a + first, count,          \
+                                                   a_first + (uint32_t)first, b, pop_b, high_b, b_count, b_first, \
+                                                   p, q, out + found, capacity - found);                           \
             if (more == SIZE_MAX) return SIZE_MAX;                                                                 \
             found += more;                                                                                         \
         }                                                                                                          \
         return found;                                                                                              \
     }
 
+// The valid lanes of group g of a block of a_count rows.
+static inline unsigned valid_lanes(size_t g, size_t lanes, size_t a_count) {
+    size_t used = a_count - g * lanes < lanes ? a_count - g * lanes : lanes;
+    return (1u << used) - 1;
+}
+
 // AVX-512: groups of sixteen rows in 32-bit lanes of 512-bit vectors. For the low 512 bits of sixteen pairs that is
 // 16 ANDs, 16 VPOPCNTDs and 15 adds, with the sixteen low vectors in registers.
+typedef struct {
+    __m512i rows[ROW_WORDS32], floors, highs;
+    __mmask16 valid;
+} avx512_group;
+typedef __m512i avx512_counts;
+
 #define BM_LANE_COUNT(VECTOR, WORD) _mm512_popcnt_epi32(_mm512_and_si512(VECTOR, _mm512_set1_epi32((int)(WORD))))
 
 // Σ popcount(rows[k] & broadcast(words[k])) for k < 16, lane by lane.
@@ -219,50 +260,46 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i count16
     return _mm512_add_epi32(_mm512_add_epi32(sums[0], sums[1]), _mm512_add_epi32(sums[2], sums[3]));
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq"))) static size_t sweep_avx512_1024_block(
-    const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,
-    const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p,
-    uint64_t q, bm_candidate *out, size_t capacity) {
-    enum { LANES = 16 };
-    size_t found = 0;
-    const uint64_t twice_q = 2 * q;
-    transposed_block block;
-    transpose_block(&block, LANES, a, pop_a, high_a, a_count, p, twice_q);
-    uint32_t floor_b[B_TILE];
-    for (size_t tile = 0; tile < b_count; tile += B_TILE) {
-        size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;
-        tile_floors(floor_b, pop_b, tile, tile_end, p, twice_q);
-        for (size_t g = 0; g < block.groups; g++) {
-            __m512i rows[ROW_WORDS32];
-            for (size_t k = 0; k < ROW_WORDS32; k++)
-                rows[k] = _mm512_load_si512((const void *)(block.words + (g * ROW_WORDS32 + k) * LANES));
-            const __m512i floors = _mm512_load_si512((const void *)(block.floors + g * LANES));
-            const __m512i highs = _mm512_load_si512((const void *)(block.highs + g * LANES));
-            size_t lanes = a_count - g * LANES < LANES ? a_count - g * LANES : LANES;
-            const __mmask16 valid = (__mmask16)((1u << lanes) - 1);
-            for (size_t j = tile; j < tile_end; j++) {
-                const uint32_t *row_b = (const uint32_t *)(b + j * 16);
-                __m512i low = count16(rows, row_b);
-                __m512i bound = _mm512_add_epi32(low, _mm512_min_epu32(highs, _mm512_set1_epi32((int)high_b[j])));
-                __m512i needed = _mm512_add_epi32(floors, _mm512_set1_epi32((int)floor_b[j - tile]));
-                __mmask16 open = _mm512_mask_cmpge_epu32_mask(valid, bound, needed);
-                if (!open) continue;
-                uint32_t sums[LANES] __attribute__((aligned(64)));
-                _mm512_store_si512((void *)sums, _mm512_add_epi32(low, count16(rows + 16, row_b + 16)));
-                found = emit_group(open, sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q, out, found,
-                                   capacity);
-                if (found == SIZE_MAX) return SIZE_MAX;
-            }
-        }
-    }
-    return found;
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_load(avx512_group *group,
+                                                                                 const transposed_block *block,
+                                                                                 size_t g, size_t a_count) {
+    for (size_t k = 0; k < ROW_WORDS32; k++)
+        group->rows[k] = _mm512_load_si512((const void *)(block->words + (g * ROW_WORDS32 + k) * 16));
+    group->floors = _mm512_load_si512((const void *)(block->floors + g * 16));
+    group->highs = _mm512_load_si512((const void *)(block->highs + g * 16));
+    group->valid = (__mmask16)valid_lanes(g, 16, a_count);
 }
 
-DEFINE_BLOCKED(sweep_avx512_1024, __attribute__((target("avx512f,avx512vpopcntdq"))), sweep_avx512_1024_block)
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline unsigned avx512_open(const avx512_group *group,
+                                                                                     const uint32_t *row_b,
+                                                                                     uint32_t high_b,
+                                                                                     uint32_t floor_b,
+                                                                                     __m512i *low) {
+    *low = count16(group->rows, row_b);
+    __m512i bound = _mm512_add_epi32(*low, _mm512_min_epu32(group->highs, _mm512_set1_epi32((int)high_b)));
+    __m512i needed = _mm512_add_epi32(group->floors, _mm512_set1_epi32((int)floor_b));
+    return _mm512_mask_cmpge_epu32_mask(group->valid, bound, needed);
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_totals(const avx512_group *group,
+                                                                                   const uint32_t *row_b,
+                                                                                   __m512i low, uint32_t *sums) {
+    _mm512_store_si512((void *)sums, _mm512_add_epi32(low, count16(group->rows + 16, row_b + 16)));
+}
+
+DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16)
 
 // AVX2 (no vector popcount): groups of eight rows in 32-bit lanes of 256-bit vectors, counted a nibble at a time
 // through a 16-entry table (VPSHUFB). Byte counts add up across the 16 words of a half (at most 128 per byte), and
-// two multiply-adds fold each lane's four bytes into its count.
+// two multiply-adds fold each lane's four bytes into its count. The rows stay in the block (16 vector registers
+// would not hold them) and are read as memory operands.
+typedef struct {
+    const uint32_t *rows;
+    __m256i floors, highs;
+    unsigned valid;
+} avx2_group;
+typedef __m256i avx2_counts;
+
 __attribute__((target("avx2"))) static inline __m256i count16_avx2(const uint32_t *rows, const uint32_t *words) {
     const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1,
                                            2, 2, 3, 2, 3, 3, 4);
@@ -279,46 +316,30 @@ __attribute__((target("avx2"))) static inline __m256i count16_avx2(const uint32_
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
-__attribute__((target("avx2"))) static size_t sweep_avx2_1024_block(
-    const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,
-    const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first, uint64_t p,
-    uint64_t q, bm_candidate *out, size_t capacity) {
-    enum { LANES = 8 };
-    size_t found = 0;
-    const uint64_t twice_q = 2 * q;
-    transposed_block block;
-    transpose_block(&block, LANES, a, pop_a, high_a, a_count, p, twice_q);
-    uint32_t floor_b[B_TILE];
-    for (size_t tile = 0; tile < b_count; tile += B_TILE) {
-        size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;
-        tile_floors(floor_b, pop_b, tile, tile_end, p, twice_q);
-        for (size_t g = 0; g < block.groups; g++) {
-            const uint32_t *rows = block.words + g * ROW_WORDS32 * LANES;
-            const __m256i floors = _mm256_load_si256((const __m256i *)(block.floors + g * LANES));
-            const __m256i highs = _mm256_load_si256((const __m256i *)(block.highs + g * LANES));
-            size_t lanes = a_count - g * LANES < LANES ? a_count - g * LANES : LANES;
-            const unsigned valid = (1u << lanes) - 1;
-            for (size_t j = tile; j < tile_end; j++) {
-                const uint32_t *row_b = (const uint32_t *)(b + j * 16);
-                __m256i low = count16_avx2(rows, row_b);
-                __m256i bound = _mm256_add_epi32(low, _mm256_min_epu32(highs, _mm256_set1_epi32((int)high_b[j])));
-                __m256i needed = _mm256_add_epi32(floors, _mm256_set1_epi32((int)floor_b[j - tile]));
-                // Counts are far below 2³¹, so a signed compare is exact: open where bound ≥ needed.
-                __m256i short_of = _mm256_cmpgt_epi32(needed, bound);
-                unsigned open = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(short_of)) & valid;
-                if (!open) continue;
-                uint32_t sums[LANES] __attribute__((aligned(32)));
-                _mm256_store_si256((__m256i *)sums, _mm256_add_epi32(low, count16_avx2(rows + 16 * LANES, row_b + 16)));
-                found = emit_group(open, sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q, out, found,
-                                   capacity);
-                if (found == SIZE_MAX) return SIZE_MAX;
-            }
-        }
-    }
-    return found;
+__attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, const transposed_block *block,
+                                                             size_t g, size_t a_count) {
+    group->rows = block->words + g * ROW_WORDS32 * 8;
+    group->floors = _mm256_load_si256((const __m256i *)(block->floors + g * 8));
+    group->highs = _mm256_load_si256((const __m256i *)(block->highs + g * 8));
+    group->valid = valid_lanes(g, 8, a_count);
 }
 
-DEFINE_BLOCKED(sweep_avx2_1024, __attribute__((target("avx2"))), sweep_avx2_1024_block)
+__attribute__((target("avx2"))) static inline unsigned avx2_open(const avx2_group *group, const uint32_t *row_b,
+                                                                 uint32_t high_b, uint32_t floor_b, __m256i *low) {
+    *low = count16_avx2(group->rows, row_b);
+    __m256i bound = _mm256_add_epi32(*low, _mm256_min_epu32(group->highs, _mm256_set1_epi32((int)high_b)));
+    __m256i needed = _mm256_add_epi32(group->floors, _mm256_set1_epi32((int)floor_b));
+    // Counts are far below 2³¹, so a signed compare is exact: open where bound ≥ needed.
+    __m256i short_of = _mm256_cmpgt_epi32(needed, bound);
+    return ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(short_of)) & group->valid;
+}
+
+__attribute__((target("avx2"))) static inline void avx2_totals(const avx2_group *group, const uint32_t *row_b,
+                                                               __m256i low, uint32_t *sums) {
+    _mm256_store_si256((__m256i *)sums, _mm256_add_epi32(low, count16_avx2(group->rows + 16 * 8, row_b + 16)));
+}
+
+DEFINE_BLOCK_SWEEP(avx2, __attribute__((target("avx2"))), 8)
 
 DEFINE_SWEEP(sweep_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), common_avx512)
 #endif

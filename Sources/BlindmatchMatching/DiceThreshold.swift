@@ -23,7 +23,9 @@ public struct DiceThreshold: Sendable, Equatable, Comparable, CustomStringConver
         self.init(numerator: numerator, denominator: denominator)
     }
 
+    /// A threshold of `numerator / denominator`, which must lie in (0, 1] (the kernel divides by the denominator).
     public init(numerator: UInt64, denominator: UInt64) {
+        precondition(numerator > 0 && numerator <= denominator, "a Dice threshold lies in (0, 1]")
         self.numerator = numerator
         self.denominator = denominator
     }

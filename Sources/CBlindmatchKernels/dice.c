@@ -140,6 +140,9 @@ DEFINE_SWEEP(sweep_popcnt, __attribute__((target("popcnt"))), common_popcnt)
 // qualifies; a pair that passes is decided exactly: 2q·common ≥ p·(pop_a + pop_b).
 enum { BLOCK_ROWS = 32, ROW_WORDS32 = 32 };
 
+// Rows are arrays of 64-bit words read here as 32-bit words: an aliasing type keeps that defined.
+typedef uint32_t __attribute__((may_alias)) word32;
+
 // A block of A, transposed for groups of `lanes` rows: words[(g · 32 + k) · lanes + l] is 32-bit word k of row
 // g · lanes + l; lanes past the last row stay zero. floors and highs are per row, in the same order.
 typedef struct {
@@ -154,7 +157,7 @@ static void transpose_block(transposed_block *block, size_t lanes, const uint64_
     memset(block, 0, sizeof *block);
     block->groups = (a_count + lanes - 1) / lanes;
     for (size_t row = 0; row < a_count; row++) {
-        const uint32_t *row_words = (const uint32_t *)(a + row * 16);
+        const word32 *row_words = (const word32 *)(a + row * 16);
         size_t g = row / lanes, l = row % lanes;
         for (size_t k = 0; k < ROW_WORDS32; k++) block->words[(g * ROW_WORDS32 + k) * lanes + l] = row_words[k];
         block->floors[row] = (uint32_t)(p * pop_a[row] / twice_q);
@@ -200,7 +203,7 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
                 ISA##_group group;                                                                                 \
                 ISA##_load(&group, &block, g, a_count);                                                            \
                 for (size_t j = tile; j < tile_end; j++) {                                                         \
-                    const uint32_t *row_b = (const uint32_t *)(b + j * 16);                                        \
+                    const word32 *row_b = (const word32 *)(b + j * 16);                                            \
                     ISA##_counts low;                                                                              \
                     unsigned open = ISA##_open(&group, row_b, high_b[j], floor_b[j - tile], &low);                 \
                     if (!open) continue;                                                                           \
@@ -250,7 +253,7 @@ typedef __m512i avx512_counts;
 
 // Σ popcount(rows[k] & broadcast(words[k])) for k < 16, lane by lane.
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i count16(const __m512i *rows,
-                                                                                const uint32_t *words) {
+                                                                                const word32 *words) {
     __m512i sums[4];
     for (int k = 0; k < 4; k++)
         sums[k] = _mm512_add_epi32(_mm512_add_epi32(BM_LANE_COUNT(rows[4 * k], words[4 * k]),
@@ -271,7 +274,7 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_loa
 }
 
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline unsigned avx512_open(const avx512_group *group,
-                                                                                     const uint32_t *row_b,
+                                                                                     const word32 *row_b,
                                                                                      uint32_t high_b,
                                                                                      uint32_t floor_b,
                                                                                      __m512i *low) {
@@ -282,7 +285,7 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline unsigned avx512
 }
 
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_totals(const avx512_group *group,
-                                                                                   const uint32_t *row_b,
+                                                                                   const word32 *row_b,
                                                                                    __m512i low, uint32_t *sums) {
     _mm512_store_si512((void *)sums, _mm512_add_epi32(low, count16(group->rows + 16, row_b + 16)));
 }
@@ -300,7 +303,7 @@ typedef struct {
 } avx2_group;
 typedef __m256i avx2_counts;
 
-__attribute__((target("avx2"))) static inline __m256i count16_avx2(const uint32_t *rows, const uint32_t *words) {
+__attribute__((target("avx2"))) static inline __m256i count16_avx2(const uint32_t *rows, const word32 *words) {
     const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1,
                                            2, 2, 3, 2, 3, 3, 4);
     const __m256i nibble = _mm256_set1_epi8(0x0F);
@@ -324,17 +327,18 @@ __attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, 
     group->valid = valid_lanes(g, 8, a_count);
 }
 
-__attribute__((target("avx2"))) static inline unsigned avx2_open(const avx2_group *group, const uint32_t *row_b,
+__attribute__((target("avx2"))) static inline unsigned avx2_open(const avx2_group *group, const word32 *row_b,
                                                                  uint32_t high_b, uint32_t floor_b, __m256i *low) {
     *low = count16_avx2(group->rows, row_b);
     __m256i bound = _mm256_add_epi32(*low, _mm256_min_epu32(group->highs, _mm256_set1_epi32((int)high_b)));
     __m256i needed = _mm256_add_epi32(group->floors, _mm256_set1_epi32((int)floor_b));
-    // Counts are far below 2³¹, so a signed compare is exact: open where bound ≥ needed.
+    // Signed compare: counts are far below 2³¹ (and a needed value that is not would read as negative, which only
+    // leaves the lane open). Open where bound ≥ needed.
     __m256i short_of = _mm256_cmpgt_epi32(needed, bound);
     return ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(short_of)) & group->valid;
 }
 
-__attribute__((target("avx2"))) static inline void avx2_totals(const avx2_group *group, const uint32_t *row_b,
+__attribute__((target("avx2"))) static inline void avx2_totals(const avx2_group *group, const word32 *row_b,
                                                                __m256i low, uint32_t *sums) {
     _mm256_store_si256((__m256i *)sums, _mm256_add_epi32(low, count16_avx2(group->rows + 16 * 8, row_b + 16)));
 }
@@ -365,5 +369,7 @@ size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint32
     default: break;
     }
 #endif
+    (void)high_a;  // the early bound is used by the vector kernels only
+    (void)high_b;
     return sweep_portable(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
 }

@@ -39,6 +39,12 @@ struct TokeniseJob {
         var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.tokenKeys.count)
         let source = BatchSource(reader: reader, width: schema.columns.count, limit: batchSize)
         var rows: [UInt8] = []
+        let leftovers = ([output] + (mapPath.map { [$0] } ?? [])).flatMap { StaleTemporaryFiles.sweep(besides: $0) }
+        if !leftovers.isEmpty {
+            Console.error(
+                "removed \(leftovers.count) temporary file\(leftovers.count == 1 ? "" : "s") left by a killed run: \(leftovers.joined(separator: ", "))\n"
+            )
+        }
 
         switch format {
         case .bmt:
@@ -123,7 +129,8 @@ struct TokeniseJob {
 /// NUL-terminated C strings in one buffer, ended by an empty string; the handler walks it with `unlink` (and `rmdir`
 /// for the folder, which comes last) and `_exit`s. A signal the process was started ignoring (a background job of a
 /// script) stays ignored; one it was started blocking is unblocked, or the run could not be stopped at all. SIGKILL,
-/// a crash or a power cut still leave the files behind.
+/// a crash or a power cut still leave the files behind, until the next run to the same output removes them
+/// (`StaleTemporaryFiles`).
 enum InterruptCleanup {
     static let signals = [SIGINT, SIGTERM]
     /// The buffer the handler reads; replaced only while no handler is installed.

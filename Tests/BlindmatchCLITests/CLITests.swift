@@ -182,54 +182,96 @@ struct CLITests {
         #expect(Array(clks.dropFirst().prefix(2)) == ["AAAAAAAAAAA=", "AAAAAAAAAAA="])
     }
 
-    /// SPEC §6.8: SIGINT or SIGTERM during a run removes the run's temporary files (scatter buckets holding rows
-    /// and record keys) and exits 130 or 143. The input is a FIFO, so the run waits, mid-file, for the signal.
-    @Test(arguments: [(SIGTERM, 143), (SIGINT, 130)] as [(Int32, Int32)])
-    func anInterruptedRunLeavesNothingBehind(signal: Int32, status: Int32) throws {
-        let scratch = try Scratch()
-        try scratch.makeKeys()
-        #expect(mkfifo("\(scratch.path)/data.csv", 0o600) == 0)
-        let before = try scratch.contents()
+    /// A `tokenise` run reading from a FIFO, started and fed more than one batch (16384 records), so that it has
+    /// scattered the first to a bucket file in its `.work` folder and now waits, mid-file, for more. Returns the
+    /// process, the FIFO's writing end and the run's `.work` folder.
+    func startWaitingRun(_ scratch: Scratch, fifo: String) throws -> (Process, FileHandle, String) {
+        #expect(mkfifo("\(scratch.path)/\(fifo)", 0o600) == 0)
+        let folders = Set(try scratch.contents().filter { $0.hasSuffix(".work") })
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = [
-            "tokenise", "--schema", Self.schema, "--secret-file", "project.secret", "--input", "data.csv", "--output",
+            "tokenise", "--schema", Self.schema, "--secret-file", "project.secret", "--input", fifo, "--output",
             "tokens.bmt",
         ]
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // More than one batch (16384 records), so the first is scattered to a bucket file while the run waits.
-        let writer = try #require(FileHandle(forWritingAtPath: "\(scratch.path)/data.csv"))
+        let writer = try #require(FileHandle(forWritingAtPath: "\(scratch.path)/\(fifo)"))
         var text = "id,given_name,surname,dob,sex,postcode,nino\n"
         for index in 0..<20_000 { text += "W\(index),Ann,Lee,1990-01-01,F,SW1A 1AA,\n" }
         writer.write(Data(text.utf8))
-        func bucketWritten() -> Bool {
+        func scattered() -> String? {
             let names = (try? scratch.contents()) ?? []
-            return names.contains { name in
-                name.hasSuffix(".work")
+            return names.first { name in
+                name.hasSuffix(".work") && !folders.contains(name)
                     && ((try? FileManager.default.contentsOfDirectory(atPath: "\(scratch.path)/\(name)")) ?? []).count
                         > 0
             }
         }
         let deadline = Date().addingTimeInterval(60)
-        while !bucketWritten() && Date() < deadline { usleep(20_000) }
-        #expect(bucketWritten(), "the run never scattered a batch")
+        while scattered() == nil && Date() < deadline { usleep(20_000) }
+        let folder = try #require(scattered(), "the run never scattered a batch")
+        return (process, writer, folder)
+    }
+
+    /// Sends `signal` and waits for the run to end (the test runner starts children with SIGINT and SIGTERM
+    /// blocked; a run that does not unblock them never ends).
+    func stop(_ process: Process, with signal: Int32) {
         kill(process.processIdentifier, signal)
-        // The test runner starts children with these signals blocked; a run that does not unblock them never ends.
         let stopBy = Date().addingTimeInterval(30)
         while process.isRunning && Date() < stopBy { usleep(20_000) }
         if process.isRunning {
-            Issue.record("the run ignored the signal")
+            Issue.record("the run ignored signal \(signal)")
             kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
+    }
+
+    /// SPEC §6.8: SIGINT or SIGTERM during a run removes the run's temporary files (scatter buckets holding rows
+    /// and record keys) and exits 130 or 143.
+    @Test(arguments: [(SIGTERM, 143), (SIGINT, 130)] as [(Int32, Int32)])
+    func anInterruptedRunLeavesNothingBehind(signal: Int32, status: Int32) throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        let before = try scratch.contents().union(["data.csv"])
+        let (process, writer, _) = try startWaitingRun(scratch, fifo: "data.csv")
+        stop(process, with: signal)
         try writer.close()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == status)
         let after = try scratch.contents()
         #expect(after == before, "left behind: \(after.subtracting(before))")
+    }
+
+    /// SPEC §6.8: a run killed with SIGKILL leaves its `.work` folder behind; the next run to the same output
+    /// removes it, but not the folder of a run that is still going, however old.
+    @Test func theNextRunRemovesWhatAKilledRunLeft() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        let aMinuteAgo = [FileAttributeKey.modificationDate: Date().addingTimeInterval(-60)]
+        let (live, liveWriter, liveFolder) = try startWaitingRun(scratch, fifo: "live.csv")
+        try FileManager.default.setAttributes(aMinuteAgo, ofItemAtPath: "\(scratch.path)/\(liveFolder)")
+        let (killed, killedWriter, killedFolder) = try startWaitingRun(scratch, fifo: "killed.csv")
+        stop(killed, with: SIGKILL)
+        try killedWriter.close()
+        #expect(try scratch.contents().isSuperset(of: [liveFolder, killedFolder]))
+        try FileManager.default.setAttributes(aMinuteAgo, ofItemAtPath: "\(scratch.path)/\(killedFolder)")
+
+        let result = try tokenise(scratch)
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.error.contains("removed 1 temporary file left by a killed run"), "\(result.error)")
+        #expect(result.error.contains(killedFolder))
+        let contents = try scratch.contents()
+        #expect(!contents.contains(killedFolder))
+        #expect(contents.contains(liveFolder))
+
+        stop(live, with: SIGTERM)
+        try liveWriter.close()
+        #expect(live.terminationStatus == 143)
+        #expect(try scratch.contents().filter { $0.hasPrefix(".") }.isEmpty)
     }
 
     @Test func badUTF8NamesTheLineAndField() throws {

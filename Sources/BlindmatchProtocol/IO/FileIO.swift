@@ -145,6 +145,8 @@ public final class AtomicFile {
         self.temporaryPath = temporaryPath ?? Self.temporaryPath(for: destination)
         descriptor = open(self.temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw FileIO.ioError("cannot create", self.temporaryPath) }
+        // Held until the file is renamed or removed: a lock that can be taken marks a file of a killed run.
+        flock(descriptor, LOCK_EX)
         // The umask must not widen or narrow what the protocol asks for.
         fchmod(descriptor, mode)
     }
@@ -211,8 +213,11 @@ public final class AtomicFile {
     public func commit() throws {
         try flush()
         guard fsync(descriptor) == 0 else { throw FileIO.ioError("cannot sync", temporaryPath) }
-        close(descriptor)
-        descriptor = -1
+        // Renamed while still open, so its lock holds until the file has its final name.
+        defer {
+            close(descriptor)
+            descriptor = -1
+        }
         guard rename(temporaryPath, destination) == 0 else {
             let error = FileIO.ioError("cannot rename into place as \(destination)", temporaryPath)
             unlink(temporaryPath)
@@ -231,4 +236,76 @@ public final class AtomicFile {
 
     /// The descriptor, for reading back what was written (e.g. to digest it).
     public var fileDescriptor: Int32 { descriptor }
+}
+
+/// Temporary files that a killed run left beside a destination (SPEC §6.8): `.NAME.XXXXXXXXXXXX.partial` files and
+/// `.NAME.XXXXXXXXXXXX.work` folders for the same NAME. A writer holds an exclusive `flock` on each from the moment
+/// it creates it until it is renamed or removed, so one whose lock can be taken, and that is old enough not to be
+/// in the instant between its creation and its lock, belongs to no running process.
+public enum StaleTemporaryFiles {
+    /// Removes those beside `destination` at least `minimumAge` seconds old whose lock is free, and returns their
+    /// paths. Anything it cannot read or lock is left alone.
+    @discardableResult
+    public static func sweep(besides destination: String, minimumAge: Double = 10) -> [String] {
+        let directory = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
+        let folder = directory.isEmpty ? "/" : directory
+        let name = destination.split(separator: "/").last.map(String.init) ?? destination
+        let candidates = entries(of: folder).filter { isTemporary($0, of: name) }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var removed: [String] = []
+        for candidate in candidates.sorted() {
+            let path = "\(folder)/\(candidate)"
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_uid == geteuid(),
+                Double(now.tv_sec - info.st_mtim.tv_sec) >= minimumAge
+            else { continue }
+            let isFolder = candidate.hasSuffix(".work")
+            guard isFolder ? (info.st_mode & S_IFMT) == S_IFDIR : (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (isFolder ? O_DIRECTORY : 0))
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if isFolder {
+                removeFiles(in: path)
+                if rmdir(path) == 0 { removed.append(path) }
+            } else if unlink(path) == 0 {
+                removed.append(path)
+            }
+        }
+        return removed
+    }
+
+    /// `.NAME.` + 12 hex digits + `.partial` or `.work`.
+    static func isTemporary(_ entry: String, of name: String) -> Bool {
+        let prefix = ".\(name)."
+        for suffix in [".partial", ".work"] where entry.hasPrefix(prefix) && entry.hasSuffix(suffix) {
+            let middle = entry.dropFirst(prefix.count).dropLast(suffix.count)
+            return middle.count == 12 && middle.allSatisfy(\.isHexDigit)
+        }
+        return false
+    }
+
+    /// The names in a folder, without `.` and `..`; none when it cannot be read.
+    private static func entries(of folder: String) -> [String] {
+        guard let stream = opendir(folder) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The regular files directly inside a `.work` folder (its bucket files).
+    private static func removeFiles(in folder: String) {
+        for name in entries(of: folder) {
+            var info = stat()
+            let path = "\(folder)/\(name)"
+            if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { unlink(path) }
+        }
+    }
 }

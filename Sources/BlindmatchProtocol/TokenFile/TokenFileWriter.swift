@@ -27,6 +27,8 @@ public final class TokenFileWriter {
     private var rowCount = 0
     private var generator: any RandomNumberGenerator
     private var finished = false
+    /// A descriptor of the scatter folder, holding its lock; -1 once closed.
+    private var workLock: Int32 = -1
     /// Fixed creation time, for reproducible vectors; nil means now.
     var createdAt: String?
 
@@ -54,6 +56,9 @@ public final class TokenFileWriter {
         let count = min(256, max(1, expectedRecords / 65_536 + 1))
         buckets = (0..<count).map { BucketFile(path: "\(workDirectory)/bucket-\($0)") }
         guard mkdir(bucketDirectory, 0o700) == 0 else { throw FileIO.ioError("cannot create", bucketDirectory) }
+        // Locked while this writer lives, so that a later run can tell it from a folder a killed run left (§6.8).
+        workLock = open(bucketDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if workLock >= 0 { flock(workLock, LOCK_EX) }
     }
 
     deinit { if !finished { abandon() } }
@@ -225,6 +230,8 @@ public final class TokenFileWriter {
     public func abandon() {
         for bucket in buckets { bucket.remove() }
         rmdir(bucketDirectory)
+        if workLock >= 0 { close(workLock) }
+        workLock = -1
         finished = true
     }
 

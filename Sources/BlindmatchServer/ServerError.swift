@@ -39,3 +39,12 @@ public struct ServerError: Error, CustomStringConvertible, Sendable, Equatable {
         lhs.code == rhs.code && lhs.reason == rhs.reason
     }
 }
+
+extension ServerError {
+    /// How an error is named in the server's log: a `ServerError` by its code, reason and place (reasons never hold
+    /// a record value, token or secret), anything else by its type alone.
+    static func logText(_ error: any Error) -> String {
+        guard let error = error as? ServerError else { return String(describing: type(of: error)) }
+        return "\(error.code.rawValue): \(error.reason) (\(error.file):\(error.line))"
+    }
+}

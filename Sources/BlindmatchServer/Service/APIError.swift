@@ -39,6 +39,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func invalid(_ message: String) -> APIError { APIError(.unprocessableContent, "invalidRequest", message) }
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "notFound", message) }
     static func conflict(_ code: String, _ message: String) -> APIError { APIError(.conflict, code, message) }
+    /// 409 `projectClosed`: the project no longer takes changes.
+    static func projectClosed(_ id: String) -> APIError { conflict("projectClosed", "project \(id) is closed") }
     static func forbidden(_ code: String, _ message: String) -> APIError { APIError(.forbidden, code, message) }
 }
 

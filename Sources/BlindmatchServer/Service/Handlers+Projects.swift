@@ -102,18 +102,18 @@ extension MatchingService {
             let reason = try reader.string(
                 "reason", required: true, must: "text of 1 to 200 characters", { Patterns.isText($0, maximum: 200) })
         else { throw APIError.malformed("reason is required") }
-        guard existing.isOpen else { throw APIError.conflict("projectClosed", "project \(existing.id) is closed") }
+        guard existing.isOpen else { throw APIError.projectClosed(existing.id) }
         let actor = try call.token.actor
         await scheduler.cancel(project: existing.id)
         let files = self.files
-        let (project, _) = try await store.database.write { db -> (ProjectRecord, [String]) in
+        let project = try await store.database.write { db -> ProjectRecord in
             let id = existing.id
             let now = AuditTime.now().text
             try db.execute(
                 sql:
                     "UPDATE project SET status = 'closed', closedAt = ?, closeReason = ? WHERE id = ? AND status = 'open'",
                 arguments: [now, reason, id])
-            guard db.changesCount > 0 else { throw APIError.conflict("projectClosed", "project \(id) is closed") }
+            guard db.changesCount > 0 else { throw APIError.projectClosed(id) }
             try ServiceStore.append(
                 db, actor: actor, action: .projectClosed, project: id, details: ["reason": .string(reason)])
             for run in try String.fetchAll(
@@ -146,7 +146,7 @@ extension MatchingService {
             guard let project = try ProjectRecord.fetch(db, id: id) else {
                 throw ServerError(.storage, "a project just written cannot be read back")
             }
-            return (project, orphans)
+            return project
         }
         return JSONResponse.make(project.json)
     }
@@ -160,7 +160,7 @@ extension MatchingService {
         }
         guard let body = try await call.jsonBody() else { throw APIError.malformed("a body is required") }
         let key = try ProjectRequest.publicKey(try ObjectReader(body))
-        guard existing.isOpen else { throw APIError.conflict("projectClosed", "project \(existing.id) is closed") }
+        guard existing.isOpen else { throw APIError.projectClosed(existing.id) }
         if existing.parties.contains(where: { $0.name != name && $0.publicKey == key }) {
             throw APIError.conflict("keyInUse", "the other party of this project has this key")
         }
@@ -262,11 +262,11 @@ struct ProjectRequest {
             "solver", required: false, must: "many-to-one, one-to-one or all", { Solver(rawValue: $0) != nil })
         let veto = try matching.stringArray("vetoKeys", maxCount: 32, must: "a match-key name", Patterns.isKeyName)
         let blocking = try matching.bool("blocking") ?? true
-        guard let thresholdValue = try? DiceThreshold(threshold), thresholdValue.numerator > 0 else {
+        guard let thresholdValue = try? DiceThreshold(threshold) else {
             throw APIError.invalid("matching.threshold must be above 0")
         }
         if let reviewFrom {
-            guard let value = try? DiceThreshold(reviewFrom), value.numerator > 0 else {
+            guard let value = try? DiceThreshold(reviewFrom) else {
                 throw APIError.invalid("matching.reviewFrom must be above 0")
             }
             guard value < thresholdValue else {

@@ -172,16 +172,17 @@ extension MatchingService {
             let names = [
                 "row": "row", "counterpartRow": "counterpart_row", "rule": "rule", "score": "score", "status": "status",
             ]
-            var text = fields.compactMap { names[$0] }.joined(separator: ",") + "\n"
+            var text = Array((fields.compactMap { names[$0] }.joined(separator: ",") + "\n").utf8)
             for row in rows {
-                text +=
-                    row.map { value -> String in
-                        switch value {
-                        case .string(let value): return CSVField.escape(value)
-                        case .number(let value): return value
-                        default: return ""
-                        }
-                    }.joined(separator: ",") + "\n"
+                for (index, value) in row.enumerated() {
+                    if index > 0 { text.append(UInt8(ascii: ",")) }
+                    switch value {
+                    case .string(let value): CSVText.appendField(value.utf8, to: &text)
+                    case .number(let value): text.append(contentsOf: value.utf8)
+                    default: break
+                    }
+                }
+                text.append(0x0A)
             }
             var headers: HTTPFields = [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"]
             if let next {
@@ -190,7 +191,7 @@ extension MatchingService {
                         "</projects/\(project.id)/runs/\(run.id)/results/\(party.name)?cursor=\(next)&limit=\(limit)>; rel=\"next\""
                 }
             }
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }
         let items = rows.map { row in JSONValue.object(fields.indices.map { (fields[$0], row[$0]) }) }
         let counterpart = project.parties.first { $0.name != party.name }?.name ?? ""
@@ -205,9 +206,10 @@ extension MatchingService {
 
     static func cell(_ row: Row, index: Int, field: String, decimals: Int) -> JSONValue {
         switch field {
-        case "row", "counterpartRow": return .integer(row["c\(index)"])
-        case "score": return .string(score(row["c\(index)"], decimals: decimals))
-        default: return .string(row["c\(index)"])
+        // The columns are selected in this order (c0, c1, …): read them by position.
+        case "row", "counterpartRow": return .integer(row[index])
+        case "score": return .string(score(row[index], decimals: decimals))
+        default: return .string(row[index])
         }
     }
 
@@ -216,12 +218,5 @@ extension MatchingService {
         let scale = [1, 10, 100, 1000][decimals]
         let fraction = String(units % scale)
         return "\(units / scale)." + String(repeating: "0", count: decimals - fraction.count) + fraction
-    }
-}
-
-enum CSVField {
-    static func escape(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -41,7 +41,7 @@ extension MatchingService {
                 guard record.party(named: party) != nil else {
                     throw APIError.conflict("partyNotRegistered", "project \(project) has no party \(party)")
                 }
-                guard record.isOpen else { throw APIError.conflict("projectClosed", "project \(project) is closed") }
+                guard record.isOpen else { throw APIError.projectClosed(project) }
             }
             let issued = try Self.insertToken(
                 db, role: role, name: name ?? party ?? "", project: project, party: party, expiresAt: expiresAt)
@@ -80,7 +80,7 @@ extension MatchingService {
     func getToken(_ call: Call) async throws -> Response {
         let id = call.parameter("tokenId")
         let record = try await store.database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]).map(TokenRecord.init(row:))
+            try TokenRecord.fetch(db, id: id)
         }
         guard let record else { throw APIError.notFound("no token \(Self.printableID(id))") }
         return JSONResponse.make(record.json)
@@ -91,10 +91,7 @@ extension MatchingService {
         let id = call.parameter("tokenId")
         let actor = try call.token.actor
         let record = try await store.database.write { db -> TokenRecord? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]) else {
-                return nil
-            }
-            let record = try TokenRecord(row: row)
+            guard let record = try TokenRecord.fetch(db, id: id) else { return nil }
             guard record.revokedAt == nil else { return record }
             if record.role == .operator {
                 let others =
@@ -108,8 +105,7 @@ extension MatchingService {
                 }
             }
             try Self.revoke(db, tokenID: id, actor: actor, project: record.project)
-            return try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]).map(
-                TokenRecord.init(row:))
+            return try TokenRecord.fetch(db, id: id)
         }
         guard let record else { throw APIError.notFound("no token \(Self.printableID(id))") }
         return JSONResponse.make(record.json)

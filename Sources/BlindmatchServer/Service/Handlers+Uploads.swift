@@ -36,8 +36,7 @@ extension MatchingService {
     {
         let tokenID = try call.token.id
         let request = call.request
-        let type = request.headers[.contentType]?.split(separator: ";")[0].trimmingCharacters(in: .whitespaces)
-            .lowercased()
+        let type = call.mediaType
         guard type == "application/vnd.blindmatch.tokens" || type == "application/octet-stream" else {
             throw APIError(
                 .unsupportedMediaType, "unsupportedMediaType",
@@ -47,7 +46,7 @@ extension MatchingService {
         let tooLarge = APIError(.contentTooLarge, "payloadTooLarge", "the upload limit is \(limit) bytes")
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit { throw tooLarge }
-        guard project.isOpen else { throw APIError.conflict("projectClosed", "project \(project.id) is closed") }
+        guard project.isOpen else { throw APIError.projectClosed(project.id) }
 
         let sink = try UploadSink(store: files)
         defer { sink.discard() }
@@ -58,7 +57,8 @@ extension MatchingService {
             }
         } catch let error as APIError {
             throw error
-        } catch is ServerError {
+        } catch let error as ServerError {
+            logger.error("upload could not be stored: \(ServerError.logText(error))")
             throw APIError(.internalServerError, "internal", "the upload could not be stored")
         } catch {
             throw APIError(.badRequest, "truncatedUpload", "the body ended before it was complete")
@@ -82,8 +82,7 @@ extension MatchingService {
             // revoked, or the other party's first upload arrived.
             try ProjectRecord.requireOpen(db, id: project.id)
             guard
-                let row = try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [tokenID]),
-                try TokenRecord(row: row).isValid(at: AuditTime.now().text)
+                let token = try TokenRecord.fetch(db, id: tokenID), token.isValid(at: AuditTime.now().text)
             else { throw APIError.unauthenticated }
             if let now = try Self.compatibilityReference(db, project: project.id),
                 !(reference.map { $0 == now } ?? false)
@@ -249,9 +248,21 @@ extension MatchingService {
         if let party { listing.filter("party = ?", [party]) }
         let query = listing
         let (items, total) = try await store.database.read { db in
-            try query.items(db) { row in try UploadRecord.fetch(db, id: row["id"]) }
+            // One lookup of the latest upload per party, not per row.
+            var latestByParty: [String: String?] = [:]
+            return try query.items(db) { row in
+                let party: String = row["party"]
+                let latest: String?
+                if let known = latestByParty[party] {
+                    latest = known
+                } else {
+                    latest = try UploadRecord.latestID(db, project: project.id, party: party)
+                    latestByParty[party] = latest
+                }
+                return try UploadRecord(row: row, current: latest == row["id"] as String)
+            }
         }
-        return listing.response(items.compactMap { $0?.json }, total: total)
+        return listing.response(items.map(\.json), total: total)
     }
 
     /// `GET /projects/{projectId}/uploads/{uploadId}`.

@@ -109,10 +109,10 @@ public final class MatchingService: Sendable {
                 id, Data(hash), role.rawValue, name, project, party, AuditTime.now().text, expiresAt,
                 try ServiceStore.nextOrdinal(db),
             ])
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]) else {
+        guard let record = try TokenRecord.fetch(db, id: id) else {
             throw ServerError(.storage, "a token just written cannot be read back")
         }
-        return (token, try TokenRecord(row: row))
+        return (token, record)
     }
 
     func token(hash: [UInt8]) async throws -> TokenRecord? {

@@ -26,8 +26,6 @@ struct ObjectReader {
         }
     }
 
-    func has(_ key: String) -> Bool { members.contains { $0.key == key } }
-
     func value(_ key: String) -> JSONValue? { members.first { $0.key == key }?.value }
 
     func fieldName(_ key: String) -> String { name(key, in: path) }
@@ -111,10 +109,9 @@ struct ObjectReader {
 
 /// The value patterns of `Protocol/openapi.yaml`.
 enum Patterns {
+    /// A server id: the kind's letter, `-`, 16 lower-case hex digits.
     static func isID(_ text: String, kind: Character) -> Bool {
-        let scalars = Array(text.unicodeScalars)
-        return scalars.count == 18 && text.first == kind && scalars[1] == "-"
-            && scalars[2...].allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+        text.first == kind && text.dropFirst().first == "-" && isHex(String(text.dropFirst(2)), count: 16)
     }
 
     static func isName(_ text: String) -> Bool {

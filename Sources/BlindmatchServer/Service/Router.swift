@@ -82,12 +82,8 @@ struct ServiceResponder: HTTPResponder {
             return try await dispatch(request)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
-        } catch let error as ServerError {
-            service.logger.error("request failed: \(error.code.rawValue)")
-            return try APIError(.internalServerError, "internal", "the server could not complete the request")
-                .response(from: request, context: context)
         } catch {
-            service.logger.error("request failed: \(String(describing: type(of: error)))")
+            service.logger.error("request failed: \(ServerError.logText(error))")
             return try APIError(.internalServerError, "internal", "the server could not complete the request")
                 .response(from: request, context: context)
         }

@@ -76,15 +76,19 @@ extension Call {
             .notAcceptable, "notAcceptable", "this resource is served as \(offered.joined(separator: " or "))")
     }
 
+    /// The body's media type, lower-cased, without parameters (`application/json; charset=utf-8` gives
+    /// `application/json`).
+    var mediaType: String? {
+        request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+
     /// The JSON body: 415 unless `application/json`, 413 over 1 MiB, 400 unless it parses. `optional` bodies may
     /// be absent (no content at all).
     func jsonBody(optional: Bool = false) async throws -> JSONValue? {
         let length = request.headers[.contentLength].flatMap { Int($0) }
         let chunked = request.headers[.transferEncoding] != nil
         if optional && (length ?? 0) == 0 && !chunked { return nil }
-        let type = request.headers[.contentType]?.split(separator: ";")[0].trimmingCharacters(in: .whitespaces)
-            .lowercased()
-        guard type == "application/json" else {
+        guard mediaType == "application/json" else {
             throw APIError(.unsupportedMediaType, "unsupportedMediaType", "the body must be application/json")
         }
         if let length, length > MatchingService.maxJSONBytes { throw Self.tooLarge }

@@ -69,7 +69,7 @@ actor RunScheduler {
                 cancellations[run.id] = nil
                 try await finish(run, outcome: outcome, service: service)
             } catch {
-                service.logger.error("run scheduling failed: \(String(describing: type(of: error)))")
+                service.logger.error("run scheduling failed: \(ServerError.logText(error))")
                 try? await Task.sleep(for: .seconds(1))
             }
         }

@@ -16,10 +16,14 @@ struct TokenRecord: Sendable {
     var expiresAt: String?
     var revokedAt: String?
 
+    static func fetch(_ db: Database, id: String) throws -> TokenRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]).map(TokenRecord.init(row:))
+    }
+
     init(row: Row) throws {
         id = row["id"]
         guard let role = Role(rawValue: row["role"]) else {
-            throw APIError(.internalServerError, "internal", "bad role")
+            throw ServerError(.storage, "token \(id) has an unknown role in the store")
         }
         self.role = role
         name = row["name"]
@@ -188,7 +192,7 @@ struct ProjectRecord: Sendable {
     /// land in a project closed while the request was on its way.
     static func requireOpen(_ db: Database, id: String) throws {
         guard try String.fetchOne(db, sql: "SELECT status FROM project WHERE id = ?", arguments: [id]) == "open" else {
-            throw APIError.conflict("projectClosed", "project \(id) is closed")
+            throw APIError.projectClosed(id)
         }
     }
 
@@ -274,10 +278,15 @@ struct UploadRecord: Sendable {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE id = ?", arguments: [id]) else {
             return nil
         }
-        let latest = try String.fetchOne(
-            db, sql: "SELECT id FROM upload WHERE project = ? AND party = ? ORDER BY ordinal DESC LIMIT 1",
-            arguments: [row["project"] as String, row["party"] as String])
+        let latest = try latestID(db, project: row["project"], party: row["party"])
         return try UploadRecord(row: row, current: latest == id)
+    }
+
+    /// The id of a party's latest accepted upload.
+    static func latestID(_ db: Database, project: String, party: String) throws -> String? {
+        try String.fetchOne(
+            db, sql: "SELECT id FROM upload WHERE project = ? AND party = ? ORDER BY ordinal DESC LIMIT 1",
+            arguments: [project, party])
     }
 
     static func current(_ db: Database, project: String, party: String) throws -> UploadRecord? {

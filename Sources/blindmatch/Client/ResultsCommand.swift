@@ -95,10 +95,7 @@ struct ResultsCommand: AsyncParsableCommand {
         var header: [UInt8]?
         var rows = 0
         var pages = 0
-        var cursor: String?
-        repeat {
-            var page = endpoint
-            if let cursor { page.query.append(("cursor", cursor)) }
+        try await client.followCursor(endpoint) { page in
             let response = try await client.response(page, accept: "text/csv", deadline: .now() + Self.pageTimeout)
             try ServiceClient.expect(response, contentType: "text/csv", for: endpoint, from: client.server)
             var pageHeader: [UInt8] = []
@@ -137,12 +134,8 @@ struct ResultsCommand: AsyncParsableCommand {
                 rows += 1
             }
             pages += 1
-            let next = try Self.nextCursor(link: response.headers.first(name: "Link"), for: endpoint, client: client)
-            guard next == nil || next != cursor else {
-                throw ClientError(.invalidResponse, "\(client.server) answered \(endpoint) with the same cursor twice")
-            }
-            cursor = next
-        } while cursor != nil
+            return try Self.nextCursor(link: response.headers.first(name: "Link"), for: endpoint, client: client)
+        }
         return (rows, pages)
     }
 
@@ -158,10 +151,7 @@ struct ResultsCommand: AsyncParsableCommand {
         var first: ServiceAPI.ResultPage?
         var rows = 0
         var pages = 0
-        var cursor: String?
-        repeat {
-            var request = endpoint
-            if let cursor { request.query.append(("cursor", cursor)) }
+        try await client.followCursor(endpoint) { request in
             let (_, bytes) = try await client.jsonBytes(request)
             let page = try client.decode(ServiceAPI.ResultPage.self, from: bytes, for: endpoint)
             if let first {
@@ -183,11 +173,8 @@ struct ResultsCommand: AsyncParsableCommand {
                 rows += 1
             }
             pages += 1
-            guard page.nextCursor == nil || page.nextCursor != cursor else {
-                throw ClientError(.invalidResponse, "\(client.server) answered \(endpoint) with the same cursor twice")
-            }
-            cursor = page.nextCursor
-        } while cursor != nil
+            return page.nextCursor
+        }
         try file.write("\n],\"nextCursor\":null}\n")
         if let first, first.totalRows != rows {
             throw ClientError(

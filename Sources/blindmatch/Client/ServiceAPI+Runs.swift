@@ -24,7 +24,7 @@ extension ServiceAPI {
     ///   requestedBy, queuedAt, startedAt, finishedAt]
     /// ```
     struct Run: Decodable, Sendable {
-        /// `progress`: `stage` one of queued, exact, fuzzy, solving, writing, done; `fraction` of the whole run.
+        /// `progress`: `stage` one of queued, exact, fuzzy, writing, done; `fraction` of the whole run.
         struct Progress: Decodable, Sendable {
             let stage: String
             let fraction: Double

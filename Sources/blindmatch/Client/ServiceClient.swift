@@ -102,19 +102,29 @@ struct ServiceClient: Sendable {
     /// Every item of a paginated listing (`items`, `nextCursor`), following the cursor to the last page.
     func all<Item: Decodable & Sendable>(_ endpoint: Endpoint, of type: Item.Type = Item.self) async throws -> [Item] {
         var items: [Item] = []
-        var cursor: String?
-        repeat {
-            var page = endpoint
-            page.query.append(("limit", "1000"))
-            if let cursor { page.query.append(("cursor", cursor)) }
+        var listing = endpoint
+        listing.query.append(("limit", "1000"))
+        try await followCursor(listing) { page in
             let result: ServiceAPI.Page<Item> = try await json(page)
             items += result.items
-            guard result.nextCursor == nil || result.nextCursor != cursor else {
+            return result.nextCursor
+        }
+        return items
+    }
+
+    /// Walks a paginated endpoint: calls `page` with the request for each page (the first without a cursor) and
+    /// follows the cursor it returns until there is none. A server that answers a cursor with itself is refused.
+    func followCursor(_ endpoint: Endpoint, page: (Endpoint) async throws -> String?) async throws {
+        var cursor: String?
+        repeat {
+            var request = endpoint
+            if let cursor { request.query.append(("cursor", cursor)) }
+            let next = try await page(request)
+            guard next == nil || next != cursor else {
                 throw ClientError(.invalidResponse, "\(server) answered \(endpoint) with the same cursor twice")
             }
-            cursor = result.nextCursor
+            cursor = next
         } while cursor != nil
-        return items
     }
 
     /// The whole body of a response, at most `limit` bytes.

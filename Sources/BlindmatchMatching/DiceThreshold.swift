@@ -10,8 +10,11 @@ public struct DiceThreshold: Sendable, Equatable, Comparable, CustomStringConver
         guard (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
             let whole = UInt64(parts[0].isEmpty ? "0" : parts[0])
         else { throw MatchingError(.invalidThreshold, "\"\(text)\" is not a threshold between 0 and 1") }
+        guard whole <= 1 else {
+            throw MatchingError(.invalidThreshold, "\"\(text)\": a threshold must be above 0 and at most 1")
+        }
         let decimals = parts.count == 2 ? String(parts[1]) : ""
-        guard whole <= 1, decimals.count <= 6, decimals.isEmpty || UInt64(decimals) != nil else {
+        guard decimals.count <= 6, decimals.isEmpty || UInt64(decimals) != nil else {
             throw MatchingError(.invalidThreshold, "\"\(text)\": at most 6 decimals")
         }
         var denominator: UInt64 = 1

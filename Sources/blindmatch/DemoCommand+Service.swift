@@ -113,9 +113,7 @@ extension DemoCommand {
             let (rows, _) = try await ResultsCommand.fetch(
                 project: run.project, run: run.run, party: agency.name, into: path,
                 connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"))
-            let head = try FileIO.readPrefix(path, count: 200)
-            let header = String(decoding: head.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-            views[agency.name] = (rows, header.split(separator: ",").map(String.init))
+            views[agency.name] = (rows, try CSVReader(path: path).header)
         }
         var byKeys = 0
         var byFilters = 0

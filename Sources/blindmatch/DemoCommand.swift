@@ -2,12 +2,6 @@ import ArgumentParser
 import BlindmatchMatching
 import BlindmatchProtocol
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -48,13 +42,7 @@ struct DemoCommand: AsyncParsableCommand {
             let temporary = directory == nil ? try TemporaryDirectory(prefix: "blindmatch-demo") : nil
             let folder = directory ?? temporary?.path ?? "."
             let dataDirectory = "\(folder)/\(Self.serviceDirectory)"
-            defer {
-                if let temporary {
-                    // TemporaryDirectory removes one level; the service's data directory holds folders.
-                    try? FileManager.default.removeItem(atPath: dataDirectory)
-                    temporary.remove()
-                }
-            }
+            defer { temporary?.remove() }
             if FileIO.exists(dataDirectory) {
                 throw ProtocolError(
                     .invalidArgument,

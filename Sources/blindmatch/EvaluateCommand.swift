@@ -10,7 +10,10 @@ struct EvaluateCommand: ParsableCommand {
             "Maps row references back to record keys through both agencies' local maps (so it runs where those maps are, e.g. in a test or a joint evaluation), then compares with truth.csv (watch_id,bulk_id)."
     )
 
-    @Option(help: ArgumentHelp("The output of `blindmatch match`.", valueName: "matches.csv"))
+    @Option(
+        help: ArgumentHelp(
+            "The output of `blindmatch match`, or the watch-list party's `blindmatch results` (CSV).",
+            valueName: "matches.csv"))
     var matches: String
 
     @Option(name: .customLong("map-a"), help: ArgumentHelp("The watch list's local map.", valueName: "A.map.csv"))
@@ -37,9 +40,8 @@ struct EvaluateCommand: ParsableCommand {
         var certain = Set<Evaluation.KeyPair>()
         var all = Set<Evaluation.KeyPair>()
         // `match` writes row_a,row_b,…; the service gives the watch-list party row,counterpart_row,… (the same pairs).
-        let first = try FileIO.readPrefix(matches, count: 20)
         let header =
-            first.starts(with: Array("row,counterpart_row,".utf8))
+            try CSVReader(path: matches).header.starts(with: ["row", "counterpart_row"])
             ? ["row", "counterpart_row", "rule", "score", "status"] : ["row_a", "row_b", "rule", "score", "status"]
         try forEachRecord(matches, header: header) { fields, line in
             guard let rowA = Int(fields[0]), let rowB = Int(fields[1]), rowA >= 0, rowA < keysA.count, rowB >= 0,

@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     var threads: Int?
 
     func run() async throws {
-        do {
+        try await reportingErrors {
             var options = MatchingService.Options(dataDirectory: dataDirectory)
             options.host = host
             options.port = port
@@ -64,9 +64,6 @@ struct ServeCommand: AsyncParsableCommand {
                 Console.output("blindmatch serve: listening on http://\(host):\(port)\n")
             }
             Console.output("blindmatch serve: stopped\n")
-        } catch let error as any ReportableError {
-            Console.error("blindmatch: error: \(error.description)\n")
-            throw ExitCode(1)
         }
     }
 }

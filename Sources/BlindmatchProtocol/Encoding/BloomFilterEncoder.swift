@@ -26,7 +26,7 @@ struct BloomFilterEncoder {
     private let token = TokenBuffer()
     private var tokenLength = 0
     private var tokenKey = PositionCache.Key(building: ())
-    /// `bits(forToken:of:)` for the value being tokenised: k = base + 1 for the first `extra` tokens, else base.
+    /// `Strategy.split(tokenCount:)` for the value being tokenised: k = base + 1 for the first `extra` tokens, else base.
     private var strategyCount = -1
     private var strategyField = -1
     private var strategyBase = 0
@@ -264,11 +264,7 @@ struct BloomFilterEncoder {
         if count != strategyCount || fieldIndex != strategyField {
             strategyCount = count
             strategyField = fieldIndex
-            switch field.strategy {
-            case .bitsPerToken(let k): (strategyBase, strategyExtra) = (k, 0)
-            case .bitsPerFeature(let total):
-                (strategyBase, strategyExtra) = total.quotientAndRemainder(dividingBy: count)
-            }
+            (strategyBase, strategyExtra) = field.strategy.split(tokenCount: count)
         }
         let k = index < strategyExtra ? strategyBase + 1 : strategyBase
         guard k > 0 else { return }

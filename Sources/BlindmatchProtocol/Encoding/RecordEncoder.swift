@@ -41,14 +41,7 @@ public final class RecordEncoder {
         guard !value.isEmpty else { return nil }
         switch transform {
         case .value: return value
-        case .initial:
-            // An ASCII first byte is a whole character (normalised names are ASCII); otherwise take the grapheme.
-            if let byte = value.utf8.first, byte < 0x80,
-                value.utf8.count == 1 || value.utf8.dropFirst().first.map({ $0 < 0x80 }) == true
-            {
-                return String(UnicodeScalar(byte))
-            }
-            return value.first.map(String.init)
+        case .initial: return value.first.map(String.init)
         case .first: return Nicknames.firstWord(of: value)
         case .canonical: return Nicknames.canonical(Nicknames.firstWord(of: value))
         case .soundex: return Phonetic.soundex(value)

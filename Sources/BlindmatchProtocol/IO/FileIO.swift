@@ -10,27 +10,6 @@ public enum FileIO {
         return try readAll(descriptor: descriptor, path: path)
     }
 
-    /// The first `count` bytes of a file (fewer if it is shorter).
-    public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ioError("cannot open", path) }
-        defer { close(descriptor) }
-        var output = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let got = output.withUnsafeMutableBytes {
-                read(descriptor, $0.baseAddress.map { $0 + filled }, count - filled)
-            }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw ioError("cannot read", path)
-            }
-            if got == 0 { break }
-            filled += got
-        }
-        return Array(output[0..<filled])
-    }
-
     /// Everything left to read from an open descriptor; `path` names it in errors.
     static func readAll(descriptor: Int32, path: String) throws -> [UInt8] {
         var output: [UInt8] = []
@@ -120,6 +99,26 @@ public enum FileIO {
         return Int(info.st_size)
     }
 
+    /// The folder a path is in (`.` for a bare name, `/` at the root) and its last component.
+    public static func folderAndName(of path: String) -> (folder: String, name: String) {
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        return (folder.isEmpty ? "/" : folder, path.split(separator: "/").last.map(String.init) ?? path)
+    }
+
+    /// The names in a folder, without `.` and `..`; none when it cannot be read.
+    public static func entries(of folder: String) -> [String] {
+        guard let stream = opendir(folder) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     static func ioError(_ what: String, _ path: String) -> ProtocolError {
         ProtocolError(.io, "\(path): \(what): \(String(cString: strerror(errno)))")
     }
@@ -155,12 +154,12 @@ public final class AtomicFile {
         if !committed { abandon() }
     }
 
-    /// A new temporary path beside `destination` (SPEC §6.8): `DIR/.NAME.XXXXXXXXXXXX.partial`.
-    public static func temporaryPath(for destination: String) -> String {
-        let directory = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
-        let name = destination.split(separator: "/").last.map(String.init) ?? destination
-        let suffix = Hex.encode((try? SecureRandom.bytes(6)) ?? [0, 0, 0, 0, 0, 0])
-        return "\(directory.isEmpty ? "/" : directory)/.\(name).\(suffix).partial"
+    /// A new temporary path beside `destination` (SPEC §6.8): `DIR/.NAME.XXXXXXXXXXXX.partial`, or with another
+    /// `suffix` (`work` for a tokenising run's scatter folder).
+    public static func temporaryPath(for destination: String, suffix: String = "partial") -> String {
+        let (folder, name) = FileIO.folderAndName(of: destination)
+        let random = Hex.encode((try? SecureRandom.bytes(6)) ?? [0, 0, 0, 0, 0, 0])
+        return "\(folder)/.\(name).\(random).\(suffix)"
     }
 
     /// Appends bytes (buffered).
@@ -247,10 +246,8 @@ public enum StaleTemporaryFiles {
     /// paths. Anything it cannot read or lock is left alone.
     @discardableResult
     public static func sweep(besides destination: String, minimumAge: Double = 10) -> [String] {
-        let directory = destination.lastIndex(of: "/").map { String(destination[..<$0]) } ?? "."
-        let folder = directory.isEmpty ? "/" : directory
-        let name = destination.split(separator: "/").last.map(String.init) ?? destination
-        let candidates = entries(of: folder).filter { isTemporary($0, of: name) }
+        let (folder, name) = FileIO.folderAndName(of: destination)
+        let candidates = FileIO.entries(of: folder).filter { isTemporary($0, of: name) }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var removed: [String] = []
@@ -286,23 +283,9 @@ public enum StaleTemporaryFiles {
         return false
     }
 
-    /// The names in a folder, without `.` and `..`; none when it cannot be read.
-    private static func entries(of folder: String) -> [String] {
-        guard let stream = opendir(folder) else { return [] }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
     /// The regular files directly inside a `.work` folder (its bucket files).
     private static func removeFiles(in folder: String) {
-        for name in entries(of: folder) {
+        for name in FileIO.entries(of: folder) {
             var info = stat()
             let path = "\(folder)/\(name)"
             if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { unlink(path) }

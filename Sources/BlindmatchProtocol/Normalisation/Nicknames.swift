@@ -42,6 +42,8 @@ public enum Nicknames {
         return packedGroupOf[key]
     }
 
+    private typealias PackedWord = Normaliser.PackedWord
+
     /// `groupOf` keyed by packed words, for `canonicalName(ofASCII:)`.
     private static let packedGroupOf: [PackedWord: [UInt8]] = {
         var table: [PackedWord: [UInt8]] = [:]
@@ -51,19 +53,4 @@ public enum Nicknames {
         }
         return table
     }()
-
-    /// Up to 15 bytes packed with their count: equal exactly when the words are byte for byte equal.
-    private struct PackedWord: Hashable {
-        var low: UInt64 = 0
-        var high: UInt64 = 0
-
-        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
-            guard bytes.count <= 15 else { return nil }
-            for (index, byte) in bytes.enumerated() {
-                let shift = 8 * UInt64(index & 7)
-                if index < 8 { low |= UInt64(byte) << shift } else { high |= UInt64(byte) << shift }
-            }
-            high |= UInt64(bytes.count) << 56
-        }
-    }
 }

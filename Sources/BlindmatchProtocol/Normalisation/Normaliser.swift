@@ -240,6 +240,34 @@ extension Normaliser {
         return packed
     }
 
+    /// Up to 15 bytes packed with their count: equal exactly when the words are byte for byte equal. A hashable
+    /// key for short words (nicknames, sex codes) that needs no String.
+    struct PackedWord: Hashable {
+        private var low: UInt64 = 0
+        private var high: UInt64 = 0
+
+        /// The bytes packed so far.
+        var count: Int { Int(high >> 56) }
+
+        init() {}
+
+        /// The word, or nil when it is longer than 15 bytes.
+        init?(_ bytes: some Collection<UInt8>) {
+            guard bytes.count <= 15 else { return nil }
+            for byte in bytes { append(byte) }
+        }
+
+        /// Adds a byte at the end; a word holds at most 15.
+        @inline(__always)
+        mutating func append(_ byte: UInt8) {
+            let index = count
+            precondition(index < 15, "a packed word holds at most 15 bytes")
+            let shift = 8 * UInt64(index & 7)
+            if index < 8 { low |= UInt64(byte) << shift } else { high |= UInt64(byte) << shift }
+            high = (high & 0x00FF_FFFF_FFFF_FFFF) | UInt64(index + 1) << 56
+        }
+    }
+
     /// Whether `bytes` is one of the missing-value sentinels, ignoring ASCII case.
     @inline(__always)
     static func isSentinel(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

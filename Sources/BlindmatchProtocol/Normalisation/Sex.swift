@@ -13,48 +13,37 @@ extension Normaliser {
         _ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>
     ) -> NormalisedBytes {
         guard bytes.count <= 15 else { return .invalid }
-        // The key, lower case with single spaces, is at most 15 bytes: two words.
-        var key = (UInt64(0), UInt64(0))
-        var count = 0
+        // The key, lower case with single spaces, is at most 15 bytes.
+        var key = PackedWord()
         var afterSpace = false
-        func put(_ byte: UInt8) {
-            let shift = 8 * UInt64(count & 7)
-            if count < 8 { key.0 |= UInt64(byte) << shift } else { key.1 |= UInt64(byte) << shift }
-            count += 1
-        }
         for byte in bytes {
             if isASCIIWhitespace(byte) {
                 afterSpace = true
                 continue
             }
             if afterSpace {
-                put(0x20)
+                key.append(0x20)
                 afterSpace = false
             }
-            put(lowercasedASCII(byte))
+            key.append(lowercasedASCII(byte))
         }
-        key.1 |= UInt64(count) << 56
-        guard let code = sexCodes.first(where: { $0.key == key })?.code else { return .invalid }
+        guard let code = sexCodes[key] else { return .invalid }
         guard code != 0 else { return .missing }
         output[0] = code
         return .value(count: 1)
     }
 
     /// The words of `normaliseSex`, packed as it packs its key, and their code (0 for `.missing`).
-    private static let sexCodes: [(key: (UInt64, UInt64), code: UInt8)] = [
-        (["m", "male", "man", "boy", "1"], UInt8(ascii: "m")),
-        (["f", "female", "woman", "girl", "2"], UInt8(ascii: "f")),
-        (["x", "other", "non-binary", "nonbinary", "i", "indeterminate"], UInt8(ascii: "x")),
-        (["u", "0", "9", "not known", "not specified"], 0),
-    ].flatMap { words, code in
-        words.map { word in
-            var key = (UInt64(0), UInt64(0))
-            for (index, byte) in word.utf8.enumerated() {
-                let shift = 8 * UInt64(index & 7)
-                if index < 8 { key.0 |= UInt64(byte) << shift } else { key.1 |= UInt64(byte) << shift }
-            }
-            key.1 |= UInt64(word.utf8.count) << 56
-            return (key, code)
+    private static let sexCodes: [PackedWord: UInt8] = {
+        var table: [PackedWord: UInt8] = [:]
+        for (words, code) in [
+            (["m", "male", "man", "boy", "1"], UInt8(ascii: "m")),
+            (["f", "female", "woman", "girl", "2"], UInt8(ascii: "f")),
+            (["x", "other", "non-binary", "nonbinary", "i", "indeterminate"], UInt8(ascii: "x")),
+            (["u", "0", "9", "not known", "not specified"], 0),
+        ] {
+            for word in words { if let key = PackedWord(word.utf8) { table[key] = code } }
         }
-    }
+        return table
+    }()
 }

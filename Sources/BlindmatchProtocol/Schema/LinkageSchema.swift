@@ -143,14 +143,15 @@ public struct BloomField: Sendable {
         case bitsPerToken(Int)
         case bitsPerFeature(Int)
 
-        /// clkhash's `bits_per_token`: k for each of `tokenCount` tokens.
+        /// clkhash's `bits_per_token` for a value of `tokenCount` tokens: each token gets `base` bits, the first
+        /// `extra` one more.
         @inline(__always)
-        public func bits(forToken index: Int, of tokenCount: Int) -> Int {
+        public func split(tokenCount: Int) -> (base: Int, extra: Int) {
             switch self {
-            case .bitsPerToken(let k): return k
+            case .bitsPerToken(let k): return (k, 0)
             case .bitsPerFeature(let total):
-                let k = total / tokenCount
-                return index < total % tokenCount ? k + 1 : k
+                let (base, extra) = total.quotientAndRemainder(dividingBy: tokenCount)
+                return (base, extra)
             }
         }
     }

@@ -42,15 +42,12 @@ public final class TokenFileWriter {
         self.path = path
         self.mapPath = mapPath
         partialPath = AtomicFile.temporaryPath(for: path)
-        mapPartialPath = mapPath.map(AtomicFile.temporaryPath(for:))
+        mapPartialPath = mapPath.map { AtomicFile.temporaryPath(for: $0) }
         self.context = context
         self.party = party
         self.generator = generator
         rowWidth = context.rowWidth
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let name = path.split(separator: "/").last.map(String.init) ?? "tokens"
-        bucketDirectory =
-            "\(directory.isEmpty ? "/" : directory)/.\(name).\(Hex.encode(try SecureRandom.bytes(6))).work"
+        bucketDirectory = AtomicFile.temporaryPath(for: path, suffix: "work")
         let workDirectory = bucketDirectory
         // About 64k rows per bucket keeps each shuffle in a few megabytes; at most 256 buckets stay open.
         let count = min(256, max(1, expectedRecords / 65_536 + 1))

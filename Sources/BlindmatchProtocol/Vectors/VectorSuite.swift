@@ -224,17 +224,15 @@ public final class TemporaryDirectory: Sendable {
         path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Deletes the folder and everything in it (one level deep, as Blindmatch writes it).
-    public func remove() {
-        if let directory = opendir(path) {
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                    String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != "." && name != ".." { unlink("\(path)/\(name)") }
-            }
-            closedir(directory)
+    /// Deletes the folder and everything in it, folders within it too (never following a link).
+    public func remove() { Self.remove(path) }
+
+    private static func remove(_ folder: String) {
+        for name in FileIO.entries(of: folder) {
+            let path = "\(folder)/\(name)"
+            var info = stat()
+            if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { remove(path) } else { unlink(path) }
         }
-        rmdir(path)
+        rmdir(folder)
     }
 }

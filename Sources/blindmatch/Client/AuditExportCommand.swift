@@ -36,6 +36,8 @@ struct AuditExportCommand: AsyncParsableCommand {
         InterruptCleanup.install(removing: [file.temporaryPath])
         defer { InterruptCleanup.uninstall() }
         let endpoint = Endpoint(.GET, "audit", "log")
+        let progress = Progress(label: "exporting the audit log", totalBytes: nil)
+        defer { progress.finish() }
         let exported = try await connection.withClient { client in
             let response = try await client.response(endpoint, accept: "application/jsonl", deadline: .distantFuture)
             try ServiceClient.expect(response, contentType: "application/jsonl", for: endpoint, from: client.server)
@@ -45,6 +47,7 @@ struct AuditExportCommand: AsyncParsableCommand {
                 bytes += buffer.readableBytes
                 lines += buffer.readableBytesView.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
                 try buffer.withUnsafeReadableBytes { try file.write($0) }
+                progress.update(records: lines, bytes: 0)
             }
             return (checkpoint: response.headers.first(name: "Blindmatch-Last-Checkpoint"), bytes: bytes, lines: lines)
         }

@@ -77,10 +77,12 @@ struct ResultsCommand: AsyncParsableCommand {
         defer { InterruptCleanup.uninstall() }
         var endpoint = Endpoint(.GET, "projects", project, "runs", run, "results", party)
         if let pageSize { endpoint.query.append(("limit", String(pageSize))) }
+        let progress = Progress(label: "fetching results", totalBytes: nil)
+        defer { progress.finish() }
         let (rows, pages) = try await connection.withClient { client in
             switch format {
-            case .csv: return try await fetchCSV(endpoint, client: client, into: file)
-            case .json: return try await fetchJSON(endpoint, client: client, into: file)
+            case .csv: return try await fetchCSV(endpoint, client: client, into: file, progress: progress)
+            case .json: return try await fetchJSON(endpoint, client: client, into: file, progress: progress)
             }
         }
         try file.commit()
@@ -90,7 +92,7 @@ struct ResultsCommand: AsyncParsableCommand {
     /// Writes every CSV page: the first page's header row, then each page's rows (a later page's header must be
     /// the same and is dropped). Returns the rows and pages.
     private static func fetchCSV(
-        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile
+        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile, progress: Progress
     ) async throws -> (rows: Int, pages: Int) {
         var header: [UInt8]?
         var rows = 0
@@ -124,6 +126,7 @@ struct ResultsCommand: AsyncParsableCommand {
                 rows += bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
                 lastByte = last
                 try bytes.withUnsafeBytes { try file.write($0) }
+                progress.update(records: rows, bytes: 0)
             }
             guard !isInHeader || pageHeader.isEmpty else {
                 throw ClientError(
@@ -141,7 +144,7 @@ struct ResultsCommand: AsyncParsableCommand {
 
     /// Writes every JSON page's rows into one `ResultPage` whose `nextCursor` is null. Returns the rows and pages.
     private static func fetchJSON(
-        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile
+        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile, progress: Progress
     ) async throws -> (rows: Int, pages: Int) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -173,6 +176,7 @@ struct ResultsCommand: AsyncParsableCommand {
                 rows += 1
             }
             pages += 1
+            progress.update(records: rows, bytes: 0)
             return page.nextCursor
         }
         try file.write("\n],\"nextCursor\":null}\n")

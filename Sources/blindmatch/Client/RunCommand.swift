@@ -72,10 +72,13 @@ struct RunStartCommand: AsyncParsableCommand {
                 Endpoint(.POST, "projects", project, "runs"), sending: request)
             queued(run)
             if !waiting { return run }
-            let status = RunStatusLine()
+            let status = Progress(label: "run \(run.id.printable)", totalBytes: nil)
             defer { status.finish() }
             while !run.status.isFinished {
-                status.show(run)
+                status.show(
+                    (run.status == .queued
+                        ? "queued" : "\(run.progress.stage) \(Format.percent(run.progress.fraction))")
+                        .printable + (run.attempt > 1 ? ", attempt \(run.attempt)" : ""))
                 try await Task.sleep(for: pollInterval)
                 run = try await client.json(Endpoint(.GET, "projects", project, "runs", run.id))
             }
@@ -178,25 +181,5 @@ enum RunSummary {
         let code = run.failure?.code ?? "unknown"
         let message = run.failure?.message ?? "the server gave no reason"
         return "run \(run.id) failed (\(code)): \(message)".printable
-    }
-}
-
-/// A run's stage and progress on one line of standard error, redrawn in place while `run start` waits; silent
-/// unless standard error is a terminal (and `CI` is unset), so piped and logged runs stay clean.
-struct RunStatusLine {
-    private let enabled = isatty(STDERR_FILENO) == 1 && getenv("CI") == nil
-
-    func show(_ run: ServiceAPI.Run) {
-        guard enabled else { return }
-        let attempt = run.attempt > 1 ? ", attempt \(run.attempt)" : ""
-        let progress =
-            run.status == .queued
-            ? "queued" : "\(run.progress.stage) \(Format.percent(run.progress.fraction))"
-        Console.error("\rrun \(run.id.printable): \(progress.printable)\(attempt)\u{1B}[K")
-    }
-
-    func finish() {
-        guard enabled else { return }
-        Console.error("\r\u{1B}[K")
     }
 }

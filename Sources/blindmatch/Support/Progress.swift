@@ -48,6 +48,12 @@ final class Progress: Sendable {
         Console.error("\r\(label): \(Format.percent(done)) done, about \(Format.duration(remaining)) left\u{1B}[K")
     }
 
+    /// Shows a line of text after the label (a stage, a state), redrawn in place.
+    func show(_ text: String) {
+        guard enabled, due(Clock.now() - start) else { return }
+        Console.error("\r\(label): \(text)\u{1B}[K")
+    }
+
     func finish() {
         guard enabled else { return }
         Console.error("\r\u{1B}[K")

@@ -88,7 +88,7 @@ extension MatchingService {
         var listing = try Listing("runs", table: "run", call: call)
         listing.filter("project = ?", [project.id])
         if let status = call.query("status") {
-            guard ["queued", "running", "succeeded", "failed"].contains(status) else {
+            guard RunRecord.statuses.contains(status) else {
                 throw APIError.malformed("status must be queued, running, succeeded or failed")
             }
             listing.filter("status = ?", [status])

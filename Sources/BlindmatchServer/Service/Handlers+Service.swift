@@ -29,14 +29,12 @@ extension MatchingService {
             func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
                 try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0
             }
-            var projects: [String: Int] = [:]
-            for status in ["open", "closed"] {
-                projects[status] = try count("SELECT COUNT(*) FROM project WHERE status = ?", [status])
+            func byStatus(_ table: String) throws -> [String: Int] {
+                try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM \(table) GROUP BY status")
+                    .reduce(into: [:]) { counts, row in counts[row["status"]] = row["n"] }
             }
-            var runs: [String: Int] = [:]
-            for status in ["queued", "running", "succeeded", "failed"] {
-                runs[status] = try count("SELECT COUNT(*) FROM run WHERE status = ?", [status])
-            }
+            let projects = try byStatus("project")
+            let runs = try byStatus("run")
             let last = try Row.fetchOne(
                 db,
                 sql:
@@ -62,11 +60,11 @@ extension MatchingService {
         if type == "text/plain" {
             var lines = ["# TYPE blindmatch_uptime_seconds gauge", "blindmatch_uptime_seconds \(uptime)"]
             lines.append("# TYPE blindmatch_projects gauge")
-            for status in ["open", "closed"] {
+            for status in ProjectRecord.statuses {
                 lines.append("blindmatch_projects{status=\"\(status)\"} \(snapshot.projects[status] ?? 0)")
             }
             lines.append("# TYPE blindmatch_runs gauge")
-            for status in ["queued", "running", "succeeded", "failed"] {
+            for status in RunRecord.statuses {
                 lines.append("blindmatch_runs{status=\"\(status)\"} \(snapshot.runs[status] ?? 0)")
             }
             lines += [
@@ -86,11 +84,11 @@ extension MatchingService {
         return JSONResponse.make(
             .object([
                 ("uptimeSeconds", .integer(uptime)),
-                ("projects", .object(["open", "closed"].map { ($0, .integer(snapshot.projects[$0] ?? 0)) })),
+                ("projects", .object(ProjectRecord.statuses.map { ($0, .integer(snapshot.projects[$0] ?? 0)) })),
                 (
                     "runs",
                     .object(
-                        ["queued", "running", "succeeded", "failed"].map { ($0, .integer(snapshot.runs[$0] ?? 0)) })
+                        RunRecord.statuses.map { ($0, .integer(snapshot.runs[$0] ?? 0)) })
                 ),
                 (
                     "comparisons",

@@ -12,20 +12,22 @@ import Synchronization
 /// was cut short and is queued again (``MatchingService/run(onListening:)``); the engine is deterministic, so the
 /// next attempt reaches the same result.
 actor RunScheduler {
-    private var live: [String: (stage: String, fraction: Double)] = [:]
+    /// The run being executed (one at a time): its id, project, progress and the flag that stops it.
+    private var current: (id: String, project: String, stage: String, fraction: Double, flag: RunCancellation)?
     private var waiter: CheckedContinuation<Void, Never>?
     private var pending = false
     private var stopped = false
-    /// The run being executed, by id: its project and the flag that stops it.
-    private var cancellations: [String: (project: String, flag: RunCancellation)] = [:]
 
     /// Progress of the run being executed, if it is this one.
     func progress(of run: RunRecord) -> (stage: String, fraction: Double)? {
-        run.status == "running" ? live[run.id] : nil
+        guard run.status == "running", let current, current.id == run.id else { return nil }
+        return (current.stage, current.fraction)
     }
 
     func update(_ run: String, stage: String, fraction: Double) {
-        if live[run] != nil { live[run] = (stage, fraction) }
+        guard current?.id == run else { return }
+        current?.stage = stage
+        current?.fraction = fraction
     }
 
     /// Something was queued.
@@ -42,7 +44,7 @@ actor RunScheduler {
 
     /// A closing project's running run: its results are dropped when it ends (the store already says `failed`).
     func cancel(project: String) {
-        for (_, running) in cancellations where running.project == project { running.flag.cancel() }
+        if let current, current.project == project { current.flag.cancel() }
     }
 
     private func sleep() async {
@@ -61,12 +63,10 @@ actor RunScheduler {
                     await sleep()
                     continue
                 }
-                live[run.id] = ("exact", 0)
                 let cancellation = RunCancellation()
-                cancellations[run.id] = (run.project, cancellation)
+                current = (run.id, run.project, "exact", 0, cancellation)
                 let outcome = await execute(run, service: service, cancellation: cancellation)
-                live[run.id] = nil
-                cancellations[run.id] = nil
+                current = nil
                 try await finish(run, outcome: outcome, service: service)
             } catch {
                 service.logger.error("run scheduling failed: \(ServerError.logText(error))")

@@ -185,6 +185,9 @@ struct ProjectRecord: Sendable {
 
     var isOpen: Bool { status == "open" }
 
+    /// Every status a project can have, in the order metrics list them.
+    static let statuses = ["open", "closed"]
+
     func party(named name: String) -> PartyRecord? { parties.first { $0.name == name } }
     func party(role: String) -> PartyRecord? { parties.first { $0.role == role } }
 
@@ -346,6 +349,9 @@ struct RunRecord: Sendable {
     var queuedAt: String
     var startedAt: String?
     var finishedAt: String?
+
+    /// Every status a run can have, in the order metrics list them.
+    static let statuses = ["queued", "running", "succeeded", "failed"]
 
     init(row: Row) throws {
         id = row["id"]

@@ -82,9 +82,7 @@ final class ServiceStore: Sendable {
         let entry = try AuditEntry.make(
             after: try lastEntry(db), actor: actor, action: action, project: project, details: details,
             time: AuditTime.now())
-        try db.execute(
-            sql: "INSERT INTO audit (seq, line, action) VALUES (?, ?, ?)",
-            arguments: [entry.seq, Data(entry.canonicalBytes), entry.action.rawValue])
+        try insert(db, entry)
         return entry
     }
 
@@ -94,10 +92,14 @@ final class ServiceStore: Sendable {
         guard let last = try Self.lastEntry(db) else { return nil }
         if last.action == .checkpoint { return last }
         let entry = try AuditEntry.makeCheckpoint(after: last, signingKey: checkpointKey, time: AuditTime.now())
+        try Self.insert(db, entry)
+        return entry
+    }
+
+    private static func insert(_ db: Database, _ entry: AuditEntry) throws {
         try db.execute(
             sql: "INSERT INTO audit (seq, line, action) VALUES (?, ?, ?)",
             arguments: [entry.seq, Data(entry.canonicalBytes), entry.action.rawValue])
-        return entry
     }
 
     /// Appends a checkpoint when entries have gone unsigned too long (SPEC §10.4: after at most 1,000 entries, and

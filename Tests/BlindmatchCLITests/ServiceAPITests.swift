@@ -180,6 +180,55 @@ struct ServiceAPITests {
         #expect(!log.contains(project.watchlistToken) && !log.contains(operatorToken))
     }
 
+    /// Headers of every odd shape, on every route, from every kind of caller: each gets an answer below 500 and the
+    /// server stays up (an `Accept: ;` once trapped the process).
+    @Test func oddHeaderShapesGetAnAnswerAndNeverStopTheServer() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let server = try Self.startServer(data.scratch)
+        defer { server.stop() }
+        let project = try await ServiceProject.create(on: server, data: data)
+        try await project.uploadBoth(server, data: data)
+        let operatorToken = try server.operatorToken
+        let queued = try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: operatorToken)
+        let run = try #require(queued.json?["id"]?.stringValue)
+        _ = try await HTTP.waitForRun(server, project: project.id, run: run, token: operatorToken)
+        let p = project.id
+        let routes: [(HTTPMethod, String, String?)] = [
+            (.GET, "/healthz", nil), (.GET, "/metrics", operatorToken), (.GET, "/me", project.auditorToken),
+            (.GET, "/tokens", operatorToken), (.POST, "/tokens", operatorToken), (.POST, "/projects", operatorToken),
+            (.GET, "/projects", project.watchlistToken), (.GET, "/projects/\(p)", project.bulkToken),
+            (.GET, "/projects/\(p)/uploads", project.auditorToken), (.GET, "/projects/\(p)/runs", operatorToken),
+            (.GET, "/projects/\(p)/runs/\(run)", project.watchlistToken),
+            (.GET, "/projects/\(p)/runs/\(run)/results/agency-a", project.watchlistToken),
+            (.GET, "/projects/\(p)/runs/\(run)/results/council-b", project.bulkToken),
+            (.POST, "/projects/\(p)/parties/agency-a/uploads", project.watchlistToken),
+            (.PUT, "/projects/\(p)/parties/agency-a/public-key", operatorToken),
+            (.GET, "/audit/log", project.auditorToken), (.GET, "/audit/public-key", project.auditorToken),
+        ]
+        let shapes: [[(String, String)]] = [
+            [("Accept", ";")], [("Accept", "application/json,;")], [("Accept", ",,")], [("Accept", ";;;q=1")],
+            [("Accept", " ; , text/csv;q=")], [("Accept", "/")], [("Accept", "*/")], [("Accept", "text/csv;;")],
+            [("Content-Type", ";")], [("Content-Type", "")], [("Content-Type", ";charset=utf-8")],
+            [("Content-Type", "application/json;;")],
+            [("Authorization", "Bearer")], [("Authorization", ";")], [("Authorization", "Bearer  ")],
+            [("Authorization", "bearer ,")],
+        ]
+        var answered = 0
+        for (method, path, token) in routes {
+            for headers in shapes {
+                let reply = try await HTTP.request(
+                    method, server.baseURL + path, token: token, body: method == .GET ? nil : Array("{}".utf8),
+                    headers: headers)
+                #expect(reply.status < 500, "\(method.rawValue) \(path) with \(headers): \(reply.status) \(reply.text)")
+                answered += 1
+            }
+        }
+        #expect(answered == routes.count * shapes.count)
+        let health = try await HTTP.request(.GET, server.baseURL + "/healthz")
+        #expect(health.status == 200)
+    }
+
     @Test func uploadsAreCheckedOnArrivalAndRefusalsLeaveNothing() async throws {
         let data = try AgencyData()
         // Files that must be refused, each made the way a mistaken or dishonest agency would.

@@ -61,10 +61,14 @@ extension MatchingService {
 extension Call {
     /// The `Accept`ed type among `offered` (the first is the default for none, `*/*` or `type/*`); 406 otherwise.
     func negotiate(_ offered: [String]) throws -> String {
-        guard let accept = request.headers[.accept], !accept.isEmpty else { return offered[0] }
-        let wanted = accept.split(separator: ",").map {
-            $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()
+        // Each media range without its parameters; empty ranges (`Accept: ;`, `a/b,,`) are skipped, and a header
+        // with none at all counts as no preference. Request data is never subscripted: it may have any shape.
+        let wanted = (request.headers[.accept] ?? "").split(separator: ",").compactMap { range -> String? in
+            let type = (range.split(separator: ";", omittingEmptySubsequences: false).first ?? "")
+                .trimmingCharacters(in: .whitespaces).lowercased()
+            return type.isEmpty ? nil : type
         }
+        guard !wanted.isEmpty else { return offered[0] }
         for type in wanted {
             if type == "*/*" { return offered[0] }
             if let exact = offered.first(where: { $0 == type }) { return exact }

@@ -7,6 +7,8 @@ let package = Package(
         // The agency-side library: the protocol alone, without the server's dependencies.
         .library(name: "BlindmatchProtocol", targets: ["BlindmatchProtocol"]),
         .library(name: "BlindmatchMatching", targets: ["BlindmatchMatching"]),
+        // The auditor's library: reading and verifying the matcher's audit log (SPEC §10).
+        .library(name: "BlindmatchAudit", targets: ["BlindmatchAudit"]),
         .executable(name: "blindmatch", targets: ["blindmatch"]),
     ],
     dependencies: [
@@ -38,10 +40,13 @@ let package = Package(
             name: "BlindmatchMatching",
             dependencies: ["BlindmatchProtocol", "CBlindmatchKernels"]
         ),
+        // SPEC §10, the audit log: what an auditor's tool needs, without the server's HTTP and storage.
+        .target(name: "BlindmatchAudit", dependencies: ["BlindmatchProtocol"]),
         .target(
             name: "BlindmatchServer",
             dependencies: [
                 "BlindmatchMatching",
+                "BlindmatchAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -54,6 +59,7 @@ let package = Package(
             dependencies: [
                 "BlindmatchProtocol",
                 "BlindmatchMatching",
+                "BlindmatchAudit",
                 "BlindmatchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -70,7 +76,7 @@ let package = Package(
             name: "BlindmatchMatchingTests",
             dependencies: ["BlindmatchMatching"]
         ),
-        .testTarget(name: "BlindmatchServerTests", dependencies: ["BlindmatchServer"]),
+        .testTarget(name: "BlindmatchAuditTests", dependencies: ["BlindmatchAudit"]),
         .testTarget(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.

@@ -1,15 +1,10 @@
 /// The one error type of BlindmatchServer: a stable code, a reason for people, and where it was raised.
 ///
-/// Reasons name the rule that failed (`"SPEC §10.2: …"`) but never a record value, token or secret: they may be
-/// shown to an operator, logged, or (later) returned in an HTTP body. Expected outcomes, such as a log that does not
-/// verify, are values (``AuditVerification``), not errors.
+/// Reasons name the rule that failed but never a record value, token or secret: they may be
+/// shown to an operator, logged, or (later) returned in an HTTP body.
 public struct ServerError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What kind of failure this is; tests and callers compare codes, not reasons.
     public enum Code: String, Sendable, Equatable {
-        /// An audit entry to be written, or one read back, does not have the shape of SPEC §10.2.
-        case invalidAuditEntry
-        /// An audit log read back does not hold together (SPEC §10.5).
-        case invalidAuditLog
         /// The service's data directory or store cannot be read or written.
         case storage
         /// The service cannot start (bad options, a port in use, a data directory others can read).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchAudit
 import BlindmatchMatching
 import BlindmatchProtocol
 import BlindmatchServer
@@ -152,7 +153,7 @@ extension DemoCommand {
         let result = AuditVerification(jsonLines: try FileIO.readAll(log), publicKey: key)
         guard result.isValid else {
             for failure in result.failures.prefix(10) { Console.error("FAIL  \(failure)\n") }
-            throw ServerError(
+            throw AuditError(
                 .invalidAuditLog, "\(log): the audit log does not verify (\(result.failureCount) failures)")
         }
         step(

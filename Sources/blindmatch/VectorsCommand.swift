@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchAudit
 import BlindmatchProtocol
 import BlindmatchServer
 

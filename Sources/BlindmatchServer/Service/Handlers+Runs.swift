@@ -1,3 +1,4 @@
+import BlindmatchAudit
 import BlindmatchMatching
 import BlindmatchProtocol
 import Foundation

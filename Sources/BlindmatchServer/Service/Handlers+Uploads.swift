@@ -1,3 +1,4 @@
+import BlindmatchAudit
 import BlindmatchProtocol
 import Foundation
 import GRDB

@@ -1,3 +1,4 @@
+import BlindmatchAudit
 import BlindmatchProtocol
 
 /// Reads a JSON request body member by member, as strictly as the contract's schemas (`additionalProperties:

@@ -17,34 +17,34 @@ public struct AuditChain: Sendable, Equatable {
 
     /// A log of entries read back from storage.
     ///
-    /// - Throws: `ServerError.invalidAuditLog` naming the first line that breaks SPEC §10.1–§10.4 (checkpoints'
+    /// - Throws: `AuditError.invalidAuditLog` naming the first line that breaks SPEC §10.1–§10.4 (checkpoints'
     ///   form is checked, their signatures are not: no key is given).
     public init(entries: [AuditEntry]) throws {
         var checker = AuditVerification.Checker(publicKey: nil, keepingEntries: false)
         for entry in entries { checker.check(line: entry.canonicalBytes) }
         if let failure = checker.failures.first {
-            throw ServerError(.invalidAuditLog, "audit log: \(failure)")
+            throw AuditError(.invalidAuditLog, "audit log: \(failure)")
         }
         self.entries = entries
     }
 
     /// A log read from JSON Lines (SPEC §10.1).
     ///
-    /// - Throws: `ServerError.invalidAuditLog` naming the first line that breaks SPEC §10.1–§10.4; signatures are not
+    /// - Throws: `AuditError.invalidAuditLog` naming the first line that breaks SPEC §10.1–§10.4; signatures are not
     ///   checked. An empty input is an empty log.
     public init(jsonLines: [UInt8]) throws {
         guard !jsonLines.isEmpty else { return }
         var checker = AuditVerification.Checker(publicKey: nil, keepingEntries: true)
         checker.check(jsonLines: jsonLines)
         if let failure = checker.failures.first {
-            throw ServerError(.invalidAuditLog, "audit log: \(failure)")
+            throw AuditError(.invalidAuditLog, "audit log: \(failure)")
         }
         entries = checker.entries
     }
 
     /// Appends an entry for an action and returns it.
     ///
-    /// - Throws: `ServerError.invalidAuditEntry` if the actor, project or details break SPEC §10.2, or `action` is
+    /// - Throws: `AuditError.invalidAuditEntry` if the actor, project or details break SPEC §10.2, or `action` is
     ///   `.checkpoint` (use ``appendCheckpoint(signingKey:time:)``). The chain is then unchanged.
     @discardableResult
     public mutating func append(
@@ -58,12 +58,12 @@ public struct AuditChain: Sendable, Equatable {
 
     /// Appends a checkpoint that signs every entry so far with the matcher's key (SPEC §10.4) and returns it.
     ///
-    /// - Throws: `ServerError.invalidAuditEntry` on an empty chain (a checkpoint covers the entry before it), or the
+    /// - Throws: `AuditError.invalidAuditEntry` on an empty chain (a checkpoint covers the entry before it), or the
     ///   key's `ProtocolError` if signing fails.
     @discardableResult
     public mutating func appendCheckpoint(signingKey: SigningKey, time: AuditTime) throws -> AuditEntry {
         guard let last = entries.last else {
-            throw ServerError(.invalidAuditEntry, "SPEC §10.4: a checkpoint needs an entry before it to cover")
+            throw AuditError(.invalidAuditEntry, "SPEC §10.4: a checkpoint needs an entry before it to cover")
         }
         let entry = try AuditEntry.makeCheckpoint(after: last, signingKey: signingKey, time: time)
         entries.append(entry)

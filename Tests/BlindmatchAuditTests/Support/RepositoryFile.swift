@@ -5,7 +5,7 @@ import Foundation
 enum RepositoryFile {
     static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // Support
-        .deletingLastPathComponent()  // BlindmatchServerTests
+        .deletingLastPathComponent()  // BlindmatchAuditTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()
 

@@ -2,7 +2,7 @@ import BlindmatchProtocol
 import Foundation
 import Testing
 
-@testable import BlindmatchServer
+@testable import BlindmatchAudit
 
 struct AuditChainTests {
     static let time = AuditTime("2026-02-01T12:00:00Z")
@@ -28,7 +28,7 @@ struct AuditChainTests {
         var chain = AuditChain()
         let time = try #require(Self.time)
         try chain.append(actor: .operator, action: .projectCreated, project: "p", time: time)
-        #expect(throws: ServerError.self) {
+        #expect(throws: AuditError.self) {
             try chain.append(actor: .operator, action: .runQueued, project: "p", details: ["bad name": 1], time: time)
         }
         #expect(chain.entries.count == 1)
@@ -36,7 +36,7 @@ struct AuditChainTests {
 
     @Test func aCheckpointNeedsAnEntryToCover() throws {
         var chain = AuditChain()
-        let error = try #require(throws: ServerError.self) {
+        let error = try #require(throws: AuditError.self) {
             try chain.appendCheckpoint(
                 signingKey: try SigningKey(seed: AuditLogVector.signingSeed), time: try #require(Self.time))
         }
@@ -56,12 +56,12 @@ struct AuditChainTests {
     @Test func readingABrokenLogThrowsNamingTheLine() throws {
         var log = Tampering(try AuditLogVector.build())
         log.alterDetail(at: 3, "records", to: .number("6"))
-        let error = try #require(throws: ServerError.self) { try AuditChain(jsonLines: log.bytes) }
+        let error = try #require(throws: AuditError.self) { try AuditChain(jsonLines: log.bytes) }
         #expect(error.code == .invalidAuditLog)
         #expect(error.reason.hasPrefix("audit log: line 4 (seq 3): hash does not match"))
         var entries = try AuditLogVector.build().entries
         entries.remove(at: 2)
-        #expect(throws: ServerError.self) { try AuditChain(entries: entries) }
+        #expect(throws: AuditError.self) { try AuditChain(entries: entries) }
     }
 
     /// A chain read back continues where it left off, and the whole still verifies.

@@ -5,12 +5,12 @@ import BlindmatchProtocol
 extension AuditEntry {
     /// Reads one entry: the canonical bytes of one line of a log, without its line feed.
     ///
-    /// - Throws: `ServerError.invalidAuditEntry` listing every way the line breaks SPEC §10.1, §10.2 or the form of
+    /// - Throws: `AuditError.invalidAuditEntry` listing every way the line breaks SPEC §10.1, §10.2 or the form of
     ///   a checkpoint (§10.4). It does not check `hash`, `previous` or a signature.
     public init(parsing line: [UInt8]) throws {
         let reading = Self.reading(line)
         guard let entry = reading.entry else {
-            throw ServerError(
+            throw AuditError(
                 .invalidAuditEntry, reading.problems.map { "\($0.rule.rawValue): \($0.detail)" }.joined(separator: "; ")
             )
         }

@@ -45,14 +45,14 @@ public struct AuditEntry: Sendable, Equatable, CustomStringConvertible {
 
     /// The entry that follows `previous` (nil for the first entry of a log).
     ///
-    /// - Throws: `ServerError.invalidAuditEntry` if the actor's name, the project id or the details break
+    /// - Throws: `AuditError.invalidAuditEntry` if the actor's name, the project id or the details break
     ///   SPEC §10.2, or if `action` is `.checkpoint` (use ``makeCheckpoint(after:signingKey:time:)``).
     public static func make(
         after previous: AuditEntry?, actor: AuditActor, action: AuditAction, project: String?,
         details: AuditDetails = [:], time: AuditTime
     ) throws -> AuditEntry {
         guard action != .checkpoint else {
-            throw ServerError(
+            throw AuditError(
                 .invalidAuditEntry, "SPEC §10.4: a checkpoint is made with makeCheckpoint(after:signingKey:time:)")
         }
         return try build(after: previous, actor: actor, action: action, project: project, details: details, time: time)
@@ -126,7 +126,7 @@ public struct AuditEntry: Sendable, Equatable, CustomStringConvertible {
         if let project, !isValidProject(project) { problems.append(projectProblem) }
         problems += details.problems
         guard problems.isEmpty else {
-            throw ServerError(.invalidAuditEntry, "SPEC §10.2: " + problems.joined(separator: "; "))
+            throw AuditError(.invalidAuditEntry, "SPEC §10.2: " + problems.joined(separator: "; "))
         }
         let seq = previous.map { $0.seq + 1 } ?? 0
         let previousHex = previous.map { Hex.encode($0.digest) } ?? firstPrevious

@@ -2,7 +2,7 @@ import BlindmatchProtocol
 import Foundation
 import Testing
 
-@testable import BlindmatchServer
+@testable import BlindmatchAudit
 
 /// Protocol/vectors/audit-log.jsonl (SPEC §9, §10.7) is exactly what this build makes, and it verifies under the
 /// test key's public key file.

@@ -2,7 +2,7 @@ import BlindmatchProtocol
 import Glibc
 import Testing
 
-@testable import BlindmatchServer
+@testable import BlindmatchAudit
 
 struct AuditEntryTests {
     static let time = AuditTime("2026-01-05T09:00:00Z")
@@ -51,7 +51,7 @@ struct AuditEntryTests {
         ] as [(String, AuditDetails)])
     func detailsOutsideTheAllowedShapeAreRefused(comment: String, details: AuditDetails) throws {
         #expect(!details.problems.isEmpty, "\(comment)")
-        let error = try #require(throws: ServerError.self) { try make(details: details) }
+        let error = try #require(throws: AuditError.self) { try make(details: details) }
         #expect(error.code == .invalidAuditEntry)
     }
 
@@ -70,7 +70,7 @@ struct AuditEntryTests {
     ])
     func actorsWithBadNamesAreRefused(actor: AuditActor) throws {
         #expect(!actor.isValid)
-        #expect(throws: ServerError.self) { try make(actor: actor) }
+        #expect(throws: AuditError.self) { try make(actor: actor) }
     }
 
     @Test func actorsReadAsWritten() {
@@ -85,14 +85,14 @@ struct AuditEntryTests {
     }
 
     @Test func projectsAreShortTextOrNull() throws {
-        #expect(throws: ServerError.self) { try make(project: "") }
-        #expect(throws: ServerError.self) { try make(project: String(repeating: "p", count: 101)) }
-        #expect(throws: ServerError.self) { try make(project: "p\r1") }
+        #expect(throws: AuditError.self) { try make(project: "") }
+        #expect(throws: AuditError.self) { try make(project: String(repeating: "p", count: 101)) }
+        #expect(throws: AuditError.self) { try make(project: "p\r1") }
         #expect(try make(project: nil).project == nil)
     }
 
     @Test func checkpointsAreMadeOnlyWithAKey() throws {
-        let error = try #require(throws: ServerError.self) { try make(action: .checkpoint) }
+        let error = try #require(throws: AuditError.self) { try make(action: .checkpoint) }
         #expect(error.code == .invalidAuditEntry)
         let key = try SigningKey(seed: AuditLogVector.signingSeed)
         let first = try make()
@@ -110,7 +110,7 @@ struct AuditEntryTests {
         "", "not json", "[]", #"{"seq":0}"#, "{\"a\":1}\n",
     ])
     func linesThatAreNotEntriesAreRefused(line: String) {
-        #expect(throws: ServerError.self) { try AuditEntry(parsing: Array(line.utf8)) }
+        #expect(throws: AuditError.self) { try AuditEntry(parsing: Array(line.utf8)) }
     }
 
     @Test func everyActionHasADottedName() {

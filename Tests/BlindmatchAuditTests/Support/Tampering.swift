@@ -1,6 +1,6 @@
 import BlindmatchProtocol
 
-@testable import BlindmatchServer
+@testable import BlindmatchAudit
 
 /// Ways an attacker might edit a log, working on its lines as text.
 struct Tampering {

@@ -22,7 +22,7 @@ public enum AuditLogVector {
         let key = try SigningKey(seed: signingSeed)
         var chain = AuditChain()
         func at(_ text: String) throws -> AuditTime {
-            guard let time = AuditTime(text) else { throw ServerError(.invalidAuditEntry, "bad vector time") }
+            guard let time = AuditTime(text) else { throw AuditError(.invalidAuditEntry, "bad vector time") }
             return time
         }
         let project = "p-2026-001"

@@ -1,7 +1,7 @@
 import BlindmatchProtocol
 import Testing
 
-@testable import BlindmatchServer
+@testable import BlindmatchAudit
 
 /// SPEC §10.5: every way of tampering with a log is caught, at the entry where it was done.
 ///

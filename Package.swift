@@ -66,6 +66,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -81,7 +82,8 @@ let package = Package(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.
             dependencies: [
-                "BlindmatchProtocol", "BlindmatchServer", "blindmatch",
+                "BlindmatchProtocol", "BlindmatchMatching", "BlindmatchServer", "blindmatch",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

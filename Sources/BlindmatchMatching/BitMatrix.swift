@@ -113,7 +113,7 @@ public final class BitMatrix: @unchecked Sendable {
 /// The one error type of BlindmatchMatching.
 public struct MatchingError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Code: String, Sendable, Equatable {
-        case noFilters, outOfMemory, invalidThreshold, invalidArgument, invalidInput, cancelled
+        case noFilters, outOfMemory, invalidThreshold, invalidArgument, invalidInput, cancelled, unknownVetoKey
     }
 
     public let code: Code

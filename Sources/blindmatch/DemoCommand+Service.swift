@@ -9,18 +9,17 @@ extension DemoCommand {
     /// commands' own code: each actor (operator, agency, auditor) presents its own bearer token from a 0600 file.
     func matchThroughTheService(in folder: String, schema: LinkageSchema, keyID: String) async throws {
         let dataDirectory = "\(folder)/\(Self.serviceDirectory)"
-        var options = MatchingService.Options(dataDirectory: dataDirectory)
-        options.port = 0
-        options.threads = Machine.cores
-        options.logLevel = .warning
-        let service = try MatchingService(options: options)
-        guard let token = try await service.makeFirstOperatorToken() else {
-            throw ServerError(.startup, "\(dataDirectory) already has an operator token")
-        }
-        let tokenFile = try AtomicFile(destination: "\(folder)/operator.token", mode: 0o600)
-        try tokenFile.write(token + "\n")
-        try tokenFile.commit()
-        try await service.serving { port in
+        var configuration = ServiceConfiguration(dataDirectory: dataDirectory)
+        configuration.port = 0
+        configuration.threads = Machine.cores
+        configuration.logLevel = .warning
+        try await EmbeddedService.serving(configuration) { port, firstToken in
+            guard let token = firstToken else {
+                throw ServerError(.startup, "\(dataDirectory) already has an operator token")
+            }
+            let tokenFile = try AtomicFile(destination: "\(folder)/operator.token", mode: 0o600)
+            try tokenFile.write(token + "\n")
+            try tokenFile.commit()
             let server = "http://127.0.0.1:\(port)"
             step(
                 "7. The matcher starts the matching service in this process, listening on \(server) (loopback only; data directory \(Self.serviceDirectory)/, mode 0700); the operator's first token is in operator.token (mode 0600)"

@@ -40,13 +40,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            var options = MatchingService.Options(dataDirectory: dataDirectory)
-            options.host = host
-            options.port = port
-            options.maxUploadBytes = maxUploadBytes
-            options.threads = threads ?? Machine.cores
-            let service = try MatchingService(options: options)
-            if let token = try await service.makeFirstOperatorToken() {
+            var configuration = ServiceConfiguration(dataDirectory: dataDirectory)
+            configuration.host = host
+            configuration.port = port
+            configuration.maxUploadBytes = maxUploadBytes
+            configuration.threads = threads ?? Machine.cores
+            let host = self.host
+            let built = try await buildApplication(configuration: configuration) { port in
+                Console.output("blindmatch serve: listening on http://\(host):\(port)\n")
+            }
+            if let token = built.firstOperatorToken {
                 if let operatorTokenFile {
                     let file = try AtomicFile(destination: operatorTokenFile, mode: 0o600)
                     try file.write(token + "\n")
@@ -59,10 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
                     )
                 }
             }
-            let host = self.host
-            try await service.run { port in
-                Console.output("blindmatch serve: listening on http://\(host):\(port)\n")
-            }
+            try await built.application.runService()
             Console.output("blindmatch serve: stopped\n")
         }
     }

@@ -3,6 +3,7 @@ import BlindmatchProtocol
 import Foundation
 import Glibc
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// The real server binary on a loopback port, driven over HTTP: who may do what, what is refused on arrival,
@@ -410,23 +411,25 @@ struct ServiceAPITests {
     @Test func aRunCutShortByACrashIsPickedUpAndReachesTheSameResult() async throws {
         let data = try AgencyData()
         let scratch = data.scratch
-        // The test hook holds each run for a while before the engine starts, so that the crash lands mid-run.
-        var server = try Self.startServer(scratch, environment: ["BLINDMATCH_TEST_RUN_DELAY_SECONDS": "30"])
-        let project = try await ServiceProject.create(on: server, data: data)
-        try await project.uploadBoth(server, data: data)
+        // The service in this process, its runs held for a while before the engine starts, so that the crash lands
+        // mid-run; abandoning it leaves the run `running` with nothing of its outcome written, as a crash would.
+        let held = try await InProcessServer(
+            dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token",
+            executor: HeldRunExecutor(hold: .seconds(30)))
+        let project = try await ServiceProject.create(on: held, data: data)
+        try await project.uploadBoth(held, data: data)
         let queued = try await HTTP.request(
-            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
+            .POST, "\(held.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
         let run = try #require(queued.json?["id"]?.stringValue)
-        #expect(
-            try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
-        server.kill()
+        #expect(try await HTTP.waitForStatus("running", held, project: project.id, run: run, token: project.bulkToken))
+        await held.abandon()
         // What a crash between storing a file and recording it would leave: a stored file no upload references.
         let stray = String(repeating: "ee", count: 32)
         try FileManager.default.createDirectory(
-            atPath: server.dataDirectory + "/tokens/ee", withIntermediateDirectories: true)
-        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "\(server.dataDirectory)/tokens/ee/\(stray).bmt"))
+            atPath: held.dataDirectory + "/tokens/ee", withIntermediateDirectories: true)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "\(held.dataDirectory)/tokens/ee/\(stray).bmt"))
 
-        server = try Self.startServer(scratch)
+        let server = try Self.startServer(scratch)
         defer { server.stop() }
         let finished = try await HTTP.waitForRun(server, project: project.id, run: run, token: project.watchlistToken)
         Self.conforming(
@@ -526,9 +529,11 @@ extension ServiceAPITests {
 extension ServiceAPITests {
     @Test func closingAProjectStopsItsRunningRun() async throws {
         let data = try AgencyData(watch: 40, bulk: 400)
-        // The test hook holds the run for 60 s before the engine starts; the close must cut that short.
-        let server = try Self.startServer(data.scratch, environment: ["BLINDMATCH_TEST_RUN_DELAY_SECONDS": "60"])
-        defer { server.stop() }
+        // The executor holds the run for 60 s before the engine starts; the close must cut that short.
+        let executor = HeldRunExecutor(hold: .seconds(60))
+        let server = try await InProcessServer(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
+            executor: executor)
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         let base = "\(server.baseURL)/projects/\(project.id)"
@@ -548,9 +553,10 @@ extension ServiceAPITests {
         var stopped = false
         for _ in 0..<100 where !stopped {
             try await Task.sleep(for: .milliseconds(50))
-            stopped = server.log.contains("code=projectClosed") && server.log.contains("run failed")
+            stopped = executor.released.withLock { $0 } == 1
         }
-        #expect(stopped, "\(server.log)")
+        #expect(stopped)
+        await server.stop()
     }
 }
 

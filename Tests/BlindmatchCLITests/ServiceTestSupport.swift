@@ -5,8 +5,15 @@ import Glibc
 import NIOCore
 import NIOHTTP1
 
+/// A matching service under test, on a loopback port: the real binary or the service built in this process.
+protocol TestServer: Sendable {
+    var baseURL: String { get }
+    var dataDirectory: String { get }
+    var operatorToken: String { get throws }
+}
+
 /// The real `blindmatch serve` binary on a free loopback port, with its own data directory.
-final class ServerProcess: @unchecked Sendable {
+final class ServerProcess: TestServer, @unchecked Sendable {
     let dataDirectory: String
     let operatorTokenFile: String
     private(set) var port = 0
@@ -128,7 +135,7 @@ enum HTTP {
     static func json(_ value: JSONValue) -> [UInt8] { value.canonicalBytes }
 
     /// Polls (for up to 10 s) until the run has `status`; false if it never does.
-    static func waitForStatus(_ status: String, _ server: ServerProcess, project: String, run: String, token: String)
+    static func waitForStatus(_ status: String, _ server: some TestServer, project: String, run: String, token: String)
         async throws -> Bool
     {
         for _ in 0..<200 {
@@ -140,7 +147,7 @@ enum HTTP {
     }
 
     /// Polls until the run is succeeded or failed.
-    static func waitForRun(_ server: ServerProcess, project: String, run: String, token: String) async throws
+    static func waitForRun(_ server: some TestServer, project: String, run: String, token: String) async throws
         -> JSONValue
     {
         for _ in 0..<1200 {
@@ -257,7 +264,7 @@ struct ServiceProject {
     let bulkToken: String
     let auditorToken: String
 
-    static func create(on server: ServerProcess, data: AgencyData, name: String = "service test") async throws
+    static func create(on server: some TestServer, data: AgencyData, name: String = "service test") async throws
         -> ServiceProject
     {
         let operatorToken = try server.operatorToken
@@ -284,14 +291,14 @@ struct ServiceProject {
     }
 
     /// Both agencies upload their files (`a.bmt`, `b.bmt`); each must be accepted.
-    func uploadBoth(_ server: ServerProcess, data: AgencyData) async throws {
+    func uploadBoth(_ server: some TestServer, data: AgencyData) async throws {
         for (file, party, token) in [("a.bmt", "agency-a", watchlistToken), ("b.bmt", "council-b", bulkToken)] {
             let reply = try await upload(server, data: data, file: file, party: party, token: token)
             guard reply.status == 201 else { throw ServiceTestError("\(file) was refused: \(reply.text)") }
         }
     }
 
-    func upload(_ server: ServerProcess, data: AgencyData, file: String, party: String, token: String) async throws
+    func upload(_ server: some TestServer, data: AgencyData, file: String, party: String, token: String) async throws
         -> HTTPReply
     {
         try await HTTP.request(

@@ -1,5 +1,14 @@
 /// The result of one verification rule (SPEC §6.6) on a token file.
 public struct VerificationCheck: Sendable, Equatable {
+    /// Which rule of SPEC §6.6 a check applies, for code that acts on a particular one (the rule text may carry a
+    /// column's name).
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        case structure, digest, signature, signer, schemaFingerprint, headerAgreesWithSchema, headerHoldsNoData
+        case padding, presence, noPlaintext, tokenEntropy
+    }
+
+    public let kind: Kind
+    /// The rule as `blindmatch verify` prints it (`SPEC §6.5 digest`).
     public let rule: String
     public let passed: Bool
     public let detail: String
@@ -22,14 +31,14 @@ extension TokenFile {
         let layout = self.layout
         checks.append(
             VerificationCheck(
-                rule: "SPEC §6.1-6.3 structure", passed: true,
+                kind: .structure, rule: "SPEC §6.1-6.3 structure", passed: true,
                 detail:
                     "\(header.recordCount) records, \(header.matchKeys.count) match keys, \(header.blockingKeys.count) blocking keys, \(header.filterBits)-bit filters"
             ))
         let digestOK = verifyDigest()
         checks.append(
             VerificationCheck(
-                rule: "SPEC §6.5 digest", passed: digestOK,
+                kind: .digest, rule: "SPEC §6.5 digest", passed: digestOK,
                 detail: digestOK
                     ? "SHA-256 \(Hex.encode(trailer.digest))"
                     : "the SHA-256 of the content does not match the trailer: the file was altered"))
@@ -38,14 +47,14 @@ extension TokenFile {
             let valid = trailer.isSignatureValid
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §6.5 signature", passed: valid,
+                    kind: .signature, rule: "SPEC §6.5 signature", passed: valid,
                     detail: valid
                         ? "valid Ed25519 signature by key \(key.fingerprint)" : "the signature does not verify"))
             if let publicKey {
                 let same = publicKey == key
                 checks.append(
                     VerificationCheck(
-                        rule: "SPEC §6.5 signer", passed: same,
+                        kind: .signer, rule: "SPEC §6.5 signer", passed: same,
                         detail: same
                             ? "signed by the expected key"
                             : "signed by \(key.fingerprint), not by the expected key \(publicKey.fingerprint)"))
@@ -59,14 +68,15 @@ extension TokenFile {
                 }
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §6.5 signature", passed: publicKey == nil && allowUnsigned, detail: detail))
+                    kind: .signature, rule: "SPEC §6.5 signature", passed: publicKey == nil && allowUnsigned,
+                    detail: detail))
         }
 
         if let schema {
             let same = schema.fingerprint == header.schemaFingerprint
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §2.1 schema fingerprint", passed: same,
+                    kind: .schemaFingerprint, rule: "SPEC §2.1 schema fingerprint", passed: same,
                     detail: same
                         ? "matches the given schema"
                         : "the file was made with another schema (\(header.schemaFingerprint))"))
@@ -76,7 +86,7 @@ extension TokenFile {
                 && (schema.bloom?.filterBits ?? 0) == header.filterBits
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §6.3 header agrees with schema", passed: keysSame,
+                    kind: .headerAgreesWithSchema, rule: "SPEC §6.3 header agrees with schema", passed: keysSame,
                     detail: keysSame
                         ? "match keys and filter length as the schema says"
                         : "match keys or filter length differ from the schema"))
@@ -85,7 +95,7 @@ extension TokenFile {
         let problems = header.contentProblems(schema: schema)
         checks.append(
             VerificationCheck(
-                rule: "SPEC §6.6 header holds no data", passed: problems.isEmpty,
+                kind: .headerHoldsNoData, rule: "SPEC §6.6 header holds no data", passed: problems.isEmpty,
                 detail: problems.isEmpty
                     ? "party, tool, createdAt, hardening and statistics have the shape the tool writes"
                     : problems.joined(separator: "; ")))
@@ -93,7 +103,7 @@ extension TokenFile {
         let paddingClean = layout.paddingRanges.allSatisfy { range in bytes[range].allSatisfy { $0 == 0 } }
         checks.append(
             VerificationCheck(
-                rule: "SPEC §6.2 padding", passed: paddingClean,
+                kind: .padding, rule: "SPEC §6.2 padding", passed: paddingClean,
                 detail: paddingClean ? "all padding bytes are zero" : "padding holds non-zero bytes (hidden data?)"))
 
         checks.append(checkPresence())
@@ -109,20 +119,22 @@ extension TokenFile {
         for row in 0..<recordCount {
             if presenceBytes > 0 && presence[row * presenceBytes + presenceBytes - 1] & unusedMask != 0 {
                 return VerificationCheck(
-                    rule: "SPEC §6.4 presence", passed: false, detail: "row \(row) sets unused presence bits")
+                    kind: .presence, rule: "SPEC §6.4 presence", passed: false,
+                    detail: "row \(row) sets unused presence bits")
             }
             for key in 0..<keyCount {
                 let token = tokens(key: key)[(row * 16)..<((row + 1) * 16)]
                 let isZero = token.allSatisfy { $0 == 0 }
                 if hasToken(row: row, key: key) == isZero {
                     return VerificationCheck(
-                        rule: "SPEC §6.4 presence", passed: false,
+                        kind: .presence, rule: "SPEC §6.4 presence", passed: false,
                         detail: "row \(row), key \(header.tokenKeys[key]): presence bit and token disagree")
                 }
             }
         }
         return VerificationCheck(
-            rule: "SPEC §6.4 presence", passed: true, detail: "presence bits agree with the token columns")
+            kind: .presence, rule: "SPEC §6.4 presence", passed: true,
+            detail: "presence bits agree with the token columns")
     }
 
     /// SPEC §6.6: text is mostly printable ASCII; HMAC output has about 37% printable bytes and Bloom filters at
@@ -147,19 +159,19 @@ extension TokenFile {
             let fraction = printableFraction(tokens(key: key), stride: 16, skipZeroRows: true)
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §6.6 no plaintext (\(name) tokens)", passed: fraction < 0.75,
+                    kind: .noPlaintext, rule: "SPEC §6.6 no plaintext (\(name) tokens)", passed: fraction < 0.75,
                     detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
             let distinct = distinctFraction(key: key)
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §6.6 token entropy (\(name))", passed: distinct.passed,
+                    kind: .tokenEntropy, rule: "SPEC §6.6 token entropy (\(name))", passed: distinct.passed,
                     detail: distinct.detail))
         }
         if layout.filterBytes > 0 {
             let fraction = printableFraction(filters, stride: layout.filterBytes, skipZeroRows: true)
             checks.append(
                 VerificationCheck(
-                    rule: "SPEC §6.6 no plaintext (Bloom filters)", passed: fraction < 0.75,
+                    kind: .noPlaintext, rule: "SPEC §6.6 no plaintext (Bloom filters)", passed: fraction < 0.75,
                     detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
         }
         return checks

@@ -1,0 +1,72 @@
+import BlindmatchProtocol
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The service, built: the HTTP application (with the run scheduler and the checkpoint timer as its services) and,
+/// on a first start, the operator token to show once.
+public struct BuiltService: Sendable {
+    /// Run it with `runService()` (signals stop it gracefully) or inside a `ServiceGroup` of your own.
+    public let application: any ApplicationProtocol
+    /// The first operator token, when this start made it; only its hash is stored.
+    public let firstOperatorToken: String?
+}
+
+/// Builds the central matching service (`Protocol/openapi.yaml`) on the data directory: opens the store with its
+/// migrations, the token-file store and the checkpoint key; removes what interrupted uploads and closed projects
+/// left; queues again the runs a stop or a crash cut short; makes the first operator token when there is none.
+///
+/// `serve`, the demo and the tests all build the service with this function. `onListening` receives the bound port.
+public func buildApplication(
+    configuration: ServiceConfiguration, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+) async throws -> BuiltService {
+    try await buildApplication(
+        configuration: configuration, executor: EngineRunExecutor(threads: configuration.threads),
+        onListening: onListening)
+}
+
+/// ``buildApplication(configuration:onListening:)`` with the run executor given (tests put a slow one in).
+func buildApplication(
+    configuration: ServiceConfiguration, executor: any RunExecutor,
+    onListening: @escaping @Sendable (Int) -> Void = { _ in }
+) async throws -> BuiltService {
+    var logger = Logger(label: "blindmatch.serve")
+    logger.logLevel = configuration.logLevel
+    let directory = configuration.dataDirectory
+    try DataDirectory.prepare(directory)
+    let store = try SQLiteLinkageStore(
+        path: directory + "/blindmatch.sqlite", checkpointKey: try DataDirectory.checkpointKey(in: directory))
+    let files = try TokenFileStore(dataDirectory: directory)
+    files.removeTemporaryFiles()
+    try await store.requeueInterruptedRuns()
+    for sha in files.removeFiles(notIn: try await store.referencedFiles()) {
+        logger.notice("removed an unreferenced token file", metadata: ["sha256": "\(sha)"])
+    }
+    let firstToken = try await store.issueFirstOperatorToken()
+
+    let board = RunBoard()
+    let router = Router(context: ServiceRequestContext.self)
+    var routes = RouteRegistry(router: router, store: store)
+    ServiceController(store: store, dataDirectory: directory, startedAt: .now).register(in: &routes)
+    TokensController(store: store).register(in: &routes)
+    ProjectsController(store: store, files: files, board: board).register(in: &routes)
+    UploadsController(store: store, files: files, maxUploadBytes: configuration.maxUploadBytes, logger: logger)
+        .register(in: &routes)
+    RunsController(store: store, board: board).register(in: &routes)
+    ResultsController(store: store).register(in: &routes)
+    AuditController(store: store).register(in: &routes)
+    router.add(middleware: ErrorMiddleware(templates: routes.templates, logger: logger))
+
+    let application = Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        services: [
+            CheckpointService(store: store, logger: logger),
+            RunScheduler(store: store, files: files, board: board, executor: executor, logger: logger),
+        ],
+        onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+        logger: logger)
+    return BuiltService(application: application, firstOperatorToken: firstToken)
+}

@@ -1,0 +1,125 @@
+import BlindmatchProtocol
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The `uploads` tag: token files (SPEC §6), streamed and checked on arrival.
+struct UploadsController<Store: LinkageStore>: Sendable {
+    let store: Store
+    let files: TokenFileStore
+    /// The largest token file accepted.
+    let maxUploadBytes: Int
+    let logger: Logger
+
+    func register(in routes: inout RouteRegistry<Store>) {
+        routes.add(.post, "/projects/{projectId}/parties/{party}/uploads", roles: [.party], upload)
+        routes.add(.get, "/projects/{projectId}/uploads", roles: [.operator, .auditor, .party], list)
+        routes.add(.get, "/projects/{projectId}/uploads/{uploadId}", roles: [.operator, .auditor, .party], get)
+    }
+
+    /// `POST /projects/{projectId}/parties/{party}/uploads`: streams the body to a temporary file while hashing it,
+    /// checks it (SPEC §6.5–6.7, in the contract's order), then moves it into the content-addressed store. A refused
+    /// or interrupted upload leaves no file and no row.
+    @Sendable func upload(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let token = try context.token
+        let project = try await store.project(in: context)
+        guard let party = project.party(named: context.parameter("party")) else {
+            throw APIError.notFound("no party of that name in this project")
+        }
+        do {
+            return try await receive(request, project: project, party: party, token: token)
+        } catch let error as APIError
+            where [.contentTooLarge, .unsupportedMediaType, .unprocessableContent, .badRequest].contains(error.kind)
+        {
+            try await store.refuseUpload(
+                project: project.id, reason: error.rule ?? error.code.rawValue, by: token.actor)
+            logger.notice("upload refused: \(error.code.rawValue)", metadata: ["project": "\(project.id)"])
+            throw error
+        }
+    }
+
+    private func receive(_ request: Request, project: ProjectRecord, party: PartyRecord, token: TokenRecord)
+        async throws -> Response
+    {
+        let type = request.mediaType
+        guard type == "application/vnd.blindmatch.tokens" || type == "application/octet-stream" else {
+            throw APIError(
+                .unsupportedMediaType, .unsupportedMediaType,
+                "expected application/vnd.blindmatch.tokens or application/octet-stream")
+        }
+        let limit = maxUploadBytes
+        let tooLarge = APIError(.contentTooLarge, .payloadTooLarge, "the upload limit is \(limit) bytes")
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit { throw tooLarge }
+        guard project.isOpen else { throw APIError.projectClosed(project.id) }
+
+        let sink = try UploadSink(store: files)
+        defer { sink.discard() }
+        do {
+            for try await buffer in request.body {
+                if sink.bytes + buffer.readableBytes > limit { throw tooLarge }
+                try buffer.withUnsafeReadableBytes { try sink.write($0) }
+            }
+        } catch let error as APIError {
+            throw error
+        } catch let error as ServerError {
+            logger.error("upload could not be stored: \(ServerError.logText(error))")
+            throw APIError.internal("the upload could not be stored")
+        } catch {
+            throw APIError(.badRequest, .truncatedUpload, "the body ended before it was complete")
+        }
+        if let declared, declared != sink.bytes {
+            throw APIError(.badRequest, .truncatedUpload, "the body ended before its Content-Length")
+        }
+        let sha256 = try sink.finish()
+        let path = sink.path
+        let layout = try await store.uploadLayout(project: project.id)
+        let file = try await offload {
+            try UploadCheck.check(path: path, project: project, party: party, layout: layout)
+        }
+        let upload = NewUpload(
+            id: try Identifier.make("u"), project: project.id, party: party.name, sha256: sha256, bytes: sink.bytes,
+            header: file.header, signer: file.trailer.publicKey?.fingerprint ?? "")
+        let files = self.files
+        let record = try await store.acceptUpload(
+            upload, tokenID: token.id, by: token.actor, checkedAgainst: layout,
+            recheck: { now in _ = try UploadCheck.check(path: path, project: project, party: party, layout: now) },
+            place: { try files.adopt(temporaryPath: path, sha256: sha256) },
+            unplace: { files.remove(sha256: sha256) })
+        logger.info(
+            "upload accepted",
+            metadata: ["project": "\(project.id)", "upload": "\(record.id)", "bytes": "\(record.bytes)"])
+        return JSONResponse.make(
+            record.json, status: .created, headers: [.location: "/projects/\(project.id)/uploads/\(record.id)"])
+    }
+
+    /// `GET /projects/{projectId}/uploads`: a party lists only its own.
+    @Sendable func list(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let token = try context.token
+        let project = try await store.project(in: context)
+        let page = try request.page(listing: "uploads")
+        var party = request.query("party")
+        if let party, !Patterns.isName(party) { throw APIError.malformed("party must be a party name") }
+        if token.role == .party {
+            if let party, party != token.party {
+                throw APIError.forbidden(.forbiddenParty, "a party token lists only its own uploads")
+            }
+            party = token.party
+        }
+        return Listing.response("uploads", try await store.uploads(page, project: project.id, party: party), \.json)
+    }
+
+    /// `GET /projects/{projectId}/uploads/{uploadId}`.
+    @Sendable func get(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let token = try context.token
+        let project = try await store.project(in: context)
+        let id = context.parameter("uploadId")
+        guard let upload = try await store.upload(id: id), upload.project == project.id else {
+            throw APIError.notFound("no upload \(Identifier.printable(id)) in project \(project.id)")
+        }
+        if token.role == .party && upload.party != token.party {
+            throw APIError.forbidden(.forbiddenParty, "a party reads only its own uploads")
+        }
+        return JSONResponse.make(upload.json)
+    }
+}

@@ -1,0 +1,48 @@
+import BlindmatchProtocol
+import HTTPTypes
+import Hummingbird
+
+extension APIError: HTTPResponseError {
+    /// The HTTP status of each kind of refusal.
+    public var status: HTTPResponse.Status {
+        switch kind {
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .notAcceptable: .notAcceptable
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .contentTooLarge: .contentTooLarge
+        case .badRequest: .badRequest
+        case .unprocessableContent: .unprocessableContent
+        case .conflict: .conflict
+        case .internalServerError: .internalServerError
+        case .serviceUnavailable: .serviceUnavailable
+        }
+    }
+
+    /// The `Error` body.
+    var body: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("code", .string(code.rawValue)), ("message", .string(message)),
+        ]
+        if let rule { members.append(("rule", .string(rule))) }
+        return .object(members)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONResponse.make(body, status: status)
+        if kind == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
+    }
+}
+
+/// JSON responses: compact canonical JSON (SPEC §2.1) with `application/json`.
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        let bytes = value.canonicalBytes + [0x0A]
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,89 @@
+import BlindmatchAudit
+import BlindmatchProtocol
+import HTTPTypes
+import Hummingbird
+
+/// Decides who may call a route, in the contract's order: 401 (no, malformed, unknown, expired or revoked token),
+/// then 403 (a role the route does not allow; a party token outside its project or party), before the handler looks
+/// anything up. Refusals are audited with the route template; a request with no `Authorization` header at all is
+/// anonymous noise and is not.
+struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+
+    let store: Store
+    /// The roles of the route's `x-blindmatch-roles`.
+    let roles: Set<Role>
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let route = context.route(request)
+        let caller = try await authenticate(request, route: route)
+        var context = context
+        context.caller = caller
+        do {
+            guard roles.contains(caller.role) else {
+                throw APIError.forbidden(.forbiddenRole, "the \(caller.role.rawValue) role cannot do this")
+            }
+            if caller.role == .party {
+                if let project = context.parameters.get("projectId"), project != caller.project {
+                    throw APIError.forbidden(.forbiddenProject, "this token belongs to another project")
+                }
+                if let party = context.parameters.get("party"), party != caller.party {
+                    throw APIError.forbidden(.forbiddenParty, "this token belongs to another party")
+                }
+            }
+            return try await next(request, context)
+        } catch let error as APIError where error.kind == .forbidden {
+            try await store.auditRefusal(actor: caller.actor, reason: error.code.rawValue, route: route)
+            throw error
+        }
+    }
+
+    /// The token behind `Authorization: Bearer …`; a presented but invalid one is audited.
+    private func authenticate(_ request: Request, route: String) async throws -> TokenRecord {
+        guard let header = request.headers[.authorization] else { throw APIError.unauthenticated }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let hash = BearerToken.hash(String(parts[1])),
+            let record = try await store.token(hash: hash)
+        else {
+            try await store.auditRefusal(actor: .system, reason: APIError.Code.unauthenticated.rawValue, route: route)
+            throw APIError.unauthenticated
+        }
+        guard record.isValid(at: AuditTime.now().text) else {
+            // A revoked or expired token: the requester is known (SPEC §10.2, access.refused).
+            try await store.auditRefusal(
+                actor: record.actor, reason: APIError.Code.unauthenticated.rawValue, route: route)
+            throw APIError.unauthenticated
+        }
+        return record
+    }
+}
+
+/// Registers the contract's operations: each with its method, path template and the roles of its
+/// `x-blindmatch-roles` (nil for anyone), behind the authentication middleware.
+struct RouteRegistry<Store: LinkageStore> {
+    typealias Handler = @Sendable (Request, ServiceRequestContext) async throws -> Response
+
+    let router: Router<ServiceRequestContext>
+    let store: Store
+    /// Every registered template, split into segments.
+    private(set) var templates: [[String]] = []
+
+    init(router: Router<ServiceRequestContext>, store: Store) {
+        self.router = router
+        self.store = store
+    }
+
+    mutating func add(_ method: HTTPRequest.Method, _ template: String, roles: Set<Role>?, _ handler: @escaping Handler)
+    {
+        templates.append(template.split(separator: "/").map(String.init))
+        let path = RouterPath(template)
+        if let roles {
+            router.group().add(middleware: AuthenticationMiddleware(store: store, roles: roles))
+                .on(path, method: method, use: handler)
+        } else {
+            router.on(path, method: method, use: handler)
+        }
+    }
+}

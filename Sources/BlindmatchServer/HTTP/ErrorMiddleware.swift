@@ -1,0 +1,42 @@
+import Hummingbird
+import Logging
+
+/// Turns every error into the contract's JSON `Error` body: a refusal into its status, Hummingbird's own "no route"
+/// into 404 `notFound` (or 405 `methodNotAllowed` when the path has routes for other methods), anything else into a
+/// logged 500 `internal` that tells the client nothing more.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+
+    /// The path templates of every route, to tell an unknown path from a method the path does not allow.
+    let templates: [[String]]
+    let logger: Logger
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let path = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+            let known = templates.contains { template in
+                template.count == path.count
+                    && zip(template, path).allSatisfy { segment, part in segment.hasPrefix("{") || segment == part }
+            }
+            let refusal =
+                known
+                ? APIError(
+                    .methodNotAllowed, .methodNotAllowed, "this resource does not allow \(request.method.rawValue)")
+                : APIError.notFound("no such resource")
+            return try refusal.response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return try APIError(.contentTooLarge, .payloadTooLarge, "the body is too large")
+                .response(from: request, context: context)
+        } catch {
+            logger.error("request failed: \(ServerError.logText(error))")
+            return try APIError.internal("the server could not complete the request")
+                .response(from: request, context: context)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import BlindmatchMatching
+
+/// What the scheduler and the controllers share about runs: the run being executed now (its progress and the flag
+/// that stops it) and the signal that something was queued.
+actor RunBoard {
+    /// The run being executed (one at a time).
+    private var current: (id: String, project: String, progress: RunProgress, flag: RunCancellation)?
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var pending = false
+
+    /// Progress of the run being executed, if it is this one.
+    func progress(of run: RunRecord) -> RunProgress? {
+        guard run.status == .running, let current, current.id == run.id else { return nil }
+        return current.progress
+    }
+
+    func begin(_ run: RunRecord, flag: RunCancellation) {
+        current = (run.id, run.project, RunProgress(stage: .exact, fraction: 0), flag)
+    }
+
+    func update(_ run: String, progress: RunProgress) {
+        guard current?.id == run else { return }
+        current?.progress = progress
+    }
+
+    func end() {
+        current = nil
+    }
+
+    /// A closing project's running run: its results are dropped when it ends (the store already says `failed`).
+    func cancel(project: String) {
+        if let current, current.project == project { current.flag.cancel() }
+    }
+
+    /// Something was queued, or the scheduler should look again (it is stopping).
+    func wake() {
+        pending = true
+        waiter?.resume()
+        waiter = nil
+    }
+
+    /// Waits until ``wake()`` has been called since the last wait.
+    func waitForWork() async {
+        if pending {
+            pending = false
+            return
+        }
+        await withCheckedContinuation { continuation in waiter = continuation }
+        pending = false
+    }
+}

@@ -1,0 +1,84 @@
+import BlindmatchMatching
+import BlindmatchProtocol
+import Synchronization
+
+/// Executes one run: the seam between the scheduler and the engine, so that tests can put a slow or failing
+/// executor in its place.
+protocol RunExecutor: Sendable {
+    /// Matches the run's two token files (watch list first) with the run's settings, reporting progress; stops early
+    /// when `cancellation` is cancelled. Never throws: a failure is an outcome.
+    func execute(
+        _ run: RunRecord, files: (watchlist: String, bulk: String), cancellation: RunCancellation,
+        progress: @escaping @Sendable (RunProgress) -> Void
+    ) async -> RunOutcome
+}
+
+/// The matching engine, on a thread of its own.
+struct EngineRunExecutor: RunExecutor {
+    /// Threads the engine uses for a run.
+    let threads: Int
+
+    func execute(
+        _ run: RunRecord, files: (watchlist: String, bulk: String), cancellation: RunCancellation,
+        progress: @escaping @Sendable (RunProgress) -> Void
+    ) async -> RunOutcome {
+        let threads = self.threads
+        do {
+            return try await offload {
+                let last = Mutex<RunProgress>(RunProgress(stage: .queued, fraction: -1))
+                return try Self.match(run, files: files, threads: threads, cancellation: cancellation) { now in
+                    // The engine reports often; pass on a change of stage or of at least 1%.
+                    let report = last.withLock { last in
+                        guard now.stage != last.stage || now.fraction - last.fraction >= 0.01 else { return false }
+                        last = now
+                        return true
+                    }
+                    if report { progress(now) }
+                }
+            }
+        } catch let error as MatchingError {
+            switch error.code {
+            case .invalidInput: return .failed(code: "incompatibleUploads", message: error.reason)
+            case .cancelled: return .failed(code: "projectClosed", message: "the project was closed")
+            case .outOfMemory:
+                return .failed(code: "resourceExhausted", message: "the run needs more memory than the matcher has")
+            case .unknownVetoKey: return .failed(code: "vetoKeyUnknown", message: error.reason)
+            default: return .failed(code: "internal", message: "the engine failed (\(error.code.rawValue))")
+            }
+        } catch let error as ProtocolError {
+            return .failed(code: "internal", message: "a stored token file cannot be read: \(error.code.rawValue)")
+        } catch {
+            return .failed(code: "internal", message: "the run failed")
+        }
+    }
+
+    /// The engine on the run's two token files, with the run's settings.
+    static func match(
+        _ run: RunRecord, files: (watchlist: String, bulk: String), threads: Int, cancellation: RunCancellation,
+        progress: @escaping @Sendable (RunProgress) -> Void
+    ) throws -> RunOutcome {
+        let clock = ContinuousClock.now
+        // A project closed while the run waited: its files may be gone already.
+        try cancellation.check()
+        let a = try TokenFile(contentsOf: files.watchlist)
+        let b = try TokenFile(contentsOf: files.bulk)
+        do {
+            try a.checkCompatible(with: b)
+        } catch {
+            return .failed(code: "incompatibleUploads", message: "the two uploads cannot be compared (SPEC §6.7)")
+        }
+        var settings = try MatchEngine.Settings(named: run.settings, matchKeys: a.header.matchKeys, threads: threads)
+        settings.cancellation = cancellation
+        progress(RunProgress(stage: .exact, fraction: 0))
+        let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in
+            progress(RunProgress(stage: .fuzzy, fraction: 0.05 + 0.85 * fraction))
+        }
+        progress(RunProgress(stage: .writing, fraction: 0.95))
+        let matches = results.filter { $0.status == .match }.count
+        let summary = RunSummary(
+            watchlistRecords: a.recordCount, bulkRecords: b.recordCount, matches: matches,
+            possible: results.count - matches, comparisons: report.comparisons,
+            seconds: MatchEngine.seconds(since: clock))
+        return .succeeded(results: results, matchKeys: a.header.matchKeys, report: report, summary: summary)
+    }
+}

@@ -1,0 +1,80 @@
+import BlindmatchMatching
+import Logging
+import ServiceLifecycle
+
+/// Runs queued matching runs one at a time, in the order they were queued.
+///
+/// A run's state lives in the store: it is claimed (`running`, `attempt` + 1, `run.started`), executed, and finished
+/// in one transaction that writes its results, marks it `succeeded` and appends `run.succeeded`, so that no one ever
+/// sees a succeeded run with partial results. On a graceful shutdown the run in progress is stopped and left
+/// `running`; the next start queues it again (``LinkageStore/requeueInterruptedRuns()``), and the engine is
+/// deterministic, so the next attempt reaches the same result.
+struct RunScheduler<Store: LinkageStore>: Service {
+    let store: Store
+    let files: TokenFileStore
+    let board: RunBoard
+    let executor: any RunExecutor
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await work()
+        }
+    }
+
+    private func work() async {
+        while !Task.isCancelled {
+            do {
+                guard let run = try await store.claimNextRun() else {
+                    await withTaskCancellationHandler {
+                        await board.waitForWork()
+                    } onCancel: {
+                        Task { await board.wake() }
+                    }
+                    continue
+                }
+                let flag = RunCancellation()
+                await board.begin(run, flag: flag)
+                let outcome = await withTaskCancellationHandler {
+                    await execute(run, flag: flag)
+                } onCancel: {
+                    flag.cancel()
+                }
+                await board.end()
+                // Shutting down: the run stays `running` and starts again at the next start.
+                if Task.isCancelled { break }
+                // Published unless the run is no longer this attempt's (its project was closed meanwhile).
+                try await store.finish(run, outcome: outcome)
+                log(run, outcome)
+            } catch {
+                logger.error("run scheduling failed: \(ServerError.logText(error))")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func execute(_ run: RunRecord, flag: RunCancellation) async -> RunOutcome {
+        guard let digests = try? await store.files(of: run) else {
+            return .failed(code: "uploadMissing", message: "an upload of the run is missing")
+        }
+        let paths = (files.path(for: digests.watchlist), files.path(for: digests.bulk))
+        let board = self.board
+        return await executor.execute(run, files: paths, cancellation: flag) { progress in
+            Task { await board.update(run.id, progress: progress) }
+        }
+    }
+
+    private func log(_ run: RunRecord, _ outcome: RunOutcome) {
+        switch outcome {
+        case .succeeded(_, _, _, let summary):
+            logger.info(
+                "run succeeded",
+                metadata: [
+                    "run": "\(run.id)", "pairs": "\(summary.matches + summary.possible)",
+                    "seconds": "\(summary.seconds)",
+                ])
+        case .failed(let code, _):
+            logger.notice("run failed", metadata: ["run": "\(run.id)", "code": "\(code)"])
+        }
+    }
+}

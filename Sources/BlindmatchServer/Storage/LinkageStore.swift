@@ -1,0 +1,158 @@
+import BlindmatchAudit
+import BlindmatchMatching
+import BlindmatchProtocol
+
+/// The service's storage seam: every piece of state the service keeps, as domain operations.
+///
+/// Every operation that changes state appends its audit entry (SPEC §10) in the same transaction, so the log and the
+/// state never disagree, even after a crash; operations refuse what the current state forbids by throwing
+/// ``APIError`` (a 409 or a 422, decided inside the transaction). Implementations: ``SQLiteLinkageStore`` (the
+/// embedded default). Token files themselves live in the ``TokenFileStore``, beside the store.
+protocol LinkageStore: Sendable {
+    /// The matcher's key that signs checkpoints (SPEC §10.4).
+    var checkpointKey: SigningKey { get }
+
+    // MARK: Tokens
+
+    /// The token with this SHA-256, valid or not.
+    func token(hash: [UInt8]) async throws -> TokenRecord?
+    func token(id: String) async throws -> TokenRecord?
+    /// Newest first; revoked tokens only when asked for.
+    func tokens(_ page: PageRequest, project: String?, includeRevoked: Bool) async throws -> Page<TokenRecord>
+    /// Issues a token (audited as `token.issued`); a party token needs an open project with that party.
+    func issueToken(_ draft: TokenDraft, by actor: AuditActor) async throws -> (secret: String, record: TokenRecord)
+    /// The first operator token, when there is no operator token yet; nil otherwise.
+    func issueFirstOperatorToken() async throws -> String?
+    /// Revokes a token (audited); nil for an unknown id; 409 for the last valid operator token.
+    func revokeToken(id: String, by actor: AuditActor) async throws -> TokenRecord?
+
+    // MARK: Projects
+
+    func createProject(_ request: ProjectRequest, id: String, by actor: AuditActor) async throws -> ProjectRecord
+    func project(id: String) async throws -> ProjectRecord?
+    /// Newest first; `only` restricts the listing to one project (a party token's).
+    func projects(_ page: PageRequest, status: ProjectStatus?, only: String?) async throws -> Page<ProjectRecord>
+    /// Closes an open project: fails its queued and running runs, deletes its results, revokes its party tokens, and
+    /// calls `removeFiles` with the token files no open project uses any more, inside the transaction.
+    func closeProject(id: String, reason: String, by actor: AuditActor, removeFiles: @Sendable ([String]) -> Void)
+        async throws -> ProjectRecord
+    /// Registers a new key for a party of an open project (audited as `party.registered`).
+    func replacePartyKey(project: String, party: String, key: PublicSigningKey, by actor: AuditActor) async throws
+        -> PartyRecord
+
+    // MARK: Uploads
+
+    /// The layout the project's uploads share (from its first accepted upload), or nil before the first.
+    func uploadLayout(project: String) async throws -> UploadLayout?
+    /// Records a checked upload (audited as `upload.accepted`), re-checking inside the transaction what may have
+    /// changed while it streamed: the project is still open, the token still valid, and — when the project's layout
+    /// changed meanwhile — `recheck` with the new one. `place` moves the file into the token store and returns
+    /// whether it placed it now; a failure after that removes it again.
+    func acceptUpload(
+        _ upload: NewUpload, tokenID: String, by actor: AuditActor, checkedAgainst layout: UploadLayout?,
+        recheck: @Sendable (UploadLayout) throws -> Void, place: @Sendable () throws -> Bool,
+        unplace: @Sendable () -> Void
+    ) async throws -> UploadRecord
+    /// Audits a refused upload and counts it.
+    func refuseUpload(project: String, reason: String, by actor: AuditActor) async throws
+    func upload(id: String) async throws -> UploadRecord?
+    /// Newest first, optionally one party's.
+    func uploads(_ page: PageRequest, project: String, party: String?) async throws -> Page<UploadRecord>
+
+    // MARK: Runs
+
+    /// Queues a run of the project (audited as `run.queued`) on the named uploads or each side's current one.
+    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: AuditActor)
+        async throws -> RunRecord
+    func run(id: String) async throws -> RunRecord?
+    func runs(_ page: PageRequest, project: String, status: RunStatus?) async throws -> Page<RunRecord>
+    /// Queues again the runs a stop or a crash cut short (they start again from the beginning).
+    func requeueInterruptedRuns() async throws
+    /// Takes the oldest queued run of an open project and marks it running (audited as `run.started`).
+    func claimNextRun() async throws -> RunRecord?
+    /// The SHA-256 of each of the run's two token files, watch list first; nil when one is gone.
+    func files(of run: RunRecord) async throws -> (watchlist: String, bulk: String)?
+    /// Publishes how the run ended in one transaction: results, status and audit entry, unless the run is no longer
+    /// this attempt's (its project was closed). Returns whether it published.
+    @discardableResult
+    func finish(_ run: RunRecord, outcome: RunOutcome) async throws -> Bool
+
+    // MARK: Results
+
+    /// One page of a party's view of a succeeded run under its grant, and the view's size; audited as
+    /// `result.read`.
+    func resultView(_ query: ResultQuery, by actor: AuditActor) async throws -> ResultPage
+
+    // MARK: The audit log
+
+    /// Audits a refused request (`access.refused`) with the route template, never the path's values.
+    func auditRefusal(actor: AuditActor, reason: String, route: String) async throws
+    /// Audits an export (`audit.exported`) and signs the log; returns the checkpoint the export ends with.
+    func beginAuditExport(by actor: AuditActor) async throws -> AuditEntry?
+    /// The log's canonical lines from `seq` through `last`, at most `limit` of them.
+    func auditLines(from seq: Int, through last: Int, limit: Int) async throws -> [[UInt8]]
+    /// Signs the log when entries have gone unsigned for `interval` seconds or 1,000 entries (SPEC §10.4).
+    @discardableResult
+    func checkpointIfDue(interval: Int) async throws -> Bool
+    /// Signs everything logged so far (a clean stop ends with a checkpoint).
+    func appendCheckpoint() async throws
+
+    // MARK: Operations
+
+    func metrics() async throws -> MetricsSnapshot
+    /// The SHA-256 of every token file an upload of an open project references.
+    func referencedFiles() async throws -> Set<String>
+    /// Whether the store answers.
+    func isHealthy() async -> Bool
+}
+
+/// A token to issue, as checked from a request.
+struct TokenDraft: Sendable {
+    var role: Role
+    var name: String
+    var project: String?
+    var party: String?
+    var expiresAt: String?
+}
+
+/// Which page of which party's view of a run.
+struct ResultQuery: Sendable {
+    var project: String
+    var run: String
+    var party: PartyRecord
+    var grant: DisclosurePolicy.Grant
+    var scoreDecimals: Int
+    var limit: Int
+    /// The last row of the previous page, as its values in grant order.
+    var after: [ResultValue]?
+}
+
+/// A value of a result row: a row number or text (a rule name, a rounded score, a status).
+enum ResultValue: Sendable, Equatable {
+    case integer(Int)
+    case text(String)
+}
+
+/// One page of a party's view.
+struct ResultPage: Sendable {
+    /// Rows, each the grant's fields in order.
+    var rows: [[ResultValue]]
+    /// Rows in the whole view.
+    var total: Int
+    /// Whether rows follow this page.
+    var hasMore: Bool
+}
+
+/// What `/metrics` reports, read in one transaction.
+struct MetricsSnapshot: Sendable {
+    var projects: [ProjectStatus: Int]
+    var runs: [RunStatus: Int]
+    var comparisons: Int
+    var lastRun: String?
+    var lastRunPerSecond: Int?
+    var uploadsAccepted: Int
+    var uploadsRefused: Int
+    var uploadBytes: Int
+    var uploadLargest: Int
+    var uploadLast: Int?
+}

@@ -1,0 +1,57 @@
+import BlindmatchMatching
+import BlindmatchProtocol
+import GRDB
+
+/// A row of `project`, with its two parties (rows of `party`).
+struct ProjectRecord: Sendable {
+    static let databaseTableName = "project"
+
+    var id: String
+    var name: String
+    var purpose: String
+    var legalBasis: String
+    var schemaFingerprint: String
+    var keyId: String
+    var matching: NamedMatchSettings
+    var disclosure: DisclosurePolicy
+    var status: ProjectStatus
+    var createdAt: String
+    var closedAt: String?
+    var closeReason: String?
+    var ordinal: Int
+    var parties: [PartyRecord]
+
+    var isOpen: Bool { status == .open }
+
+    func party(named name: String) -> PartyRecord? { parties.first { $0.name == name } }
+    func party(role: PartyRole) -> PartyRecord? { parties.first { $0.role == role } }
+
+    init(row: Row, parties: [PartyRecord]) throws {
+        id = row["id"]
+        name = row["name"]
+        purpose = row["purpose"]
+        legalBasis = row["legalBasis"]
+        schemaFingerprint = row["schemaFingerprint"]
+        keyId = row["keyId"]
+        matching = try NamedMatchSettings(stored: row["matching"], vetoKeysDefaulted: row["vetoDefaulted"])
+        disclosure = try DisclosurePolicy(stored: row["disclosure"])
+        status = try row.enumValue("status")
+        createdAt = row["createdAt"]
+        closedAt = row["closedAt"]
+        closeReason = row["closeReason"]
+        ordinal = row["ordinal"]
+        self.parties = parties
+    }
+
+    /// The `Project` schema.
+    var json: JSONValue {
+        .object([
+            ("id", .string(id)), ("name", .string(name)), ("purpose", .string(purpose)),
+            ("legalBasis", .string(legalBasis)), ("schemaFingerprint", .string(schemaFingerprint)),
+            ("keyId", .string(keyId)), ("parties", .array(parties.map(\.json))), ("matching", matching.json),
+            ("disclosure", disclosure.json), ("status", .string(status.rawValue)), ("createdAt", .string(createdAt)),
+            ("closedAt", closedAt.map(JSONValue.string) ?? .null),
+            ("closeReason", closeReason.map(JSONValue.string) ?? .null),
+        ])
+    }
+}

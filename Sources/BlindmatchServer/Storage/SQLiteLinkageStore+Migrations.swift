@@ -1,0 +1,52 @@
+import GRDB
+
+extension SQLiteLinkageStore {
+    /// The store's migrations: append-only and never modified once shipped (STYLE rule 10).
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE token (
+                        id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL, name TEXT NOT NULL,
+                        project TEXT, party TEXT, issuedAt TEXT NOT NULL, expiresAt TEXT, revokedAt TEXT,
+                        ordinal INTEGER NOT NULL);
+                    CREATE TABLE project (
+                        id TEXT PRIMARY KEY, name TEXT NOT NULL, purpose TEXT NOT NULL, legalBasis TEXT NOT NULL,
+                        schemaFingerprint TEXT NOT NULL, keyId TEXT NOT NULL UNIQUE, matching TEXT NOT NULL,
+                        vetoDefaulted INTEGER NOT NULL, disclosure TEXT NOT NULL, status TEXT NOT NULL,
+                        createdAt TEXT NOT NULL, closedAt TEXT, closeReason TEXT, ordinal INTEGER NOT NULL);
+                    CREATE TABLE party (
+                        project TEXT NOT NULL REFERENCES project(id), name TEXT NOT NULL, role TEXT NOT NULL,
+                        publicKey BLOB NOT NULL, registeredAt TEXT NOT NULL, PRIMARY KEY (project, name));
+                    CREATE TABLE upload (
+                        id TEXT PRIMARY KEY, project TEXT NOT NULL REFERENCES project(id), party TEXT NOT NULL,
+                        sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, records INTEGER NOT NULL, signer TEXT NOT NULL,
+                        schemaFingerprint TEXT NOT NULL, keyId TEXT NOT NULL, filterBits INTEGER NOT NULL,
+                        matchKeys TEXT NOT NULL, blockingKeys TEXT NOT NULL, fileCreatedAt TEXT NOT NULL,
+                        receivedAt TEXT NOT NULL, ordinal INTEGER NOT NULL);
+                    CREATE TABLE run (
+                        id TEXT PRIMARY KEY, project TEXT NOT NULL REFERENCES project(id), status TEXT NOT NULL,
+                        watchlistUpload TEXT NOT NULL, bulkUpload TEXT NOT NULL, settings TEXT NOT NULL,
+                        vetoDefaulted INTEGER NOT NULL, attempt INTEGER NOT NULL, stage TEXT NOT NULL,
+                        fraction REAL NOT NULL, summary TEXT, failureCode TEXT, failureMessage TEXT,
+                        requestedBy TEXT NOT NULL, queuedAt TEXT NOT NULL, startedAt TEXT, finishedAt TEXT,
+                        comparisons INTEGER NOT NULL DEFAULT 0, fuzzySeconds REAL NOT NULL DEFAULT 0,
+                        ordinal INTEGER NOT NULL);
+                    CREATE TABLE result (
+                        run TEXT NOT NULL REFERENCES run(id), rowA INTEGER NOT NULL, rowB INTEGER NOT NULL,
+                        rule TEXT NOT NULL, scoreMilli INTEGER NOT NULL, status TEXT NOT NULL);
+                    CREATE INDEX resultByRunA ON result(run, rowA, rowB);
+                    CREATE INDEX resultByRunB ON result(run, rowB, rowA);
+                    CREATE TABLE audit (seq INTEGER PRIMARY KEY, line BLOB NOT NULL);
+                    CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    """)
+        }
+        migrator.registerMigration("v2: audit actions") { db in
+            // Lets the checkpoint timer find the last checkpoint without parsing the log.
+            try db.execute(sql: "ALTER TABLE audit ADD COLUMN action TEXT")
+            try db.execute(sql: "CREATE INDEX auditCheckpoints ON audit(action, seq)")
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,165 @@
+import BlindmatchAudit
+import BlindmatchMatching
+import BlindmatchProtocol
+import GRDB
+
+extension SQLiteLinkageStore {
+    static func run(_ db: Database, id: String) throws -> RunRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]).map(RunRecord.init(row:))
+    }
+
+    func run(id: String) async throws -> RunRecord? {
+        try await database.read { db in try Self.run(db, id: id) }
+    }
+
+    func runs(_ page: PageRequest, project: String, status: RunStatus?) async throws -> Page<RunRecord> {
+        var conditions: [(String, StatementArguments)] = [("project = ?", [project])]
+        if let status { conditions.append(("status = ?", [status.rawValue])) }
+        let filters = conditions
+        return try await database.read { db in
+            try Self.page(db, table: RunRecord.databaseTableName, page, where: filters, RunRecord.init(row:))
+        }
+    }
+
+    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: AuditActor)
+        async throws -> RunRecord
+    {
+        try await database.write { db in
+            var uploads: [PartyRole: UploadRecord] = [:]
+            var parties: [PartyRole: PartyRecord] = [:]
+            for side in PartyRole.allCases {
+                guard let party = project.party(role: side) else {
+                    throw ServerError(.storage, "project \(project.id) has no \(side.rawValue) party")
+                }
+                parties[side] = party
+            }
+            // 422 for a named upload that is not that side's, before the 409s (the contract's order of checks).
+            for (side, uploadID) in named {
+                guard let upload = try Self.upload(db, id: uploadID), upload.project == project.id,
+                    upload.party == parties[side]?.name
+                else {
+                    throw APIError.invalid(
+                        "\(side.rawValue)Upload is not an upload of the \(side.rawValue) party \(parties[side]?.name ?? "")"
+                    )
+                }
+                uploads[side] = upload
+            }
+            try Self.requireOpen(db, project: project.id)
+            for side in PartyRole.allCases where uploads[side] == nil {
+                let name = parties[side]?.name ?? ""
+                guard let upload = try Self.currentUpload(db, project: project.id, party: name) else {
+                    throw APIError.conflict(
+                        .uploadMissing, "the \(side.rawValue) party \(name) has no accepted upload")
+                }
+                uploads[side] = upload
+            }
+            guard let a = uploads[.watchlist], let b = uploads[.bulk] else {
+                throw ServerError(.storage, "a run needs two uploads")
+            }
+            guard a.layout == b.layout, a.schemaFingerprint == b.schemaFingerprint, a.keyId == b.keyId else {
+                throw APIError(
+                    .unprocessableContent, .incompatibleUploads,
+                    "the two uploads cannot be compared (SPEC §6.7): schema, key id, filter length or keys differ")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO run (id, project, status, watchlistUpload, bulkUpload, settings, vetoDefaulted, attempt,
+                        stage, fraction, requestedBy, queuedAt, ordinal)
+                    VALUES (?, ?, 'queued', ?, ?, ?, ?, 0, 'queued', 0, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, project.id, a.id, b.id, project.matching.json.canonicalText,
+                    project.matching.vetoKeysDefaulted, actor.text, AuditTime.now().text, try Self.nextOrdinal(db),
+                ])
+            try Self.append(
+                db, actor: actor, action: .runQueued, project: project.id,
+                details: ["run": .string(id), "threshold": .string(project.matching.threshold)])
+            guard let run = try Self.run(db, id: id) else {
+                throw ServerError(.storage, "a run just written cannot be read back")
+            }
+            return run
+        }
+    }
+
+    func requeueInterruptedRuns() async throws {
+        try await database.write { db in
+            // Runs cut short by a stop or a crash start again from the beginning (Protocol/service.md, "Runs").
+            try db.execute(
+                sql: "UPDATE run SET status = 'queued', stage = 'queued', fraction = 0 WHERE status = 'running'")
+        }
+    }
+
+    func claimNextRun() async throws -> RunRecord? {
+        try await database.write { db in
+            guard
+                let id = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT run.id FROM run JOIN project ON project.id = run.project
+                        WHERE run.status = 'queued' AND project.status = 'open' ORDER BY run.ordinal LIMIT 1
+                        """)
+            else { return nil }
+            try db.execute(
+                sql: """
+                    UPDATE run SET status = 'running', attempt = attempt + 1, startedAt = ?, stage = 'exact',
+                        fraction = 0 WHERE id = ?
+                    """, arguments: [AuditTime.now().text, id])
+            guard let run = try Self.run(db, id: id) else { return nil }
+            try Self.append(
+                db, actor: .system, action: .runStarted, project: run.project, details: ["run": .string(id)])
+            return run
+        }
+    }
+
+    func files(of run: RunRecord) async throws -> (watchlist: String, bulk: String)? {
+        try await database.read { db in
+            guard let a = try Self.upload(db, id: run.watchlistUpload), let b = try Self.upload(db, id: run.bulkUpload)
+            else { return nil }
+            return (a.sha256, b.sha256)
+        }
+    }
+
+    @discardableResult
+    func finish(_ run: RunRecord, outcome: RunOutcome) async throws -> Bool {
+        try await database.write { db in
+            let now = AuditTime.now().text
+            switch outcome {
+            case .succeeded(let results, let keys, let report, let summary):
+                try db.execute(
+                    sql: """
+                        UPDATE run SET status = 'succeeded', stage = 'done', fraction = 1, summary = ?, finishedAt = ?,
+                            comparisons = ?, fuzzySeconds = ? WHERE id = ? AND status = 'running' AND attempt = ?
+                        """,
+                    arguments: [
+                        summary.json.canonicalText, now, report.comparisons, report.fuzzySeconds, run.id, run.attempt,
+                    ])
+                guard db.changesCount > 0 else { return false }
+                let insert = try db.makeStatement(
+                    sql: "INSERT INTO result (run, rowA, rowB, rule, scoreMilli, status) VALUES (?, ?, ?, ?, ?, ?)")
+                for result in results {
+                    try insert.execute(arguments: [
+                        run.id, Int(result.rowA), Int(result.rowB), result.rule.name(matchKeys: keys),
+                        Int((result.score * 1000).rounded()), result.status.rawValue,
+                    ])
+                }
+                try Self.append(
+                    db, actor: .system, action: .runSucceeded, project: run.project,
+                    details: [
+                        "run": .string(run.id), "pairs": .integer(results.count),
+                        "possible": .integer(summary.possible),
+                    ])
+            case .failed(let code, let message):
+                try db.execute(
+                    sql: """
+                        UPDATE run SET status = 'failed', failureCode = ?, failureMessage = ?, finishedAt = ?
+                        WHERE id = ? AND status = 'running' AND attempt = ?
+                        """, arguments: [code, message, now, run.id, run.attempt])
+                guard db.changesCount > 0 else { return false }
+                try Self.append(
+                    db, actor: .system, action: .runFailed, project: run.project,
+                    details: ["run": .string(run.id), "reason": .string(code)])
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import BlindmatchAudit
+import BlindmatchProtocol
+import Foundation
+import GRDB
+
+extension SQLiteLinkageStore {
+    func token(hash: [UInt8]) async throws -> TokenRecord? {
+        try await database.read { db in try TokenRecord.filter(Column("hash") == Data(hash)).fetchOne(db) }
+    }
+
+    func token(id: String) async throws -> TokenRecord? {
+        try await database.read { db in try TokenRecord.fetchOne(db, key: id) }
+    }
+
+    func tokens(_ page: PageRequest, project: String?, includeRevoked: Bool) async throws -> Page<TokenRecord> {
+        var conditions: [(String, StatementArguments)] = []
+        if let project { conditions.append(("project = ?", [project])) }
+        if !includeRevoked { conditions.append(("revokedAt IS NULL", [])) }
+        let filters = conditions
+        return try await database.read { db in
+            try Self.page(db, table: TokenRecord.databaseTableName, page, where: filters) { try TokenRecord(row: $0) }
+        }
+    }
+
+    func issueToken(_ draft: TokenDraft, by actor: AuditActor) async throws -> (secret: String, record: TokenRecord) {
+        try await database.write { db in
+            if let project = draft.project, let party = draft.party {
+                guard let record = try Self.project(db, id: project) else {
+                    throw APIError.invalid("no project \(project)")
+                }
+                guard record.party(named: party) != nil else {
+                    throw APIError.conflict(.partyNotRegistered, "project \(project) has no party \(party)")
+                }
+                guard record.isOpen else { throw APIError.projectClosed(project) }
+            }
+            let issued = try Self.insertToken(db, draft)
+            let id = issued.record.id
+            var details: AuditDetails = ["role": .string(draft.role.rawValue), "tokenId": .string(id)]
+            if let party = draft.party {
+                details = ["party": .string(party), "role": .string(draft.role.rawValue), "tokenId": .string(id)]
+            } else if draft.role == .auditor {
+                details = [
+                    "auditor": .string(draft.name), "role": .string(draft.role.rawValue), "tokenId": .string(id),
+                ]
+            }
+            try Self.append(db, actor: actor, action: .tokenIssued, project: draft.project, details: details)
+            return issued
+        }
+    }
+
+    func issueFirstOperatorToken() async throws -> String? {
+        try await database.write { db in
+            guard try TokenRecord.filter(Column("role") == Role.operator.rawValue).fetchCount(db) == 0 else {
+                return nil
+            }
+            let issued = try Self.insertToken(
+                db, TokenDraft(role: .operator, name: "operator", project: nil, party: nil, expiresAt: nil))
+            try Self.append(
+                db, actor: .system, action: .tokenIssued, project: nil,
+                details: ["role": "operator", "tokenId": .string(issued.record.id)])
+            return issued.secret
+        }
+    }
+
+    func revokeToken(id: String, by actor: AuditActor) async throws -> TokenRecord? {
+        try await database.write { db in
+            guard let record = try TokenRecord.fetchOne(db, key: id) else { return nil }
+            guard record.revokedAt == nil else { return record }
+            if record.role == .operator {
+                let others =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(*) FROM token WHERE role = 'operator' AND revokedAt IS NULL AND id != ?
+                                AND (expiresAt IS NULL OR expiresAt > ?)
+                            """,
+                        arguments: [id, AuditTime.now().text]) ?? 0
+                guard others > 0 else {
+                    throw APIError.conflict(.lastOperatorToken, "revoking it would leave no valid operator token")
+                }
+            }
+            try Self.revoke(db, tokenID: id, actor: actor, project: record.project)
+            return try TokenRecord.fetchOne(db, key: id)
+        }
+    }
+
+    static func insertToken(_ db: Database, _ draft: TokenDraft) throws -> (secret: String, record: TokenRecord) {
+        let secret = try BearerToken.make()
+        let record = TokenRecord(
+            id: try Identifier.make("t"), hash: Data(BearerToken.hash(secret) ?? []), role: draft.role,
+            name: draft.name, project: draft.project, party: draft.party, issuedAt: AuditTime.now().text,
+            expiresAt: draft.expiresAt, revokedAt: nil, ordinal: try nextOrdinal(db))
+        try record.insert(db)
+        return (secret, record)
+    }
+
+    static func revoke(_ db: Database, tokenID: String, actor: AuditActor, project: String?) throws {
+        try db.execute(
+            sql: "UPDATE token SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL",
+            arguments: [AuditTime.now().text, tokenID])
+        if db.changesCount > 0 {
+            try append(
+                db, actor: actor, action: .tokenRevoked, project: project, details: ["tokenId": .string(tokenID)])
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import BlindmatchAudit
+import BlindmatchProtocol
+import GRDB
+
+extension SQLiteLinkageStore {
+    /// The id of a party's latest accepted upload.
+    static func latestUploadID(_ db: Database, project: String, party: String) throws -> String? {
+        try String.fetchOne(
+            db, sql: "SELECT id FROM upload WHERE project = ? AND party = ? ORDER BY ordinal DESC LIMIT 1",
+            arguments: [project, party])
+    }
+
+    /// The upload, with `current` worked out against the party's latest accepted upload.
+    static func upload(_ db: Database, id: String) throws -> UploadRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        let latest = try latestUploadID(db, project: row["project"], party: row["party"])
+        return try UploadRecord(row: row, current: latest == id)
+    }
+
+    static func currentUpload(_ db: Database, project: String, party: String) throws -> UploadRecord? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM upload WHERE project = ? AND party = ? ORDER BY ordinal DESC LIMIT 1",
+                arguments: [project, party])
+        else { return nil }
+        return try UploadRecord(row: row, current: true)
+    }
+
+    static func uploadLayout(_ db: Database, project: String) throws -> UploadLayout? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT filterBits, matchKeys, blockingKeys FROM upload WHERE project = ? ORDER BY ordinal LIMIT 1",
+                arguments: [project])
+        else { return nil }
+        return UploadLayout(
+            filterBits: row["filterBits"], matchKeys: try row.stringList("matchKeys"),
+            blockingKeys: try row.stringList("blockingKeys"))
+    }
+
+    func uploadLayout(project: String) async throws -> UploadLayout? {
+        try await database.read { db in try Self.uploadLayout(db, project: project) }
+    }
+
+    func upload(id: String) async throws -> UploadRecord? {
+        try await database.read { db in try Self.upload(db, id: id) }
+    }
+
+    func uploads(_ page: PageRequest, project: String, party: String?) async throws -> Page<UploadRecord> {
+        var conditions: [(String, StatementArguments)] = [("project = ?", [project])]
+        if let party { conditions.append(("party = ?", [party])) }
+        let filters = conditions
+        return try await database.read { db in
+            // One lookup of the latest upload per party, not per row.
+            var latestByParty: [String: String?] = [:]
+            return try Self.page(db, table: UploadRecord.databaseTableName, page, where: filters) { row in
+                let party: String = row["party"]
+                let latest: String?
+                if let known = latestByParty[party] {
+                    latest = known
+                } else {
+                    latest = try Self.latestUploadID(db, project: project, party: party)
+                    latestByParty[party] = latest
+                }
+                return try UploadRecord(row: row, current: latest == row["id"] as String)
+            }
+        }
+    }
+
+    func acceptUpload(
+        _ upload: NewUpload, tokenID: String, by actor: AuditActor, checkedAgainst layout: UploadLayout?,
+        recheck: @Sendable (UploadLayout) throws -> Void, place: @Sendable () throws -> Bool,
+        unplace: @Sendable () -> Void
+    ) async throws -> UploadRecord {
+        try await database.write { db in
+            // What may have changed while the file streamed and was checked: the project closed, the token was
+            // revoked, or the other party's first upload arrived.
+            try Self.requireOpen(db, project: upload.project)
+            guard let token = try TokenRecord.fetchOne(db, key: tokenID), token.isValid(at: AuditTime.now().text)
+            else { throw APIError.unauthenticated }
+            if let now = try Self.uploadLayout(db, project: upload.project), now != layout {
+                try recheck(now)
+            }
+            let placed = try place()
+            do {
+                return try Self.record(db, upload, actor: actor)
+            } catch {
+                if placed { unplace() }
+                throw error
+            }
+        }
+    }
+
+    /// The upload's row, its audit entry and the counters, in the caller's transaction.
+    private static func record(_ db: Database, _ upload: NewUpload, actor: AuditActor) throws -> UploadRecord {
+        let header = upload.header
+        try db.execute(
+            sql: """
+                INSERT INTO upload (id, project, party, sha256, bytes, records, signer, schemaFingerprint, keyId,
+                    filterBits, matchKeys, blockingKeys, fileCreatedAt, receivedAt, ordinal)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                upload.id, upload.project, upload.party, upload.sha256, upload.bytes, header.recordCount,
+                upload.signer, header.schemaFingerprint, header.keyID, header.filterBits,
+                JSONValue.canonicalList(header.matchKeys), JSONValue.canonicalList(header.blockingKeys),
+                AuditTime(header.createdAt)?.text ?? AuditTime.now().text, AuditTime.now().text,
+                try nextOrdinal(db),
+            ])
+        try append(
+            db, actor: actor, action: .uploadAccepted, project: upload.project,
+            details: [
+                "file": .string(upload.sha256), "records": .integer(header.recordCount),
+                "signer": .string(upload.signer),
+            ])
+        try CounterRecord.add(db, "uploadsAccepted", 1)
+        try CounterRecord.add(db, "uploadBytes", upload.bytes)
+        try CounterRecord.raise(db, "uploadLargest", to: upload.bytes)
+        try CounterRecord.set(db, "uploadLast", upload.bytes)
+        guard let record = try Self.upload(db, id: upload.id) else {
+            throw ServerError(.storage, "an upload just written cannot be read back")
+        }
+        return record
+    }
+
+    func refuseUpload(project: String, reason: String, by actor: AuditActor) async throws {
+        try await database.write { db in
+            try Self.append(
+                db, actor: actor, action: .uploadRefused, project: project, details: ["reason": .string(reason)])
+            try CounterRecord.add(db, "uploadsRefused", 1)
+        }
+    }
+
+    func referencedFiles() async throws -> Set<String> {
+        Set(
+            try await database.read { db in
+                try String.fetchAll(
+                    db,
+                    sql:
+                        "SELECT DISTINCT u.sha256 FROM upload u JOIN project p ON p.id = u.project WHERE p.status = 'open'"
+                )
+            })
+    }
+}

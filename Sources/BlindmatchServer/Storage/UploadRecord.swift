@@ -1,0 +1,79 @@
+import BlindmatchProtocol
+import GRDB
+
+/// A row of `upload`: an accepted token file's metadata (the file itself is in the ``TokenFileStore``).
+struct UploadRecord: Sendable {
+    static let databaseTableName = "upload"
+
+    var id: String
+    var project: String
+    var party: String
+    var sha256: String
+    var bytes: Int
+    var records: Int
+    var signer: String
+    var schemaFingerprint: String
+    var keyId: String
+    var filterBits: Int
+    var matchKeys: [String]
+    var blockingKeys: [String]
+    var fileCreatedAt: String
+    var receivedAt: String
+    var ordinal: Int
+    /// Whether this is the party's latest accepted upload (worked out, not stored).
+    var current: Bool
+
+    init(row: Row, current: Bool) throws {
+        id = row["id"]
+        project = row["project"]
+        party = row["party"]
+        sha256 = row["sha256"]
+        bytes = row["bytes"]
+        records = row["records"]
+        signer = row["signer"]
+        schemaFingerprint = row["schemaFingerprint"]
+        keyId = row["keyId"]
+        filterBits = row["filterBits"]
+        matchKeys = try row.stringList("matchKeys")
+        blockingKeys = try row.stringList("blockingKeys")
+        fileCreatedAt = row["fileCreatedAt"]
+        receivedAt = row["receivedAt"]
+        ordinal = row["ordinal"]
+        self.current = current
+    }
+
+    /// What every upload of a project must share (SPEC §6.7).
+    var layout: UploadLayout {
+        UploadLayout(filterBits: filterBits, matchKeys: matchKeys, blockingKeys: blockingKeys)
+    }
+
+    /// The `Upload` schema.
+    var json: JSONValue {
+        .object([
+            ("id", .string(id)), ("project", .string(project)), ("party", .string(party)),
+            ("sha256", .string(sha256)), ("bytes", .integer(bytes)), ("records", .integer(records)),
+            ("signer", .string(signer)), ("schemaFingerprint", .string(schemaFingerprint)), ("keyId", .string(keyId)),
+            ("filterBits", .integer(filterBits)), ("matchKeys", .array(matchKeys.map(JSONValue.string))),
+            ("fileCreatedAt", .string(fileCreatedAt)), ("receivedAt", .string(receivedAt)),
+            ("current", .bool(current)),
+        ])
+    }
+}
+
+/// The layout every upload of a project shares (SPEC §6.7): filter length, match keys and blocking keys.
+struct UploadLayout: Sendable, Equatable {
+    var filterBits: Int
+    var matchKeys: [String]
+    var blockingKeys: [String]
+}
+
+/// An upload checked and ready to be recorded.
+struct NewUpload: Sendable {
+    var id: String
+    var project: String
+    var party: String
+    var sha256: String
+    var bytes: Int
+    var header: TokenFileHeader
+    var signer: String
+}

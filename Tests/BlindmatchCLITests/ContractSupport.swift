@@ -30,6 +30,20 @@ enum Contract {
         }
     }
 
+    /// Every operation, as `METHOD /template`.
+    static var operations: [String] {
+        (document["paths"]?.objectValue ?? []).flatMap { path in
+            (path.value.objectValue ?? []).filter { ["get", "post", "put", "delete"].contains($0.key) }
+                .map { "\($0.key.uppercased()) \(path.key)" }
+        }
+    }
+
+    /// The roles an operation allows (`x-blindmatch-roles`): `operator`, `auditor`, `party` or `anyone`.
+    static func roles(_ method: String, _ template: String) -> [String] {
+        document["paths"]?[template]?[method.lowercased()]?["x-blindmatch-roles"]?.arrayValue?.compactMap(\.stringValue)
+            ?? []
+    }
+
     /// The problems of `reply` as a response of `method template`: an undeclared status, or a JSON body that is
     /// not the declared schema (every 4xx/5xx body must be `Error`).
     static func issues(_ reply: HTTPReply, _ method: String, _ template: String) -> [String] {

@@ -79,72 +79,90 @@ struct ServiceAPITests {
             let method: HTTPMethod
             let template: String
             let path: String
-            /// Callers allowed past authorisation; every other caller must get 401 (none, bogus) or 403.
-            let allowed: Set<Caller>
+            /// The party whose resource this is, where a party may read only its own (an upload): the one scope
+            /// rule that depends on the data rather than on the path.
+            var owner: Caller? = nil
             var body: [UInt8]? = nil
             var contentType: String? = "application/json"
+
+            /// Callers allowed past authorisation, from the contract's `x-blindmatch-roles` and the party scope of
+            /// `Protocol/openapi.yaml` (a party token of *this* project, and of *this* party where the path names
+            /// one); every other caller must get 401 (none, bogus) or 403.
+            var allowed: Set<Caller> {
+                let roles = Set(Contract.roles(method.rawValue, template))
+                var callers: Set<Caller> = []
+                if roles.contains("operator") { callers.insert(.operator) }
+                if roles.contains("auditor") { callers.insert(.auditor) }
+                if roles.contains("party") {
+                    for (caller, party) in [
+                        (Caller.watchlist, "agency-a"), (.bulk, "council-b"), (.outsider, "agency-a"),
+                    ] {
+                        if caller == .outsider && template.contains("{projectId}") { continue }
+                        if template.contains("{party}") && !path.hasSuffix("/" + party)
+                            && !path.contains("/parties/\(party)/")
+                        {
+                            continue
+                        }
+                        if let owner, owner != caller { continue }
+                        callers.insert(caller)
+                    }
+                }
+                return callers
+            }
         }
         let p = project.id
         let invalidJSON = Array("{}".utf8)
         let endpoints: [Endpoint] = [
-            Endpoint(method: .GET, template: "/metrics", path: "/metrics", allowed: [.operator]),
+            Endpoint(method: .GET, template: "/metrics", path: "/metrics"),
             Endpoint(
-                method: .GET, template: "/me", path: "/me",
-                allowed: [.operator, .auditor, .watchlist, .bulk, .outsider]),
-            Endpoint(method: .POST, template: "/tokens", path: "/tokens", allowed: [.operator], body: invalidJSON),
-            Endpoint(method: .GET, template: "/tokens", path: "/tokens", allowed: [.operator]),
-            Endpoint(method: .GET, template: "/tokens/{tokenId}", path: "/tokens/\(spareToken)", allowed: [.operator]),
+                method: .GET, template: "/me", path: "/me"),
+            Endpoint(method: .POST, template: "/tokens", path: "/tokens", body: invalidJSON),
+            Endpoint(method: .GET, template: "/tokens", path: "/tokens"),
+            Endpoint(method: .GET, template: "/tokens/{tokenId}", path: "/tokens/\(spareToken)"),
             Endpoint(
-                method: .DELETE, template: "/tokens/{tokenId}", path: "/tokens/t-0000000000000000", allowed: [.operator]
+                method: .DELETE, template: "/tokens/{tokenId}", path: "/tokens/t-0000000000000000"
             ),
-            Endpoint(method: .POST, template: "/projects", path: "/projects", allowed: [.operator], body: invalidJSON),
+            Endpoint(method: .POST, template: "/projects", path: "/projects", body: invalidJSON),
             Endpoint(
-                method: .GET, template: "/projects", path: "/projects",
-                allowed: [.operator, .auditor, .watchlist, .bulk, .outsider]),
+                method: .GET, template: "/projects", path: "/projects"),
             Endpoint(
-                method: .GET, template: "/projects/{projectId}", path: "/projects/\(p)",
-                allowed: [.operator, .auditor, .watchlist, .bulk]),
+                method: .GET, template: "/projects/{projectId}", path: "/projects/\(p)"),
             Endpoint(
-                method: .POST, template: "/projects/{projectId}/close", path: "/projects/\(p)/close",
-                allowed: [.operator], body: invalidJSON),
+                method: .POST, template: "/projects/{projectId}/close", path: "/projects/\(p)/close", body: invalidJSON),
             Endpoint(
                 method: .PUT, template: "/projects/{projectId}/parties/{party}/public-key",
-                path: "/projects/\(p)/parties/agency-a/public-key", allowed: [.operator], body: invalidJSON),
+                path: "/projects/\(p)/parties/agency-a/public-key", body: invalidJSON),
             Endpoint(
                 method: .POST, template: "/projects/{projectId}/parties/{party}/uploads",
-                path: "/projects/\(p)/parties/agency-a/uploads", allowed: [.watchlist],
+                path: "/projects/\(p)/parties/agency-a/uploads",
                 body: Array("not a token file".utf8),
                 contentType: "application/vnd.blindmatch.tokens"),
             Endpoint(
                 method: .POST, template: "/projects/{projectId}/parties/{party}/uploads",
-                path: "/projects/\(p)/parties/council-b/uploads", allowed: [.bulk],
+                path: "/projects/\(p)/parties/council-b/uploads",
                 body: Array("not a token file".utf8),
                 contentType: "application/vnd.blindmatch.tokens"),
             Endpoint(
-                method: .GET, template: "/projects/{projectId}/uploads", path: "/projects/\(p)/uploads",
-                allowed: [.operator, .auditor, .watchlist, .bulk]),
+                method: .GET, template: "/projects/{projectId}/uploads", path: "/projects/\(p)/uploads"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/uploads/{uploadId}",
-                path: "/projects/\(p)/uploads/\(upload)",
-                allowed: [.operator, .auditor, .bulk]),
+                path: "/projects/\(p)/uploads/\(upload)", owner: .bulk),
             Endpoint(
                 method: .POST, template: "/projects/{projectId}/runs", path: "/projects/\(p)/runs",
-                allowed: [.operator, .watchlist, .bulk], body: Array(#"{"x":1}"#.utf8)),
+                body: Array(#"{"x":1}"#.utf8)),
             Endpoint(
-                method: .GET, template: "/projects/{projectId}/runs", path: "/projects/\(p)/runs",
-                allowed: [.operator, .auditor, .watchlist, .bulk]),
+                method: .GET, template: "/projects/{projectId}/runs", path: "/projects/\(p)/runs"),
             Endpoint(
-                method: .GET, template: "/projects/{projectId}/runs/{runId}", path: "/projects/\(p)/runs/\(run)",
-                allowed: [.operator, .auditor, .watchlist, .bulk]),
+                method: .GET, template: "/projects/{projectId}/runs/{runId}", path: "/projects/\(p)/runs/\(run)"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
-                path: "/projects/\(p)/runs/\(run)/results/agency-a", allowed: [.watchlist]),
+                path: "/projects/\(p)/runs/\(run)/results/agency-a"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
-                path: "/projects/\(p)/runs/\(run)/results/council-b", allowed: [.bulk]),
-            Endpoint(method: .GET, template: "/audit/log", path: "/audit/log", allowed: [.operator, .auditor]),
+                path: "/projects/\(p)/runs/\(run)/results/council-b"),
+            Endpoint(method: .GET, template: "/audit/log", path: "/audit/log"),
             Endpoint(
-                method: .GET, template: "/audit/public-key", path: "/audit/public-key", allowed: [.operator, .auditor]),
+                method: .GET, template: "/audit/public-key", path: "/audit/public-key"),
         ]
         // The upload was the bulk party's (the last accepted one is listed first), so agency-a may not read it.
         var walked = 0
@@ -171,6 +189,9 @@ struct ServiceAPITests {
             }
         }
         #expect(walked == endpoints.count * Caller.allCases.count)
+        // Every operation of the contract but the open health check was walked.
+        let walkedOperations = Set(endpoints.map { "\($0.method.rawValue) \($0.template)" })
+        #expect(walkedOperations == Set(Contract.operations.filter { $0 != "GET /healthz" }))
         // The health check needs no token and says nothing else.
         let health = try await HTTP.request(.GET, server.baseURL + "/healthz")
         Self.conforming(health, "GET", "/healthz")

@@ -35,6 +35,7 @@ func buildApplication(
     logger.logLevel = configuration.logLevel
     let directory = configuration.dataDirectory
     try DataDirectory.prepare(directory)
+    let lock = try DataDirectory.lock(directory)
     let store = try SQLiteLinkageStore(
         path: directory + "/blindmatch.sqlite", checkpointKey: try DataDirectory.checkpointKey(in: directory))
     let files = try TokenFileStore(dataDirectory: directory)
@@ -46,8 +47,13 @@ func buildApplication(
     let firstToken = try await store.issueFirstOperatorToken()
 
     let board = RunBoard()
+    let refusals = RefusalTally()
     let router = Router(context: ServiceRequestContext.self)
-    var routes = RouteRegistry(router: router, store: store)
+    // Outermost, so that it sees every route's errors; it finds 405s among the templates registered below.
+    let templates = RouteTemplates()
+    router.add(middleware: SafetyHeadersMiddleware())
+    router.add(middleware: ErrorMiddleware(templates: templates, logger: logger))
+    var routes = RouteRegistry(router: router, store: store, refusals: refusals)
     ServiceController(store: store, dataDirectory: directory, startedAt: .now).register(in: &routes)
     TokensController(store: store).register(in: &routes)
     ProjectsController(store: store, files: files, board: board).register(in: &routes)
@@ -55,15 +61,15 @@ func buildApplication(
         .register(in: &routes)
     RunsController(store: store, board: board).register(in: &routes)
     ResultsController(store: store).register(in: &routes)
-    AuditController(store: store).register(in: &routes)
-    router.add(middleware: ErrorMiddleware(templates: routes.templates, logger: logger))
+    AuditController(store: store, refusals: refusals).register(in: &routes)
+    templates.set(routes.templates)
 
     let application = Application(
         router: router,
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: [
-            CheckpointService(store: store, logger: logger),
+            CheckpointService(store: store, refusals: refusals, lock: lock, logger: logger),
             RunScheduler(store: store, files: files, board: board, executor: executor, logger: logger),
         ],
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },

@@ -172,6 +172,9 @@ struct ServiceAPITests {
                     endpoint.method, server.baseURL + endpoint.path, token: tokens[caller], body: endpoint.body,
                     contentType: endpoint.contentType)
                 Self.conforming(reply, endpoint.method.rawValue, endpoint.template)
+                // Every reply, refusals included, forbids sniffing and caching.
+                #expect(reply.headers["X-Content-Type-Options"].first == "nosniff")
+                #expect(reply.headers["Cache-Control"].first?.contains("no-store") == true)
                 let label =
                     "\(caller.rawValue) \(endpoint.method.rawValue) \(endpoint.template): \(reply.status) \(reply.text)"
                 switch caller {
@@ -249,6 +252,54 @@ struct ServiceAPITests {
         #expect(answered == routes.count * shapes.count)
         let health = try await HTTP.request(.GET, server.baseURL + "/healthz")
         #expect(health.status == 200)
+    }
+
+    @Test func aSecondServerOnTheSameDataDirectoryRefusesToStart() async throws {
+        let scratch = try Scratch()
+        let server = try Self.startServer(scratch)
+        defer { server.stop() }
+        let second = try CLI.run(
+            ["serve", "--data-dir", server.dataDirectory, "--port", "0", "--operator-token-file", "other.token"],
+            in: scratch.path)
+        #expect(second.status != 0)
+        #expect(second.error.contains("in use by another blindmatch serve"), "\(second.error)")
+        #expect(!FileIO.exists(scratch.path + "/other.token"))
+        // The first one is untouched and still answers.
+        let health = try await HTTP.request(.GET, server.baseURL + "/healthz")
+        #expect(health.status == 200)
+    }
+
+    /// Requests with a token that is not valid are answered without a write each: the audit log gets one summary
+    /// entry per requester and route, with the count, by the time it is exported.
+    @Test func aFloodOfBadTokensIsCountedNotWrittenOneByOne() async throws {
+        let scratch = try Scratch()
+        let server = try Self.startServer(scratch)
+        defer { server.stop() }
+        let operatorToken = try server.operatorToken
+        let bogus = "bm_" + String(repeating: "B", count: 43)
+        for _ in 0..<300 {
+            #expect(try await HTTP.request(.GET, server.baseURL + "/me", token: bogus).status == 401)
+        }
+        for _ in 0..<50 {
+            #expect(try await HTTP.request(.GET, server.baseURL + "/projects", token: "not-a-token").status == 401)
+        }
+        let log = try await HTTP.request(.GET, server.baseURL + "/audit/log", token: operatorToken)
+        let refusals = log.text.split(separator: "\n").compactMap { line -> JSONValue? in
+            let entry = try? JSONValue(parsing: Array(line.utf8), source: "log")
+            return entry?["action"]?.stringValue == "access.refused" ? entry : nil
+        }
+        #expect(refusals.count == 2)
+        let counts = Dictionary(
+            uniqueKeysWithValues: refusals.compactMap { entry -> (String, Int)? in
+                guard let route = entry["details"]?["request"]?.stringValue,
+                    let count = entry["details"]?["count"]?.intValue
+                else { return nil }
+                return (route, count)
+            })
+        #expect(counts == ["GET /me": 300, "GET /projects": 50])
+        #expect(refusals.allSatisfy { $0["actor"]?.stringValue == "system" })
+        let metrics = try await HTTP.request(.GET, server.baseURL + "/metrics", token: operatorToken)
+        #expect(metrics.status == 200)
     }
 
     @Test func uploadsAreCheckedOnArrivalAndRefusalsLeaveNothing() async throws {

@@ -5,6 +5,7 @@ import Hummingbird
 /// The `audit` tag: the audit log (SPEC §10) and the matcher's public key.
 struct AuditController<Store: LinkageStore>: Sendable {
     let store: Store
+    let refusals: RefusalTally
 
     func register(in routes: inout RouteRegistry<Store>) {
         routes.add(.get, "/audit/log", roles: [.auditor, .operator], export)
@@ -15,6 +16,8 @@ struct AuditController<Store: LinkageStore>: Sendable {
     /// log is never held in memory.
     @Sendable func export(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         _ = try request.negotiate(["application/jsonl"])
+        // An export holds every refusal counted so far.
+        try await refusals.flush(to: store)
         guard let checkpoint = try await store.beginAuditExport(by: try context.token.actor) else {
             throw APIError.internal("the audit log is empty")
         }

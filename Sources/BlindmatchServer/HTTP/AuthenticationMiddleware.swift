@@ -5,12 +5,14 @@ import Hummingbird
 
 /// Decides who may call a route, in the contract's order: 401 (no, malformed, unknown, expired or revoked token),
 /// then 403 (a role the route does not allow; a party token outside its project or party), before the handler looks
-/// anything up. Refusals are audited with the route template; a request with no `Authorization` header at all is
-/// anonymous noise and is not.
+/// anything up. Refusals are audited with the route template: a 403 at once, a 401 with a presented token counted
+/// and summarised at intervals (``RefusalTally``), so that a flood of bad tokens costs no write per request; a
+/// request with no `Authorization` header at all is anonymous noise and is not audited.
 struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
     typealias Context = ServiceRequestContext
 
     let store: Store
+    let refusals: RefusalTally
     /// The roles of the route's `x-blindmatch-roles`.
     let roles: Set<Role>
 
@@ -47,13 +49,12 @@ struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", let hash = BearerToken.hash(String(parts[1])),
             let record = try await store.token(hash: hash)
         else {
-            try await store.auditRefusal(actor: .system, reason: APIError.Code.unauthenticated.rawValue, route: route)
+            refusals.record(actor: .system, route: route)
             throw APIError.unauthenticated
         }
         guard record.isValid(at: AuditTime.now().text) else {
             // A revoked or expired token: the requester is known (SPEC §10.2, access.refused).
-            try await store.auditRefusal(
-                actor: record.actor, reason: APIError.Code.unauthenticated.rawValue, route: route)
+            refusals.record(actor: record.actor, route: route)
             throw APIError.unauthenticated
         }
         return record
@@ -67,12 +68,14 @@ struct RouteRegistry<Store: LinkageStore> {
 
     let router: Router<ServiceRequestContext>
     let store: Store
+    let refusals: RefusalTally
     /// Every registered template, split into segments.
     private(set) var templates: [[String]] = []
 
-    init(router: Router<ServiceRequestContext>, store: Store) {
+    init(router: Router<ServiceRequestContext>, store: Store, refusals: RefusalTally) {
         self.router = router
         self.store = store
+        self.refusals = refusals
     }
 
     mutating func add(_ method: HTTPRequest.Method, _ template: String, roles: Set<Role>?, _ handler: @escaping Handler)
@@ -80,7 +83,7 @@ struct RouteRegistry<Store: LinkageStore> {
         templates.append(template.split(separator: "/").map(String.init))
         let path = RouterPath(template)
         if let roles {
-            router.group().add(middleware: AuthenticationMiddleware(store: store, roles: roles))
+            router.group().add(middleware: AuthenticationMiddleware(store: store, refusals: refusals, roles: roles))
                 .on(path, method: method, use: handler)
         } else {
             router.on(path, method: method, use: handler)

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Turns every error into the contract's JSON `Error` body: a refusal into its status, Hummingbird's own "no route"
 /// into 404 `notFound` (or 405 `methodNotAllowed` when the path has routes for other methods), anything else into a
@@ -8,7 +9,7 @@ struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
 
     /// The path templates of every route, to tell an unknown path from a method the path does not allow.
-    let templates: [[String]]
+    let templates: RouteTemplates
     let logger: Logger
 
     func handle(
@@ -20,7 +21,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             let path = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
-            let known = templates.contains { template in
+            let known = templates.all.contains { template in
                 template.count == path.count
                     && zip(template, path).allSatisfy { segment, part in segment.hasPrefix("{") || segment == part }
             }
@@ -38,5 +39,29 @@ struct ErrorMiddleware: RouterMiddleware {
             return try APIError.internal("the server could not complete the request")
                 .response(from: request, context: context)
         }
+    }
+}
+
+/// The path templates of every registered route, split into segments; set once, after the routes are registered
+/// (the error middleware must be added to the router before them to wrap them).
+final class RouteTemplates: Sendable {
+    private let templates = Mutex<[[String]]>([])
+
+    var all: [[String]] { templates.withLock { $0 } }
+
+    func set(_ all: [[String]]) { templates.withLock { $0 = all } }
+}
+
+/// Headers on every reply: no MIME sniffing, and nothing stored by caches (replies carry tokens, results and logs).
+struct SafetyHeadersMiddleware: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
     }
 }

@@ -1,12 +1,15 @@
 import Logging
 import ServiceLifecycle
 
-/// Signs the audit log now and then (SPEC §10.4), so that an auditor need not wait for an export, and once more when
-/// the service stops: a log that a clean stop left ends with a checkpoint.
+/// Writes the refusals counted since last time and signs the audit log now and then (SPEC §10.4), so that an auditor
+/// need not wait for an export, and once more when the service stops: a log that a clean stop left ends with a
+/// checkpoint. It also holds the data directory's lock for as long as the service runs.
 ///
 /// Listed before the scheduler and the HTTP server in the service group, so it stops after them.
 struct CheckpointService<Store: LinkageStore>: Service {
     let store: Store
+    let refusals: RefusalTally
+    let lock: DataDirectoryLock
     let logger: Logger
     /// How often to look, and how long entries may go unsigned.
     var every: Duration = .seconds(30)
@@ -18,6 +21,7 @@ struct CheckpointService<Store: LinkageStore>: Service {
                 try? await Task.sleep(for: every)
                 guard !Task.isCancelled else { break }
                 do {
+                    try await refusals.flush(to: store)
                     try await store.checkpointIfDue(interval: interval)
                 } catch {
                     logger.error("checkpoint failed: \(ServerError.logText(error))")
@@ -25,7 +29,9 @@ struct CheckpointService<Store: LinkageStore>: Service {
             }
         }
         do {
+            try await refusals.flush(to: store)
             try await store.appendCheckpoint()
+            withExtendedLifetime(lock) {}
         } catch {
             logger.error("final checkpoint failed: \(ServerError.logText(error))")
         }

@@ -15,6 +15,22 @@ enum DataDirectory {
         }
     }
 
+    /// Takes the data directory's lock (`DIR/lock`, an exclusive `flock`) for as long as the returned value lives, so
+    /// that a second `serve` on the same directory refuses to start instead of sweeping away the first one's uploads
+    /// in flight. The lock goes with the process, however it ends.
+    static func lock(_ directory: String) throws -> DataDirectoryLock {
+        let path = directory + "/lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw ServerError(.startup, "cannot open \(path)") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw ServerError(
+                .startup,
+                "\(directory) is in use by another blindmatch serve (its lock file is held); stop that one first")
+        }
+        return DataDirectoryLock(descriptor: descriptor)
+    }
+
     /// The matcher's checkpoint-signing key (SPEC §10.4): `matcher.key` (0600) and `matcher.pub` in the data
     /// directory, made on first start.
     static func checkpointKey(in directory: String) throws -> SigningKey {
@@ -29,4 +45,13 @@ enum DataDirectory {
         try pub.commit()
         return key
     }
+}
+
+/// The held lock of a data directory; released when the last reference goes (or the process ends).
+final class DataDirectoryLock: Sendable {
+    private let descriptor: Int32
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { close(descriptor) }
 }

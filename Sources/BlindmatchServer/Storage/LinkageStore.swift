@@ -87,6 +87,9 @@ protocol LinkageStore: Sendable {
 
     /// Audits a refused request (`access.refused`) with the route template, never the path's values.
     func auditRefusal(actor: AuditActor, reason: String, route: String) async throws
+    /// Audits requests refused for want of a valid token, one `access.refused` entry per requester and route with
+    /// their `count`, in one transaction.
+    func auditRefusals(_ counts: [RefusalTally.Count]) async throws
     /// Audits an export (`audit.exported`) and signs the log; returns the checkpoint the export ends with.
     func beginAuditExport(by actor: AuditActor) async throws -> AuditEntry?
     /// The log's canonical lines from `seq` through `last`, at most `limit` of them.

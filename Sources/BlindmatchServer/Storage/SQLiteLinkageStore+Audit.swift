@@ -12,6 +12,20 @@ extension SQLiteLinkageStore {
         }
     }
 
+    func auditRefusals(_ counts: [RefusalTally.Count]) async throws {
+        try await database.write { db in
+            for item in counts {
+                try Self.append(
+                    db, actor: item.actor, action: .accessRefused, project: nil,
+                    details: [
+                        "reason": .string(APIError.Code.unauthenticated.rawValue), "request": .string(item.route),
+                        "count": .integer(item.count),
+                    ])
+                try CounterRecord.add(db, "accessRefused", item.count)
+            }
+        }
+    }
+
     func beginAuditExport(by actor: AuditActor) async throws -> AuditEntry? {
         try await database.write { db in
             try Self.append(db, actor: actor, action: .auditExported, project: nil)

@@ -34,6 +34,7 @@ func buildApplication(
     var logger = Logger(label: "blindmatch.serve")
     logger.logLevel = configuration.logLevel
     let directory = configuration.dataDirectory
+    let server = try TLSSetup.server(for: configuration)
     try DataDirectory.prepare(directory)
     let lock = try DataDirectory.lock(directory)
     let store = try SQLiteLinkageStore(
@@ -51,7 +52,7 @@ func buildApplication(
     let router = Router(context: ServiceRequestContext.self)
     // Outermost, so that it sees every route's errors; it finds 405s among the templates registered below.
     let templates = RouteTemplates()
-    router.add(middleware: SafetyHeadersMiddleware())
+    router.add(middleware: SafetyHeadersMiddleware(strictTransportSecurity: configuration.tls != nil))
     router.add(middleware: ErrorMiddleware(templates: templates, logger: logger))
     var routes = RouteRegistry(router: router, store: store, refusals: refusals)
     ServiceController(store: store, dataDirectory: directory, startedAt: .now).register(in: &routes)
@@ -65,7 +66,7 @@ func buildApplication(
     templates.set(routes.templates)
 
     let application = Application(
-        router: router,
+        router: router, server: server,
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: [

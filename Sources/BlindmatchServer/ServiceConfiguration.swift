@@ -13,6 +13,25 @@ public struct ServiceConfiguration: Sendable {
     public var threads = 1
     /// The least severe log message written (`.warning` keeps an embedded service quiet, as in `demo`).
     public var logLevel = Logger.Level.info
+    /// TLS of the service's own (`serve --tls-cert --tls-key [--client-ca]`); nil for plain HTTP.
+    public var tls: TLSFiles?
+    /// A TLS terminator is in front (`serve --behind-tls-proxy`): plain HTTP on an address other than loopback is then
+    /// allowed.
+    public var behindTLSProxy = false
+
+    /// The PEM files of the service's TLS: its certificate chain, its private key (0600, refused when others can read
+    /// it) and, for mutual TLS, the certificate authorities whose client certificates it accepts.
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+        public var clientCertificateAuthorities: String?
+
+        public init(certificateChain: String, privateKey: String, clientCertificateAuthorities: String? = nil) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+            self.clientCertificateAuthorities = clientCertificateAuthorities
+        }
+    }
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 }

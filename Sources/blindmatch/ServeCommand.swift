@@ -12,8 +12,10 @@ struct ServeCommand: AsyncParsableCommand {
             the disclosure policy, and the audit log (Protocol/openapi.yaml, Protocol/service.md). Everything lives in \
             the data directory (mode 0700): blindmatch.sqlite, the content-addressed token store tokens/, and the \
             matcher's checkpoint key matcher.key/matcher.pub. On first start it creates an operator token and shows it \
-            once (or writes it to --operator-token-file); only its hash is stored. Serve on loopback, or behind a TLS \
-            terminator: bearer tokens must not cross a network in clear. Stops cleanly on SIGINT/SIGTERM; a run cut \
+            once (or writes it to --operator-token-file); only its hash is stored. Serve on loopback, with TLS of its \
+            own (--tls-cert, --tls-key, and --client-ca for mutual TLS), or behind a TLS terminator \
+            (--behind-tls-proxy): bearer tokens must not cross a network in clear, so a --host other than loopback \
+            without either is refused. Stops cleanly on SIGINT/SIGTERM; a run cut \
             short starts again at the next start.
             """)
 
@@ -38,6 +40,38 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Threads the engine uses for a run (default: every core).")
     var threads: Int?
 
+    @Option(
+        name: .customLong("tls-cert"),
+        help: ArgumentHelp("Serve HTTPS with this PEM certificate chain (with --tls-key).", valueName: "file"))
+    var tlsCertificate: String?
+
+    @Option(
+        name: .customLong("tls-key"),
+        help: ArgumentHelp(
+            "The PEM private key of --tls-cert; mode 0600, refused when others can read it.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(
+        name: .customLong("client-ca"),
+        help: ArgumentHelp(
+            "Mutual TLS: accept only clients with a certificate from these PEM certificate authorities.",
+            valueName: "file"))
+    var clientCA: String?
+
+    @Flag(
+        name: .customLong("behind-tls-proxy"),
+        help: "A TLS terminator is in front: allow plain HTTP on a --host other than loopback.")
+    var behindTLSProxy = false
+
+    func validate() throws {
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if clientCA != nil && tlsCertificate == nil {
+            throw ValidationError("--client-ca needs --tls-cert and --tls-key")
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
             var configuration = ServiceConfiguration(dataDirectory: dataDirectory)
@@ -45,9 +79,15 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.port = port
             configuration.maxUploadBytes = maxUploadBytes
             configuration.threads = threads ?? Machine.cores
+            configuration.behindTLSProxy = behindTLSProxy
+            if let tlsCertificate, let tlsKey {
+                configuration.tls = ServiceConfiguration.TLSFiles(
+                    certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)
+            }
             let host = self.host
+            let scheme = configuration.tls == nil ? "http" : "https"
             let built = try await buildApplication(configuration: configuration) { port in
-                Console.output("blindmatch serve: listening on http://\(host):\(port)\n")
+                Console.output("blindmatch serve: listening on \(scheme)://\(host):\(port)\n")
             }
             if let token = built.firstOperatorToken {
                 if let operatorTokenFile {

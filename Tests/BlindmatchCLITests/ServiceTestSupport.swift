@@ -25,7 +25,10 @@ final class ServerProcess: TestServer, @unchecked Sendable {
         self.operatorTokenFile = operatorTokenFile
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `https` when the server was started with TLS.
+    private(set) var scheme = "http"
+
+    var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// The server's standard error (its log), kept beside the data directory.
     var logPath: String { dataDirectory + ".log" }
@@ -37,13 +40,14 @@ final class ServerProcess: TestServer, @unchecked Sendable {
     }
 
     /// Starts the server and waits until it prints the port it listens on.
-    func start(environment: [String: String] = [:]) throws {
+    func start(environment: [String: String] = [:], arguments extra: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = [
-            "serve", "--data-dir", dataDirectory, "--port", "0", "--operator-token-file", operatorTokenFile,
-            "--threads", "2",
-        ]
+        process.arguments =
+            [
+                "serve", "--data-dir", dataDirectory, "--port", "0", "--operator-token-file", operatorTokenFile,
+                "--threads", "2",
+            ] + extra
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
@@ -62,10 +66,11 @@ final class ServerProcess: TestServer, @unchecked Sendable {
             let data = output.fileHandleForReading.availableData
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)
-            if let range = text.range(of: "listening on http://127.0.0.1:") {
+            if let range = text.range(of: "://127.0.0.1:"), text.contains("listening on ") {
                 let digits = text[range.upperBound...].prefix { $0.isNumber }
                 if let port = Int(digits), text[range.upperBound...].contains("\n") {
                     self.port = port
+                    scheme = text.contains("listening on https://") ? "https" : "http"
                     // Keep draining the server's output so that it never blocks on a full pipe.
                     let handle = output.fileHandleForReading
                     Thread.detachNewThread {

@@ -52,9 +52,13 @@ final class RouteTemplates: Sendable {
     func set(_ all: [[String]]) { templates.withLock { $0 = all } }
 }
 
-/// Headers on every reply: no MIME sniffing, and nothing stored by caches (replies carry tokens, results and logs).
+/// Headers on every reply: no MIME sniffing, and nothing stored by caches (replies carry tokens, results and logs);
+/// under TLS, HSTS.
 struct SafetyHeadersMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
+
+    /// Whether the service speaks TLS itself (then browsers are told to use nothing else for a year).
+    let strictTransportSecurity: Bool
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -62,6 +66,7 @@ struct SafetyHeadersMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        if strictTransportSecurity { response.headers[.strictTransportSecurity] = "max-age=31536000" }
         return response
     }
 }

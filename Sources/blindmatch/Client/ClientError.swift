@@ -16,6 +16,10 @@ struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
         case missingToken
         /// A command-line argument or an input file is not usable.
         case invalidArgument
+        /// The request would send the bearer token over plain HTTP to another machine.
+        case insecureServer
+        /// A private key file that others can read.
+        case exposedSecret
     }
 
     /// What kind of failure.

@@ -17,27 +17,36 @@ struct ErrorMiddleware: RouterMiddleware {
     ) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            return try error.response(from: request, context: context)
-        } catch let error as HTTPError where error.status == .notFound {
+        } catch {
+            var response = try refusal(for: error, request).response(from: request, context: context)
+            // A refusal may come before the body was read. Reusing the connection would then make the next request
+            // depend on the client having sent exactly the body it declared; closing it does not.
+            if request.headers[.contentLength].map({ $0 != "0" }) ?? (request.headers[.transferEncoding] != nil) {
+                response.headers[.connection] = "close"
+            }
+            return response
+        }
+    }
+
+    private func refusal(for error: any Error, _ request: Request) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError where error.status == .notFound:
             let path = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
             let known = templates.all.contains { template in
                 template.count == path.count
                     && zip(template, path).allSatisfy { segment, part in segment.hasPrefix("{") || segment == part }
             }
-            let refusal =
-                known
+            return known
                 ? APIError(
                     .methodNotAllowed, .methodNotAllowed, "this resource does not allow \(request.method.rawValue)")
                 : APIError.notFound("no such resource")
-            return try refusal.response(from: request, context: context)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            return try APIError(.contentTooLarge, .payloadTooLarge, "the body is too large")
-                .response(from: request, context: context)
-        } catch {
+        case let error as HTTPError where error.status == .contentTooLarge:
+            return APIError(.contentTooLarge, .payloadTooLarge, "the body is too large")
+        default:
             logger.error("request failed: \(ServerError.logText(error))")
-            return try APIError.internal("the server could not complete the request")
-                .response(from: request, context: context)
+            return APIError.internal("the server could not complete the request")
         }
     }
 }

@@ -1,0 +1,63 @@
+# Sourced by the service scripts (bench-service.sh, fuzz-api.sh): a real `blindmatch serve` on a free loopback port in
+# a temporary data directory, with one project, both parties' uploads, one succeeded run, and a token per role.
+#
+#   fixture_start BIN WATCH BULK     sets: work url project run upload operator_token auditor_token a_token b_token
+#   fixture_stop                     stops the server and removes the temporary folder (also on EXIT)
+#
+# Everything stays on 127.0.0.1 and in a temporary folder.
+
+fixture_start() {
+    local bin watch=$2 bulk=$3
+    bin=$(realpath "$1")
+    local schema
+    schema=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../Protocol/examples/uk-watchlist.json")
+    work=$(mktemp -d)
+    trap fixture_stop EXIT
+    (
+        cd "$work"
+        "$bin" synth --watch "$watch" --bulk "$bulk" --seed 7 --output data >/dev/null
+        "$bin" keygen --output project.secret > keyid.txt
+        for agency in agency-a council-b; do "$bin" keygen --signing --output "$agency" >/dev/null; done
+        "$bin" tokenise --schema "$schema" --secret-file project.secret --input data/watch.csv --output a.bmt \
+            --signing-key agency-a.key --party agency-a >/dev/null 2>&1
+        "$bin" tokenise --schema "$schema" --secret-file project.secret --input data/bulk.csv --output b.bmt \
+            --signing-key council-b.key --party council-b >/dev/null 2>&1
+        mkdir -m 700 server
+    )
+    "$bin" serve --data-dir "$work/server/data" --port 0 --operator-token-file "$work/operator.token" \
+        > "$work/server.out" 2> "$work/server.log" &
+    fixture_pid=$!
+    for _ in $(seq 1 200); do grep -q 'listening on' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+    url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$work/server.out" | head -1)
+    [ -n "$url" ] || { echo "the server did not start: $(cat "$work/server.log")" >&2; return 1; }
+    export BLINDMATCH_SERVER=$url
+    local key_id
+    key_id=$(grep -oE '[0-9a-f]{32}' "$work/keyid.txt" | head -1)
+    project=$("$bin" project create --token-file "$work/operator.token" --name fixture --purpose "Fixture." \
+        --legal-basis "Synthetic data." --schema "$schema" --key-id "$key_id" \
+        --watchlist "agency-a=$work/agency-a.pub" --bulk "council-b=$work/council-b.pub" --review-from 0.75 \
+        | grep -oE 'p-[0-9a-f]{16}' | head -1)
+    "$bin" token issue --token-file "$work/operator.token" --role party --project "$project" --party agency-a \
+        -o "$work/a.token" >/dev/null
+    "$bin" token issue --token-file "$work/operator.token" --role party --project "$project" --party council-b \
+        -o "$work/b.token" >/dev/null
+    "$bin" token issue --token-file "$work/operator.token" --role auditor --name fixture-auditor \
+        -o "$work/auditor.token" >/dev/null
+    "$bin" upload --token-file "$work/a.token" --project "$project" --party agency-a "$work/a.bmt" >/dev/null
+    upload=$("$bin" upload --token-file "$work/b.token" --project "$project" --party council-b "$work/b.bmt" \
+        | grep -oE 'u-[0-9a-f]{16}' | head -1)
+    run=$("$bin" run --token-file "$work/a.token" --project "$project" | grep -oE 'r-[0-9a-f]{16}' | head -1)
+    operator_token=$(tr -d '\n' < "$work/operator.token")
+    auditor_token=$(tr -d '\n' < "$work/auditor.token")
+    a_token=$(tr -d '\n' < "$work/a.token")
+    b_token=$(tr -d '\n' < "$work/b.token")
+}
+
+fixture_stop() {
+    if [ -n "${fixture_pid:-}" ]; then
+        kill "$fixture_pid" 2>/dev/null && wait "$fixture_pid" 2>/dev/null
+        fixture_pid=
+    fi
+    [ -n "${work:-}" ] && rm -rf "$work"
+    work=
+}

@@ -71,7 +71,9 @@ func buildApplication(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: [
             CheckpointService(store: store, refusals: refusals, lock: lock, logger: logger),
-            RunScheduler(store: store, files: files, board: board, executor: executor, logger: logger),
+            RunScheduler(
+                store: store, files: files, board: board, executor: executor,
+                maximumAttempts: configuration.maximumRunAttempts, logger: logger),
         ],
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
         logger: logger)

@@ -11,6 +11,9 @@ public struct ServiceConfiguration: Sendable {
     public var maxUploadBytes = 8 << 30
     /// Threads the engine uses for a run.
     public var threads = 1
+    /// How many times a run may start (the first time, and after each crash during it) before it is failed
+    /// (`serve --max-run-attempts`).
+    public var maximumRunAttempts = 3
     /// The least severe log message written (`.warning` keeps an embedded service quiet, as in `demo`).
     public var logLevel = Logger.Level.info
     /// TLS of the service's own (`serve --tls-cert --tls-key [--client-ca]`); nil for plain HTTP.

@@ -41,6 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
     var threads: Int?
 
     @Option(
+        name: .customLong("max-run-attempts"),
+        help: "How many times a run may start (again after each crash during it) before it fails for good.")
+    var maxRunAttempts = 3
+
+    @Option(
         name: .customLong("tls-cert"),
         help: ArgumentHelp("Serve HTTPS with this PEM certificate chain (with --tls-key).", valueName: "file"))
     var tlsCertificate: String?
@@ -67,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
+        guard maxRunAttempts >= 1 else { throw ValidationError("--max-run-attempts must be at least 1") }
         if clientCA != nil && tlsCertificate == nil {
             throw ValidationError("--client-ca needs --tls-cert and --tls-key")
         }
@@ -80,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxUploadBytes = maxUploadBytes
             configuration.threads = threads ?? Machine.cores
             configuration.behindTLSProxy = behindTLSProxy
+            configuration.maximumRunAttempts = maxRunAttempts
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

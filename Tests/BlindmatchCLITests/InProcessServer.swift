@@ -22,13 +22,17 @@ final class InProcessServer: TestServer, @unchecked Sendable {
     }
 
     /// Builds and starts the service; waits until it listens. A first start writes the operator token (0600).
-    init(dataDirectory: String, operatorTokenFile: String, executor: any RunExecutor) async throws {
+    init(
+        dataDirectory: String, operatorTokenFile: String, executor: any RunExecutor,
+        configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) async throws {
         self.dataDirectory = dataDirectory
         self.operatorTokenFile = operatorTokenFile
         var configuration = ServiceConfiguration(dataDirectory: dataDirectory)
         configuration.port = 0
         configuration.threads = 2
         configuration.logLevel = .critical
+        configure(&configuration)
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
         let built = try await buildApplication(configuration: configuration, executor: executor) { port in
             listening.yield(port)
@@ -74,7 +78,7 @@ final class HeldRunExecutor: RunExecutor {
     init(hold: Duration) { self.hold = hold }
 
     func execute(
-        _ run: RunRecord, files: (watchlist: String, bulk: String), cancellation: RunCancellation,
+        _ run: RunRecord, files: RunFiles, cancellation: RunCancellation,
         progress: @escaping @Sendable (RunProgress) -> Void
     ) async -> RunOutcome {
         let end = ContinuousClock.now + hold

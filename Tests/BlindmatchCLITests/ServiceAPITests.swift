@@ -666,3 +666,79 @@ enum RawHTTP {
         return String(decoding: reply, as: UTF8.self)
     }
 }
+
+extension ServiceAPITests {
+    /// A run that is cut short again and again (say it takes the matcher down at every start) is failed once it has
+    /// started `maximumRunAttempts` times; a planned stop does not use up an attempt.
+    @Test func runsCutShortTooOftenFailAndAPlannedStopDoesNotCount() async throws {
+        let data = try AgencyData(watch: 40, bulk: 400)
+        let directory = data.scratch.path + "/server"
+        let tokenFile = data.scratch.path + "/operator.token"
+        func held() async throws -> InProcessServer {
+            try await InProcessServer(
+                dataDirectory: directory, operatorTokenFile: tokenFile, executor: HeldRunExecutor(hold: .seconds(60))
+            ) { $0.maximumRunAttempts = 2 }
+        }
+        var server = try await held()
+        let project = try await ServiceProject.create(on: server, data: data)
+        try await project.uploadBoth(server, data: data)
+        let run = try #require(
+            try await HTTP.request(
+                .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken
+            ).json?["id"]?.stringValue)
+        func state() async throws -> JSONValue? {
+            try await HTTP.request(
+                .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)", token: project.watchlistToken
+            ).json
+        }
+        // A planned stop: back in the queue, the attempt not counted.
+        #expect(
+            try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
+        await server.stop()
+        server = try await held()
+        #expect(
+            try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
+        let afterStop = try await state()
+        #expect(afterStop?["attempt"]?.intValue == 1, "\(String(describing: afterStop))")
+        // Two crashes mid-run: the third start fails it instead of starting it again.
+        await server.abandon()
+        server = try await held()
+        #expect(
+            try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
+        #expect(try await state()?["attempt"]?.intValue == 2)
+        await server.abandon()
+        server = try await held()
+        #expect(try await HTTP.waitForStatus("failed", server, project: project.id, run: run, token: project.bulkToken))
+        let failed = try await state()
+        #expect(failed?["failure"]?["code"]?.stringValue == "restartLimitReached")
+        #expect(failed?["attempt"]?.intValue == 2)
+        await server.stop()
+    }
+
+    /// A stored token file that changed after it was accepted is not matched.
+    @Test func aStoredFileThatChangedIsNotMatched() async throws {
+        let data = try AgencyData(watch: 40, bulk: 400)
+        let server = try Self.startServer(data.scratch)
+        defer { server.stop() }
+        let project = try await ServiceProject.create(on: server, data: data)
+        try await project.uploadBoth(server, data: data)
+        let stored = try FileManager.default.subpathsOfDirectory(atPath: server.dataDirectory + "/tokens")
+            .filter { $0.hasSuffix(".bmt") }
+        #expect(stored.count == 2)
+        let victim = server.dataDirectory + "/tokens/" + (try #require(stored.first))
+        var bytes = try FileIO.readAll(victim)
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: victim))
+        let run = try #require(
+            try await HTTP.request(
+                .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken
+            ).json?["id"]?.stringValue)
+        let finished = try await HTTP.waitForRun(server, project: project.id, run: run, token: project.watchlistToken)
+        #expect(finished["status"]?.stringValue == "failed")
+        #expect(finished["failure"]?["code"]?.stringValue == "uploadCorrupted")
+        Self.conforming(
+            try await HTTP.request(
+                .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)", token: project.watchlistToken),
+            "GET", "/projects/{projectId}/runs/{runId}")
+    }
+}

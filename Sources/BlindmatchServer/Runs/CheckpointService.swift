@@ -31,9 +31,10 @@ struct CheckpointService<Store: LinkageStore>: Service {
         do {
             try await refusals.flush(to: store)
             try await store.appendCheckpoint()
-            withExtendedLifetime(lock) {}
         } catch {
             logger.error("final checkpoint failed: \(ServerError.logText(error))")
         }
+        // The last service to stop: the data directory is free for the next server.
+        lock.release()
     }
 }

@@ -5,12 +5,18 @@ import Synchronization
 /// Executes one run: the seam between the scheduler and the engine, so that tests can put a slow or failing
 /// executor in its place.
 protocol RunExecutor: Sendable {
-    /// Matches the run's two token files (watch list first) with the run's settings, reporting progress; stops early
-    /// when `cancellation` is cancelled. Never throws: a failure is an outcome.
+    /// Matches the run's two token files with the run's settings, reporting progress; stops early when
+    /// `cancellation` is cancelled. Never throws: a failure is an outcome.
     func execute(
-        _ run: RunRecord, files: (watchlist: String, bulk: String), cancellation: RunCancellation,
+        _ run: RunRecord, files: RunFiles, cancellation: RunCancellation,
         progress: @escaping @Sendable (RunProgress) -> Void
     ) async -> RunOutcome
+}
+
+/// The two stored token files of a run: where they are, and the SHA-256 they were stored under.
+struct RunFiles: Sendable {
+    var watchlist: (path: String, sha256: String)
+    var bulk: (path: String, sha256: String)
 }
 
 /// The matching engine, on a thread of its own.
@@ -19,7 +25,7 @@ struct EngineRunExecutor: RunExecutor {
     let threads: Int
 
     func execute(
-        _ run: RunRecord, files: (watchlist: String, bulk: String), cancellation: RunCancellation,
+        _ run: RunRecord, files: RunFiles, cancellation: RunCancellation,
         progress: @escaping @Sendable (RunProgress) -> Void
     ) async -> RunOutcome {
         let threads = self.threads
@@ -54,14 +60,25 @@ struct EngineRunExecutor: RunExecutor {
 
     /// The engine on the run's two token files, with the run's settings.
     static func match(
-        _ run: RunRecord, files: (watchlist: String, bulk: String), threads: Int, cancellation: RunCancellation,
+        _ run: RunRecord, files: RunFiles, threads: Int, cancellation: RunCancellation,
         progress: @escaping @Sendable (RunProgress) -> Void
     ) throws -> RunOutcome {
         let clock = ContinuousClock.now
         // A project closed while the run waited: its files may be gone already.
         try cancellation.check()
-        let a = try TokenFile(contentsOf: files.watchlist)
-        let b = try TokenFile(contentsOf: files.bulk)
+        let a = try TokenFile(contentsOf: files.watchlist.path)
+        let b = try TokenFile(contentsOf: files.bulk.path)
+        // The files are read again as they are now: a stored file that changed since it was accepted (a disk fault,
+        // someone with access to the data directory) is not matched.
+        for (file, sha256) in [(a, files.watchlist.sha256), (b, files.bulk.sha256)] {
+            var hasher = SHA256Hasher()
+            hasher.update(file.bytes)
+            guard Hex.encode(hasher.finalize()) == sha256 else {
+                return .failed(
+                    code: "uploadCorrupted",
+                    message: "a stored token file no longer has the SHA-256 it was accepted with: upload it again")
+            }
+        }
         do {
             try a.checkCompatible(with: b)
         } catch {

@@ -6,14 +6,18 @@ import ServiceLifecycle
 ///
 /// A run's state lives in the store: it is claimed (`running`, `attempt` + 1, `run.started`), executed, and finished
 /// in one transaction that writes its results, marks it `succeeded` and appends `run.succeeded`, so that no one ever
-/// sees a succeeded run with partial results. On a graceful shutdown the run in progress is stopped and left
-/// `running`; the next start queues it again (``LinkageStore/requeueInterruptedRuns()``), and the engine is
+/// sees a succeeded run with partial results. On a graceful shutdown the run in progress is stopped and queued again
+/// as it was; a run cut short by a crash is left `running`, and the next start queues it again
+/// (``LinkageStore/requeueInterruptedRuns()``) as a new attempt, up to `maximumAttempts`. The engine is
 /// deterministic, so the next attempt reaches the same result.
 struct RunScheduler<Store: LinkageStore>: Service {
     let store: Store
     let files: TokenFileStore
     let board: RunBoard
     let executor: any RunExecutor
+    /// How many times a run may start before it is failed (`restartLimitReached`): a run that takes the process down
+    /// with it must not do so at every start.
+    let maximumAttempts: Int
     let logger: Logger
 
     func run() async throws {
@@ -25,7 +29,7 @@ struct RunScheduler<Store: LinkageStore>: Service {
     private func work() async {
         while !Task.isCancelled {
             do {
-                guard let run = try await store.claimNextRun() else {
+                guard let run = try await store.claimNextRun(maximumAttempts: maximumAttempts) else {
                     await withTaskCancellationHandler {
                         await board.waitForWork()
                     } onCancel: {
@@ -41,12 +45,22 @@ struct RunScheduler<Store: LinkageStore>: Service {
                     flag.cancel()
                 }
                 await board.end()
-                // Shutting down: the run stays `running` and starts again at the next start.
-                if Task.isCancelled { break }
+                if Task.isCancelled {
+                    // A planned stop is not the run's fault: it goes back to the queue without using up an attempt.
+                    // Anything else that ends this task (a crash as far as the store can tell) leaves it `running`,
+                    // and the next start queues it again as a new attempt.
+                    // (In a task of its own: this one is cancelled, and the store's writes honour cancellation.)
+                    if Task.isShuttingDownGracefully {
+                        let store = self.store
+                        try? await Task { try await store.release(run) }.value
+                    }
+                    break
+                }
                 // Published unless the run is no longer this attempt's (its project was closed meanwhile).
                 try await store.finish(run, outcome: outcome)
                 log(run, outcome)
             } catch {
+                if Task.isCancelled { break }
                 logger.error("run scheduling failed: \(ServerError.logText(error))")
                 try? await Task.sleep(for: .seconds(1))
             }
@@ -57,9 +71,11 @@ struct RunScheduler<Store: LinkageStore>: Service {
         guard let digests = try? await store.files(of: run) else {
             return .failed(code: "uploadMissing", message: "an upload of the run is missing")
         }
-        let paths = (files.path(for: digests.watchlist), files.path(for: digests.bulk))
+        let stored = RunFiles(
+            watchlist: (files.path(for: digests.watchlist), digests.watchlist),
+            bulk: (files.path(for: digests.bulk), digests.bulk))
         let board = self.board
-        return await executor.execute(run, files: paths, cancellation: flag) { progress in
+        return await executor.execute(run, files: stored, cancellation: flag) { progress in
             Task { await board.update(run.id, progress: progress) }
         }
     }

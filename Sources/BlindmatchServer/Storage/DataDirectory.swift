@@ -1,5 +1,6 @@
 import BlindmatchProtocol
 import Foundation
+import Synchronization
 
 /// The data directory: created 0700 and refused when others can read it; the matcher's checkpoint key inside it.
 enum DataDirectory {
@@ -47,11 +48,19 @@ enum DataDirectory {
     }
 }
 
-/// The held lock of a data directory; released when the last reference goes (or the process ends).
+/// The held lock of a data directory; released by ``release()`` when the service stops, or when the last reference
+/// goes (or the process ends).
 final class DataDirectoryLock: Sendable {
-    private let descriptor: Int32
+    private let descriptor: Mutex<Int32>
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    init(descriptor: Int32) { self.descriptor = Mutex(descriptor) }
 
-    deinit { close(descriptor) }
+    func release() {
+        descriptor.withLock { descriptor in
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+        }
+    }
+
+    deinit { release() }
 }

@@ -68,8 +68,11 @@ protocol LinkageStore: Sendable {
     func runs(_ page: PageRequest, project: String, status: RunStatus?) async throws -> Page<RunRecord>
     /// Queues again the runs a stop or a crash cut short (they start again from the beginning).
     func requeueInterruptedRuns() async throws
-    /// Takes the oldest queued run of an open project and marks it running (audited as `run.started`).
-    func claimNextRun() async throws -> RunRecord?
+    /// Takes the oldest queued run of an open project and marks it running (audited as `run.started`). Queued runs
+    /// that have started `maximumAttempts` times already are failed instead (`restartLimitReached`).
+    func claimNextRun(maximumAttempts: Int) async throws -> RunRecord?
+    /// Puts a run that a planned stop interrupted back in the queue, without counting the attempt.
+    func release(_ run: RunRecord) async throws
     /// The SHA-256 of each of the run's two token files, watch list first; nil when one is gone.
     func files(of run: RunRecord) async throws -> (watchlist: String, bulk: String)?
     /// Publishes how the run ended in one transaction: results, status and audit entry, unless the run is no longer

@@ -89,8 +89,27 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func claimNextRun() async throws -> RunRecord? {
+    func claimNextRun(maximumAttempts: Int) async throws -> RunRecord? {
         try await database.write { db in
+            for exhausted in try Row.fetchAll(
+                db, sql: "SELECT id, project, attempt FROM run WHERE status = 'queued' AND attempt >= ?",
+                arguments: [maximumAttempts])
+            {
+                let id: String = exhausted["id"]
+                let attempts: Int = exhausted["attempt"]
+                try db.execute(
+                    sql: """
+                        UPDATE run SET status = 'failed', failureCode = 'restartLimitReached', failureMessage = ?,
+                            finishedAt = ? WHERE id = ?
+                        """,
+                    arguments: [
+                        "the run was cut short \(attempts) times (the matcher stopped or crashed during it each time); it is not started again",
+                        AuditTime.now().text, id,
+                    ])
+                try Self.append(
+                    db, actor: .system, action: .runFailed, project: exhausted["project"],
+                    details: ["run": .string(id), "reason": "restartLimitReached"])
+            }
             guard
                 let id = try String.fetchOne(
                     db,
@@ -108,6 +127,16 @@ extension SQLiteLinkageStore {
             try Self.append(
                 db, actor: .system, action: .runStarted, project: run.project, details: ["run": .string(id)])
             return run
+        }
+    }
+
+    func release(_ run: RunRecord) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE run SET status = 'queued', stage = 'queued', fraction = 0, attempt = attempt - 1
+                    WHERE id = ? AND status = 'running' AND attempt = ?
+                    """, arguments: [run.id, run.attempt])
         }
     }
 

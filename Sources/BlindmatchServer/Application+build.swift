@@ -1,6 +1,7 @@
 import BlindmatchProtocol
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -58,7 +59,7 @@ func buildApplication(
     ServiceController(store: store, dataDirectory: directory, startedAt: .now).register(in: &routes)
     TokensController(store: store).register(in: &routes)
     ProjectsController(store: store, files: files, board: board).register(in: &routes)
-    UploadsController(store: store, files: files, maxUploadBytes: configuration.maxUploadBytes, logger: logger)
+    UploadsController(store: store, files: files, limits: UploadLimits(configuration), logger: logger)
         .register(in: &routes)
     RunsController(store: store, board: board).register(in: &routes)
     ResultsController(store: store).register(in: &routes)
@@ -68,7 +69,8 @@ func buildApplication(
     let application = Application(
         router: router, server: server,
         configuration: ApplicationConfiguration(
-            address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
         services: [
             CheckpointService(store: store, refusals: refusals, lock: lock, logger: logger),
             RunScheduler(

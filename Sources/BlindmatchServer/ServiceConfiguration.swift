@@ -16,6 +16,16 @@ public struct ServiceConfiguration: Sendable {
     public var maximumRunAttempts = 3
     /// The least severe log message written (`.warning` keeps an embedded service quiet, as in `demo`).
     public var logLevel = Logger.Level.info
+    /// A connection that sends and receives nothing for this long is closed (`serve --idle-timeout`): slow or stalled
+    /// clients do not hold sockets and temporary files for ever.
+    public var idleTimeout: Duration = .seconds(60)
+    /// The most connections served at once (`serve --max-connections`); further ones wait in the listen backlog.
+    public var maximumConnections = 512
+    /// An upload slower than this many bytes per second on average, once `uploadRateGrace` has passed, is refused
+    /// with 408 (`serve --min-upload-rate`).
+    public var minimumUploadRate = 64 << 10
+    /// How long an upload may take before its average rate is held to `minimumUploadRate`.
+    public var uploadRateGrace: Duration = .seconds(30)
     /// TLS of the service's own (`serve --tls-cert --tls-key [--client-ca]`); nil for plain HTTP.
     public var tls: TLSFiles?
     /// A TLS terminator is in front (`serve --behind-tls-proxy`): plain HTTP on an address other than loopback is then

@@ -41,6 +41,23 @@ struct ServeCommand: AsyncParsableCommand {
     var threads: Int?
 
     @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp("Close a connection that sends and receives nothing for this long.", valueName: "seconds"))
+    var idleTimeout = 60
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: "The most connections served at once; more wait in the listen backlog.")
+    var maxConnections = 512
+
+    @Option(
+        name: .customLong("min-upload-rate"),
+        help: ArgumentHelp(
+            "Refuse (408) an upload whose average rate falls below this after its first 30 seconds.",
+            valueName: "bytes/s"))
+    var minUploadRate = 64 << 10
+
+    @Option(
         name: .customLong("max-run-attempts"),
         help: "How many times a run may start (again after each crash during it) before it fails for good.")
     var maxRunAttempts = 3
@@ -73,6 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
         guard maxRunAttempts >= 1 else { throw ValidationError("--max-run-attempts must be at least 1") }
+        guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard minUploadRate >= 0 else { throw ValidationError("--min-upload-rate cannot be negative") }
         if clientCA != nil && tlsCertificate == nil {
             throw ValidationError("--client-ca needs --tls-cert and --tls-key")
         }
@@ -87,6 +107,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.threads = threads ?? Machine.cores
             configuration.behindTLSProxy = behindTLSProxy
             configuration.maximumRunAttempts = maxRunAttempts
+            configuration.idleTimeout = .seconds(idleTimeout)
+            configuration.maximumConnections = maxConnections
+            configuration.minimumUploadRate = minUploadRate
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

@@ -7,8 +7,7 @@ import Logging
 struct UploadsController<Store: LinkageStore>: Sendable {
     let store: Store
     let files: TokenFileStore
-    /// The largest token file accepted.
-    let maxUploadBytes: Int
+    let limits: UploadLimits
     let logger: Logger
 
     func register(in routes: inout RouteRegistry<Store>) {
@@ -29,7 +28,8 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         do {
             return try await receive(request, project: project, party: party, token: token)
         } catch let error as APIError
-            where [.contentTooLarge, .unsupportedMediaType, .unprocessableContent, .badRequest].contains(error.kind)
+            where [.contentTooLarge, .unsupportedMediaType, .unprocessableContent, .badRequest, .requestTimeout]
+            .contains(error.kind)
         {
             try await store.refuseUpload(
                 project: project.id, reason: error.rule ?? error.code.rawValue, by: token.actor)
@@ -47,7 +47,7 @@ struct UploadsController<Store: LinkageStore>: Sendable {
                 .unsupportedMediaType, .unsupportedMediaType,
                 "expected application/vnd.blindmatch.tokens or application/octet-stream")
         }
-        let limit = maxUploadBytes
+        let limit = limits.maximumBytes
         let tooLarge = APIError(.contentTooLarge, .payloadTooLarge, "the upload limit is \(limit) bytes")
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit { throw tooLarge }
@@ -55,10 +55,12 @@ struct UploadsController<Store: LinkageStore>: Sendable {
 
         let sink = try UploadSink(store: files)
         defer { sink.discard() }
+        let started = ContinuousClock.now
         do {
             for try await buffer in request.body {
                 if sink.bytes + buffer.readableBytes > limit { throw tooLarge }
                 try buffer.withUnsafeReadableBytes { try sink.write($0) }
+                try limits.checkRate(bytes: sink.bytes, since: started)
             }
         } catch let error as APIError {
             throw error
@@ -121,5 +123,32 @@ struct UploadsController<Store: LinkageStore>: Sendable {
             throw APIError.forbidden(.forbiddenParty, "a party reads only its own uploads")
         }
         return JSONResponse.make(upload.json)
+    }
+}
+
+/// What an upload may be: its largest size and its slowest average rate.
+struct UploadLimits: Sendable {
+    /// The largest token file accepted.
+    var maximumBytes: Int
+    /// The slowest average rate, in bytes per second, once `grace` has passed.
+    var minimumRate: Int
+    var grace: Duration
+
+    init(_ configuration: ServiceConfiguration) {
+        maximumBytes = configuration.maxUploadBytes
+        minimumRate = configuration.minimumUploadRate
+        grace = configuration.uploadRateGrace
+    }
+
+    /// 408 `uploadTooSlow` when `bytes` since `started` average less than the minimum rate after the grace period.
+    func checkRate(bytes: Int, since started: ContinuousClock.Instant) throws {
+        let elapsed = ContinuousClock.now - started
+        guard elapsed > grace else { return }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if Double(bytes) / seconds < Double(minimumRate) {
+            throw APIError(
+                .requestTimeout, .uploadTooSlow,
+                "the upload arrived slower than \(minimumRate) bytes per second; send it again over a faster link")
+        }
     }
 }

@@ -7,7 +7,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     /// What kind of refusal, in the contract's order of checks (401 → 403 → 404 → 406/415/413/400 → 422 → 409).
     public enum Kind: Sendable, Equatable {
         case unauthorized, forbidden, notFound, methodNotAllowed
-        case notAcceptable, unsupportedMediaType, contentTooLarge, badRequest
+        case notAcceptable, unsupportedMediaType, contentTooLarge, badRequest, requestTimeout
         case unprocessableContent, conflict
         case internalServerError, serviceUnavailable
     }
@@ -20,7 +20,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         case unsupportedMediaType, invalidRequest, invalidPublicKey, incompatibleUploads
         case tokenFileStructure, tokenFileDigest, tokenFileUnsigned, tokenFileSignature, tokenFileSigner
         case tokenFileSchema, tokenFileKeyId, tokenFileParty, tokenFileIncompatible, tokenFileHeaderData
-        case tokenFilePadding, tokenFilePresence, tokenFilePlaintext
+        case tokenFilePadding, tokenFilePresence, tokenFilePlaintext, uploadTooSlow
         case `internal`, unavailable
     }
 

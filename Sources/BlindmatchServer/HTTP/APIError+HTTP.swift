@@ -14,6 +14,7 @@ extension APIError: HTTPResponseError {
         case .unsupportedMediaType: .unsupportedMediaType
         case .contentTooLarge: .contentTooLarge
         case .badRequest: .badRequest
+        case .requestTimeout: .requestTimeout
         case .unprocessableContent: .unprocessableContent
         case .conflict: .conflict
         case .internalServerError: .internalServerError

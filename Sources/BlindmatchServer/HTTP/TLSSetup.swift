@@ -17,7 +17,7 @@ enum TLSSetup {
                     "--host \(configuration.host) is not loopback: give --tls-cert and --tls-key, or --behind-tls-proxy when a TLS terminator is in front"
                 )
             }
-            return .http1()
+            return .http1(configuration: http1(configuration))
         }
         let mode = try FileIO.permissions(of: files.privateKey)
         guard mode & 0o077 == 0 else {
@@ -41,7 +41,14 @@ enum TLSSetup {
         } catch let error as NIOSSLError {
             throw ServerError(.startup, "the TLS certificate or key cannot be read (\(error))")
         }
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(.http1(configuration: http1(configuration)), tlsConfiguration: tls)
+    }
+
+    /// HTTP/1.1 with the configured idle timeout.
+    private static func http1(_ configuration: ServiceConfiguration) -> HTTP1Channel.Configuration {
+        let (seconds, attoseconds) = configuration.idleTimeout.components
+        return HTTP1Channel.Configuration(
+            idleTimeout: .milliseconds(seconds * 1000 + attoseconds / 1_000_000_000_000_000))
     }
 
     /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`), decided on its numeric form.

@@ -1,0 +1,121 @@
+import BlindmatchProtocol
+import Foundation
+import Glibc
+import Testing
+
+@testable import BlindmatchServer
+
+/// A raw TCP connection to a loopback port, for clients that misbehave on purpose (idle, slow).
+final class RawConnection {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ServiceTestError("no socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw ServiceTestError("cannot connect")
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// What arrives within `seconds`, until the peer closes; nil when nothing arrived and the connection is still
+    /// open.
+    func receive(within seconds: Int) -> (text: String, closed: Bool) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count == 0 { return (String(decoding: reply, as: UTF8.self), true) }
+            if count < 0 { return (String(decoding: reply, as: UTF8.self), false) }
+            reply += buffer[0..<count]
+        }
+    }
+}
+
+/// The service's budgets for connections and uploads, each a `serve` option.
+@Suite(.serialized)
+struct ServiceLimitsTests {
+    @Test func anIdleConnectionIsClosed() throws {
+        let scratch = try Scratch()
+        let server = ServerProcess(
+            dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token")
+        try server.start(arguments: ["--idle-timeout", "1"])
+        defer { server.stop() }
+        let idle = try RawConnection(port: server.port)
+        let started = Date()
+        let reply = idle.receive(within: 10)
+        #expect(reply.closed)
+        #expect(reply.text.isEmpty)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func connectionsBeyondTheMaximumWaitForASlot() async throws {
+        let scratch = try Scratch()
+        let server = ServerProcess(
+            dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token")
+        try server.start(arguments: ["--max-connections", "1"])
+        defer { server.stop() }
+        let holder = try RawConnection(port: server.port)
+        holder.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(holder.receive(within: 1).text.contains("200 OK"))
+        // The holder keeps its connection open: a second client is not served meanwhile.
+        let waiting = try RawConnection(port: server.port)
+        waiting.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        #expect(waiting.receive(within: 1).text.isEmpty)
+        close(holder.descriptor)
+        #expect(waiting.receive(within: 5).text.contains("200 OK"))
+    }
+
+    @Test func anUploadSlowerThanTheMinimumRateIsRefusedAndLeavesNothing() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let server = try await InProcessServer(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
+            executor: EngineRunExecutor(threads: 1)
+        ) {
+            $0.minimumUploadRate = 1 << 20
+            $0.uploadRateGrace = .milliseconds(300)
+        }
+        let project = try await ServiceProject.create(on: server, data: data)
+        let file = try FileIO.readAll("\(data.path)/a.bmt")
+        let slow = try RawConnection(port: server.port)
+        slow.send(
+            Array(
+                """
+                POST /projects/\(project.id)/parties/agency-a/uploads HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Authorization: Bearer \(project.watchlistToken)\r
+                Content-Type: application/vnd.blindmatch.tokens\r
+                Content-Length: \(file.count)\r
+                \r
+
+                """.utf8))
+        slow.send(Array(file.prefix(100)))
+        try await Task.sleep(for: .milliseconds(600))
+        slow.send(Array(file.dropFirst(100).prefix(100)))
+        let reply = slow.receive(within: 5)
+        #expect(reply.text.hasPrefix("HTTP/1.1 408"), "\(reply.text)")
+        #expect(reply.text.contains("uploadTooSlow"))
+        let uploads = try await HTTP.request(
+            .GET, "\(server.baseURL)/projects/\(project.id)/uploads", token: project.watchlistToken)
+        #expect(uploads.json?["items"]?.arrayValue?.isEmpty == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + "/tmp").isEmpty)
+        await server.stop()
+    }
+}

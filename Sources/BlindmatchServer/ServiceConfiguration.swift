@@ -26,6 +26,13 @@ public struct ServiceConfiguration: Sendable {
     public var minimumUploadRate = 64 << 10
     /// How long an upload may take before its average rate is held to `minimumUploadRate`.
     public var uploadRateGrace: Duration = .seconds(30)
+    /// Uploads are refused (507) when the data directory's file system would keep less than this free
+    /// (`serve --min-free-bytes`), before any byte is written.
+    public var minimumFreeBytes: Int64 = 1 << 30
+    /// The most uploads one party may have streaming at once (`serve --max-concurrent-uploads`); more get 429.
+    public var maximumConcurrentUploads = 2
+    /// The most bytes of token files one party may have stored in one project (`serve --max-party-bytes`).
+    public var maximumPartyBytes: Int64 = 64 << 30
     /// TLS of the service's own (`serve --tls-cert --tls-key [--client-ca]`); nil for plain HTTP.
     public var tls: TLSFiles?
     /// A TLS terminator is in front (`serve --behind-tls-proxy`): plain HTTP on an address other than loopback is then

@@ -58,6 +58,21 @@ struct ServeCommand: AsyncParsableCommand {
     var minUploadRate = 64 << 10
 
     @Option(
+        name: .customLong("min-free-bytes"),
+        help: "Refuse uploads (507) that would leave less than this free on the data directory's file system.")
+    var minFreeBytes: Int64 = 1 << 30
+
+    @Option(
+        name: .customLong("max-concurrent-uploads"),
+        help: "The most uploads one party may stream at once; more get 429.")
+    var maxConcurrentUploads = 2
+
+    @Option(
+        name: .customLong("max-party-bytes"),
+        help: "The most bytes of token files one party may store in one project; more get 409 partyQuotaExceeded.")
+    var maxPartyBytes: Int64 = 64 << 30
+
+    @Option(
         name: .customLong("max-run-attempts"),
         help: "How many times a run may start (again after each crash during it) before it fails for good.")
     var maxRunAttempts = 3
@@ -93,6 +108,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard minUploadRate >= 0 else { throw ValidationError("--min-upload-rate cannot be negative") }
+        guard minFreeBytes >= 0 else { throw ValidationError("--min-free-bytes cannot be negative") }
+        guard maxConcurrentUploads >= 1 else { throw ValidationError("--max-concurrent-uploads must be at least 1") }
+        guard maxPartyBytes >= 1 else { throw ValidationError("--max-party-bytes must be at least 1") }
         if clientCA != nil && tlsCertificate == nil {
             throw ValidationError("--client-ca needs --tls-cert and --tls-key")
         }
@@ -110,6 +128,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.idleTimeout = .seconds(idleTimeout)
             configuration.maximumConnections = maxConnections
             configuration.minimumUploadRate = minUploadRate
+            configuration.minimumFreeBytes = minFreeBytes
+            configuration.maximumConcurrentUploads = maxConcurrentUploads
+            configuration.maximumPartyBytes = maxPartyBytes
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

@@ -118,4 +118,70 @@ struct ServiceLimitsTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + "/tmp").isEmpty)
         await server.stop()
     }
+
+    @Test func uploadsStopShortOfAFullDiskAndAPartysQuota() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let size = try FileIO.readAll("\(data.path)/a.bmt").count
+        let server = ServerProcess(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token")
+        try server.start(arguments: ["--max-party-bytes", String(size + 10)])
+        defer { server.stop() }
+        let project = try await ServiceProject.create(on: server, data: data)
+        let first = try await project.upload(
+            server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken)
+        #expect(first.status == 201)
+        let again = try await project.upload(
+            server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken)
+        ServiceAPITests.conforming(again, "POST", "/projects/{projectId}/parties/{party}/uploads")
+        #expect(again.status == 409 && again.code == "partyQuotaExceeded", "\(again.text)")
+        server.stop()
+
+        // A disk that would keep less than the reserve: refused before any byte is written.
+        let full = ServerProcess(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token")
+        try full.start(arguments: ["--min-free-bytes", String(Int64.max / 2)])
+        defer { full.stop() }
+        let refused = try await project.upload(
+            full, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
+        ServiceAPITests.conforming(refused, "POST", "/projects/{projectId}/parties/{party}/uploads")
+        #expect(refused.status == 507 && refused.code == "insufficientStorage", "\(refused.text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: full.dataDirectory + "/tmp").isEmpty)
+        let log = try await HTTP.request(.GET, full.baseURL + "/audit/log", token: project.auditorToken).text
+        #expect(log.contains(#""reason":"insufficientStorage""#))
+        #expect(log.contains(#""reason":"partyQuotaExceeded""#))
+    }
+
+    @Test func aPartyStreamsAtMostItsShareOfUploadsAtOnce() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let server = try await InProcessServer(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
+            executor: EngineRunExecutor(threads: 1)
+        ) { $0.maximumConcurrentUploads = 1 }
+        let project = try await ServiceProject.create(on: server, data: data)
+        let file = try FileIO.readAll("\(data.path)/a.bmt")
+        let streaming = try RawConnection(port: server.port)
+        streaming.send(
+            Array(
+                """
+                POST /projects/\(project.id)/parties/agency-a/uploads HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Authorization: Bearer \(project.watchlistToken)\r
+                Content-Type: application/vnd.blindmatch.tokens\r
+                Content-Length: \(file.count)\r
+                \r
+
+                """.utf8) + Array(file.prefix(100)))
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try await project.upload(
+            server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken)
+        ServiceAPITests.conforming(second, "POST", "/projects/{projectId}/parties/{party}/uploads")
+        #expect(second.status == 429 && second.code == "tooManyUploads", "\(second.text)")
+        // The other party is not held up, and once the first stream ends the party may upload again.
+        let other = try await project.upload(
+            server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
+        #expect(other.status == 201)
+        streaming.send(Array(file.dropFirst(100)))
+        #expect(streaming.receive(within: 5).text.hasPrefix("HTTP/1.1 201"))
+        await server.stop()
+    }
 }

@@ -2,12 +2,14 @@ import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The `uploads` tag: token files (SPEC §6), streamed and checked on arrival.
 struct UploadsController<Store: LinkageStore>: Sendable {
     let store: Store
     let files: TokenFileStore
     let limits: UploadLimits
+    let streams = UploadStreams()
     let logger: Logger
 
     func register(in routes: inout RouteRegistry<Store>) {
@@ -28,8 +30,10 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         do {
             return try await receive(request, project: project, party: party, token: token)
         } catch let error as APIError
-            where [.contentTooLarge, .unsupportedMediaType, .unprocessableContent, .badRequest, .requestTimeout]
-            .contains(error.kind)
+            where [
+                .contentTooLarge, .unsupportedMediaType, .unprocessableContent, .badRequest, .requestTimeout,
+                .insufficientStorage, .tooManyRequests,
+            ].contains(error.kind) || error.code == .partyQuotaExceeded
         {
             try await store.refuseUpload(
                 project: project.id, reason: error.rule ?? error.code.rawValue, by: token.actor)
@@ -52,6 +56,21 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit { throw tooLarge }
         guard project.isOpen else { throw APIError.projectClosed(project.id) }
+        let stored = try await store.storedBytes(project: project.id, party: party.name)
+        if stored + Int64(declared ?? 0) > limits.maximumPartyBytes {
+            throw APIError.conflict(
+                .partyQuotaExceeded,
+                "\(party.name) would store more than \(limits.maximumPartyBytes) bytes of token files in this project")
+        }
+        try files.requireFreeSpace(forAnother: Int64(declared ?? 0), keeping: limits.minimumFreeBytes)
+        guard let slot = streams.open(project: project.id, party: party.name, maximum: limits.maximumConcurrentUploads)
+        else {
+            throw APIError(
+                .tooManyRequests, .tooManyUploads,
+                "\(party.name) already has \(limits.maximumConcurrentUploads) uploads streaming; wait for them to finish"
+            )
+        }
+        defer { streams.close(slot) }
 
         let sink = try UploadSink(store: files)
         defer { sink.discard() }
@@ -59,6 +78,16 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         do {
             for try await buffer in request.body {
                 if sink.bytes + buffer.readableBytes > limit { throw tooLarge }
+                if Int64(sink.bytes) + stored + Int64(buffer.readableBytes) > limits.maximumPartyBytes {
+                    throw APIError.conflict(
+                        .partyQuotaExceeded,
+                        "\(party.name) would store more than \(limits.maximumPartyBytes) bytes of token files in this project"
+                    )
+                }
+                if sink.bytes / spaceCheckInterval != (sink.bytes + buffer.readableBytes) / spaceCheckInterval {
+                    try files.requireFreeSpace(
+                        forAnother: Int64(buffer.readableBytes), keeping: limits.minimumFreeBytes)
+                }
                 try buffer.withUnsafeReadableBytes { try sink.write($0) }
                 try limits.checkRate(bytes: sink.bytes, since: started)
             }
@@ -126,16 +155,25 @@ struct UploadsController<Store: LinkageStore>: Sendable {
     }
 }
 
-/// What an upload may be: its largest size and its slowest average rate.
+/// How often (in bytes written) a streaming upload looks at the free space again.
+private let spaceCheckInterval = 64 << 20
+
+/// What an upload may be: its largest size and its slowest average rate; what a party may have; what the disk keeps.
 struct UploadLimits: Sendable {
     /// The largest token file accepted.
     var maximumBytes: Int
+    var minimumFreeBytes: Int64
+    var maximumConcurrentUploads: Int
+    var maximumPartyBytes: Int64
     /// The slowest average rate, in bytes per second, once `grace` has passed.
     var minimumRate: Int
     var grace: Duration
 
     init(_ configuration: ServiceConfiguration) {
         maximumBytes = configuration.maxUploadBytes
+        minimumFreeBytes = configuration.minimumFreeBytes
+        maximumConcurrentUploads = configuration.maximumConcurrentUploads
+        maximumPartyBytes = configuration.maximumPartyBytes
         minimumRate = configuration.minimumUploadRate
         grace = configuration.uploadRateGrace
     }
@@ -149,6 +187,28 @@ struct UploadLimits: Sendable {
             throw APIError(
                 .requestTimeout, .uploadTooSlow,
                 "the upload arrived slower than \(minimumRate) bytes per second; send it again over a faster link")
+        }
+    }
+}
+
+/// The uploads streaming now, counted per party.
+final class UploadStreams: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    /// A slot for one more upload of the party, or nil when it has `maximum` streaming already.
+    func open(project: String, party: String, maximum: Int) -> String? {
+        let key = project + "/" + party
+        return counts.withLock { counts in
+            guard counts[key, default: 0] < maximum else { return nil }
+            counts[key, default: 0] += 1
+            return key
+        }
+    }
+
+    func close(_ slot: String) {
+        counts.withLock { counts in
+            counts[slot, default: 1] -= 1
+            if counts[slot] == 0 { counts[slot] = nil }
         }
     }
 }

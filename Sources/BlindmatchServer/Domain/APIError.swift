@@ -7,9 +7,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     /// What kind of refusal, in the contract's order of checks (401 → 403 → 404 → 406/415/413/400 → 422 → 409).
     public enum Kind: Sendable, Equatable {
         case unauthorized, forbidden, notFound, methodNotAllowed
-        case notAcceptable, unsupportedMediaType, contentTooLarge, badRequest, requestTimeout
+        case notAcceptable, unsupportedMediaType, contentTooLarge, badRequest, requestTimeout, tooManyRequests
         case unprocessableContent, conflict
-        case internalServerError, serviceUnavailable
+        case internalServerError, serviceUnavailable, insufficientStorage
     }
 
     /// The contract's closed list of error codes (`Error.code`).
@@ -20,7 +20,8 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         case unsupportedMediaType, invalidRequest, invalidPublicKey, incompatibleUploads
         case tokenFileStructure, tokenFileDigest, tokenFileUnsigned, tokenFileSignature, tokenFileSigner
         case tokenFileSchema, tokenFileKeyId, tokenFileParty, tokenFileIncompatible, tokenFileHeaderData
-        case tokenFilePadding, tokenFilePresence, tokenFilePlaintext, uploadTooSlow
+        case tokenFilePadding, tokenFilePresence, tokenFilePlaintext, uploadTooSlow, tooManyUploads
+        case partyQuotaExceeded, insufficientStorage
         case `internal`, unavailable
     }
 

@@ -15,10 +15,12 @@ extension APIError: HTTPResponseError {
         case .contentTooLarge: .contentTooLarge
         case .badRequest: .badRequest
         case .requestTimeout: .requestTimeout
+        case .tooManyRequests: .tooManyRequests
         case .unprocessableContent: .unprocessableContent
         case .conflict: .conflict
         case .internalServerError: .internalServerError
         case .serviceUnavailable: .serviceUnavailable
+        case .insufficientStorage: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
         }
     }
 

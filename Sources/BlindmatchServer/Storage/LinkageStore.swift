@@ -53,6 +53,8 @@ protocol LinkageStore: Sendable {
         recheck: @Sendable (UploadLayout) throws -> Void, place: @Sendable () throws -> Bool,
         unplace: @Sendable () -> Void
     ) async throws -> UploadRecord
+    /// The bytes of the distinct token files a party has stored in a project.
+    func storedBytes(project: String, party: String) async throws -> Int64
     /// Audits a refused upload and counts it.
     func refuseUpload(project: String, reason: String, by actor: AuditActor) async throws
     func upload(id: String) async throws -> UploadRecord?

@@ -126,6 +126,17 @@ extension SQLiteLinkageStore {
         return record
     }
 
+    func storedBytes(project: String, party: String) async throws -> Int64 {
+        try await database.read { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT COALESCE(SUM(bytes), 0) FROM (SELECT DISTINCT sha256, bytes FROM upload
+                    WHERE project = ? AND party = ?)
+                    """, arguments: [project, party]) ?? 0
+        }
+    }
+
     func refuseUpload(project: String, reason: String, by actor: AuditActor) async throws {
         try await database.write { db in
             try Self.append(

@@ -20,6 +20,19 @@ struct TokenFileStore: Sendable {
         }
     }
 
+    /// 507 `insufficientStorage` unless writing `bytes` more would leave at least `reserve` bytes free on the data
+    /// directory's file system.
+    func requireFreeSpace(forAnother bytes: Int64, keeping reserve: Int64) throws {
+        var info = statvfs()
+        guard statvfs(temporaryDirectory, &info) == 0 else { return }
+        let free = Int64(info.f_bavail) * Int64(info.f_frsize)
+        if free - bytes < reserve {
+            throw APIError(
+                .insufficientStorage, .insufficientStorage,
+                "the matcher is short of disk space for uploads; try again once the operator has made room")
+        }
+    }
+
     func path(for sha256: String) -> String {
         "\(root)/\(sha256.prefix(2))/\(sha256).bmt"
     }

@@ -7,6 +7,9 @@ let package = Package(
         // The agency-side library: the protocol alone, without the server's dependencies.
         .library(name: "BlindmatchProtocol", targets: ["BlindmatchProtocol"]),
         .library(name: "BlindmatchMatching", targets: ["BlindmatchMatching"]),
+        // What the agency runs on its own machine: CSV reading, the tokenising pipeline, and the privacy assessment.
+        .library(name: "BlindmatchAgency", targets: ["BlindmatchAgency"]),
+        .library(name: "BlindmatchAssessment", targets: ["BlindmatchAssessment"]),
         .executable(name: "blindmatch", targets: ["blindmatch"]),
     ],
     dependencies: [
@@ -31,6 +34,10 @@ let package = Package(
             name: "BlindmatchProtocol",
             dependencies: ["COpenSSL"]
         ),
+        // CSV input (SPEC §2.4) and the tokenising pipeline: agency-side, so the protocol alone (no CSV there).
+        .target(name: "BlindmatchAgency", dependencies: ["BlindmatchProtocol"]),
+        // `blindmatch assess`: attacks on what the matcher holds, scored against the agency's own plaintext.
+        .target(name: "BlindmatchAssessment", dependencies: ["BlindmatchProtocol", "BlindmatchAgency"]),
         // The Dice kernel in C, so that POPCNT and AVX-512 can be chosen at run time (SPEC-independent; DESIGN
         // "Kernel"): Swift cannot mark single functions for a target feature.
         .target(name: "CBlindmatchKernels"),
@@ -53,6 +60,8 @@ let package = Package(
             name: "blindmatch",
             dependencies: [
                 "BlindmatchProtocol",
+                "BlindmatchAgency",
+                "BlindmatchAssessment",
                 "BlindmatchMatching",
                 "BlindmatchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,6 +75,7 @@ let package = Package(
             name: "BlindmatchProtocolTests",
             dependencies: ["BlindmatchProtocol"]
         ),
+        .testTarget(name: "BlindmatchAgencyTests", dependencies: ["BlindmatchAgency", "BlindmatchProtocol"]),
         .testTarget(
             name: "BlindmatchMatchingTests",
             dependencies: ["BlindmatchMatching"]

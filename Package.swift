@@ -77,6 +77,9 @@ let package = Package(
         ),
         .testTarget(name: "BlindmatchAgencyTests", dependencies: ["BlindmatchAgency", "BlindmatchProtocol"]),
         .testTarget(
+            name: "BlindmatchAssessmentTests", dependencies: ["BlindmatchAssessment", "BlindmatchAgency", "BlindmatchProtocol"]
+        ),
+        .testTarget(
             name: "BlindmatchMatchingTests",
             dependencies: ["BlindmatchMatching"]
         ),

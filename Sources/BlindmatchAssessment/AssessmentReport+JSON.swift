@@ -58,6 +58,7 @@ extension AssessmentReport {
                             ("wrong", number(measure.wrong)),
                             ("baseline", number(measure.baseline)),
                             ("withAttack", number(measure.combined)),
+                            ("relabelled", measure.relabelled.map { number($0) } ?? .null),
                             ("gainPoints", number(measure.gainPoints)),
                             ("boundPoints", number(measure.bound)),
                             ("passes", .bool(measure.passes)),

@@ -14,8 +14,13 @@ public struct MeasureScore: Sendable {
     /// Share right when the attack's guesses are taken and the most common value is guessed for the rest: what an
     /// attacker gets with the attack. Its excess over `baseline` is the gain.
     public let combined: Double
-    /// `combined − baseline`, in percentage points.
-    public var gainPoints: Double { 100 * (combined - baseline) }
+    /// Low-entropy measures only: the share right when each value the attack gave to at least 20 records is
+    /// renamed to the true value most common among them (the rest as in `combined`). An attack that splits records
+    /// into the right groups but names the groups wrongly (M for F, when the two are about equally common) leaks
+    /// the split: one known record per group names them. Nil for identifying measures.
+    public let relabelled: Double?
+    /// The better of `combined` and `relabelled`, minus `baseline`, in percentage points.
+    public var gainPoints: Double { 100 * (max(combined, relabelled ?? 0) - baseline) }
     /// The bound on the gain, in percentage points.
     public let bound: Double
     public var passes: Bool { gainPoints <= bound }

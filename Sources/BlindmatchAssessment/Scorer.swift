@@ -54,6 +54,7 @@ struct Scorer {
         var correct = 0
         var atBaseline = 0
         var combined = 0
+        var groups: [String: [String: Int]] = [:]
         for (row, values) in truth.enumerated() {
             guard let value = measure.derive(values[measure.field]) else { continue }
             records += 1
@@ -61,6 +62,7 @@ struct Scorer {
             if isBaseline { atBaseline += 1 }
             if let guesses, row < guesses.count, let guess = guesses[row] {
                 guessed += 1
+                if measure.sensitivity == .lowEntropy { groups[guess, default: [:]][value, default: 0] += 1 }
                 if guess == value {
                     correct += 1
                     combined += 1
@@ -70,10 +72,18 @@ struct Scorer {
             }
         }
         let total = Double(max(1, records))
+        var relabelled: Double?
+        if measure.sensitivity == .lowEntropy {
+            var right = combined
+            for (guess, truths) in groups where truths.values.reduce(0, +) >= 20 {
+                right += (truths.values.max() ?? 0) - (truths[guess] ?? 0)
+            }
+            relabelled = Double(right) / total
+        }
         return MeasureScore(
             measure: measure.name, sensitivity: measure.sensitivity, records: records, guessed: guessed,
             correct: correct, wrong: guessed - correct, baseline: Double(atBaseline) / total,
-            combined: Double(combined) / total, bound: bounds.bound(for: measure))
+            combined: Double(combined) / total, relabelled: relabelled, bound: bounds.bound(for: measure))
     }
 
     private func scoreLinks(_ links: [Int?]) -> LinkScore {

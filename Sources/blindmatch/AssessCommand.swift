@@ -126,7 +126,7 @@ struct AssessCommand: ParsableCommand {
                 lines.append("  \(score.attack) (\(Format.decimal(score.seconds, places: 1)) s)")
                 for measure in score.measures where measure.guessed > 0 {
                     lines.append(
-                        "    \(measure.measure): \(Format.decimal(100 * measure.combined, places: 1))% right with the attack, baseline \(Format.decimal(100 * measure.baseline, places: 1))% (gain \(Format.decimal(measure.gainPoints, places: 1)) points, bound \(Format.decimal(measure.bound, places: 1))); \(Format.count(measure.guessed)) guessed, \(Format.count(measure.wrong)) wrong\(measure.passes ? "" : "  FAIL")"
+                        "    \(measure.measure): \(Format.decimal(100 * measure.combined, places: 1))% right with the attack\(measure.relabelled.map { $0 > measure.combined ? " (\(Format.decimal(100 * $0, places: 1))% with its groups renamed)" : "" } ?? ""), baseline \(Format.decimal(100 * measure.baseline, places: 1))% (gain \(Format.decimal(measure.gainPoints, places: 1)) points, bound \(Format.decimal(measure.bound, places: 1))); \(Format.count(measure.guessed)) guessed, \(Format.count(measure.wrong)) wrong\(measure.passes ? "" : "  FAIL")"
                     )
                 }
                 if let links = score.links {

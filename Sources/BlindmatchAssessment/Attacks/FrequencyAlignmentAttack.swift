@@ -67,11 +67,20 @@ public struct FrequencyAlignmentAttack: Attack {
         }
         clusters = Self.distinct(clusters, rows: sample)
         let cliques = Self.exclusiveGroups(clusters, rows: sample)
+        // Shares are counted over every row, not the sample: where the reference holds the same people, the counts
+        // then agree exactly and near-equal frequencies (M and F) still come out in the right order.
+        progress.show("\(name): counting")
+        var counted = clusters
+        for index in Set(cliques.joined()) {
+            let cluster = clusters[index]
+            counted[index] = Cluster(
+                members: cluster.members, support: [], size: Self.rowsHolding(cluster.members, in: view))
+        }
         var guesses: [String: [String?]] = [:]
         var digits: [String: [Int: [UInt8?]]] = [:]
         var matched = 0
         for group in groups {
-            guard let clique = Self.bestClique(for: group, among: cliques, clusters: clusters, rows: sample) else {
+            guard let clique = Self.bestClique(for: group, among: cliques, clusters: counted, rows: view.count) else {
                 continue
             }
             matched += 1
@@ -258,6 +267,21 @@ public struct FrequencyAlignmentAttack: Attack {
         }
         guard let best, best.distance < 0.3 else { return nil }
         return best.clique
+    }
+
+    /// Rows whose filter has every one of `positions` set.
+    static func rowsHolding(_ positions: [Int], in view: MatcherView) -> Int {
+        let width = view.filters.wordsPerFilter
+        var mask = [UInt64](repeating: 0, count: width)
+        for position in positions { mask[position / 64] |= 1 << UInt64(position % 64) }
+        let words = (0..<width).filter { mask[$0] != 0 }
+        return view.filters.words.withUnsafeBufferPointer { all in
+            var count = 0
+            for row in 0..<view.count where words.allSatisfy({ all[row * width + $0] & mask[$0] == mask[$0] }) {
+                count += 1
+            }
+            return count
+        }
     }
 
     /// The value of the cluster whose positions are all set in each row (nil when none or several are).

@@ -33,14 +33,14 @@ extension AssessmentReport {
                 let measures = score.measures.filter { $0.guessed > 0 }
                 if !measures.isEmpty || score.links != nil {
                     page +=
-                        "<table><tr><th>measure</th><th>records</th><th>guessed</th><th>right</th><th>wrong</th><th>baseline</th><th>with attack</th><th>gain (points)</th><th>bound</th></tr>\n"
+                        "<table><tr><th>measure</th><th>records</th><th>guessed</th><th>right</th><th>wrong</th><th>baseline</th><th>with attack</th><th>groups renamed</th><th>gain (points)</th><th>bound</th></tr>\n"
                     for measure in measures {
                         page +=
-                            "<tr class=\"\(measure.passes ? "pass" : "fail")\"><td>\(Self.escape(measure.measure))</td><td>\(measure.records)</td><td>\(measure.guessed)</td><td>\(measure.correct)</td><td>\(measure.wrong)</td><td>\(Self.percent(measure.baseline))</td><td>\(Self.percent(measure.combined))</td><td>\(Self.decimal(measure.gainPoints))</td><td>\(Self.decimal(measure.bound))</td></tr>\n"
+                            "<tr class=\"\(measure.passes ? "pass" : "fail")\"><td>\(Self.escape(measure.measure))</td><td>\(measure.records)</td><td>\(measure.guessed)</td><td>\(measure.correct)</td><td>\(measure.wrong)</td><td>\(Self.percent(measure.baseline))</td><td>\(Self.percent(measure.combined))</td><td>\(measure.relabelled.map { Self.percent($0) } ?? "–")</td><td>\(Self.decimal(measure.gainPoints))</td><td>\(Self.decimal(measure.bound))</td></tr>\n"
                     }
                     if let links = score.links {
                         page +=
-                            "<tr class=\"\(links.passes ? "pass" : "fail")\"><td>whole records</td><td>\(links.records)</td><td>\(links.linked)</td><td>\(links.correct)</td><td>\(links.wrong)</td><td>\(Self.percent(links.baseline))</td><td>\(Self.percent(links.share))</td><td>\(Self.decimal(links.gainPoints))</td><td>\(Self.decimal(links.bound))</td></tr>\n"
+                            "<tr class=\"\(links.passes ? "pass" : "fail")\"><td>whole records</td><td>\(links.records)</td><td>\(links.linked)</td><td>\(links.correct)</td><td>\(links.wrong)</td><td>\(Self.percent(links.baseline))</td><td>\(Self.percent(links.share))</td><td>–</td><td>\(Self.decimal(links.gainPoints))</td><td>\(Self.decimal(links.bound))</td></tr>\n"
                     }
                     page += "</table>\n"
                 }

@@ -16,8 +16,8 @@ import Dispatch
 /// 3. finds groups of clusters whose supports are disjoint although chance would make them overlap: the values of
 ///    one small field (M or F; the digits at one position of a date) exclude each other;
 /// 4. matches each group to the schema field whose reference frequencies it resembles most (sorted shares, scaled by
-///    the share of records with the field, which the header discloses), and gives the value of the same rank to the
-///    records in each cluster's support.
+///    the share of records with the field, which the header discloses; clusters of another size than the field's
+///    tokens set count against it), and gives the value of the same rank to the records in each cluster's support.
 /// A date whose eight digits are all read is a date of birth guess; its first four a year guess. It fails against
 /// hardening that breaks position co-occurrence (diffusion, randomised response, salting by a field that differs
 /// between records sharing the value).
@@ -257,7 +257,10 @@ public struct FrequencyAlignmentAttack: Attack {
         for clique in cliques {
             let sorted = clique.sorted { clusters[$0].size > clusters[$1].size }
             let shares = sorted.map { Double(clusters[$0].size) / Double(max(1, rows)) }
-            var distance = 0.0
+            // The schema says how many positions each of the group's tokens sets (13 for the first four digits of a
+            // date, 12 for the last four): a group of clusters of another size is another field's.
+            let sizes = sorted.map { clusters[$0].members.count }.sorted()
+            var distance = abs(sizes[sizes.count / 2] - group.tokenBits) > 0 ? 0.2 : 0
             for index in 0..<max(shares.count, group.values.count) {
                 let observed = index < shares.count ? shares[index] : 0
                 let expected = index < group.values.count ? group.values[index].share : 0

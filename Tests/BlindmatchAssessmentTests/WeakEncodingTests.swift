@@ -21,6 +21,13 @@ struct WeakEncodingTests {
          "bloom": {"bits": 1024, "fields": [{"field": "sex", "tokens": {"type": "exact"}, "bitsPerToken": 10}]}}
         """
 
+    /// The date of birth alone in the filter, as positional digits (as the example schema encodes it).
+    static let dateAlone = """
+        {"blindmatchSchema": 1, "name": "weak-date-alone", \(fields),
+         "bloom": {"bits": 1024, "fields": [{"field": "dob", "tokens": {"type": "ngram", "n": 1, "positional": true},
+                   "bitsPerFeature": 100}]}}
+        """
+
     /// A blocking key on the given name alone: one token per name, repeated by everyone of that name.
     static let givenNameBlocking = """
         {"blindmatchSchema": 1, "name": "weak-given-blocking", \(fields),
@@ -93,6 +100,15 @@ struct WeakEncodingTests {
         }
         #expect(!report.passes)
         #expect(report.failures.contains { $0.contains("frequency alignment: sex +") })
+    }
+
+    @Test func frequencyAlignmentReadsTheYearFromPositionalDigits() throws {
+        let report = try Self.assess(schema: Self.dateAlone)
+        let year = try Self.measure(report, "full-overlap reference", "frequency alignment", "dob year")
+        // Years are spread evenly over 1940-1999 (baseline under 3%); their digits' counts give them away.
+        #expect(year.combined > 0.5, "\(year.combined)")
+        #expect(year.baseline < 0.03)
+        #expect(report.failures.contains { $0.contains("frequency alignment: dob year +") })
     }
 
     @Test func tokenFrequencyReadsASingleFieldBlockingKey() throws {

@@ -80,6 +80,13 @@ public struct FrequencyAlignmentAttack: Attack {
         var digits: [String: [Int: [UInt8?]]] = [:]
         var matched = 0
         for group in groups {
+            // A digit the reference never varies (the 1 of 19xx when everyone was born in the 1900s) is known
+            // without reading a position.
+            if let position = group.position, group.values.count == 1 {
+                let digit = group.values[0].value.utf8.first
+                digits[group.field, default: [:]][position] = [UInt8?](repeating: digit, count: view.count)
+                continue
+            }
             guard let clique = Self.bestClique(for: group, among: cliques, clusters: counted, rows: view.count) else {
                 continue
             }

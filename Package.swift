@@ -9,6 +9,9 @@ let package = Package(
         .library(name: "BlindmatchMatching", targets: ["BlindmatchMatching"]),
         // The auditor's library: reading and verifying the matcher's audit log (SPEC §10).
         .library(name: "BlindmatchAudit", targets: ["BlindmatchAudit"]),
+        // What the agency runs on its own machine: CSV reading, the tokenising pipeline, and the privacy assessment.
+        .library(name: "BlindmatchAgency", targets: ["BlindmatchAgency"]),
+        .library(name: "BlindmatchAssessment", targets: ["BlindmatchAssessment"]),
         .executable(name: "blindmatch", targets: ["blindmatch"]),
     ],
     dependencies: [
@@ -34,6 +37,10 @@ let package = Package(
             name: "BlindmatchProtocol",
             dependencies: ["COpenSSL"]
         ),
+        // CSV input (SPEC §2.4) and the tokenising pipeline: agency-side, so the protocol alone (no CSV there).
+        .target(name: "BlindmatchAgency", dependencies: ["BlindmatchProtocol"]),
+        // `blindmatch assess`: attacks on what the matcher holds, scored against the agency's own plaintext.
+        .target(name: "BlindmatchAssessment", dependencies: ["BlindmatchProtocol", "BlindmatchAgency"]),
         // The Dice kernel in C, so that POPCNT and AVX-512 can be chosen at run time (SPEC-independent; DESIGN
         // "Kernel"): Swift cannot mark single functions for a target feature.
         .target(name: "CBlindmatchKernels"),
@@ -62,6 +69,8 @@ let package = Package(
             name: "blindmatch",
             dependencies: [
                 "BlindmatchProtocol",
+                "BlindmatchAgency",
+                "BlindmatchAssessment",
                 "BlindmatchMatching",
                 "BlindmatchAudit",
                 "BlindmatchServer",
@@ -77,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "BlindmatchProtocolTests",
             dependencies: ["BlindmatchProtocol"]
+        ),
+        .testTarget(name: "BlindmatchAgencyTests", dependencies: ["BlindmatchAgency", "BlindmatchProtocol"]),
+        .testTarget(
+            name: "BlindmatchAssessmentTests",
+            dependencies: ["BlindmatchAssessment", "BlindmatchAgency", "BlindmatchProtocol"]
         ),
         .testTarget(
             name: "BlindmatchMatchingTests",

@@ -103,6 +103,10 @@ struct DemoCommand: AsyncParsableCommand {
             )
         }
 
+        step(
+            "5a. \(a) assesses its token file first (blindmatch assess): "
+                + (try Assessment.verdict(
+                    schema: schema, secret: secret, input: "\(folder)/\(Self.watchlistAgency.input)")))
         for agency in [Self.watchlistAgency, Self.bulkAgency] {
             let tokens = try TokenFile(contentsOf: "\(folder)/\(agency.name).bmt")
             let checks = tokens.verify(schema: schema, publicKey: keys[agency.name]?.publicKey)

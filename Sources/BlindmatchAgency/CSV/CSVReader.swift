@@ -6,8 +6,9 @@ import Glibc
 /// size.
 ///
 /// Errors name the file, the line and the column (by header name) and never the value: a value is personal data.
-struct CSVReader: ~Copyable {
-    let path: String
+public struct CSVReader: ~Copyable {
+    /// The file being read, as given.
+    public let path: String
     private let descriptor: Int32
     private var chunk = [UInt8](repeating: 0, count: 1 << 20)
     private var chunkCount = 0
@@ -16,11 +17,13 @@ struct CSVReader: ~Copyable {
     private var line = 1
     private var field: [UInt8] = []
     private var recordFields: [[UInt8]] = []
-    private(set) var bytesRead = 0
+    /// Bytes of the file read so far.
+    public private(set) var bytesRead = 0
     /// The header row, read on opening.
-    private(set) var header: [String] = []
+    public private(set) var header: [String] = []
 
-    init(path: String) throws {
+    /// Opens `path` and reads its header row; throws when the file cannot be opened or has no header.
+    public init(path: String) throws {
         self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -46,7 +49,7 @@ struct CSVReader: ~Copyable {
 
     /// Checks the header against the schema's columns (SPEC §2.4): same names, same order.
     /// What the header holds is never repeated: a file without a header line has a record there.
-    func checkHeader(expected: [String]) throws {
+    public func checkHeader(expected: [String]) throws {
         guard header != expected else { return }
         var differences: [String] = []
         if header.count != expected.count {
@@ -62,7 +65,7 @@ struct CSVReader: ~Copyable {
     }
 
     /// Fills `batch` with up to `limit` records; returns false when the file is exhausted and nothing was read.
-    mutating func read(into batch: inout RecordBatch, limit: Int) throws -> Bool {
+    public mutating func read(into batch: inout RecordBatch, limit: Int) throws -> Bool {
         batch.removeAll()
         while batch.count < limit {
             var fields = recordFields
@@ -176,7 +179,7 @@ struct CSVReader: ~Copyable {
 }
 
 extension String {
-    func trimmingCharacters(in set: String) -> String {
+    fileprivate func trimmingCharacters(in set: String) -> String {
         var text = Substring(self)
         while let first = text.first, set.contains(first) { text = text.dropFirst() }
         while let last = text.last, set.contains(last) { text = text.dropLast() }

@@ -3,7 +3,7 @@ import Dispatch
 
 /// Batches of a CSV file, the next one read on a background queue while the caller encodes the current one, so
 /// parsing overlaps encoding. At most two batches are in memory.
-final class BatchSource: @unchecked Sendable {
+public final class BatchSource: @unchecked Sendable {
     // `reader`, `prefetched` and `bytesAfterPrefetch` are touched by the background queue only between
     // `prefetch()` and the `ready` signal, and by the caller only after waiting on `ready`: never at once.
     private var reader: CSVReader
@@ -15,9 +15,10 @@ final class BatchSource: @unchecked Sendable {
     private var bytesAfterPrefetch = 0
     private var exhausted = false
     /// Bytes of the file consumed by the batches handed out so far.
-    private(set) var bytesRead = 0
+    public private(set) var bytesRead = 0
 
-    init(reader: consuming CSVReader, width: Int, limit: Int) {
+    /// Starts reading batches of up to `limit` records of `width` fields from `reader`.
+    public init(reader: consuming CSVReader, width: Int, limit: Int) {
         self.reader = reader
         self.width = width
         self.limit = limit
@@ -43,7 +44,7 @@ final class BatchSource: @unchecked Sendable {
     }
 
     /// The next batch, or nil at the end of the file; rethrows the reader's errors (file, line, field).
-    func next() throws -> RecordBatch? {
+    public func next() throws -> RecordBatch? {
         guard !exhausted else { return nil }
         ready.wait()
         bytesRead = bytesAfterPrefetch

@@ -1,0 +1,25 @@
+import BlindmatchAgency
+import BlindmatchProtocol
+
+/// An attack on what the matcher holds (docs/privacy.md describes each). It sees the matcher's view, the schema
+/// (public to the matcher) and a reference population in clear text; never the secret or the agency's plaintext.
+public protocol Attack: Sendable {
+    /// The name reported.
+    var name: String { get }
+    /// Runs the attack; `progress` may show its stages.
+    func run(
+        on view: MatcherView, schema: LinkageSchema, reference: ReferencePopulation, progress: any JobProgress
+    ) -> AttackOutcome
+}
+
+/// The attacks `assess` runs.
+public enum Attacks {
+    /// The standard attacks, in the order they run. Adding an attack is one line here.
+    public static var standard: [any Attack] {
+        [
+            FrequencyAlignmentAttack(),
+            TokenFrequencyAttack(),
+            DisclosureCounts(),
+        ]
+    }
+}

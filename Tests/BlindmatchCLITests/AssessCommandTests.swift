@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// `blindmatch assess` end to end: the verdict's exit status, the reports written, and no value in any of them.
+struct AssessCommandTests {
+    @Test func theExampleSchemaFailsNamingTheAttackAndNoValueLeaksIntoTheReports() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try CLI.run(["synth", "--watch", "10", "--bulk", "800", "--output", "synth"], in: scratch.path)
+        let result = try CLI.run(
+            [
+                "assess", "--schema", CLITests.schema, "--secret-file", "project.secret", "--input", "synth/bulk.csv",
+                "--output", "report.json", "--html", "report.html",
+            ], in: scratch.path)
+        #expect(result.status == 3, "\(result.error)")
+        #expect(result.output.contains("assessment of uk-watchlist: FAIL"))
+        #expect(result.output.contains("frequency alignment: sex +"))
+        #expect(result.output.contains("lint: Bloom field sex"))
+        let json = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(scratch.path)/report.json")))
+        let report = try #require(json as? [String: Any])
+        #expect(report["passes"] as? Bool == false)
+        #expect((report["scenarios"] as? [Any])?.count == 2)
+        let html = try String(contentsOfFile: "\(scratch.path)/report.html", encoding: .utf8)
+        #expect(html.contains("<table>"))
+        #expect(
+            try scratch.contents().isSubset(of: [
+                "project.secret", "agency.key", "agency.pub", "synth", "report.json", "report.html",
+            ]))
+        // Surnames, postcodes and NINOs of the input appear in no report (given names can be common words).
+        let csv = try String(contentsOfFile: "\(scratch.path)/synth/bulk.csv", encoding: .utf8)
+        let rows = csv.split(separator: "\n").dropFirst().prefix(200).map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        let values = Set(rows.flatMap { [$0[2], $0[5], $0[6]] }.map(String.init).filter { $0.count >= 5 })
+        let reports =
+            result.output + html
+            + String(decoding: try Data(contentsOf: URL(fileURLWithPath: "\(scratch.path)/report.json")), as: UTF8.self)
+        #expect(values.allSatisfy { !reports.contains($0) })
+    }
+
+    @Test func wideBoundsPass() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try CLI.run(["synth", "--watch", "10", "--bulk", "200", "--output", "synth"], in: scratch.path)
+        let result = try CLI.run(
+            [
+                "assess", "--schema", CLITests.schema, "--secret-file", "project.secret", "--input", "synth/bulk.csv",
+                "--bound-identifying", "100", "--bound-low-entropy", "100", "--bound-records", "100",
+            ], in: scratch.path)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("assessment of uk-watchlist: PASS"))
+    }
+}

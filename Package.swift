@@ -107,6 +107,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 // The service's contract is YAML (Protocol/openapi.yaml); the tests hold responses to its schemas.
                 .product(name: "Yams", package: "Yams"),
             ]

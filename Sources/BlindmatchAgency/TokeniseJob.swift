@@ -104,7 +104,7 @@ public struct TokeniseJob {
                 throw ProtocolError(.invalidArgument, "the schema has no Bloom filters to export as anonlink JSON")
             }
             // clkhash writes json.dump({"clks": [...]}): ", " between items, in the input's order.
-            let file = try AtomicFile(destination: output, mode: 0o644)
+            let file = try AtomicFile(destination: output, mode: 0o600)
             InterruptCleanup.install(removing: [file.temporaryPath])
             defer { InterruptCleanup.uninstall() }
             try file.write("{\"clks\": [")

@@ -38,8 +38,14 @@ func buildApplication(
     let server = try TLSSetup.server(for: configuration)
     try DataDirectory.prepare(directory)
     let lock = try DataDirectory.lock(directory)
-    let store = try SQLiteLinkageStore(
-        path: directory + "/blindmatch.sqlite", checkpointKey: try DataDirectory.checkpointKey(in: directory))
+    let checkpointKey = try DataDirectory.checkpointKey(in: directory)
+    if !configuration.allowTestKeys && TestKeys.isTestKey(checkpointKey.publicKey) {
+        throw ServerError(
+            .startup,
+            "\(directory)/matcher.key is a published test key (Keys/test/): checkpoints signed with it prove nothing; remove it to have a new one made (or serve --allow-test-keys for trials)"
+        )
+    }
+    let store = try SQLiteLinkageStore(path: directory + "/blindmatch.sqlite", checkpointKey: checkpointKey)
     let files = try TokenFileStore(dataDirectory: directory)
     files.removeTemporaryFiles()
     try await store.requeueInterruptedRuns()
@@ -58,7 +64,8 @@ func buildApplication(
     var routes = RouteRegistry(router: router, store: store, refusals: refusals)
     ServiceController(store: store, dataDirectory: directory, startedAt: .now).register(in: &routes)
     TokensController(store: store).register(in: &routes)
-    ProjectsController(store: store, files: files, board: board).register(in: &routes)
+    ProjectsController(store: store, files: files, board: board, allowTestKeys: configuration.allowTestKeys)
+        .register(in: &routes)
     UploadsController(store: store, files: files, limits: UploadLimits(configuration), logger: logger)
         .register(in: &routes)
     RunsController(store: store, board: board).register(in: &routes)

@@ -33,6 +33,9 @@ public struct ServiceConfiguration: Sendable {
     public var maximumConcurrentUploads = 2
     /// The most bytes of token files one party may have stored in one project (`serve --max-party-bytes`).
     public var maximumPartyBytes: Int64 = 64 << 30
+    /// Accept the published test keys of `Keys/test/` as party keys and as the checkpoint key
+    /// (`serve --allow-test-keys`): for trials only.
+    public var allowTestKeys = false
     /// TLS of the service's own (`serve --tls-cert --tls-key [--client-ca]`); nil for plain HTTP.
     public var tls: TLSFiles?
     /// A TLS terminator is in front (`serve --behind-tls-proxy`): plain HTTP on an address other than loopback is then

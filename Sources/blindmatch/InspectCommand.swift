@@ -17,7 +17,7 @@ struct InspectCommand: ParsableCommand {
             let tokens = try TokenFile(contentsOf: file)
             let header = tokens.header
             if json {
-                Console.output(header.jsonValue.canonicalText + "\n")
+                Console.output(Terminal.printable(header.jsonValue.canonicalText, json: true) + "\n")
                 return
             }
             var lines = [
@@ -45,9 +45,11 @@ struct InspectCommand: ParsableCommand {
                 for key in keys { lines.append("  \(key.key): \(key.value.intValue ?? 0)") }
             }
             if let fields = statistics["fields"]?.objectValue {
-                lines.append(QualityReport.render(fields: fields, records: header.recordCount))
+                lines += QualityReport.render(fields: fields, records: header.recordCount).split(separator: "\n")
+                    .map(String.init)
             }
-            Console.output(lines.joined(separator: "\n") + "\n")
+            // The header's strings are the file's, and the file may be hostile: no line may drive the terminal.
+            Console.output(lines.map { Terminal.printable($0) }.joined(separator: "\n") + "\n")
         }
     }
 }

@@ -77,6 +77,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "How many times a run may start (again after each crash during it) before it fails for good.")
     var maxRunAttempts = 3
 
+    @Flag(
+        name: .customLong("allow-test-keys"),
+        help: "Accept the published test keys of Keys/test/ as party and checkpoint keys (trials only).")
+    var allowTestKeys = false
+
     @Option(
         name: .customLong("tls-cert"),
         help: ArgumentHelp("Serve HTTPS with this PEM certificate chain (with --tls-key).", valueName: "file"))
@@ -125,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.threads = threads ?? Machine.cores
             configuration.behindTLSProxy = behindTLSProxy
             configuration.maximumRunAttempts = maxRunAttempts
+            configuration.allowTestKeys = allowTestKeys
             configuration.idleTimeout = .seconds(idleTimeout)
             configuration.maximumConnections = maxConnections
             configuration.minimumUploadRate = minUploadRate

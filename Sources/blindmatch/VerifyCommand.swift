@@ -41,19 +41,21 @@ struct VerifyCommand: ParsableCommand {
             do {
                 tokens = try TokenFile(contentsOf: file)
             } catch let error as ProtocolError {
-                Console.output("FAIL  structure: \(error.reason)\n")
+                Console.output(Terminal.printable("FAIL  structure: \(error.reason)") + "\n")
                 throw ExitCode(1)
             }
             let checks = tokens.verify(schema: expectedSchema, publicKey: key, allowUnsigned: allowUnsigned)
             for check in checks {
-                Console.output("\(check.passed ? "ok  " : "FAIL")  \(check.rule): \(check.detail)\n")
+                // Details may quote the file's own strings: shown escaped, never raw.
+                Console.output(
+                    Terminal.printable("\(check.passed ? "ok  " : "FAIL")  \(check.rule): \(check.detail)") + "\n")
             }
             let failed = checks.filter { !$0.passed }.count
             if failed > 0 {
-                Console.output("\(file): \(failed) rule(s) failed\n")
+                Console.output(Terminal.printable("\(file): \(failed) rule(s) failed") + "\n")
                 throw ExitCode(1)
             }
-            Console.output("\(file): all \(checks.count) rules hold\n")
+            Console.output(Terminal.printable("\(file): all \(checks.count) rules hold") + "\n")
         }
     }
 }

@@ -53,6 +53,8 @@ struct CLITests {
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("data quality per field"))
         #expect(try scratch.contents().isSuperset(of: ["tokens.bmt", "tokens.map.csv"]))
+        // Another agency holding this file could run a dictionary attack on it (SPEC §1.4 item 2): owner only.
+        #expect(try FileIO.permissions(of: "\(scratch.path)/tokens.bmt") == 0o600)
         let verify = try CLI.run(
             ["verify", "tokens.bmt", "--schema", Self.schema, "--public-key", "agency.pub"], in: scratch.path)
         #expect(verify.status == 0, "\(verify.output)")
@@ -70,6 +72,30 @@ struct CLITests {
         let firstToken = Hex.encode(file.tokens(key: 1).prefix(16))
         #expect(!inspect.output.contains(firstToken))
         #expect(!inspect.output.contains("Robert") && !inspect.output.lowercased().contains("smith"))
+    }
+
+    /// A hostile file's header strings reach the terminal escaped: a C1 control (8-bit CSI) in the party name is
+    /// shown as `\u{9b}` by inspect (and its JSON), never as the byte a terminal would obey.
+    @Test func headerStringsReachTheTerminalEscaped() throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        #expect(try tokenise(scratch).status == 0)
+        var bytes = try FileIO.readAll("\(scratch.path)/tokens.bmt")
+        // The party "agency-a" becomes "ag" CSI "2J-a" in place: the same length, still valid UTF-8 and JSON.
+        let party = Array("\"party\":\"agency-a\"".utf8)
+        let at = try #require(bytes.indices.first { bytes[$0...].starts(with: party) })
+        bytes.replaceSubrange((at + 9)..<(at + 15), with: [0x61, 0x67, 0xC2, 0x9B, 0x32, 0x4A])
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(scratch.path)/hostile.bmt"))
+        for arguments in [
+            ["inspect", "hostile.bmt"], ["inspect", "--json", "hostile.bmt"], ["verify", "hostile.bmt"],
+        ] {
+            let shown = try CLI.run(arguments, in: scratch.path)
+            #expect(!shown.output.unicodeScalars.contains { $0.value == 0x9B }, "\(arguments)")
+            #expect(!shown.error.unicodeScalars.contains { $0.value == 0x9B }, "\(arguments)")
+        }
+        let inspect = try CLI.run(["inspect", "hostile.bmt"], in: scratch.path)
+        #expect(inspect.output.contains("party:              ag\\u{9b}2J-a"), "\(inspect.output)")
     }
 
     /// SPEC §6.6: an unsigned file fails verification unless --allow-unsigned says it may be unsigned.

@@ -1,5 +1,6 @@
 import BlindmatchProtocol
 import Foundation
+import GRDB
 import Glibc
 import Testing
 
@@ -183,5 +184,45 @@ struct ServiceLimitsTests {
         streaming.send(Array(file.dropFirst(100)))
         #expect(streaming.receive(within: 5).text.hasPrefix("HTTP/1.1 201"))
         await server.stop()
+    }
+
+    /// The published test keys (their private halves are in the repository) are no one's keys: refused unless the
+    /// server is told it is a trial.
+    @Test func publishedTestKeysAreRefusedUnlessAllowed() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let testKey = try String(contentsOfFile: CLI.repositoryPath("Keys/test/test-agency-b.pub"), encoding: .utf8)
+        var request = try data.projectRequest()
+        if case .object(let members) = request, let parties = members.first(where: { $0.key == "parties" })?.value,
+            case .array(var items) = parties, case .object(var bulk) = items[1]
+        {
+            bulk = bulk.map { $0.key == "publicKey" ? ("publicKey", .object([("pem", .string(testKey))])) : $0 }
+            items[1] = .object(bulk)
+            request = .object(members.map { $0.key == "parties" ? ("parties", .array(items)) : $0 })
+        }
+        for allowed in [false, true] {
+            let scratch = try Scratch()
+            let server = ServerProcess(
+                dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token")
+            try server.start(arguments: allowed ? ["--allow-test-keys"] : [])
+            defer { server.stop() }
+            let created = try await HTTP.request(
+                .POST, server.baseURL + "/projects", token: try server.operatorToken, body: HTTP.json(request))
+            ServiceAPITests.conforming(created, "POST", "/projects")
+            if allowed {
+                #expect(created.status == 201, "\(created.text)")
+            } else {
+                #expect(created.status == 422 && created.code == "invalidPublicKey", "\(created.text)")
+                #expect(created.text.contains("published test key"))
+            }
+        }
+    }
+
+    /// What closing a project deletes is overwritten in the store, not left in SQLite's free pages.
+    @Test func theStoreOverwritesWhatItDeletes() async throws {
+        let scratch = try Scratch()
+        let store = try SQLiteLinkageStore(
+            path: scratch.path + "/store.sqlite", checkpointKey: try SigningKey.generate())
+        let secureDelete = try await store.database.read { db in try Int.fetchOne(db, sql: "PRAGMA secure_delete") }
+        #expect(secureDelete == 1)
     }
 }

@@ -123,7 +123,7 @@ public final class TokenFileWriter {
         }
         let layout = header.layout(headerLength: headerBytes.count)
 
-        let file = try AtomicFile(destination: path, mode: 0o644, temporaryPath: partialPath)
+        let file = try AtomicFile(destination: path, mode: 0o600, temporaryPath: partialPath)
         let map = try mapPath.map {
             try AtomicFile(
                 destination: $0, mode: 0o600, temporaryPath: mapPartialPath ?? AtomicFile.temporaryPath(for: $0))

@@ -7,6 +7,8 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
     let store: Store
     let files: TokenFileStore
     let board: RunBoard
+    /// Whether the published test keys may be registered (`serve --allow-test-keys`).
+    let allowTestKeys: Bool
 
     func register(in routes: inout RouteRegistry<Store>) {
         routes.add(.post, "/projects", roles: [.operator], create)
@@ -19,6 +21,9 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
     /// `POST /projects`.
     @Sendable func create(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let body = try ProjectRequest(try await request.requiredJSONBody())
+        for (index, party) in body.parties.enumerated() {
+            try TestKeys.refuse(party.key, named: "parties[\(index)].publicKey", allowed: allowTestKeys)
+        }
         let project = try await store.createProject(
             body, id: try Identifier.make("p"), by: try context.token.actor)
         return JSONResponse.make(project.json, status: .created, headers: [.location: "/projects/\(project.id)"])
@@ -72,6 +77,7 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
             throw APIError.notFound("no party of that name in this project")
         }
         let key = try ProjectRequest.publicKey(try ObjectReader(try await request.requiredJSONBody()))
+        try TestKeys.refuse(key, named: "the key", allowed: allowTestKeys)
         guard existing.isOpen else { throw APIError.projectClosed(existing.id) }
         if existing.parties.contains(where: { $0.name != name && $0.publicKey == key }) {
             throw APIError.conflict(.keyInUse, "the other party of this project has this key")

@@ -21,6 +21,8 @@ final class SQLiteLinkageStore: LinkageStore {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // What is deleted (a closed project's results) is overwritten, not left in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             database = try DatabasePool(path: path, configuration: configuration)

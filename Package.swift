@@ -38,6 +38,11 @@ let package = Package(
             name: "BlindmatchMatching",
             dependencies: ["BlindmatchProtocol", "CBlindmatchKernels"]
         ),
+        // Attacks on token files (issue 15): what a matcher holding the filters and a reference population recovers.
+        .target(
+            name: "BlindmatchAssessment",
+            dependencies: ["BlindmatchProtocol", "BlindmatchMatching"]
+        ),
         .target(
             name: "BlindmatchServer",
             dependencies: [
@@ -69,6 +74,10 @@ let package = Package(
         .testTarget(
             name: "BlindmatchMatchingTests",
             dependencies: ["BlindmatchMatching"]
+        ),
+        .testTarget(
+            name: "BlindmatchAssessmentTests",
+            dependencies: ["BlindmatchAssessment", "BlindmatchProtocol"]
         ),
         .testTarget(name: "BlindmatchServerTests", dependencies: ["BlindmatchServer"]),
         .testTarget(

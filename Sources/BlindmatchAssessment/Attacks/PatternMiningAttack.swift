@@ -307,9 +307,11 @@ private struct Aligner {
     }
 
     /// Perturbations of the bootstrap's local search.
-    static let restarts = 200
+    static let restarts = 300
+    /// The local search stops after this many perturbations without a better assignment.
+    static let patience = 100
     /// Itemsets matched as a graph to bootstrap the alignment.
-    static let bootstrapSize = 24
+    static let bootstrapSize = 40
     /// Rounds of alignment: each round's confident pairs are the next round's anchors.
     static let rounds = 5
     /// A pair is confident when its best candidate scores this much below the second best.
@@ -321,8 +323,24 @@ private struct Aligner {
         var scored: [[(feature: Int, score: Double)]] = []
         for _ in 0..<Self.rounds {
             let anchorSets = informative(anchors)
+            // Each candidate feature's co-occurrence with the anchors' features, counted once per round.
+            let profileList = inParallel(count: candidates.count) { range in
+                range.map { position -> (Int, [Double]) in
+                    let feature = candidates[position]
+                    guard let column = referenceColumns[feature], column.count > 0 else { return (feature, []) }
+                    return (
+                        feature,
+                        anchorSets.map { anchor in
+                            referenceColumns[anchor.feature].map {
+                                Double(column.intersectionCount($0)) / Double(column.count)
+                            } ?? 0
+                        }
+                    )
+                }
+            }.flatMap { $0 }
+            let profiles = Dictionary(profileList, uniquingKeysWith: { first, _ in first })
             scored = inParallel(count: mined.count) { range in
-                range.map { score(itemset: $0, candidates: candidates, anchors: anchorSets) }
+                range.map { score(itemset: $0, candidates: candidates, anchors: anchorSets, profiles: profiles) }
             }.flatMap { $0 }
             // Confident pairs, one itemset per feature (the best-scoring one).
             var confident: [Int: (itemset: Int, score: Double)] = [:]
@@ -363,142 +381,70 @@ private struct Aligner {
         let top = Array(
             mined.indices.filter {
                 let share = Double(mined[$0].supportCount) / rows
-                return share >= 0.02 && share <= 0.95
+                return share >= 0.02 && share <= 0.5
             }
             .sorted { mined[$0].supportCount > mined[$1].supportCount }.prefix(Self.bootstrapSize))
         let features = Array(
-            referenceColumns.keys.filter { Double(index.featureCounts[$0]) / Double(referenceCount) >= 0.012 }
-                .sorted { index.featureCounts[$0] > index.featureCounts[$1] }.prefix(top.count + top.count / 2 + 4))
+            referenceColumns.keys.filter {
+                Double(index.featureCounts[$0]) / Double(referenceCount) >= 0.012
+                    && Double(index.featureCounts[$0]) / Double(referenceCount) <= 0.6
+            }
+            .sorted { index.featureCounts[$0] > index.featureCounts[$1] }.prefix(top.count + top.count / 2 + 4))
         guard top.count >= 3, features.count >= top.count else { return [] }
         let n = top.count
         let m = features.count
         let shares = top.map { Double(mined[$0].supportCount) / rows }
         let frequencies = features.map { Double(index.featureCounts[$0]) / Double(referenceCount) }
-        let supports = top.map { Double(mined[$0].supportCount) }
         let haves = features.map { Double(referenceColumns[$0]?.count ?? 0) }
-        var encoded = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        // Flat tables: P(j | i) between itemsets, P(b | a) between features and the weight of a difference from
+        // P(b | a) (one over its sampling deviation, for an itemset as frequent as feature a), and the frequency
+        // costs.
+        var encoded = [Double](repeating: 0, count: n * n)
         for i in 0..<n {
             for j in 0..<n where i != j {
-                encoded[i][j] = Double(mined[top[i]].support.intersectionCount(mined[top[j]].support)) / supports[i]
+                encoded[i * n + j] =
+                    Double(mined[top[i]].support.intersectionCount(mined[top[j]].support))
+                    / Double(mined[top[i]].supportCount)
             }
         }
-        var expected = [[Double]](repeating: [Double](repeating: 0, count: m), count: m)
+        var expected = [Double](repeating: 0, count: m * m)
+        var weights = [Double](repeating: 0, count: m * m)
         for a in 0..<m {
             guard let columnA = referenceColumns[features[a]], haves[a] > 0 else { continue }
+            let samples = 1 / haves[a] + 1 / max(1, frequencies[a] * rows)
             for b in 0..<m where a != b {
                 guard let columnB = referenceColumns[features[b]] else { continue }
-                expected[a][b] = Double(columnA.intersectionCount(columnB)) / haves[a]
+                let e = Double(columnA.intersectionCount(columnB)) / haves[a]
+                expected[a * m + b] = e
+                weights[a * m + b] = 1 / ((e * (1 - e) * samples).squareRoot() + 0.01)
             }
         }
-        func frequencyCost(_ i: Int, _ a: Int) -> Double {
+        var frequencyCosts = [Double](repeating: 0, count: n * m)
+        for i in 0..<n {
             let spread =
-                (shares[i] * (1 - shares[i]) * (1 / rows + 1 / Double(referenceCount))).squareRoot()
-                + 0.03 * shares[i]
-            let z = (frequencies[a] - shares[i]) / spread
-            return z * z
-        }
-        func pairCost(_ i: Int, _ a: Int, _ j: Int, _ b: Int) -> Double {
-            let e = expected[a][b]
-            let variance = e * (1 - e) * (1 / max(1, haves[a]) + 1 / supports[i])
-            let z = (encoded[i][j] - e) / (variance.squareRoot() + 0.01)
-            return z * z
-        }
-        // Iterated local search: from frequency order, improve by reassignments and swaps while the total cost
-        // falls; then perturb the best assignment found by a few random swaps and search again.
-        var assigned = Array(0..<n)
-        func localCost(_ i: Int, _ a: Int, skip: Int = -1) -> Double {
-            var total = frequencyCost(i, a)
-            for j in 0..<n where j != i && j != skip {
-                total += pairCost(i, a, j, assigned[j]) + pairCost(j, assigned[j], i, a)
-            }
-            return total
-        }
-        func totalCost() -> Double {
-            var total = 0.0
-            for i in 0..<n {
-                total += frequencyCost(i, assigned[i])
-                for j in 0..<n where j != i { total += pairCost(i, assigned[i], j, assigned[j]) }
-            }
-            return total
-        }
-        func descend() {
-            var owner = [Int](repeating: -1, count: m)
-            for i in 0..<n { owner[assigned[i]] = i }
-            var improved = true
-            var sweeps = 0
-            while improved && sweeps < 50 {
-                improved = false
-                sweeps += 1
-                for i in 0..<n {
-                    let current = assigned[i]
-                    var bestDelta = -1e-9
-                    var bestMove: Int?
-                    let before = localCost(i, current)
-                    for a in 0..<m where a != current {
-                        let j = owner[a]
-                        var delta: Double
-                        if j < 0 {
-                            delta = localCost(i, a) - before
-                        } else {
-                            // Swap: i takes a, j takes current; the i–j terms are counted once.
-                            let old = before + localCost(j, a, skip: i)
-                            assigned[i] = a
-                            assigned[j] = current
-                            let new = localCost(i, a) + localCost(j, current, skip: i)
-                            assigned[i] = current
-                            assigned[j] = a
-                            delta = new - old
-                        }
-                        if delta < bestDelta {
-                            bestDelta = delta
-                            bestMove = a
-                        }
-                    }
-                    guard let a = bestMove else { continue }
-                    let j = owner[a]
-                    if j >= 0 {
-                        assigned[j] = current
-                        owner[current] = j
-                    } else {
-                        owner[current] = -1
-                    }
-                    assigned[i] = a
-                    owner[a] = i
-                    improved = true
-                }
+                (shares[i] * (1 - shares[i]) * (1 / rows + 1 / Double(referenceCount))).squareRoot() + 0.03 * shares[i]
+            for a in 0..<m {
+                let z = (frequencies[a] - shares[i]) / spread
+                frequencyCosts[i * m + a] = z * z
             }
         }
-        descend()
-        var best = assigned
-        var bestCost = totalCost()
-        var generator = SplitMix(seed: 0xA11C)
-        for _ in 0..<Self.restarts {
-            assigned = best
-            for _ in 0..<max(2, n / 6) {
-                let i = Int(generator.next() % UInt64(n))
-                let j = Int(generator.next() % UInt64(n))
-                assigned.swapAt(i, j)
-            }
-            descend()
-            let cost = totalCost()
-            if cost < bestCost {
-                bestCost = cost
-                best = assigned
-            }
-        }
-        assigned = best
+        var search = QuadraticAssignment(
+            n: n, m: m, frequencyCosts: frequencyCosts, encoded: encoded, expected: expected, weights: weights)
+        let assigned = search.solve(restarts: Self.restarts, patience: Self.patience)
         return (0..<n).map { Pair(itemset: top[$0], feature: features[assigned[$0]]) }
     }
 
     /// The features an itemset could be, best first: frequency agreement plus agreement of its co-occurrence with
     /// the anchors' itemsets with the feature's co-occurrence with the anchors' features in the reference.
-    private func score(itemset: Int, candidates: [Int], anchors: [Pair]) -> [(feature: Int, score: Double)] {
+    private func score(itemset: Int, candidates: [Int], anchors: [Pair], profiles: [Int: [Double]])
+        -> [(feature: Int, score: Double)]
+    {
         let set = mined[itemset]
         let rows = Double(columns.rows)
         let share = Double(set.supportCount) / rows
-        let others = anchors.filter { $0.itemset != itemset }
-        let observed = others.map {
-            Double(set.support.intersectionCount(mined[$0.itemset].support)) / Double(set.supportCount)
+        let observed = anchors.map {
+            $0.itemset == itemset
+                ? -1 : Double(set.support.intersectionCount(mined[$0.itemset].support)) / Double(set.supportCount)
         }
         var nearest: [(feature: Int, frequency: Double)] = []
         for feature in candidates {
@@ -515,12 +461,9 @@ private struct Aligner {
         var ranked: [(feature: Int, score: Double)] = []
         for (feature, frequency) in nearest.prefix(60) {
             var score = ((frequency - share) / spread) * ((frequency - share) / spread)
-            if let column = referenceColumns[feature] {
-                let have = Double(column.count)
-                for (anchor, seen) in zip(others, observed) {
-                    guard let other = referenceColumns[anchor.feature], have > 0 else { continue }
-                    let expected = Double(column.intersectionCount(other)) / have
-                    let variance = expected * (1 - expected) * (1 / have + 1 / Double(set.supportCount))
+            if let profile = profiles[feature], let have = referenceColumns[feature]?.count, have > 0 {
+                for (seen, expected) in zip(observed, profile) where seen >= 0 {
+                    let variance = expected * (1 - expected) * (1 / Double(have) + 1 / Double(set.supportCount))
                     let difference = (seen - expected) / (variance.squareRoot() + 0.01)
                     score += difference * difference
                 }
@@ -539,6 +482,140 @@ private struct Aligner {
                 return share >= 0.01 && share <= 0.9
             }
             .prefix(PatternMiningAttack.profileLength))
+    }
+}
+
+/// The bootstrap's quadratic assignment: itemset i takes feature assigned[i] (n ≤ m), at the cost of frequency
+/// mismatches plus co-occurrence mismatches, minimised by iterated local search (reassignments and swaps; then a
+/// few random swaps of the best assignment and another descent). `sums[i * m + a]` holds the pair costs node i
+/// would have with feature a against everyone else's current feature, kept up to date as nodes move, so a move is
+/// priced in constant time.
+private struct QuadraticAssignment {
+    let n: Int
+    let m: Int
+    let frequencyCosts: [Double]
+    let encoded: [Double]
+    let expected: [Double]
+    let weights: [Double]
+    private var assigned: [Int]
+    private var owner: [Int]
+    private var sums: [Double]
+
+    init(n: Int, m: Int, frequencyCosts: [Double], encoded: [Double], expected: [Double], weights: [Double]) {
+        self.n = n
+        self.m = m
+        self.frequencyCosts = frequencyCosts
+        self.encoded = encoded
+        self.expected = expected
+        self.weights = weights
+        assigned = Array(0..<n)
+        owner = (0..<m).map { $0 < n ? $0 : -1 }
+        sums = [Double](repeating: 0, count: n * m)
+        recompute()
+    }
+
+    /// The cost of itemset i as feature a against itemset j as feature b, both ways.
+    @inline(__always)
+    private func pair(_ i: Int, _ a: Int, _ j: Int, _ b: Int) -> Double {
+        let forward = (encoded[i * n + j] - expected[a * m + b]) * weights[a * m + b]
+        let backward = (encoded[j * n + i] - expected[b * m + a]) * weights[b * m + a]
+        return forward * forward + backward * backward
+    }
+
+    private mutating func recompute() {
+        for i in 0..<n {
+            for a in 0..<m {
+                var total = 0.0
+                for j in 0..<n where j != i { total += pair(i, a, j, assigned[j]) }
+                sums[i * m + a] = total
+            }
+        }
+    }
+
+    /// Node j moves from feature `old` to `new`: every other node's sums change by j's terms.
+    private mutating func move(_ j: Int, from old: Int, to new: Int) {
+        for i in 0..<n where i != j {
+            for a in 0..<m { sums[i * m + a] += pair(i, a, j, new) - pair(i, a, j, old) }
+        }
+        assigned[j] = new
+    }
+
+    var total: Double {
+        var cost = 0.0
+        for i in 0..<n { cost += frequencyCosts[i * m + assigned[i]] + sums[i * m + assigned[i]] / 2 }
+        return cost
+    }
+
+    private mutating func descend() {
+        var improved = true
+        var sweeps = 0
+        while improved && sweeps < 50 {
+            improved = false
+            sweeps += 1
+            for i in 0..<n {
+                let c = assigned[i]
+                let before = frequencyCosts[i * m + c] + sums[i * m + c]
+                var bestDelta = -1e-9
+                var bestMove = -1
+                for a in 0..<m where a != c {
+                    let j = owner[a]
+                    let delta: Double
+                    if j < 0 {
+                        delta = frequencyCosts[i * m + a] + sums[i * m + a] - before
+                    } else {
+                        // Swap: i takes a, j takes c. The sums count the i–j terms with the old features.
+                        let old = before + frequencyCosts[j * m + a] + sums[j * m + a] - pair(i, c, j, a)
+                        let new =
+                            frequencyCosts[i * m + a] + sums[i * m + a] - pair(i, a, j, a)
+                            + frequencyCosts[j * m + c] + sums[j * m + c] - pair(j, c, i, c) + pair(i, a, j, c)
+                        delta = new - old
+                    }
+                    if delta < bestDelta {
+                        bestDelta = delta
+                        bestMove = a
+                    }
+                }
+                guard bestMove >= 0 else { continue }
+                let j = owner[bestMove]
+                if j >= 0 {
+                    move(i, from: c, to: bestMove)
+                    move(j, from: bestMove, to: c)
+                    owner[c] = j
+                } else {
+                    move(i, from: c, to: bestMove)
+                    owner[c] = -1
+                }
+                owner[bestMove] = i
+                improved = true
+            }
+        }
+    }
+
+    mutating func solve(restarts: Int, patience: Int) -> [Int] {
+        descend()
+        var best = assigned
+        var bestCost = total
+        var generator = SplitMix(seed: 0xA11C)
+        var sinceImproved = 0
+        for _ in 0..<restarts where sinceImproved < patience {
+            sinceImproved += 1
+            var start = best
+            for _ in 0..<max(2, n / 6) {
+                start.swapAt(Int(generator.next() % UInt64(n)), Int(generator.next() % UInt64(n)))
+            }
+            assigned = start
+            owner = [Int](repeating: -1, count: m)
+            for i in 0..<n { owner[assigned[i]] = i }
+            recompute()
+            descend()
+            let cost = total
+            if cost < bestCost - 1e-9 {
+                bestCost = cost
+                best = assigned
+                sinceImproved = 0
+            }
+        }
+        return best
     }
 }
 

@@ -310,6 +310,9 @@ private struct Aligner {
     static let restarts = 300
     /// The local search stops after this many perturbations without a better assignment.
     static let patience = 100
+    /// Positions an itemset needs to take part in the bootstrap: on a dense record-level filter, small itemsets are
+    /// often chance combinations of busy positions, and one wrong anchor misleads every profile.
+    static let bootstrapPositions = 6
     /// Itemsets matched as a graph to bootstrap the alignment.
     static let bootstrapSize = 40
     /// Rounds of alignment: each round's confident pairs are the next round's anchors.
@@ -381,7 +384,7 @@ private struct Aligner {
         let top = Array(
             mined.indices.filter {
                 let share = Double(mined[$0].supportCount) / rows
-                return share >= 0.02 && share <= 0.5
+                return share >= 0.02 && share <= 0.5 && mined[$0].positions.count >= Self.bootstrapPositions
             }
             .sorted { mined[$0].supportCount > mined[$1].supportCount }.prefix(Self.bootstrapSize))
         let features = Array(

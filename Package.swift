@@ -40,7 +40,10 @@ let package = Package(
         // CSV input (SPEC §2.4) and the tokenising pipeline: agency-side, so the protocol alone (no CSV there).
         .target(name: "BlindmatchAgency", dependencies: ["BlindmatchProtocol"]),
         // `blindmatch assess`: attacks on what the matcher holds, scored against the agency's own plaintext.
-        .target(name: "BlindmatchAssessment", dependencies: ["BlindmatchProtocol", "BlindmatchAgency"]),
+        .target(
+            name: "BlindmatchAssessment",
+            dependencies: ["BlindmatchProtocol", "BlindmatchAgency", "BlindmatchMatching"]
+        ),
         // The Dice kernel in C, so that POPCNT and AVX-512 can be chosen at run time (SPEC-independent; DESIGN
         // "Kernel"): Swift cannot mark single functions for a target feature.
         .target(name: "CBlindmatchKernels"),

@@ -19,6 +19,16 @@ public enum Attacks {
         [
             FrequencyAlignmentAttack(),
             TokenFrequencyAttack(),
+            AttackFunction("pattern mining") { view, schema, reference, progress in
+                PatternMiningAttack.run(
+                    filters: view.filters, schema: schema, reference: reference,
+                    progress: { progress.fraction($0) })
+            },
+            AttackFunction("graph matching") { view, schema, reference, progress in
+                GraphMatchingAttack.run(
+                    filters: view.filters, schema: schema, reference: reference,
+                    progress: { progress.fraction($0) })
+            },
             DisclosureCounts(),
         ]
     }

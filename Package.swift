@@ -7,6 +7,7 @@ let package = Package(
         // The agency-side library: the protocol alone, without the server's dependencies.
         .library(name: "BlindmatchProtocol", targets: ["BlindmatchProtocol"]),
         .library(name: "BlindmatchMatching", targets: ["BlindmatchMatching"]),
+        .library(name: "BlindmatchSynthetic", targets: ["BlindmatchSynthetic"]),
         .executable(name: "blindmatch", targets: ["blindmatch"]),
     ],
     dependencies: [
@@ -38,6 +39,11 @@ let package = Package(
             name: "BlindmatchMatching",
             dependencies: ["BlindmatchProtocol", "CBlindmatchKernels"]
         ),
+        // Synthetic ground truth (`blindmatch synth`): the typo model and name lists, which the server does not need.
+        .target(
+            name: "BlindmatchSynthetic",
+            dependencies: ["BlindmatchProtocol"]
+        ),
         .target(
             name: "BlindmatchServer",
             dependencies: [
@@ -54,6 +60,7 @@ let package = Package(
             dependencies: [
                 "BlindmatchProtocol",
                 "BlindmatchMatching",
+                "BlindmatchSynthetic",
                 "BlindmatchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -68,7 +75,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BlindmatchMatchingTests",
-            dependencies: ["BlindmatchMatching"]
+            dependencies: ["BlindmatchMatching", "BlindmatchSynthetic"]
+        ),
+        .testTarget(
+            name: "BlindmatchSyntheticTests",
+            dependencies: ["BlindmatchSynthetic"]
         ),
         .testTarget(name: "BlindmatchServerTests", dependencies: ["BlindmatchServer"]),
         .testTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlindmatchMatching
 import BlindmatchProtocol
+import BlindmatchSynthetic
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -88,30 +88,37 @@ struct DecisionModel: Sendable {
         let groups = [Array(0..<matchKeys), Array(matchKeys..<keyCount)].filter { !$0.isEmpty }
         var groupLevels = groups.map { _ in [UInt64: UInt16]() }
         var groupCodes = groups.map { _ in [UInt64]() }
-        var patternIndex: [[UInt16]: Int] = [:]
+        // Patterns are packed 16 bits per comparison into one word for the lookup (at most three comparisons);
+        // the arrays EM needs are made once per distinct pattern.
+        var patternIndex: [UInt64: Int] = [:]
         var patterns: [[UInt16]] = []
         var counts: [Int] = []
         var patternOf = [Int](repeating: 0, count: candidates.count)
+        var pattern = [UInt16](repeating: 0, count: groups.count + 1)
         for position in 0..<candidates.count {
-            var pattern: [UInt16] = []
+            var packed: UInt64 = 0
             for (group, columns) in groups.enumerated() {
                 var code: UInt64 = 0
                 for column in columns { code = code * 3 + UInt64(levels[position * width + column]) }
+                let level: UInt16
                 if let known = groupLevels[group][code] {
-                    pattern.append(known)
+                    level = known
                 } else {
-                    let level = UInt16(truncatingIfNeeded: groupCodes[group].count)
+                    level = UInt16(truncatingIfNeeded: groupCodes[group].count)
                     groupLevels[group][code] = level
                     groupCodes[group].append(code)
-                    pattern.append(level)
                 }
+                pattern[group] = level
+                packed = packed << 16 | UInt64(level)
             }
-            pattern.append(UInt16(levels[position * width + keyCount]))
-            if let known = patternIndex[pattern] {
+            let bin = UInt16(levels[position * width + keyCount])
+            pattern[groups.count] = bin
+            packed = packed << 16 | UInt64(bin)
+            if let known = patternIndex[packed] {
                 counts[known] += 1
                 patternOf[position] = known
             } else {
-                patternIndex[pattern] = patterns.count
+                patternIndex[packed] = patterns.count
                 patternOf[position] = patterns.count
                 patterns.append(pattern)
                 counts.append(1)

@@ -60,18 +60,26 @@ public struct LinkageReport: Codable, Sendable, Equatable {
 extension LinkageReport {
     /// The threshold that maximises the expected F1 over candidate pairs with `weights` and match probabilities.
     static func bestThreshold(weights: [Double]) -> Double {
-        let order = weights.indices.sorted { weights[$0] > weights[$1] }
-        let probabilities = order.map { MatchWeightModel.probability(weight: weights[$0]) }
-        let expected = probabilities.reduce(0, +)
+        // Weights repeat (one per comparison pattern): work on the distinct values, highest first.
+        let distinct = distinctWeights(weights)
+        let expected = distinct.reduce(0) { $0 + Double($1.count) * MatchWeightModel.probability(weight: $1.weight) }
         var truePositives = 0.0
-        var best = (f1: -1.0, threshold: weights.max() ?? 0)
-        for (rank, index) in order.enumerated() {
-            truePositives += probabilities[rank]
-            if rank + 1 < order.count && weights[order[rank + 1]] == weights[index] { continue }
-            let f1 = 2 * truePositives / (Double(rank + 1) + expected)
-            if f1 > best.f1 { best = (f1, weights[index]) }
+        var reported = 0
+        var best = (f1: -1.0, threshold: distinct.first?.weight ?? 0)
+        for (weight, count) in distinct {
+            truePositives += Double(count) * MatchWeightModel.probability(weight: weight)
+            reported += count
+            let f1 = 2 * truePositives / (Double(reported) + expected)
+            if f1 > best.f1 { best = (f1, weight) }
         }
         return best.threshold
+    }
+
+    /// The distinct weights, highest first, with how often each occurs.
+    static func distinctWeights(_ weights: [Double]) -> [(weight: Double, count: Int)] {
+        var counts: [Double: Int] = [:]
+        for weight in weights { counts[weight, default: 0] += 1 }
+        return counts.map { (weight: $0.key, count: $0.value) }.sorted { $0.weight > $1.weight }
     }
 
     /// Estimates for reporting the pairs `reported` (indices into `weights`) out of all candidate pairs.
@@ -128,18 +136,20 @@ extension LinkageReport {
 
     /// Precision and recall at every whole-number threshold in the histogram's range (before the solver).
     static func curve(weights: [Double], histogram: Histogram) -> [CurvePoint] {
-        let sorted = weights.sorted(by: >)
-        let probabilities = sorted.map { MatchWeightModel.probability(weight: $0) }
-        let expected = probabilities.reduce(0, +)
+        let distinct = distinctWeights(weights)
+        let expected = distinct.reduce(0) { $0 + Double($1.count) * MatchWeightModel.probability(weight: $1.weight) }
         var points: [CurvePoint] = []
         var index = 0
+        var reported = 0
         var truePositives = 0.0
         for threshold in histogram.edges.reversed() {
-            while index < sorted.count && sorted[index] >= threshold {
-                truePositives += probabilities[index]
+            while index < distinct.count && distinct[index].weight >= threshold {
+                truePositives +=
+                    Double(distinct[index].count) * MatchWeightModel.probability(weight: distinct[index].weight)
+                reported += distinct[index].count
                 index += 1
             }
-            let precision = index > 0 ? truePositives / Double(index) : 1
+            let precision = reported > 0 ? truePositives / Double(reported) : 1
             let recall = expected > 0 ? truePositives / expected : 1
             let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
             points.append(CurvePoint(threshold: threshold, precision: precision, recall: recall, f1: f1))

@@ -12,6 +12,7 @@ let package = Package(
         // What the agency runs on its own machine: CSV reading, the tokenising pipeline, and the privacy assessment.
         .library(name: "BlindmatchAgency", targets: ["BlindmatchAgency"]),
         .library(name: "BlindmatchAssessment", targets: ["BlindmatchAssessment"]),
+        .library(name: "BlindmatchSynthetic", targets: ["BlindmatchSynthetic"]),
         .executable(name: "blindmatch", targets: ["blindmatch"]),
     ],
     dependencies: [
@@ -53,6 +54,11 @@ let package = Package(
         ),
         // SPEC §10, the audit log: what an auditor's tool needs, without the server's HTTP and storage.
         .target(name: "BlindmatchAudit", dependencies: ["BlindmatchProtocol"]),
+        // Synthetic ground truth (`blindmatch synth`): the typo model and name lists, which the server does not need.
+        .target(
+            name: "BlindmatchSynthetic",
+            dependencies: ["BlindmatchProtocol"]
+        ),
         .target(
             name: "BlindmatchServer",
             dependencies: [
@@ -76,6 +82,7 @@ let package = Package(
                 "BlindmatchAssessment",
                 "BlindmatchMatching",
                 "BlindmatchAudit",
+                "BlindmatchSynthetic",
                 "BlindmatchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -97,7 +104,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BlindmatchMatchingTests",
-            dependencies: ["BlindmatchMatching"]
+            dependencies: ["BlindmatchMatching", "BlindmatchSynthetic"]
+        ),
+        .testTarget(
+            name: "BlindmatchSyntheticTests",
+            dependencies: ["BlindmatchSynthetic"]
         ),
         .testTarget(name: "BlindmatchAuditTests", dependencies: ["BlindmatchAudit"]),
         .testTarget(

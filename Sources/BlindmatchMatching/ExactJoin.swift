@@ -42,7 +42,8 @@ struct TokenTable {
     private var next: [Int32]
     private let mask: Int
 
-    init(file: TokenFile, key: Int) {
+    /// A's tokens of `key`, of every `rowStride`-th row only (a sample, for estimating the candidates' scores).
+    init(file: TokenFile, key: Int, rowStride: Int = 1) {
         let count = file.recordCount
         var capacity = 16
         while capacity < count * 2 { capacity *= 2 }
@@ -52,7 +53,7 @@ struct TokenTable {
         next = Array(repeating: -1, count: count)
         mask = capacity - 1
         let tokens = file.tokens(key: key)
-        for row in 0..<count where file.hasToken(row: row, key: key) {
+        for row in stride(from: 0, to: count, by: max(1, rowStride)) where file.hasToken(row: row, key: key) {
             let low = tokens.loadUnaligned(fromByteOffset: row * 16, as: UInt64.self)
             let high = tokens.loadUnaligned(fromByteOffset: row * 16 + 8, as: UInt64.self)
             var slot = Int(truncatingIfNeeded: low) & mask

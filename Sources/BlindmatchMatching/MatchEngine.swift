@@ -24,6 +24,15 @@ public struct MatchEngine: Sendable {
         public var useBlocking = true
         /// When set and cancelled, the run stops early and throws `MatchingError.cancelled`.
         public var cancellation: RunCancellation?
+        /// Let the fitted decision model choose which pairs match (`threshold`, `reviewFrom` and the veto keys are
+        /// then not used); when false the Dice threshold decides. Experimental: on `synth` data it does not yet reach
+        /// the fixed threshold's recall (docs/decision-model.md).
+        public var chooseThreshold = false
+        /// Fit the decision model and report its estimates (``Report/linkage``) even when the Dice threshold
+        /// decides. Costs a sampling pass and the candidates at a lower Dice floor (docs/decision-model.md).
+        public var fitsModel = false
+        /// The fuzzy candidates the model may consider, on average per watch-list row: sets the candidate floor.
+        public var candidatesPerRow = 40
 
         public init(
             threshold: DiceThreshold, reviewFrom: DiceThreshold? = nil, solver: Solver, threads: Int,
@@ -49,6 +58,9 @@ public struct MatchEngine: Sendable {
         public var pairsByRule: [MatchResult.Rule: Int] = [:]
         /// Candidate pairs dropped because a veto key disagreed.
         public var vetoed = 0
+        /// The fitted model, its threshold and its estimates of precision and recall; nil when no model was fitted.
+        public var linkage: LinkageReport?
+        public var modelSeconds = 0.0
     }
 
     public let settings: Settings
@@ -82,54 +94,79 @@ public struct MatchEngine: Sendable {
             candidates.append(
                 MatchResult(rowA: pair.rowA, rowB: pair.rowB, rule: .matchKey(pair.key), score: 1, status: .match))
         }
+        let fitsModel = (settings.fitsModel || settings.chooseThreshold) && a.header.filterBits > 0
+        var fuzzy: [ScoredPair] = []
+        var candidateFloor = 1.0
         if a.header.filterBits > 0 {
             clock = ContinuousClock.now
             let lowest = settings.reviewFrom ?? settings.threshold
             let reportFraction = progress.map { report in
                 { @Sendable fraction in report("comparing filters", fraction) }
             }
-            let pairs: [ScoredPair]
             let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
-            if settings.useBlocking && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
+            let matchColumns = Array(0..<a.header.matchKeys.count)
+            let blocked =
+                settings.useBlocking && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
                 && BlockingJoin.canReadInPlace(b)
-            {
-                (pairs, report.comparisons) = try BlockingJoin.candidates(
-                    between: a, and: b, blockingColumns: blockingColumns,
-                    matchColumns: Array(0..<a.header.matchKeys.count), threshold: lowest, threads: settings.threads,
-                    cancellation: settings.cancellation, progress: reportFraction)
+            var floor = lowest
+            if fitsModel {
+                candidateFloor = try CandidateFloor.choose(
+                    a, b, blockingColumns: blocked ? blockingColumns : nil, matchColumns: matchColumns,
+                    budget: max(10_000, settings.candidatesPerRow * a.recordCount), threads: settings.threads,
+                    cancellation: settings.cancellation)
+                let chosen = DiceThreshold(numerator: UInt64((candidateFloor * 100).rounded()), denominator: 100)
+                if settings.chooseThreshold || chosen < floor { floor = chosen }
+                candidateFloor = Double(floor.numerator) / Double(floor.denominator)
+            }
+            if blocked {
+                (fuzzy, report.comparisons) = try BlockingJoin.candidates(
+                    between: a, and: b, blockingColumns: blockingColumns, matchColumns: matchColumns,
+                    threshold: floor, threads: settings.threads, cancellation: settings.cancellation,
+                    progress: reportFraction)
                 report.blocked = true
             } else {
                 let (found, statistics) = try DiceKernel.candidates(
-                    between: try BitMatrix(file: a), and: try BitMatrix(file: b), threshold: lowest,
+                    between: try BitMatrix(file: a), and: try BitMatrix(file: b), threshold: floor,
                     threads: settings.threads, cancellation: settings.cancellation, progress: reportFraction)
-                pairs = found
+                fuzzy = found
                 report.comparisons = statistics.comparisons
             }
-            for pair in pairs where !joined.contains(UInt64(pair.rowA) << 32 | UInt64(pair.rowB)) {
-                let status: MatchResult.Status =
-                    settings.threshold.isReached(
-                        common: pair.common, popcountA: pair.popcountA, popcountB: pair.popcountB) ? .match : .possible
-                candidates.append(
-                    MatchResult(rowA: pair.rowA, rowB: pair.rowB, rule: .bloom, score: pair.score, status: status))
-                report.fuzzyPairs += 1
-            }
+            fuzzy.removeAll { joined.contains(UInt64($0.rowA) << 32 | UInt64($0.rowB)) }
+            report.fuzzyPairs = fuzzy.count
             report.fuzzySeconds = Self.seconds(since: clock)
         }
-        if !settings.vetoKeys.isEmpty {
-            let before = candidates.count
-            let keyCount = a.header.matchKeys.count
-            candidates.removeAll { candidate in
-                let rowA = Int(candidate.rowA)
-                let rowB = Int(candidate.rowB)
-                let vetoed = settings.vetoKeys.contains { key in
-                    candidate.rule != .matchKey(key) && Self.disagree(a, rowA, b, rowB, column: key)
-                }
-                guard vetoed else { return false }
-                let agreeing = (0..<keyCount).filter { BlockingJoin.sharesToken(a, rowA, b, rowB, columns: [$0]) }.count
-                return agreeing < settings.vetoOverruledBy
-            }
-            report.vetoed = before - candidates.count
+        try settings.cancellation?.check()
+        var model: DecisionModel?
+        if fitsModel {
+            clock = ContinuousClock.now
+            model = DecisionModel(
+                a, b, exact: exact, fuzzy: fuzzy, floor: candidateFloor, threads: settings.threads)
+            report.modelSeconds = Self.seconds(since: clock)
         }
+        if settings.chooseThreshold, let model {
+            let threshold = LinkageReport.bestThreshold(weights: model.weights)
+            let chosen = model.results(atOrAbove: threshold)
+            let solved = settings.solver.solve(chosen.map(\.result))
+            let reported = Set(solved.map(Self.pairKey))
+            let indices = chosen.filter { reported.contains(Self.pairKey($0.result)) }.map(\.index)
+            report.linkage = model.report(threshold: threshold, chosen: true, diceThreshold: nil, reported: indices)
+            report.fuzzyPairs = solved.filter { $0.rule == .bloom }.count
+            for result in solved { report.pairsByRule[result.rule, default: 0] += 1 }
+            return (solved, report)
+        }
+        let threshold = settings.threshold
+        let lowest = settings.reviewFrom ?? settings.threshold
+        var fuzzyKept = 0
+        for pair in fuzzy
+        where lowest.isReached(common: pair.common, popcountA: pair.popcountA, popcountB: pair.popcountB) {
+            let status: MatchResult.Status =
+                threshold.isReached(common: pair.common, popcountA: pair.popcountA, popcountB: pair.popcountB)
+                ? .match : .possible
+            candidates.append(
+                MatchResult(rowA: pair.rowA, rowB: pair.rowB, rule: .bloom, score: pair.score, status: status))
+            fuzzyKept += 1
+        }
+        report.fuzzyPairs = fuzzyKept
         try settings.cancellation?.check()
         var solved = settings.solver.solve(candidates)
         if !settings.vetoKeys.isEmpty {
@@ -144,6 +181,12 @@ public struct MatchEngine: Sendable {
             }
         }
         for result in solved { report.pairsByRule[result.rule, default: 0] += 1 }
+        if let model {
+            let reported = solved.filter { $0.status == .match }.compactMap { model.index[Self.pairKey($0)] }
+            report.linkage = model.report(
+                threshold: nil, chosen: false,
+                diceThreshold: Double(threshold.numerator) / Double(threshold.denominator), reported: reported)
+        }
         return (solved, report)
     }
 

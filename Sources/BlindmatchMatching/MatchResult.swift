@@ -17,9 +17,13 @@ public struct MatchResult: Sendable, Equatable {
     /// Rounded to three decimals; 1 for match-key rules.
     public let score: Double
     public let status: Status
+    /// The decision model's match weight (log₂ odds), when the model chose the pair; the solvers then prefer higher
+    /// weights.
+    public var weight: Double? = nil
 
     /// Order of preference for the solvers: match keys in cascade order first, then higher scores, then rows.
     static func isPreferred(_ lhs: MatchResult, over rhs: MatchResult) -> Bool {
+        if let left = lhs.weight, let right = rhs.weight, left != right { return left > right }
         switch (lhs.rule, rhs.rule) {
         case (.matchKey(let x), .matchKey(let y)) where x != y: return x < y
         case (.matchKey, .bloom): return true

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlindmatchMatching
 import BlindmatchProtocol
+import BlindmatchSynthetic
 import Glibc
 
 struct BenchCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlindmatchMatching
 import BlindmatchProtocol
+import BlindmatchSynthetic
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,6 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let (schema, keyID) = try prepareAgencies(in: folder)
             try await matchThroughTheService(in: folder, schema: schema, keyID: keyID)
+            try compareEstimates(in: folder)
             if directory != nil { step("Files are in \(folder).") }
         }
     }
@@ -117,6 +119,30 @@ struct DemoCommand: AsyncParsableCommand {
             guard failed.isEmpty else { throw ExitCode(1) }
         }
         return (schema, secret.keyID.hex)
+    }
+
+    /// The engine run offline on the same files with its decision model fitted: the estimates it makes without
+    /// ground truth, beside the truth.
+    private func compareEstimates(in folder: String) throws {
+        let (a, b) = (Self.watchlistAgency.name, Self.bulkAgency.name)
+        let watchFile = try TokenFile(contentsOf: "\(folder)/\(a).bmt")
+        var settings = MatchEngine.Settings(
+            threshold: try DiceThreshold(MatchDefaults.threshold), solver: MatchDefaults.solver,
+            threads: Machine.cores, vetoKeys: MatchDefaults.veto.compactMap(watchFile.header.matchKeys.firstIndex))
+        settings.fitsModel = true
+        let (results, report) = try MatchEngine(settings: settings).run(
+            watchFile, try TokenFile(contentsOf: "\(folder)/\(b).bmt"))
+        try MatchOutput.write(results, header: watchFile.header, to: "\(folder)/offline.matches.csv")
+        let (truth, _) = try EvaluateCommand.evaluate(
+            matches: "\(folder)/offline.matches.csv", mapA: "\(folder)/\(a).map.csv", mapB: "\(folder)/\(b).map.csv",
+            truth: "\(folder)/truth.csv")
+        guard let estimate = report.linkage?.estimate else { return }
+        step(
+            "16. The same match offline with the decision model fitted (experimental, docs/decision-model.md), its estimates without ground truth beside the truth:"
+        )
+        step(
+            EvaluateCommand.comparison(estimate: estimate, truth: truth).split(separator: "\n").dropFirst().joined(
+                separator: "\n"))
     }
 
     func step(_ text: String) { Console.output(text + "\n") }

@@ -25,11 +25,36 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The true pairs (watch_id,bulk_id).", valueName: "truth.csv"))
     var truth: String
 
+    @Option(
+        help: ArgumentHelp(
+            "The run's report (`match --report`): its estimates are shown beside the truth.", valueName: "report.json"))
+    var report: String?
+
     func run() throws {
         try reportingErrors {
             let (matchesOnly, withPossible) = try Self.evaluate(matches: matches, mapA: mapA, mapB: mapB, truth: truth)
-            Console.output("matches:              \(matchesOnly)\nmatches and possible: \(withPossible)\n")
+            var text = "matches:              \(matchesOnly)\nmatches and possible: \(withPossible)\n"
+            if let report {
+                let linkage = try LinkageReportOutput.readJSON(report)
+                text += Self.comparison(estimate: linkage.estimate, truth: matchesOnly)
+            }
+            Console.output(text)
         }
+    }
+
+    /// The model's estimates beside the measured figures, one line each.
+    static func comparison(estimate: LinkageReport.Estimate, truth: Evaluation) -> String {
+        func row(_ name: String, _ estimated: Double, _ error: Double?, _ measured: Double) -> String {
+            let spread = error.map { " ± " + Format.decimal($0, places: 4) } ?? "         "
+            return name + Format.decimal(estimated, places: 4) + spread + "   true "
+                + Format.decimal(measured, places: 4)
+                + "   difference " + Format.decimal(estimated - measured, places: 4) + "\n"
+        }
+        return "estimated (no ground truth) beside the truth:\n"
+            + row("  precision      ", estimate.precision, estimate.precisionError, truth.precision)
+            + row("  recall         ", estimate.recall, estimate.recallError, truth.recall)
+            + row("  F1             ", estimate.f1, nil, truth.f1)
+            + "  false matches  \(Format.decimal(estimate.falseMatches, places: 1)) expected, \(truth.falsePositives) true\n"
     }
 
     /// (matches only, matches and possibles).

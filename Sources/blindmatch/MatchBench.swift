@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlindmatchMatching
 import BlindmatchProtocol
+import BlindmatchSynthetic
 
 struct MatchBench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -8,7 +8,7 @@ struct MatchCommand: ParsableCommand {
         abstract:
             "Match a watch list's token file against a bulk token file (offline; the service runs the same engine).",
         discussion:
-            "Exact stage: joins on match-key tokens in cascade order. Fuzzy stage: Dice coefficient on Bloom filters, kept when at or above --threshold (decided in integers, so a pair exactly at the threshold is kept); pairs from --review-from up to the threshold are reported as possible, for clerical review by the agencies. Writes row references (token-file rows), the rule that matched, the rounded score and the status. The files must share schema fingerprint, key id and filter length."
+            "Exact stage: joins on match-key tokens in cascade order. Fuzzy stage: Dice coefficient on Bloom filters. With --threshold auto (experimental) a decision model fitted to the two files (Fellegi–Sunter weights from the pattern of match keys and of blocking keys that agree, disagree or are missing and the Dice score, estimated by EM without labels; for files without keys, a two-component mixture on the scores) scores every candidate pair and chooses the threshold that maximises the expected F1; a differing NINO is then evidence, not a veto. Otherwise pairs at or above the --threshold Dice score match (decided in integers, so a pair exactly at the threshold is kept), pairs from --review-from up to it are possible (for clerical review by the agencies), and with --report or --report-html the model only estimates the result's quality. The estimated precision, recall and F1 are printed whenever a model was fitted and written in full by --report (JSON) and --report-html (a page with inline SVG charts); the README's Measured section says how far they are from the truth. Writes row references (token-file rows), the rule that matched, the rounded score and the status. The files must share schema fingerprint, key id and filter length. See docs/decision-model.md."
     )
 
     @Argument(help: ArgumentHelp("The watch list's token file (A).", valueName: "A.bmt"))
@@ -24,6 +24,17 @@ struct MatchCommand: ParsableCommand {
 
     @Option(help: "Worker threads (default: every core).")
     var threads: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Write the fitted model, threshold, estimates and histogram as JSON.", valueName: "report.json"))
+    var report: String?
+
+    @Option(
+        name: .customLong("report-html"),
+        help: ArgumentHelp(
+            "Write the same as a self-contained page with charts (inline SVG).", valueName: "report.html"))
+    var reportHTML: String?
 
     func run() throws {
         try reportingErrors {
@@ -42,6 +53,8 @@ struct MatchCommand: ParsableCommand {
                 reviewFrom: try options.reviewFrom.map(DiceThreshold.init), solver: options.resolvedSolver,
                 threads: threads ?? Machine.cores, vetoKeys: vetoKeys)
             settings.useBlocking = !options.noBlocking
+            settings.chooseThreshold = options.isAutomatic
+            settings.fitsModel = report != nil || reportHTML != nil
             let progress = Progress(label: "matching", totalBytes: nil)
             let start = Clock.now()
             let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in
@@ -51,15 +64,24 @@ struct MatchCommand: ParsableCommand {
             try MatchOutput.write(results, header: a.header, to: output)
             let seconds = Clock.now() - start
             let matches = results.filter { $0.status == .match }.count
+            let thresholdText =
+                settings.chooseThreshold
+                ? "threshold chosen by the model: weight \(Format.decimal(report.linkage?.threshold ?? 0, places: 2))"
+                : "threshold \(options.threshold)"
             var lines = [
-                "\(Format.count(a.recordCount)) × \(Format.count(b.recordCount)) records in \(Format.decimal(seconds, places: 2)) s: \(Format.count(matches)) matches, \(Format.count(results.count - matches)) possible (solver \(settings.solver.rawValue), threshold \(options.threshold)\(options.reviewFrom.map { ", review from \($0)" } ?? ""))",
+                "\(Format.count(a.recordCount)) × \(Format.count(b.recordCount)) records in \(Format.decimal(seconds, places: 2)) s: \(Format.count(matches)) matches, \(Format.count(results.count - matches)) possible (solver \(settings.solver.rawValue), \(thresholdText)\(options.reviewFrom.map { ", review from \($0)" } ?? ""))",
                 "exact stage: \(Format.count(report.exactPairs)) pairs in \(Format.decimal(report.exactSeconds, places: 2)) s; fuzzy stage (\(report.blocked ? "blocking keys" : "all pairs")): \(Format.count(report.fuzzyPairs)) more pairs, \(Format.count(report.comparisons)) comparisons in \(Format.decimal(report.fuzzySeconds, places: 2)) s (\(DiceKernel.implementation))",
             ]
             for (index, name) in a.header.matchKeys.enumerated() {
                 lines.append("  \(name): \(Format.count(report.pairsByRule[.matchKey(index)] ?? 0))")
             }
             lines.append("  bloom: \(Format.count(report.pairsByRule[.bloom] ?? 0))")
-            if !vetoNames.isEmpty {
+            if let linkage = report.linkage {
+                lines.append(LinkageReportOutput.summary(linkage, seconds: report.modelSeconds))
+                if let path = self.report { try LinkageReportOutput.writeJSON(linkage, to: path) }
+                if let path = reportHTML { try LinkageReportOutput.writeHTML(linkage, to: path) }
+            }
+            if !vetoNames.isEmpty && !settings.chooseThreshold {
                 lines.append(
                     "vetoed by \(vetoNames.joined(separator: ", ")): \(Format.count(report.vetoed)) candidate pairs")
             }

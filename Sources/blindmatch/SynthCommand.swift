@@ -1,10 +1,12 @@
 import ArgumentParser
 import BlindmatchMatching
 import BlindmatchProtocol
+import BlindmatchSynthetic
 import Glibc
 
 struct SynthCommand: ParsableCommand {
     private static let defaults = SyntheticPopulation.Configuration(watchCount: 0, bulkCount: 0, seed: 0)
+    private static let population = SyntheticProfile.population.configuration(watchCount: 0, bulkCount: 0, seed: 0)
 
     static let configuration = CommandConfiguration(
         commandName: "synth",
@@ -22,6 +24,12 @@ struct SynthCommand: ParsableCommand {
 
             \(ErrorModel.describe(bulk: .bulk, watchList: .watchList))
 
+            --profile harsh corrupts both sides heavily and independently (each side's rates):
+
+            \(ErrorModel.describe(bulk: .harshBulk, watchList: .harshWatchList))
+
+            --profile population uses the harsh rates with more namesakes: \(population.populationSummary)
+
             A typo is one edit of a letter a-z: a QWERTY neighbour (35%), another letter (10%), a deletion (20%), a \
             doubled or neighbouring letter inserted (15%) or two letters transposed (20%). Every value is valid \
             under the example schema (a dob typo gives another real date). See docs/synthetic-data.md.
@@ -37,6 +45,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "The seed: the same seed and counts give the same files.")
     var seed: UInt64 = 1
 
+    @Option(help: ArgumentHelp("default, harsh or population (see above).", valueName: "profile"))
+    var profile = SyntheticProfile.standard.rawValue
+
     @Option(
         name: .shortAndLong,
         help: ArgumentHelp("The folder for watch.csv, bulk.csv and truth.csv (made if missing).", valueName: "dir"))
@@ -51,13 +62,18 @@ struct SynthCommand: ParsableCommand {
         guard watch <= 50_000_000 else { throw ValidationError("--watch must be at most 50,000,000") }
         guard bulk <= 200_000_000 else { throw ValidationError("--bulk must be at most 200,000,000") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard SyntheticProfile(rawValue: profile) != nil else {
+            throw ValidationError("--profile must be default, harsh or population")
+        }
     }
 
     func run() throws {
         try reportingErrors {
             try Self.makeDirectory(output)
             let start = Clock.now()
-            let population = try SyntheticPopulation(.init(watchCount: watch, bulkCount: bulk, seed: seed))
+            let chosen = SyntheticProfile(rawValue: profile) ?? .standard
+            let population = try SyntheticPopulation(
+                chosen.configuration(watchCount: watch, bulkCount: bulk, seed: seed))
             let progress = Progress(label: "synthesising", totalBytes: watch + bulk)
             do {
                 try population.write(toDirectory: output, threads: threads ?? Machine.cores) {
@@ -76,7 +92,7 @@ struct SynthCommand: ParsableCommand {
                 wrote \(output)/watch.csv (\(Format.count(watch)) records), bulk.csv (\(Format.count(bulk)) records) \
                 and truth.csv (\(Format.count(population.truePairs.count)) true pairs) in \
                 \(Format.decimal(seconds, places: 2)) s
-                \(Format.count(matched.count)) watch-list people have bulk records; seed \(seed)
+                \(Format.count(matched.count)) watch-list people have bulk records; seed \(seed), profile \(profile)
 
                 """)
         }

@@ -1,4 +1,5 @@
 import BlindmatchProtocol
+import BlindmatchSynthetic
 import Glibc
 import Testing
 

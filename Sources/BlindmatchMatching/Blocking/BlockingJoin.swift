@@ -52,10 +52,11 @@ public enum BlockingJoin {
     }
 
     /// Every pair sharing a token of one of `blockingColumns` (token-column indices, in order), sharing no token of
-    /// `matchColumns`, with Dice ≥ `threshold`; and how many pairs were compared.
+    /// `matchColumns`, with Dice ≥ `threshold`; and how many pairs were compared. With `rowStrideA` above 1 only
+    /// every `rowStrideA`-th row of A takes part (a sample).
     public static func candidates(
         between a: TokenFile, and b: TokenFile, blockingColumns: [Int], matchColumns: [Int],
-        threshold: DiceThreshold, threads: Int, cancellation: RunCancellation? = nil,
+        threshold: DiceThreshold, threads: Int, rowStrideA: Int = 1, cancellation: RunCancellation? = nil,
         progress: (@Sendable (Double) -> Void)? = nil
     ) throws -> ([ScoredPair], Int) {
         guard canReadInPlace(a), canReadInPlace(b) else {
@@ -70,7 +71,7 @@ public enum BlockingJoin {
         let total = blockingColumns.count * chunks
         let done = Atomic<Int>(0)
         for (position, column) in blockingColumns.enumerated() {
-            let table = TokenTable(file: a, key: column)
+            let table = TokenTable(file: a, key: column, rowStride: rowStrideA)
             let earlier = Array(blockingColumns[..<position])
             let next = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
@@ -119,6 +120,47 @@ public enum BlockingJoin {
         var (pairs, compared) = results.withLock { $0 }
         pairs.sort { ($0.rowA, $0.rowB) < ($1.rowA, $1.rowB) }
         return (pairs, compared)
+    }
+
+    /// How rows `rowA` and `rowB` compare on one token column: 0 a token missing on either side, 1 equal tokens,
+    /// 2 different tokens.
+    @inline(__always)
+    static func comparison(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int, column: Int) -> UInt8 {
+        guard a.hasToken(row: rowA, key: column) && b.hasToken(row: rowB, key: column) else { return 0 }
+        let tokensA = a.tokens(key: column)
+        let tokensB = b.tokens(key: column)
+        let equal =
+            tokensA.loadUnaligned(fromByteOffset: rowA * 16, as: UInt64.self)
+            == tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
+            && tokensA.loadUnaligned(fromByteOffset: rowA * 16 + 8, as: UInt64.self)
+                == tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
+        return equal ? 1 : 2
+    }
+
+    /// Shared bits of row `rowA`'s and row `rowB`'s filters, and their popcounts.
+    static func commonBits(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int) -> (UInt32, UInt32, UInt32) {
+        let bytes = a.layout.filterBytes
+        var common = 0
+        var countA = 0
+        var countB = 0
+        var offset = 0
+        while offset + 8 <= bytes {
+            let x = a.filters.loadUnaligned(fromByteOffset: rowA * bytes + offset, as: UInt64.self)
+            let y = b.filters.loadUnaligned(fromByteOffset: rowB * bytes + offset, as: UInt64.self)
+            common += (x & y).nonzeroBitCount
+            countA += x.nonzeroBitCount
+            countB += y.nonzeroBitCount
+            offset += 8
+        }
+        while offset < bytes {
+            let x = a.filters[rowA * bytes + offset]
+            let y = b.filters[rowB * bytes + offset]
+            common += (x & y).nonzeroBitCount
+            countA += x.nonzeroBitCount
+            countB += y.nonzeroBitCount
+            offset += 1
+        }
+        return (UInt32(common), UInt32(countA), UInt32(countB))
     }
 
     /// Whether rows `rowA` and `rowB` have equal tokens in one of `columns`.

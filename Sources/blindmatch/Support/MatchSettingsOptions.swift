@@ -4,8 +4,21 @@ import BlindmatchMatching
 /// The engine's settings as options, shared by `match` (offline) and `project create` (the service's copy), so that
 /// both take the same flags with the same defaults and checks.
 struct MatchSettingsOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Dice score for a match.", valueName: "t"))
-    var threshold = MatchDefaults.threshold
+    @Option(
+        name: .customLong("threshold"),
+        help: ArgumentHelp(
+            "Dice score for a match (default \(MatchDefaults.threshold)); `auto` (match only, experimental): the fitted decision model chooses.",
+            valueName: "t"))
+    var givenThreshold: String?
+
+    /// The Dice threshold given, or the default one (also for `auto`, which only `match` understands).
+    var threshold: String {
+        guard let givenThreshold, givenThreshold != "auto" else { return MatchDefaults.threshold }
+        return givenThreshold
+    }
+
+    /// Whether the decision model is to choose the threshold (`--threshold auto`).
+    var isAutomatic: Bool { givenThreshold == "auto" }
 
     @Option(
         name: .customLong("review-from"),

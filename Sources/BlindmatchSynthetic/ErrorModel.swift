@@ -7,6 +7,8 @@ public enum NoiseKind: Int, CaseIterable, Sendable, CustomStringConvertible {
     case sexMissing, sexWrong, sexSpelledOut
     case moved, postcodeMissing, postcodeNoSpace, postcodeLowerCase
     case ninoMissing, ninoTypo, ninoSuffixDropped, ninoSpaced, ninoLowerCase
+    /// Added after the others so that their bits and the default profiles' output stay as they were.
+    case dateOfBirthOffByDay, dateOfBirthOffByYear
 
     /// A stable name, as in the documentation.
     public var description: String {
@@ -40,6 +42,8 @@ public enum NoiseKind: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .ninoSuffixDropped: return "nino-suffix-dropped"
         case .ninoSpaced: return "nino-spaced"
         case .ninoLowerCase: return "nino-lower-case"
+        case .dateOfBirthOffByDay: return "dob-off-by-a-day"
+        case .dateOfBirthOffByYear: return "dob-off-by-a-year"
         }
     }
 
@@ -75,6 +79,8 @@ public enum NoiseKind: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .ninoSuffixDropped: return "NINO without its suffix letter"
         case .ninoSpaced: return "NINO spaced (AB 12 34 56 C)"
         case .ninoLowerCase: return "NINO in lower case"
+        case .dateOfBirthOffByDay: return "date of birth a day early or late"
+        case .dateOfBirthOffByYear: return "year of birth one out (1979 for 1980)"
         }
     }
 
@@ -91,7 +97,7 @@ public enum NoiseKind: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .givenNameTypo, .surnameTypo: return "the name has two or more letters a–z"
         case .lowerCase: return "names not in capitals"
         case .dayMonthSwapped: return "date present, day ≤ 12, month ≤ 12, day ≠ month"
-        case .dateOfBirthTypo: return "date present"
+        case .dateOfBirthTypo, .dateOfBirthOffByDay, .dateOfBirthOffByYear: return "date present"
         case .sexWrong: return "sex present and M or F"
         case .sexSpelledOut: return "sex present"
         case .postcodeNoSpace, .postcodeLowerCase: return "postcode present"
@@ -181,6 +187,34 @@ public struct ErrorModel: Sendable, Equatable {
             .ninoMissing: 0.50, .ninoTypo: 0.01, .ninoSuffixDropped: 0.15, .ninoSpaced: 0.10, .ninoLowerCase: 0.04,
         ],
         layouts: [.iso: 0.25, .dayFirstSlash: 0.55, .dayFirstSlashUnpadded: 0.10, .dayFirstDash: 0.10])
+
+    /// Bulk data in the harsh profile (docs/synthetic-data.md): the watch list's rates and more, so that a true pair
+    /// often differs in two places; a fifth moved, 1 in 12 without postcode, a tenth of names with a typo, a few
+    /// NINO typos, dates a day or a year out, married surnames.
+    public static let harshBulk: ErrorModel = {
+        var model = ErrorModel.watchList
+        model.layoutShares = ErrorModel.bulk.layoutShares
+        for (kind, rate) in harshRates { model[kind] = rate }
+        model[.ninoMissing] = 0.10
+        model[.ninoTypo] = 0.02
+        return model
+    }()
+
+    /// The watch list in the harsh profile: as ``harshBulk``, with nearly half the NINOs missing.
+    public static let harshWatchList: ErrorModel = {
+        var model = ErrorModel.watchList
+        for (kind, rate) in harshRates { model[kind] = rate }
+        model[.ninoMissing] = 0.45
+        model[.ninoTypo] = 0.01
+        return model
+    }()
+
+    /// The rates both sides share in the harsh profile.
+    private static let harshRates: [NoiseKind: Double] = [
+        .marriedName: 0.15, .givenNameTypo: 0.10, .surnameTypo: 0.10, .namesSwapped: 0.04, .upperCase: 0.20,
+        .extraSpaces: 0.08, .dayMonthSwapped: 0.03, .dateOfBirthTypo: 0.01, .dateOfBirthOffByDay: 0.03,
+        .dateOfBirthOffByYear: 0.02, .moved: 0.20, .postcodeMissing: 1.0 / 12,
+    ]
 
     /// A model with the given rates (others zero) and date-layout shares (normalised to sum to 1).
     public init(rates: [NoiseKind: Double], layouts: [DateLayout: Double]) {

@@ -2,7 +2,7 @@ import BlindmatchProtocol
 import Foundation
 import Testing
 
-@testable import BlindmatchMatching
+@testable import BlindmatchSynthetic
 
 /// A population of 20,000 watch-list and 60,000 bulk records, made once and shared by the tests below.
 private enum Sample {
@@ -421,5 +421,44 @@ struct NoiseTests {
             previous = current
         }
         return previous[b.count]
+    }
+}
+
+struct SyntheticProfileTests {
+    @Test func defaultProfileIsTheOriginalConfiguration() {
+        let configuration = SyntheticPopulation.Configuration(watchCount: 10, bulkCount: 20, seed: 3)
+        #expect(SyntheticProfile.standard.configuration(watchCount: 10, bulkCount: 20, seed: 3) == configuration)
+        #expect(SyntheticProfile(rawValue: "default") == .standard)
+    }
+
+    @Test func harshProfileCorruptsBothSidesAtItsRates() throws {
+        let population = try SyntheticPopulation(
+            SyntheticProfile.harsh.configuration(watchCount: 6_000, bulkCount: 12_000, seed: 5))
+        for (records, model) in [
+            (population.allWatchRecords(), ErrorModel.harshWatchList),
+            (population.allBulkRecords(), ErrorModel.harshBulk),
+        ] {
+            for kind in [NoiseKind.moved, .postcodeMissing, .surnameTypo, .dateOfBirthOffByDay, .ninoMissing] {
+                let eligible = records.filter { $0.eligible.contains(kind) }.count
+                let applied = records.filter { $0.noise.contains(kind) }.count
+                #expect(
+                    NoiseTests.isWithinTolerance(applied: applied, eligible: eligible, rate: model[kind]),
+                    "\(kind): \(applied) of \(eligible)")
+            }
+            #expect(model[.moved] == 0.20)
+        }
+        #expect(ErrorModel.harshWatchList[.ninoMissing] == 0.45)
+        #expect(ErrorModel.harshBulk[.ninoTypo] > ErrorModel.bulk[.ninoTypo])
+    }
+
+    @Test(arguments: [
+        (SyntheticDate(year: 1980, month: 3, day: 1), SyntheticDate(year: 1980, month: 2, day: 29)),
+        (SyntheticDate(year: 1981, month: 1, day: 1), SyntheticDate(year: 1980, month: 12, day: 31)),
+        (SyntheticDate(year: 1981, month: 3, day: 1), SyntheticDate(year: 1981, month: 2, day: 28)),
+    ])
+    func dayBeforeAndAfterCrossMonthsAndYears(date: SyntheticDate, before: SyntheticDate) {
+        #expect(date.dayBefore == before)
+        #expect(before.dayAfter == date)
+        #expect(date.dayBefore.isValid)
     }
 }

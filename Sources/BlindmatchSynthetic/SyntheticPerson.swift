@@ -122,6 +122,22 @@ public struct SyntheticDate: Sendable, Hashable, Comparable {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
 
+    /// The day before.
+    var dayBefore: SyntheticDate {
+        if day > 1 { return SyntheticDate(year: year, month: month, day: day - 1) }
+        if month > 1 {
+            return SyntheticDate(year: year, month: month - 1, day: Self.daysIn(month: month - 1, year: year))
+        }
+        return SyntheticDate(year: year - 1, month: 12, day: 31)
+    }
+
+    /// The day after.
+    var dayAfter: SyntheticDate {
+        if day < Self.daysIn(month: month, year: year) { return SyntheticDate(year: year, month: month, day: day + 1) }
+        if month < 12 { return SyntheticDate(year: year, month: month + 1, day: 1) }
+        return SyntheticDate(year: year + 1, month: 1, day: 1)
+    }
+
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28

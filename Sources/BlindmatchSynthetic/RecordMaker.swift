@@ -18,7 +18,8 @@ struct RecordMaker: Sendable {
 
         mutating func decide(_ kind: NoiseKind, _ chances: [Probability], _ random: inout SyntheticRandom) -> Bool {
             eligible.insert(NoiseKinds(kind))
-            guard random.happens(chances[kind.rawValue]) else { return false }
+            // A kind at rate 0 draws nothing, so that adding a kind leaves the other models' output unchanged.
+            guard chances[kind.rawValue].threshold > 0, random.happens(chances[kind.rawValue]) else { return false }
             noise.insert(NoiseKinds(kind))
             return true
         }
@@ -188,6 +189,14 @@ struct RecordMaker: Sendable {
         }
         if draw.decide(.dateOfBirthTypo, chances, &random) {
             date = Typos.introduce(into: date, random: &random)
+        }
+        if draw.decide(.dateOfBirthOffByDay, chances, &random) {
+            date = random.below(2) == 0 ? date.dayBefore : date.dayAfter
+        }
+        if draw.decide(.dateOfBirthOffByYear, chances, &random) {
+            let year = date.year + (random.below(2) == 0 ? -1 : 1)
+            date = SyntheticDate(
+                year: year, month: date.month, day: min(date.day, SyntheticDate.daysIn(month: date.month, year: year)))
         }
         let layout = DateLayout(rawValue: layouts.sample(&random)) ?? .iso
         return layout.render(date)

@@ -1,4 +1,5 @@
 import BlindmatchProtocol
+import CBlindmatchKernels
 import Glibc
 
 /// Bloom filters in one contiguous, 64-byte-aligned block, sorted by popcount, with popcounts precomputed:
@@ -13,8 +14,10 @@ public final class BitMatrix: @unchecked Sendable {
     public let filterBits: Int
     /// Popcounts in ascending order.
     public let popcounts: [UInt32]
-    /// Popcounts of each row's upper half of words, for the kernel's early bound.
-    public let highPopcounts: [UInt32]
+    /// Per row, `tailsPerRow` popcounts of the row's last 1/2, 3/8, 1/4 and 1/8, for the kernel's early bounds.
+    public let tailPopcounts: [UInt16]
+    /// Values of `tailPopcounts` per row.
+    public static let tailsPerRow = Int(BM_TAILS)
     /// The token-file row of each matrix row.
     public let fileRow: [UInt32]
     let storage: UnsafeMutablePointer<UInt64>
@@ -79,18 +82,13 @@ public final class BitMatrix: @unchecked Sendable {
                 from: UnsafeRawBufferPointer(
                     rebasing: filters[(Int(row) * filterBytes)..<((Int(row) + 1) * filterBytes)]))
         }
-        highPopcounts = Self.upperHalfPopcounts(storage, count: count, words: words)
+        let rows = storage
+        var tails = [UInt16](repeating: 0, count: count * Self.tailsPerRow)
+        tails.withUnsafeMutableBufferPointer { bm_tail_popcounts(rows, count, words, $0.baseAddress) }
+        tailPopcounts = tails
     }
 
     deinit { free(storage) }
-
-    static func upperHalfPopcounts(_ storage: UnsafeMutablePointer<UInt64>, count: Int, words: Int) -> [UInt32] {
-        (0..<count).map { row in
-            var total = 0
-            for word in (words / 2)..<words { total += storage[row * words + word].nonzeroBitCount }
-            return UInt32(total)
-        }
-    }
 
     /// Matrix rows `range` as a pointer to their first word.
     func rows(from start: Int) -> UnsafePointer<UInt64> { UnsafePointer(storage + start * words) }

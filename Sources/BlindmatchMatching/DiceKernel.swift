@@ -79,15 +79,17 @@ public enum DiceKernel {
                 while true {
                     found = a.popcounts.withUnsafeBufferPointer { popA in
                         b.popcounts.withUnsafeBufferPointer { popB in
-                            a.highPopcounts.withUnsafeBufferPointer { highA in
-                                b.highPopcounts.withUnsafeBufferPointer { highB in
+                            a.tailPopcounts.withUnsafeBufferPointer { tailsA in
+                                b.tailPopcounts.withUnsafeBufferPointer { tailsB in
                                     buffer.withUnsafeMutableBufferPointer { out in
                                         // size_t comes through as Int: SIZE_MAX (no room) reads as -1.
                                         bm_dice_candidates(
                                             a.rows(from: first), popA.baseAddress.map { $0 + first },
-                                            highA.baseAddress.map { $0 + first }, last - first, UInt32(first),
-                                            b.rows(from: bFirst), popB.baseAddress.map { $0 + bFirst },
-                                            highB.baseAddress.map { $0 + bFirst }, bEnd - bFirst, UInt32(bFirst),
+                                            tailsA.baseAddress.map { $0 + first * BitMatrix.tailsPerRow },
+                                            last - first, UInt32(first), b.rows(from: bFirst),
+                                            popB.baseAddress.map { $0 + bFirst },
+                                            tailsB.baseAddress.map { $0 + bFirst * BitMatrix.tailsPerRow },
+                                            bEnd - bFirst, UInt32(bFirst),
                                             a.words, threshold.numerator, threshold.denominator, out.baseAddress,
                                             out.count)
                                     }

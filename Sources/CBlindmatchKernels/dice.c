@@ -42,6 +42,24 @@ int bm_kernel_set_level(int level) {
     return chosen;
 }
 
+// Rows are arrays of 64-bit words read here as 32-bit words: an aliasing type keeps that defined.
+typedef uint32_t __attribute__((may_alias)) word32;
+
+// Where stage s (0 ≤ s < 4) of a row of `words32` 32-bit words starts; the stages end at words32.
+#define STAGE_START(WORDS32, S) ((WORDS32) * (4 + (S)) / 8)
+
+void bm_tail_popcounts(const uint64_t *rows, size_t count, size_t words, uint16_t *tails) {
+    for (size_t row = 0; row < count; row++) {
+        const word32 *row_words = (const word32 *)(rows + row * words);
+        for (size_t s = 0; s < BM_TAILS; s++) {
+            uint32_t total = 0;
+            for (size_t k = STAGE_START(2 * words, s); k < 2 * words; k++)
+                total += (uint32_t)__builtin_popcount(row_words[k]);
+            tails[row * BM_TAILS + s] = (uint16_t)total;
+        }
+    }
+}
+
 // Portable: the compiler's popcount without target features (a table or bit tricks).
 static inline uint32_t common_portable(const uint64_t *a, const uint64_t *b, size_t words) {
     uint32_t total = 0;
@@ -129,39 +147,48 @@ DEFINE_SWEEP(sweep_portable, , common_portable)
 #if defined(__x86_64__)
 DEFINE_SWEEP(sweep_popcnt, __attribute__((target("popcnt"))), common_popcnt)
 
-// 1024-bit rows, the default filter length. A block of up to 32 rows of A is held transposed, 32-bit word by word
-// (lane l of vector k is word k of row l of a group), so each row of B is compared with a whole group at once: word k
-// of B is broadcast, ANDed with vector k and counted, and the counts add up lane by lane with no horizontal
-// reduction.
+// 1024- and 2048-bit rows (the default filter length, and a balanced 1024-bit filter, SPEC §5.5.3). A block of up to
+// 32 rows of A is held transposed, 32-bit word by word (lane l of vector k is word k of row l of a group), so each row
+// of B is compared with a whole group at once: word k of B is broadcast, ANDed with vector k and counted, and the
+// counts add up lane by lane with no horizontal reduction.
 //
-// The high half is counted only when the bound common ≤ low + min(high_a, high_b) could still reach the threshold
-// for one row of the group; for most pairs of different people it cannot. The bound is tested against
-// ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most p·(pop_a + pop_b) / 2q, so it never drops a pair that
-// qualifies; a pair that passes is decided exactly: 2q·common ≥ p·(pop_a + pop_b).
-enum { BLOCK_ROWS = 32, ROW_WORDS32 = 32 };
+// Each row is counted in four stages: up to 1/2, 5/8, 3/4 and all of its words. After each of the first three, a lane
+// stays open only while common so far + min(tail_a, tail_b) (the popcounts of what is left of each row, precomputed:
+// bm_tail_popcounts) could still reach the threshold; once no lane of the group is open, that row of B is done.
+// Sparse filters of different people close after the first stage; dense ones (clkhash schemas, 55–60% of bits set)
+// mostly after the second or third. The bound is tested against ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most
+// p·(pop_a + pop_b) / 2q, so it never closes a lane that qualifies.
+//
+// The lanes still open at the end are decided exactly, in integers, in the vector: with p·pop = 2q·floor + rem,
+// 2q·common ≥ p·(pop_a + pop_b) ⇔ 2q·e ≥ rem_a + rem_b where e = common − floor_a − floor_b, and as
+// 0 ≤ rem_a + rem_b < 4q that is e ≥ 2, or e = 1 and rem_a + rem_b ≤ 2q, or e = 0 and rem_a + rem_b = 0. (This needs
+// 4q < 2³¹; every threshold with at most 6 decimals has q ≤ 10⁶. A larger q leaves every open lane to emit_group.)
+// emit_group then decides each lane that passed once more, as the scalar kernels do, before writing it.
+enum { BLOCK_ROWS = 32, MAX_WORDS32 = 64, BOUNDED_TAILS = 3 };
 
-// Rows are arrays of 64-bit words read here as 32-bit words: an aliasing type keeps that defined.
-typedef uint32_t __attribute__((may_alias)) word32;
-
-// A block of A, transposed for groups of `lanes` rows: words[(g · 32 + k) · lanes + l] is 32-bit word k of row
-// g · lanes + l; lanes past the last row stay zero. floors and highs are per row, in the same order.
+// A block of A, transposed for groups of `lanes` rows of `words32` words: words[(g · words32 + k) · lanes + l] is
+// 32-bit word k of row g · lanes + l; lanes past the last row stay zero. The rest is per row, in the same order:
+// ⌊p·pop / 2q⌋, p·pop mod 2q, and the tails the bounds use.
 typedef struct {
-    uint32_t words[BLOCK_ROWS * ROW_WORDS32] __attribute__((aligned(64)));
+    uint32_t words[BLOCK_ROWS * MAX_WORDS32] __attribute__((aligned(64)));
     uint32_t floors[BLOCK_ROWS] __attribute__((aligned(64)));
-    uint32_t highs[BLOCK_ROWS] __attribute__((aligned(64)));
+    uint32_t rems[BLOCK_ROWS] __attribute__((aligned(64)));
+    uint32_t tails[BOUNDED_TAILS][BLOCK_ROWS] __attribute__((aligned(64)));
     size_t groups;
 } transposed_block;
 
-static void transpose_block(transposed_block *block, size_t lanes, const uint64_t *a, const uint32_t *pop_a,
-                            const uint32_t *high_a, size_t a_count, uint64_t p, uint64_t twice_q) {
+static void transpose_block(transposed_block *block, size_t lanes, size_t words32, const uint64_t *a,
+                            const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count, uint64_t p,
+                            uint64_t twice_q) {
     memset(block, 0, sizeof *block);
     block->groups = (a_count + lanes - 1) / lanes;
     for (size_t row = 0; row < a_count; row++) {
-        const word32 *row_words = (const word32 *)(a + row * 16);
+        const word32 *row_words = (const word32 *)(a + row * (words32 / 2));
         size_t g = row / lanes, l = row % lanes;
-        for (size_t k = 0; k < ROW_WORDS32; k++) block->words[(g * ROW_WORDS32 + k) * lanes + l] = row_words[k];
+        for (size_t k = 0; k < words32; k++) block->words[(g * words32 + k) * lanes + l] = row_words[k];
         block->floors[row] = (uint32_t)(p * pop_a[row] / twice_q);
-        block->highs[row] = high_a[row];
+        block->rems[row] = (uint32_t)(p * pop_a[row] % twice_q);
+        for (size_t s = 0; s < BOUNDED_TAILS; s++) block->tails[s][row] = tails_a[row * BM_TAILS + s];
     }
 }
 
@@ -182,35 +209,53 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
     return found;
 }
 
-// The sweep of one block of A (up to 32 rows) against B, in tiles of B, for an instruction set ISA with groups of
-// LANES rows. It needs ISA##_group (a group's rows and per-row values, loaded by ISA##_load), ISA##_counts (one
-// count per lane), ISA##_open (counts the low halves against row j of B and returns the lanes the bound leaves
-// open) and ISA##_totals (adds the high halves and stores the full counts).
-#define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES)                                                                   \
-    ATTRIBUTES static size_t sweep_##ISA##_1024_block(                                                             \
-        const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count, uint32_t a_first,        \
-        const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b, size_t b_count, uint32_t b_first,        \
+// The sweep of one block of A (up to 32 rows of W32 32-bit words) against B, in tiles of B of 16 KB, for an
+// instruction set ISA with groups of LANES rows. The instruction set supplies ISA##_group (a group's rows and per-row
+// values, loaded by ISA##_load), ISA##_counts (one count per lane), ISA##_count (the counts of words [from, to) of
+// row j of B), ISA##_add, ISA##_open (the lanes of a mask whose bound after a stage can still reach the threshold),
+// ISA##_exact (the lanes of a mask that reach it) and ISA##_store.
+#define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES, W32)                                                              \
+    ATTRIBUTES static size_t sweep_##ISA##_##W32##_block(                                                          \
+        const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count, uint32_t a_first,       \
+        const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count, uint32_t b_first,       \
         uint64_t p, uint64_t q, bm_candidate *out, size_t capacity) {                                              \
+        enum { TILE = B_TILE * 32 / (W32) };                                                                       \
         size_t found = 0;                                                                                          \
         const uint64_t twice_q = 2 * q;                                                                            \
+        const int exact_in_vector = twice_q <= (1u << 30);                                                         \
         transposed_block block;                                                                                    \
-        transpose_block(&block, LANES, a, pop_a, high_a, a_count, p, twice_q);                                    \
-        uint32_t floor_b[B_TILE];                                                                                  \
-        for (size_t tile = 0; tile < b_count; tile += B_TILE) {                                                    \
-            size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;                                   \
-            for (size_t j = tile; j < tile_end; j++) floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);       \
+        transpose_block(&block, LANES, W32, a, pop_a, tails_a, a_count, p, twice_q);                              \
+        uint32_t floor_b[TILE], rem_b[TILE], tail_b[BOUNDED_TAILS][TILE];                                          \
+        for (size_t tile = 0; tile < b_count; tile += TILE) {                                                      \
+            size_t tile_end = tile + TILE < b_count ? tile + TILE : b_count;                                       \
+            for (size_t j = tile; j < tile_end; j++) {                                                             \
+                floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);                                            \
+                rem_b[j - tile] = (uint32_t)(p * pop_b[j] % twice_q);                                              \
+                for (size_t s = 0; s < BOUNDED_TAILS; s++) tail_b[s][j - tile] = tails_b[j * BM_TAILS + s];       \
+            }                                                                                                      \
             for (size_t g = 0; g < block.groups; g++) {                                                            \
                 ISA##_group group;                                                                                 \
-                ISA##_load(&group, &block, g, a_count);                                                            \
+                ISA##_vector rows[W32];                                                                            \
+                ISA##_load(&group, rows, &block, W32, g, a_count);                                                 \
                 for (size_t j = tile; j < tile_end; j++) {                                                         \
-                    const word32 *row_b = (const word32 *)(b + j * 16);                                            \
-                    ISA##_counts low;                                                                              \
-                    unsigned open = ISA##_open(&group, row_b, high_b[j], floor_b[j - tile], &low);                 \
+                    const word32 *row_b = (const word32 *)(b + j * ((W32) / 2));                                   \
+                    const uint32_t *floor = floor_b + (j - tile);                                                  \
+                    ISA##_counts sums = ISA##_count(rows, row_b, 0, STAGE_START(W32, 0));                        \
+                    unsigned open = ISA##_open(&group, sums, 0, tail_b[0] + (j - tile), floor, group.valid);                    \
                     if (!open) continue;                                                                           \
-                    uint32_t sums[LANES] __attribute__((aligned(64)));                                             \
-                    ISA##_totals(&group, row_b, low, sums);                                                        \
-                    found = emit_group(open, sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q, out,  \
-                                       found, capacity);                                                           \
+                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 0), STAGE_START(W32, 1)));  \
+                    open = ISA##_open(&group, sums, 1, tail_b[1] + (j - tile), floor, open);                                    \
+                    if (!open) continue;                                                                           \
+                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 1), STAGE_START(W32, 2)));  \
+                    open = ISA##_open(&group, sums, 2, tail_b[2] + (j - tile), floor, open);                                    \
+                    if (!open) continue;                                                                           \
+                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 2), W32));                  \
+                    if (exact_in_vector) open = ISA##_exact(&group, sums, floor, rem_b + (j - tile), twice_q, open);  \
+                    if (!open) continue;                                                                           \
+                    uint32_t lane_sums[LANES] __attribute__((aligned(64)));                                        \
+                    ISA##_store(sums, lane_sums);                                                                  \
+                    found = emit_group(open, lane_sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q,  \
+                                       out, found, capacity);                                                      \
                     if (found == SIZE_MAX) return SIZE_MAX;                                                        \
                 }                                                                                                  \
             }                                                                                                      \
@@ -218,17 +263,17 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
         return found;                                                                                              \
     }                                                                                                              \
                                                                                                                    \
-    ATTRIBUTES static size_t sweep_##ISA##_1024(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a,  \
-                                                size_t a_count, uint32_t a_first, const uint64_t *b,               \
-                                                const uint32_t *pop_b, const uint32_t *high_b, size_t b_count,     \
-                                                uint32_t b_first, uint64_t p, uint64_t q, bm_candidate *out,       \
-                                                size_t capacity) {                                                 \
+    ATTRIBUTES static size_t sweep_##ISA##_##W32(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, \
+                                                 size_t a_count, uint32_t a_first, const uint64_t *b,              \
+                                                 const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count,   \
+                                                 uint32_t b_first, uint64_t p, uint64_t q, bm_candidate *out,      \
+                                                 size_t capacity) {                                                \
         size_t found = 0;                                                                                          \
         for (size_t first = 0; first < a_count; first += BLOCK_ROWS) {                                             \
             size_t count = a_count - first < BLOCK_ROWS ? a_count - first : BLOCK_ROWS;                            \
-            size_t more = sweep_##ISA##_1024_block(a + first * 16, pop_a + first, high_a + first, count,          \
-                                                   a_first + (uint32_t)first, b, pop_b, high_b, b_count, b_first, \
-                                                   p, q, out + found, capacity - found);                           \
+            size_t more = sweep_##ISA##_##W32##_block(                                                             \
+                a + first * ((W32) / 2), pop_a + first, tails_a + first * BM_TAILS, count, a_first + (uint32_t)first, \
+                b, pop_b, tails_b, b_count, b_first, p, q, out + found, capacity - found);                         \
             if (more == SIZE_MAX) return SIZE_MAX;                                                                 \
             found += more;                                                                                         \
         }                                                                                                          \
@@ -241,135 +286,195 @@ static inline unsigned valid_lanes(size_t g, size_t lanes, size_t a_count) {
     return (1u << used) - 1;
 }
 
-// AVX-512: groups of sixteen rows in 32-bit lanes of 512-bit vectors. For the low 512 bits of sixteen pairs that is
-// 16 ANDs, 16 VPOPCNTDs and 15 adds, with the sixteen low vectors in registers.
+// AVX-512: groups of sixteen rows in 32-bit lanes of 512-bit vectors. Each word of sixteen pairs costs an AND (with
+// the B word broadcast from memory), a VPOPCNTD and an add; the rows of a 1024-bit group stay in registers.
 typedef struct {
-    __m512i rows[ROW_WORDS32], floors, highs;
+    __m512i floors, rems, tails[BOUNDED_TAILS];
     __mmask16 valid;
 } avx512_group;
-typedef __m512i avx512_counts;
+typedef __m512i avx512_counts, avx512_vector;
 
 #define BM_LANE_COUNT(VECTOR, WORD) _mm512_popcnt_epi32(_mm512_and_si512(VECTOR, _mm512_set1_epi32((int)(WORD))))
 
-// Σ popcount(rows[k] & broadcast(words[k])) for k < 16, lane by lane.
-__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i count16(const __m512i *rows,
-                                                                                const word32 *words) {
-    __m512i sums[4];
-    for (int k = 0; k < 4; k++)
-        sums[k] = _mm512_add_epi32(_mm512_add_epi32(BM_LANE_COUNT(rows[4 * k], words[4 * k]),
-                                                    BM_LANE_COUNT(rows[4 * k + 1], words[4 * k + 1])),
-                                   _mm512_add_epi32(BM_LANE_COUNT(rows[4 * k + 2], words[4 * k + 2]),
-                                                    BM_LANE_COUNT(rows[4 * k + 3], words[4 * k + 3])));
-    return _mm512_add_epi32(_mm512_add_epi32(sums[0], sums[1]), _mm512_add_epi32(sums[2], sums[3]));
+// Σ popcount(rows[k] & broadcast(words[k])) for from ≤ k < to (a multiple of 4 words), lane by lane.
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_count(const __m512i *rows,
+                                                                                     const word32 *words, size_t from,
+                                                                                     size_t to) {
+    __m512i sum = _mm512_setzero_si512();
+#pragma GCC unroll 16
+    for (size_t k = from; k < to; k += 4)
+        sum = _mm512_add_epi32(sum, _mm512_add_epi32(_mm512_add_epi32(BM_LANE_COUNT(rows[k], words[k]),
+                                                                      BM_LANE_COUNT(rows[k + 1], words[k + 1])),
+                                                     _mm512_add_epi32(BM_LANE_COUNT(rows[k + 2], words[k + 2]),
+                                                                      BM_LANE_COUNT(rows[k + 3], words[k + 3]))));
+    return sum;
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_load(avx512_group *group,
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_add(__m512i x, __m512i y) {
+    return _mm512_add_epi32(x, y);
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_load(avx512_group *group, __m512i *rows,
                                                                                  const transposed_block *block,
-                                                                                 size_t g, size_t a_count) {
-    for (size_t k = 0; k < ROW_WORDS32; k++)
-        group->rows[k] = _mm512_load_si512((const void *)(block->words + (g * ROW_WORDS32 + k) * 16));
+                                                                                 size_t words32, size_t g,
+                                                                                 size_t a_count) {
+    for (size_t k = 0; k < words32; k++)
+        rows[k] = _mm512_load_si512((const void *)(block->words + (g * words32 + k) * 16));
     group->floors = _mm512_load_si512((const void *)(block->floors + g * 16));
-    group->highs = _mm512_load_si512((const void *)(block->highs + g * 16));
+    group->rems = _mm512_load_si512((const void *)(block->rems + g * 16));
+    for (size_t s = 0; s < BOUNDED_TAILS; s++)
+        group->tails[s] = _mm512_load_si512((const void *)(block->tails[s] + g * 16));
     group->valid = (__mmask16)valid_lanes(g, 16, a_count);
 }
 
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline unsigned avx512_open(const avx512_group *group,
-                                                                                     const word32 *row_b,
-                                                                                     uint32_t high_b,
-                                                                                     uint32_t floor_b,
-                                                                                     __m512i *low) {
-    *low = count16(group->rows, row_b);
-    __m512i bound = _mm512_add_epi32(*low, _mm512_min_epu32(group->highs, _mm512_set1_epi32((int)high_b)));
-    __m512i needed = _mm512_add_epi32(group->floors, _mm512_set1_epi32((int)floor_b));
-    return _mm512_mask_cmpge_epu32_mask(group->valid, bound, needed);
+                                                                                     __m512i sums, size_t stage,
+                                                                                     const uint32_t *tail_b,
+                                                                                     const uint32_t *floor_b,
+                                                                                     unsigned open) {
+    __m512i bound = _mm512_add_epi32(sums, _mm512_min_epu32(group->tails[stage], _mm512_set1_epi32((int)*tail_b)));
+    __m512i needed = _mm512_add_epi32(group->floors, _mm512_set1_epi32((int)*floor_b));
+    return _mm512_mask_cmpge_epu32_mask((__mmask16)open, bound, needed);
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_totals(const avx512_group *group,
-                                                                                   const word32 *row_b,
-                                                                                   __m512i low, uint32_t *sums) {
-    _mm512_store_si512((void *)sums, _mm512_add_epi32(low, count16(group->rows + 16, row_b + 16)));
+// Counts are far below 2³¹, so e is read as a signed 32-bit value; rem_a + rem_b < 4q ≤ 2³¹.
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline unsigned avx512_exact(const avx512_group *group,
+                                                                                      __m512i sums,
+                                                                                      const uint32_t *floor_b,
+                                                                                      const uint32_t *rem_b,
+                                                                                      uint64_t twice_q,
+                                                                                      unsigned open) {
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    __mmask16 lanes = _mm512_mask_test_epi32_mask((__mmask16)open, sums, sums);
+    __m512i e = _mm512_sub_epi32(sums, _mm512_add_epi32(group->floors, _mm512_set1_epi32((int)*floor_b)));
+    __m512i rems = _mm512_add_epi32(group->rems, _mm512_set1_epi32((int)*rem_b));
+    __mmask16 above = _mm512_mask_cmpgt_epi32_mask(lanes, e, one);
+    __mmask16 by_one = _mm512_mask_cmple_epu32_mask(_mm512_mask_cmpeq_epi32_mask(lanes, e, one), rems,
+                                                    _mm512_set1_epi32((int)twice_q));
+    __mmask16 at = _mm512_mask_cmpeq_epi32_mask(_mm512_mask_cmpeq_epi32_mask(lanes, e, zero), rems, zero);
+    return (unsigned)(above | by_one | at);
 }
 
-DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16)
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_store(__m512i sums, uint32_t *out) {
+    _mm512_store_si512((void *)out, sums);
+}
+
+DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16, 32)
+DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16, 64)
 
 // AVX2 (no vector popcount): groups of eight rows in 32-bit lanes of 256-bit vectors, counted a nibble at a time
-// through a 16-entry table (VPSHUFB). Byte counts add up across the 16 words of a half (at most 128 per byte), and
-// two multiply-adds fold each lane's four bytes into its count. The rows stay in the block (16 vector registers
-// would not hold them) and are read as memory operands.
+// through a 16-entry table (VPSHUFB). Byte counts add up across at most 16 words (at most 128 per byte), and two
+// multiply-adds fold each lane's four bytes into its count. The rows stay in the block (16 vector registers would
+// not hold them) and are read as memory operands.
 typedef struct {
-    const uint32_t *rows;
-    __m256i floors, highs;
+    __m256i floors, rems, tails[BOUNDED_TAILS];
     unsigned valid;
 } avx2_group;
-typedef __m256i avx2_counts;
+typedef __m256i avx2_counts, avx2_vector;
 
-__attribute__((target("avx2"))) static inline __m256i count16_avx2(const uint32_t *rows, const word32 *words) {
+__attribute__((target("avx2"))) static inline __m256i avx2_count(const __m256i *rows, const word32 *words,
+                                                                 size_t from, size_t to) {
     const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1,
                                            2, 2, 3, 2, 3, 3, 4);
     const __m256i nibble = _mm256_set1_epi8(0x0F);
-    __m256i bytes = _mm256_setzero_si256();
-    for (int k = 0; k < 16; k++) {
-        __m256i x = _mm256_and_si256(_mm256_load_si256((const __m256i *)(rows + k * 8)),
-                                     _mm256_set1_epi32((int)words[k]));
-        __m256i low = _mm256_shuffle_epi8(table, _mm256_and_si256(x, nibble));
-        __m256i high = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
-        bytes = _mm256_add_epi8(bytes, _mm256_add_epi8(low, high));
+    __m256i total = _mm256_setzero_si256();
+    for (size_t chunk = from; chunk < to; chunk += 16) {
+        size_t end = chunk + 16 < to ? chunk + 16 : to;
+        __m256i bytes = _mm256_setzero_si256();
+        for (size_t k = chunk; k < end; k++) {
+            __m256i x = _mm256_and_si256(rows[k],
+                                         _mm256_set1_epi32((int)words[k]));
+            __m256i low = _mm256_shuffle_epi8(table, _mm256_and_si256(x, nibble));
+            __m256i high = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
+            bytes = _mm256_add_epi8(bytes, _mm256_add_epi8(low, high));
+        }
+        __m256i pairs = _mm256_maddubs_epi16(bytes, _mm256_set1_epi8(1));
+        total = _mm256_add_epi32(total, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
     }
-    __m256i pairs = _mm256_maddubs_epi16(bytes, _mm256_set1_epi8(1));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    return total;
 }
 
-__attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, const transposed_block *block,
-                                                             size_t g, size_t a_count) {
-    group->rows = block->words + g * ROW_WORDS32 * 8;
+__attribute__((target("avx2"))) static inline __m256i avx2_add(__m256i x, __m256i y) {
+    return _mm256_add_epi32(x, y);
+}
+
+__attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, __m256i *rows, const transposed_block *block,
+                                                             size_t words32, size_t g, size_t a_count) {
+    for (size_t k = 0; k < words32; k++) rows[k] = _mm256_load_si256((const __m256i *)(block->words + (g * words32 + k) * 8));
     group->floors = _mm256_load_si256((const __m256i *)(block->floors + g * 8));
-    group->highs = _mm256_load_si256((const __m256i *)(block->highs + g * 8));
+    group->rems = _mm256_load_si256((const __m256i *)(block->rems + g * 8));
+    for (size_t s = 0; s < BOUNDED_TAILS; s++)
+        group->tails[s] = _mm256_load_si256((const __m256i *)(block->tails[s] + g * 8));
     group->valid = valid_lanes(g, 8, a_count);
 }
 
-__attribute__((target("avx2"))) static inline unsigned avx2_open(const avx2_group *group, const word32 *row_b,
-                                                                 uint32_t high_b, uint32_t floor_b, __m256i *low) {
-    *low = count16_avx2(group->rows, row_b);
-    __m256i bound = _mm256_add_epi32(*low, _mm256_min_epu32(group->highs, _mm256_set1_epi32((int)high_b)));
-    __m256i needed = _mm256_add_epi32(group->floors, _mm256_set1_epi32((int)floor_b));
-    // Signed compare: counts are far below 2³¹ (and a needed value that is not would read as negative, which only
-    // leaves the lane open). Open where bound ≥ needed.
-    __m256i short_of = _mm256_cmpgt_epi32(needed, bound);
-    return ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(short_of)) & group->valid;
+// The lanes of a mask set in a vector of 32-bit all-ones or zeros.
+__attribute__((target("avx2"))) static inline unsigned avx2_lanes(__m256i set) {
+    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(set));
 }
 
-__attribute__((target("avx2"))) static inline void avx2_totals(const avx2_group *group, const word32 *row_b,
-                                                               __m256i low, uint32_t *sums) {
-    _mm256_store_si256((__m256i *)sums, _mm256_add_epi32(low, count16_avx2(group->rows + 16 * 8, row_b + 16)));
+// Signed compares: counts are far below 2³¹ (and a needed value that is not would read as negative, which only
+// leaves the lane open).
+__attribute__((target("avx2"))) static inline unsigned avx2_open(const avx2_group *group, __m256i sums, size_t stage,
+                                                                 const uint32_t *tail_b, const uint32_t *floor_b,
+                                                                 unsigned open) {
+    __m256i bound = _mm256_add_epi32(sums, _mm256_min_epu32(group->tails[stage], _mm256_set1_epi32((int)*tail_b)));
+    __m256i needed = _mm256_add_epi32(group->floors, _mm256_set1_epi32((int)*floor_b));
+    return ~avx2_lanes(_mm256_cmpgt_epi32(needed, bound)) & open;
 }
 
-DEFINE_BLOCK_SWEEP(avx2, __attribute__((target("avx2"))), 8)
+__attribute__((target("avx2"))) static inline unsigned avx2_exact(const avx2_group *group, __m256i sums,
+                                                                  const uint32_t *floor_b, const uint32_t *rem_b,
+                                                                  uint64_t twice_q, unsigned open) {
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    __m256i e = _mm256_sub_epi32(sums, _mm256_add_epi32(group->floors, _mm256_set1_epi32((int)*floor_b)));
+    __m256i rems = _mm256_add_epi32(group->rems, _mm256_set1_epi32((int)*rem_b));
+    __m256i above = _mm256_cmpgt_epi32(e, one);
+    __m256i by_one = _mm256_andnot_si256(_mm256_cmpgt_epi32(rems, _mm256_set1_epi32((int)twice_q)),
+                                         _mm256_cmpeq_epi32(e, one));
+    __m256i at = _mm256_and_si256(_mm256_cmpeq_epi32(e, zero), _mm256_cmpeq_epi32(rems, zero));
+    __m256i pass = _mm256_andnot_si256(_mm256_cmpeq_epi32(sums, zero), _mm256_or_si256(above, _mm256_or_si256(by_one, at)));
+    return avx2_lanes(pass) & open;
+}
+
+__attribute__((target("avx2"))) static inline void avx2_store(__m256i sums, uint32_t *out) {
+    _mm256_store_si256((__m256i *)out, sums);
+}
+
+DEFINE_BLOCK_SWEEP(avx2, __attribute__((target("avx2"))), 8, 32)
+DEFINE_BLOCK_SWEEP(avx2, __attribute__((target("avx2"))), 8, 64)
 
 DEFINE_SWEEP(sweep_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), common_avx512)
 #endif
 
-size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count,
-                          uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b,
+size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count,
+                          uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b,
                           size_t b_count, uint32_t b_first, size_t words, uint64_t p, uint64_t q,
                           bm_candidate *out, size_t capacity) {
 #if defined(__x86_64__)
     switch (bm_kernel_level()) {
     case 3:
         if (words == 16)
-            return sweep_avx512_1024(a, pop_a, high_a, a_count, a_first, b, pop_b, high_b, b_count, b_first, p, q, out,
-                                     capacity);
+            return sweep_avx512_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
+                                   capacity);
+        if (words == 32)
+            return sweep_avx512_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
+                                   capacity);
         return sweep_avx512(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
     case 2:
         if (words == 16)
-            return sweep_avx2_1024(a, pop_a, high_a, a_count, a_first, b, pop_b, high_b, b_count, b_first, p, q, out,
-                                   capacity);
+            return sweep_avx2_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
+                                 capacity);
+        if (words == 32)
+            return sweep_avx2_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
+                                 capacity);
         return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
     case 1:
         return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
     default: break;
     }
 #endif
-    (void)high_a;  // the early bound is used by the vector kernels only
-    (void)high_b;
+    (void)tails_a;  // the early bounds are used by the vector kernels only
+    (void)tails_b;
     return sweep_portable(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
 }

@@ -6,7 +6,12 @@ import BlindmatchSynthetic
 struct MatchBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "match",
-        abstract: "Dice comparisons per second on one core and on every core, with and without popcount bounds.")
+        abstract: "Dice comparisons per second on one core and on every core, with and without popcount bounds.",
+        discussion: """
+            Three filter sets, each from synthetic people tokenised in memory: sparse (the example schema: 1024 bits, \
+            popcounts about 180–380), dense (a clkhash v3 schema of the kind agencies bring: 1024 bits, about 55–60% \
+            set) and balanced (the example schema with balancing, SPEC §5.5.3: 2048 bits, exactly half set).
+            """)
 
     @Option(help: "Rows of A (the watch list).")
     var watch = 20_000
@@ -23,7 +28,19 @@ struct MatchBench: ParsableCommand {
     @Option(help: "Kernel: auto (the best this processor has), avx512, avx2, popcnt or portable.")
     var kernel = "auto"
 
+    @Option(help: "Filter sets to measure: sparse, dense, balanced, comma-separated, or all.")
+    var filters = "all"
+
     static let kernels = ["portable": 0, "popcnt": 1, "avx2": 2, "avx512": 3]
+
+    enum FilterSet: String, CaseIterable {
+        case sparse, dense, balanced
+    }
+
+    var filterSets: [FilterSet] {
+        if filters == "all" { return FilterSet.allCases }
+        return filters.split(separator: ",").compactMap { FilterSet(rawValue: String($0)) }
+    }
 
     func validate() throws {
         guard watch > 0, bulk > 0, runs > 0 else {
@@ -32,6 +49,9 @@ struct MatchBench: ParsableCommand {
         guard kernel == "auto" || Self.kernels[kernel] != nil else {
             throw ValidationError("--kernel must be auto, avx512, avx2, popcnt or portable")
         }
+        guard filters == "all" || filterSets.count == filters.split(separator: ",").count, !filterSets.isEmpty else {
+            throw ValidationError("--filters must be all or a comma-separated list of sparse, dense and balanced")
+        }
     }
 
     func run() throws {
@@ -39,31 +59,91 @@ struct MatchBench: ParsableCommand {
             let level = Self.kernels[kernel] ?? DiceKernel.availableLevel
             DiceKernel.setImplementationLevel(level)
             let dice = try DiceThreshold(threshold)
-            let schema = try Examples.ukSchema()
             let secret = try LinkageSecret.generate()
-            let a = try Self.filters(schema: schema, secret: secret, count: watch, seed: 11)
-            let b = try Self.filters(schema: schema, secret: secret, count: bulk, seed: 12)
             #if DEBUG
                 Console.output("warning: this is a debug build; measure with `swift build -c release`\n")
             #endif
             Console.output(
-                "kernel \(DiceKernel.implementation); \(Format.count(watch)) × \(Format.count(bulk)) filters of \(a.filterBits) bits, popcounts \(a.popcounts.first ?? 0)–\(a.popcounts.last ?? 0); threshold \(threshold); median of \(runs) runs\n"
+                "kernel \(DiceKernel.implementation); \(Format.count(watch)) × \(Format.count(bulk)) filters; threshold \(threshold); median of \(runs) runs\n"
             )
-            for threads in Array(Set([1, Machine.cores])).sorted() {
-                let brute = try median {
-                    try DiceKernel.candidates(
-                        between: a, and: b, threshold: dice, threads: threads, popcountBounds: false)
-                }
-                let pruned = try median {
-                    try DiceKernel.candidates(between: a, and: b, threshold: dice, threads: threads)
-                }
-                let pairs = Double(watch) * Double(bulk)
+            for set in filterSets {
+                let schema = try Self.schema(set)
+                let a = try Self.filters(schema: schema, secret: secret, count: watch, seed: 11)
+                let b = try Self.filters(schema: schema, secret: secret, count: bulk, seed: 12)
+                let mean = Double(b.popcounts.reduce(0) { $0 + Int($1) }) / Double(max(1, b.count))
                 Console.output(
-                    "\(threads) thread\(threads == 1 ? " " : "s"): \(Format.decimal(Double(brute.1.comparisons) / brute.1.seconds / 1e9, places: 2)) G comparisons/s; with popcount bounds at \(threshold): \(Format.decimal(pairs / pruned.1.seconds / 1e9, places: 2)) G pairs/s (\(Format.percent(Double(pruned.1.comparisons) / pairs)) of pairs compared, \(pruned.0.count) found)\n"
+                    "\(set.rawValue) (\(schema.name)): \(a.filterBits) bits, popcounts \(b.popcounts.first ?? 0)–\(b.popcounts.last ?? 0), mean \(Format.decimal(mean, places: 0))\n"
                 )
+                try measure(a, b, threshold: dice)
             }
         }
     }
+
+    private func measure(_ a: BitMatrix, _ b: BitMatrix, threshold dice: DiceThreshold) throws {
+        for threads in Array(Set([1, Machine.cores])).sorted() {
+            let brute = try median {
+                try DiceKernel.candidates(between: a, and: b, threshold: dice, threads: threads, popcountBounds: false)
+            }
+            let pruned = try median {
+                try DiceKernel.candidates(between: a, and: b, threshold: dice, threads: threads)
+            }
+            let pairs = Double(watch) * Double(bulk)
+            Console.output(
+                "  \(threads) thread\(threads == 1 ? " " : "s"): \(Format.decimal(Double(brute.1.comparisons) / brute.1.seconds / 1e9, places: 2)) G comparisons/s; with popcount bounds at \(threshold): \(Format.decimal(pairs / pruned.1.seconds / 1e9, places: 2)) G pairs/s (\(Format.percent(Double(pruned.1.comparisons) / pairs)) of pairs compared, \(pruned.0.count) found)\n"
+            )
+        }
+    }
+
+    /// The schema of a filter set.
+    static func schema(_ set: FilterSet) throws -> LinkageSchema {
+        switch set {
+        case .sparse: return try Examples.ukSchema()
+        case .dense: return try LinkageSchema(parsing: Array(denseSchemaText.utf8), source: "bench dense schema")
+        case .balanced:
+            let text = Examples.ukSchemaText.replacing("\"balance\": false", with: "\"balance\": true")
+            guard text != Examples.ukSchemaText else {
+                throw ValidationError("the example schema no longer has \"balance\": false to turn on")
+            }
+            return try LinkageSchema(parsing: Array(text.utf8), source: "the example schema, balanced")
+        }
+    }
+
+    /// A clkhash v3 schema over the example columns, of the kind agencies bring: bigrams of names, postcode and
+    /// NINO, positional digits of the date of birth and the sex, about 950 positions hashed into 1024 bits.
+    static let denseSchemaText = #"""
+        {
+          "version": 3,
+          "clkConfig": {
+            "l": 1024,
+            "kdf": {
+              "type": "HKDF", "hash": "SHA256", "keySize": 64,
+              "salt": "SCbL2zHNnmsckfzchsNkZY9XoHk96P/G5nUBrM7ybymlEFsMV6PAeDZCNp3rfNUPCtLDMOGQHG4pCQpfhiHCyA==",
+              "info": "c2NoZW1hX2V4YW1wbGU="
+            }
+          },
+          "features": [
+            {"identifier": "id", "ignored": true},
+            {"identifier": "given_name", "format": {"type": "string", "encoding": "utf-8"},
+             "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerFeature": 200},
+                         "hash": {"type": "doubleHash"}}},
+            {"identifier": "surname", "format": {"type": "string", "encoding": "utf-8"},
+             "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerFeature": 200},
+                         "hash": {"type": "doubleHash"}}},
+            {"identifier": "dob", "format": {"type": "string", "encoding": "utf-8"},
+             "hashing": {"comparison": {"type": "ngram", "n": 1, "positional": true},
+                         "strategy": {"bitsPerFeature": 200}, "hash": {"type": "doubleHash"}}},
+            {"identifier": "sex", "format": {"type": "string", "encoding": "utf-8"},
+             "hashing": {"comparison": {"type": "exact"}, "strategy": {"bitsPerToken": 50},
+                         "hash": {"type": "blakeHash"}}},
+            {"identifier": "postcode", "format": {"type": "string", "encoding": "utf-8"},
+             "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerFeature": 200},
+                         "hash": {"type": "doubleHash"}}},
+            {"identifier": "nino", "format": {"type": "string", "encoding": "utf-8"},
+             "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerFeature": 100},
+                         "hash": {"type": "doubleHash"}}}
+          ]
+        }
+        """#
 
     private func median(
         _ body: () throws -> ([ScoredPair], DiceKernel.Statistics)

@@ -60,6 +60,120 @@ struct DiceKernelTests {
         }
     }
 
+    /// Dense filters with the structure of real ones: each is the union of a few "tokens" (fixed sets of bit
+    /// positions) drawn from a skewed pool, so unrelated filters share more bits than random ones of the same
+    /// density; every fifth filter is a copy of an earlier one with a few bits flipped. With `balanced`, each filter
+    /// becomes a keyed-permutation-and-complement of twice the length (SPEC §5.5.3: exactly half the bits set).
+    static func structuredFilters(count: Int, bits: Int, balanced: Bool, seed: UInt64) -> [UInt8] {
+        var random = Rng(seed: seed)
+        func next() -> UInt64 { random.next() }
+        var pool = Rng(seed: 99)  // the same tokens for A and B
+        let tokens = (0..<300).map { _ in (0..<24).map { _ in Int(pool.next() % UInt64(bits)) } }
+        var rows = [[Bool]]()
+        for row in 0..<count {
+            var filter = [Bool](repeating: false, count: bits)
+            if row % 5 == 4, row > 0 {
+                filter = rows[Int(next() % UInt64(row))]
+                for _ in 0..<Int(next() % 40) { filter[Int(next() % UInt64(bits))].toggle() }
+            } else {
+                for _ in 0..<(33 + Int(next() % 16)) {
+                    // Skewed: low-numbered tokens (common n-grams, the sex bits) are drawn far more often.
+                    let token = Int(next() % 300) * Int(next() % 300) / 300
+                    for position in tokens[token] { filter[position] = true }
+                }
+            }
+            rows.append(filter)
+        }
+        var permutation = Array(0..<(2 * bits))
+        for index in stride(from: 2 * bits - 1, to: 0, by: -1) {
+            permutation.swapAt(index, Int(pool.next() % UInt64(index + 1)))
+        }
+        let outBits = balanced ? 2 * bits : bits
+        var bytes = [UInt8](repeating: 0, count: count * outBits / 8)
+        for (row, filter) in rows.enumerated() {
+            for bit in 0..<outBits {
+                let set =
+                    balanced
+                    ? (permutation[bit] < bits ? filter[permutation[bit]] : !filter[permutation[bit] - bits])
+                    : filter[bit]
+                if set { bytes[row * outBits / 8 + bit / 8] |= 0x80 >> UInt8(bit % 8) }
+            }
+        }
+        return bytes
+    }
+
+    struct Rng {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 11
+        }
+    }
+
+    /// Dense filters (about 45–65% of 1024 bits set, as clkhash schemas give) and balanced 2048-bit ones, where the
+    /// early bounds close lanes at later stages: the kernel must still find exactly the reference's pairs.
+    @Test(arguments: [(1024, false), (1024, true)])
+    func denseAndBalancedFiltersMatchTheReference(bits: Int, balanced: Bool) throws {
+        let outBits = balanced ? 2 * bits : bits
+        let a = try Self.matrix(
+            Self.structuredFilters(count: 45, bits: bits, balanced: balanced, seed: 3), count: 45, bits: outBits)
+        // B holds A's rows too (so near-copies of A's rows are among B's), after its own.
+        var bytesB = Self.structuredFilters(count: 160, bits: bits, balanced: balanced, seed: 4)
+        bytesB += Self.structuredFilters(count: 45, bits: bits, balanced: balanced, seed: 3)
+        let b = try Self.matrix(bytesB, count: 205, bits: outBits)
+        // As dense as clkhash filters of people: popcounts about 450–680 of 1024, mean about 590.
+        if !balanced { #expect(a.popcounts.first ?? 0 > 450 && a.popcounts.last ?? 0 < 700) }
+        if balanced { #expect(a.popcounts.allSatisfy { $0 == UInt32(bits) }) }
+        for text in ["0.6", "0.75", "0.8", "0.9"] {
+            let threshold = try DiceThreshold(text)
+            let expected = DiceKernel.referenceCandidates(between: a, and: b, threshold: threshold)
+            #expect(!expected.isEmpty)
+            for level in DiceKernel.implementations.indices {
+                let used = DiceKernel.setImplementationLevel(level)
+                let (found, _) = try DiceKernel.candidates(between: a, and: b, threshold: threshold, threads: 2)
+                #expect(found == expected, "level \(used), bits \(outBits), threshold \(text)")
+            }
+            DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
+        }
+    }
+
+    /// Dense pairs exactly at the threshold: 600 and 600 bits of 1024 with 480 shared (Dice 0.8), or 1024 and 1024 of
+    /// 2048 with 768 shared (Dice 0.75). The shared bits start at `offset` and wrap around, so they lie in different
+    /// stages of the kernel's early bounds; the pair is kept at the threshold and dropped just above it.
+    @Test(arguments: [1024, 2048], [0, 256, 300, 512, 600, 700, 900, 1500])
+    func aDensePairExactlyAtTheThresholdIsKept(bits: Int, offset: Int) throws {
+        let (shared, own, text, above) = bits == 1024 ? (480, 120, "0.8", "0.800001") : (768, 256, "0.75", "0.750001")
+        let filterBytes = bits / 8
+        var a = [UInt8](repeating: 0, count: 20 * filterBytes)
+        var b = [UInt8](repeating: 0, count: filterBytes)
+        func set(_ bytes: inout [UInt8], row: Int, _ positions: Range<Int>) {
+            for position in positions {
+                let bit = (offset + position) % bits
+                bytes[row * filterBytes + bit / 8] |= 0x80 >> UInt8(bit % 8)
+            }
+        }
+        set(&a, row: 17, 0..<(shared + own))
+        set(&b, row: 0, 0..<shared)
+        set(&b, row: 0, (shared + own)..<(shared + 2 * own))
+        // Other rows of A: dense, and below the threshold against B.
+        for row in 0..<20 where row != 17 { set(&a, row: row, (shared + own)..<(shared + own + 500 + row)) }
+        let matrixA = try Self.matrix(a, count: 20, bits: bits)
+        let matrixB = try Self.matrix(b, count: 1, bits: bits)
+        for level in DiceKernel.implementations.indices {
+            DiceKernel.setImplementationLevel(level)
+            let (kept, _) = try DiceKernel.candidates(
+                between: matrixA, and: matrixB, threshold: try DiceThreshold(text), threads: 1)
+            #expect(kept.count == 1, "level \(level)")
+            #expect(kept.first?.rowA == 17)
+            #expect(kept.first?.common == UInt32(shared))
+            let (dropped, _) = try DiceKernel.candidates(
+                between: matrixA, and: matrixB, threshold: try DiceThreshold(above), threads: 1)
+            #expect(dropped.isEmpty, "level \(level)")
+        }
+        DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
+    }
+
     /// 10 and 10 bits with 8 in common: Dice exactly 0.8, kept at 0.8 and dropped at 0.8000001. The bits sit in the
     /// low half, across the middle, or in the high half (which the AVX-512 kernel counts only when a bound on the low
     /// half lets the pair through), and the pair is row 17 of A (the second group of sixteen rows).

@@ -21,15 +21,22 @@ int bm_kernel_available_level(void);
 /// Returns the level now in force.
 int bm_kernel_set_level(int level);
 
+/// Popcounts kept per row for the kernels' early bounds.
+enum { BM_TAILS = 4 };
+
+/// Writes, for each of `count` rows of `words` 64-bit words, BM_TAILS popcounts: those of the row's 32-bit words from
+/// (2·words)·(4 + s)/8 to the end, for s = 0 ..< BM_TAILS (the last 1/2, 3/8, 1/4 and 1/8 of the row).
+void bm_tail_popcounts(const uint64_t *rows, size_t count, size_t words, uint16_t *tails);
+
 /// Compares every row of A (`a_count` rows) with every row of B (`b_count` rows); rows are `words` 64-bit words,
 /// 64-byte aligned when `words` is a multiple of 8. Writes each pair with 2·q·common ≥ p·(pop_a + pop_b) (an
 /// inclusive Dice threshold p/q, decided in integers; a pair with no common bit never qualifies) to `out`, numbering
 /// rows from `a_first` and `b_first`.
-/// `high_a` and `high_b` are the popcounts of each row's upper half (words words/2 ..< words), for an early
-/// bound. Returns the number of pairs written, or SIZE_MAX when more than `capacity` would be needed (the caller
-/// retries with more room).
-size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint32_t *high_a, size_t a_count,
-                          uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint32_t *high_b,
+/// `tails_a` and `tails_b` hold BM_TAILS values per row, as `bm_tail_popcounts` writes them, for early bounds.
+/// Returns the number of pairs written, or SIZE_MAX when more than `capacity` would be needed (the caller retries
+/// with more room).
+size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count,
+                          uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b,
                           size_t b_count, uint32_t b_first, size_t words, uint64_t p, uint64_t q,
                           bm_candidate *out, size_t capacity);
 

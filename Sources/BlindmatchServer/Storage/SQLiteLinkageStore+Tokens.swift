@@ -5,7 +5,11 @@ import GRDB
 
 extension SQLiteLinkageStore {
     func token(hash: [UInt8]) async throws -> TokenRecord? {
-        try await database.read { db in try TokenRecord.filter(Column("hash") == Data(hash)).fetchOne(db) }
+        // Every authenticated request asks this: one cached statement, the row read column by column.
+        try await database.read { db in
+            try TokenRecord.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM token WHERE hash = ?"), arguments: [Data(hash)])
+        }
     }
 
     func token(id: String) async throws -> TokenRecord? {

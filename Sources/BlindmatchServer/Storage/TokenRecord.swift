@@ -19,6 +19,36 @@ struct TokenRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
     var revokedAt: String?
     var ordinal: Int
 
+    /// Read column by column rather than through `Decodable`: every authenticated request reads one.
+    init(row: Row) throws {
+        id = row["id"]
+        hash = row["hash"]
+        role = try row.enumValue("role")
+        name = row["name"]
+        project = row["project"]
+        party = row["party"]
+        issuedAt = row["issuedAt"]
+        expiresAt = row["expiresAt"]
+        revokedAt = row["revokedAt"]
+        ordinal = row["ordinal"]
+    }
+
+    init(
+        id: String, hash: Data, role: Role, name: String, project: String?, party: String?, issuedAt: String,
+        expiresAt: String?, revokedAt: String?, ordinal: Int
+    ) {
+        self.id = id
+        self.hash = hash
+        self.role = role
+        self.name = name
+        self.project = project
+        self.party = party
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.ordinal = ordinal
+    }
+
     /// Whether the token may be used at `now` (an `AuditTime` text).
     func isValid(at now: String) -> Bool {
         revokedAt == nil && (expiresAt.map { now < $0 } ?? true)

@@ -12,8 +12,11 @@ set -euo pipefail
 bin=$(realpath "${1:?usage: $0 BLINDMATCH-BINARY [EXAMPLES]}")
 examples=${2:-25}
 here=$(cd "$(dirname "$0")" && pwd)
-st=${SCHEMATHESIS:-st}
-command -v "$st" >/dev/null || { echo "schemathesis is missing: pip install -r Scripts/requirements-fuzz.txt" >&2; exit 2; }
+st=$(command -v "${SCHEMATHESIS:-st}") || {
+    echo "schemathesis is missing: pip install -r Scripts/requirements-fuzz.txt" >&2
+    exit 2
+}
+st=$(realpath "$st")
 source "$here/service-fixture.sh"
 fixture_start "$bin" 200 2000
 cat > "$work/schemathesis.toml" <<TOML

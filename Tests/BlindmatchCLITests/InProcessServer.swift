@@ -1,6 +1,7 @@
 import BlindmatchMatching
 import BlindmatchProtocol
 import Foundation
+import Glibc
 import ServiceLifecycle
 import Synchronization
 
@@ -60,11 +61,22 @@ final class InProcessServer: TestServer, @unchecked Sendable {
         _ = await task.result
     }
 
-    /// Stops abruptly, as a crash would as far as the store is concerned: the run in progress is abandoned where it
-    /// is, `running`, with nothing of its outcome written.
-    func abandon() async {
+    /// Stops abruptly, as a crash would as far as the store is concerned: the run executor is frozen first, so that
+    /// the run in progress is lost (`interrupted`) and nothing of its outcome or release is written; then the
+    /// service's task is cancelled. Waits until the data directory's lock is free again, so that the next server can
+    /// start on the same directory.
+    func abandon(freezing executor: HeldRunExecutor) async {
+        executor.freeze()
         task.cancel()
-        _ = await task.result
+        for _ in 0..<200 {
+            let descriptor = open(dataDirectory + "/lock", O_RDWR | O_CLOEXEC)
+            defer { close(descriptor) }
+            if descriptor >= 0 && flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+                flock(descriptor, LOCK_UN)
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 }
 
@@ -73,16 +85,24 @@ final class InProcessServer: TestServer, @unchecked Sendable {
 final class HeldRunExecutor: RunExecutor {
     let hold: Duration
     let released = Mutex<Int>(0)
+    /// Set by ``freeze()``: the run held now is lost (`interrupted`), as if the process had died under it.
+    private let frozen = Mutex(false)
     private let engine = EngineRunExecutor(threads: 2)
 
     init(hold: Duration) { self.hold = hold }
+
+    func freeze() { frozen.withLock { $0 = true } }
 
     func execute(
         _ run: RunRecord, files: RunFiles, cancellation: RunCancellation,
         progress: @escaping @Sendable (RunProgress) -> Void
     ) async -> RunOutcome {
         let end = ContinuousClock.now + hold
-        while ContinuousClock.now < end && !cancellation.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+        while ContinuousClock.now < end && !cancellation.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        // A frozen executor lost its run, as a process that died would: nothing of it is written.
+        if frozen.withLock({ $0 }) { return .interrupted }
         let outcome = await engine.execute(run, files: files, cancellation: cancellation, progress: progress)
         released.withLock { $0 += 1 }
         return outcome

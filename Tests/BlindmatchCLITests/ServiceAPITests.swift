@@ -485,16 +485,17 @@ struct ServiceAPITests {
         let scratch = data.scratch
         // The service in this process, its runs held for a while before the engine starts, so that the crash lands
         // mid-run; abandoning it leaves the run `running` with nothing of its outcome written, as a crash would.
+        let executor = HeldRunExecutor(hold: .seconds(30))
         let held = try await InProcessServer(
             dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token",
-            executor: HeldRunExecutor(hold: .seconds(30)))
+            executor: executor)
         let project = try await ServiceProject.create(on: held, data: data)
         try await project.uploadBoth(held, data: data)
         let queued = try await HTTP.request(
             .POST, "\(held.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
         let run = try #require(queued.json?["id"]?.stringValue)
         #expect(try await HTTP.waitForStatus("running", held, project: project.id, run: run, token: project.bulkToken))
-        await held.abandon()
+        await held.abandon(freezing: executor)
         // What a crash between storing a file and recording it would leave: a stored file no upload references.
         let stray = String(repeating: "ee", count: 32)
         try FileManager.default.createDirectory(
@@ -674,10 +675,13 @@ extension ServiceAPITests {
         let data = try AgencyData(watch: 40, bulk: 400)
         let directory = data.scratch.path + "/server"
         let tokenFile = data.scratch.path + "/operator.token"
+        var executor = HeldRunExecutor(hold: .seconds(60))
         func held() async throws -> InProcessServer {
-            try await InProcessServer(
-                dataDirectory: directory, operatorTokenFile: tokenFile, executor: HeldRunExecutor(hold: .seconds(60))
-            ) { $0.maximumRunAttempts = 2 }
+            executor = HeldRunExecutor(hold: .seconds(60))
+            return try await InProcessServer(dataDirectory: directory, operatorTokenFile: tokenFile, executor: executor)
+            {
+                $0.maximumRunAttempts = 2
+            }
         }
         var server = try await held()
         let project = try await ServiceProject.create(on: server, data: data)
@@ -701,12 +705,12 @@ extension ServiceAPITests {
         let afterStop = try await state()
         #expect(afterStop?["attempt"]?.intValue == 1, "\(String(describing: afterStop))")
         // Two crashes mid-run: the third start fails it instead of starting it again.
-        await server.abandon()
+        await server.abandon(freezing: executor)
         server = try await held()
         #expect(
             try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
         #expect(try await state()?["attempt"]?.intValue == 2)
-        await server.abandon()
+        await server.abandon(freezing: executor)
         server = try await held()
         #expect(try await HTTP.waitForStatus("failed", server, project: project.id, run: run, token: project.bulkToken))
         let failed = try await state()

@@ -45,15 +45,13 @@ struct RunScheduler<Store: LinkageStore>: Service {
                     flag.cancel()
                 }
                 await board.end()
+                if case .interrupted = outcome { continue }
                 if Task.isCancelled {
-                    // A planned stop is not the run's fault: it goes back to the queue without using up an attempt.
-                    // Anything else that ends this task (a crash as far as the store can tell) leaves it `running`,
-                    // and the next start queues it again as a new attempt.
-                    // (In a task of its own: this one is cancelled, and the store's writes honour cancellation.)
-                    if Task.isShuttingDownGracefully {
-                        let store = self.store
-                        try? await Task { try await store.release(run) }.value
-                    }
+                    // A stop is not the run's fault: it goes back to the queue without using up an attempt (a crash
+                    // runs no code at all, and leaves it `running` for the next start to count). In a task of its
+                    // own: this one is cancelled, and the store's writes honour cancellation.
+                    let store = self.store
+                    try? await Task { try await store.release(run) }.value
                     break
                 }
                 // Published unless the run is no longer this attempt's (its project was closed meanwhile).
@@ -91,6 +89,8 @@ struct RunScheduler<Store: LinkageStore>: Service {
                 ])
         case .failed(let code, _):
             logger.notice("run failed", metadata: ["run": "\(run.id)", "code": "\(code)"])
+        case .interrupted:
+            break
         }
     }
 }

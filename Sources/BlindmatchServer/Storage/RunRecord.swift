@@ -123,4 +123,7 @@ enum RunOutcome: Sendable {
     case succeeded(results: [MatchResult], matchKeys: [String], report: MatchEngine.Report, summary: RunSummary)
     /// A failure code of the `RunFailure` schema and its message.
     case failed(code: String, message: String)
+    /// The executor lost the run before it ended (its worker died): nothing is published and the run stays
+    /// `running`, as after a crash, so that the next start runs it again as a new attempt.
+    case interrupted
 }

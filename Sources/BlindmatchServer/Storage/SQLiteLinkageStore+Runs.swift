@@ -187,6 +187,8 @@ extension SQLiteLinkageStore {
                 try Self.append(
                     db, actor: .system, action: .runFailed, project: run.project,
                     details: ["run": .string(run.id), "reason": .string(code)])
+            case .interrupted:
+                return false
             }
             return true
         }

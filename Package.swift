@@ -93,9 +93,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What every test target shares: finding the repository's vectors and keys in place.
+        .target(name: "BlindmatchTestSupport", path: "Tests/BlindmatchTestSupport"),
         .testTarget(
             name: "BlindmatchProtocolTests",
-            dependencies: ["BlindmatchProtocol"]
+            dependencies: ["BlindmatchProtocol", "BlindmatchTestSupport"]
         ),
         .testTarget(name: "BlindmatchAgencyTests", dependencies: ["BlindmatchAgency", "BlindmatchProtocol"]),
         .testTarget(
@@ -110,12 +112,12 @@ let package = Package(
             name: "BlindmatchSyntheticTests",
             dependencies: ["BlindmatchSynthetic"]
         ),
-        .testTarget(name: "BlindmatchAuditTests", dependencies: ["BlindmatchAudit"]),
+        .testTarget(name: "BlindmatchAuditTests", dependencies: ["BlindmatchAudit", "BlindmatchTestSupport"]),
         .testTarget(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.
             dependencies: [
-                "BlindmatchProtocol", "BlindmatchMatching", "BlindmatchServer", "blindmatch",
+                "BlindmatchProtocol", "BlindmatchMatching", "BlindmatchServer", "blindmatch", "BlindmatchTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

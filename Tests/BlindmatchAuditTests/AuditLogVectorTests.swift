@@ -1,4 +1,5 @@
 import BlindmatchProtocol
+import BlindmatchTestSupport
 import Foundation
 import Testing
 

@@ -1,10 +1,10 @@
+import BlindmatchTestSupport
 import Foundation
 import Glibc
 
 /// Runs the built `blindmatch` binary, as a user would.
 enum CLI {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = RepositoryFile.root
 
     static let binary: String = {
         let candidates = [

@@ -1,3 +1,4 @@
+import BlindmatchTestSupport
 import Foundation
 import Testing
 

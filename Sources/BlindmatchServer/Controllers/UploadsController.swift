@@ -57,11 +57,7 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         if let declared, declared > limit { throw tooLarge }
         guard project.isOpen else { throw APIError.projectClosed(project.id) }
         let stored = try await store.storedBytes(project: project.id, party: party.name)
-        if stored + Int64(declared ?? 0) > limits.maximumPartyBytes {
-            throw APIError.conflict(
-                .partyQuotaExceeded,
-                "\(party.name) would store more than \(limits.maximumPartyBytes) bytes of token files in this project")
-        }
+        try limits.checkPartyQuota(party: party.name, stored: stored, adding: Int64(declared ?? 0))
         try files.requireFreeSpace(forAnother: Int64(declared ?? 0), keeping: limits.minimumFreeBytes)
         guard let slot = streams.open(project: project.id, party: party.name, maximum: limits.maximumConcurrentUploads)
         else {
@@ -78,12 +74,8 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         do {
             for try await buffer in request.body {
                 if sink.bytes + buffer.readableBytes > limit { throw tooLarge }
-                if Int64(sink.bytes) + stored + Int64(buffer.readableBytes) > limits.maximumPartyBytes {
-                    throw APIError.conflict(
-                        .partyQuotaExceeded,
-                        "\(party.name) would store more than \(limits.maximumPartyBytes) bytes of token files in this project"
-                    )
-                }
+                try limits.checkPartyQuota(
+                    party: party.name, stored: stored, adding: Int64(sink.bytes + buffer.readableBytes))
                 if sink.bytes / spaceCheckInterval != (sink.bytes + buffer.readableBytes) / spaceCheckInterval {
                     try files.requireFreeSpace(
                         forAnother: Int64(buffer.readableBytes), keeping: limits.minimumFreeBytes)
@@ -176,6 +168,14 @@ struct UploadLimits: Sendable {
         maximumPartyBytes = configuration.maximumPartyBytes
         minimumRate = configuration.minimumUploadRate
         grace = configuration.uploadRateGrace
+    }
+
+    /// 409 `partyQuotaExceeded` when `adding` bytes to the `stored` ones would take the party past its quota.
+    func checkPartyQuota(party: String, stored: Int64, adding: Int64) throws {
+        guard stored + adding > maximumPartyBytes else { return }
+        throw APIError.conflict(
+            .partyQuotaExceeded,
+            "\(party) would store more than \(maximumPartyBytes) bytes of token files in this project")
     }
 
     /// 408 `uploadTooSlow` when `bytes` since `started` average less than the minimum rate after the grace period.

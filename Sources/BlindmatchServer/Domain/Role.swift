@@ -6,7 +6,4 @@ public enum Role: String, Sendable, Codable, CaseIterable {
 /// The two sides of a project: the watch-list holder and the bulk-data holder.
 public enum PartyRole: String, Sendable, Codable, CaseIterable {
     case watchlist, bulk
-
-    /// The other side.
-    var counterpart: PartyRole { self == .watchlist ? .bulk : .watchlist }
 }

@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The runtime that the contract's generated types (Sources/BlindmatchContract/Generated) are written against.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
     ],
     targets: [
         .systemLibrary(
@@ -59,9 +61,19 @@ let package = Package(
             name: "BlindmatchSynthetic",
             dependencies: ["BlindmatchProtocol"]
         ),
+        // The service's wire types, generated from Protocol/openapi.yaml (Scripts/generate-contract.sh) and shared
+        // by the server and the CLI's client, with the encoder that writes them as the contract asks.
+        .target(
+            name: "BlindmatchContract",
+            dependencies: [
+                "BlindmatchProtocol",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ]
+        ),
         .target(
             name: "BlindmatchServer",
             dependencies: [
+                "BlindmatchContract",
                 "BlindmatchMatching",
                 "BlindmatchAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -84,6 +96,7 @@ let package = Package(
                 "BlindmatchAudit",
                 "BlindmatchSynthetic",
                 "BlindmatchServer",
+                "BlindmatchContract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -113,6 +126,13 @@ let package = Package(
             dependencies: ["BlindmatchSynthetic"]
         ),
         .testTarget(name: "BlindmatchAuditTests", dependencies: ["BlindmatchAudit", "BlindmatchTestSupport"]),
+        .testTarget(
+            name: "BlindmatchContractTests",
+            dependencies: [
+                "BlindmatchContract", "BlindmatchProtocol", "BlindmatchTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .testTarget(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.

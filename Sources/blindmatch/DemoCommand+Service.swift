@@ -47,7 +47,8 @@ extension DemoCommand {
                 try ProjectCreateCommand.party(named: $0.name, role: $0.role, publicKeyFile: "\(folder)/\($0.name).pub")
             },
             matching: ServiceAPI.MatchingSettings(
-                threshold: MatchDefaults.threshold, reviewFrom: "0.75", solver: MatchDefaults.solver.rawValue,
+                threshold: MatchDefaults.threshold, reviewFrom: "0.75",
+                solver: ServiceAPI.Solver(rawValue: MatchDefaults.solver.rawValue),
                 vetoKeys: MatchDefaults.veto, blocking: true),
             disclosure: ProjectCreateCommand.defaultPolicy(hasReviewBand: true))
         let project = try await ProjectCreateCommand.create(request, connection: operatorConnection)
@@ -61,14 +62,13 @@ extension DemoCommand {
 
         var issued: [String] = []
         for agency in [a, b] {
-            let request = ServiceAPI.TokenRequest(
-                role: .party, name: nil, project: project.id, party: agency.name, expiresAt: nil)
+            let request = ServiceAPI.TokenRequest.party(project: project.id, party: agency.name)
             let info = try await TokenIssueCommand.issue(
                 request, into: "\(folder)/\(agency.name).token", connection: operatorConnection)
             issued.append("\(agency.name).token (\(info.id))")
         }
         let auditor = try await TokenIssueCommand.issue(
-            ServiceAPI.TokenRequest(role: .auditor, name: "auditor", project: nil, party: nil, expiresAt: nil),
+            .staff(auditor: true, name: "auditor"),
             into: "\(folder)/auditor.token", connection: operatorConnection)
         step(
             "9. The operator issues bearer tokens into files of mode 0600, handed over out of band: \(issued.joined(separator: " and ")) for the agencies, auditor.token (\(auditor.id)) for the auditor"

@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
@@ -54,6 +55,6 @@ struct AuditController<Store: LinkageStore>: Sendable {
                 status: .ok, headers: [.contentType: "application/x-pem-file"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: key.pem())))
         }
-        return JSONResponse.make(key.json)
+        return try JSONResponse.make(key.wire)
     }
 }

@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
@@ -20,13 +21,15 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
 
     /// `POST /projects`.
     @Sendable func create(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
-        let body = try ProjectRequest(try await request.requiredJSONBody())
+        let body = try ProjectRequest(
+            try await request.contractBody(
+                Components.Schemas.ProjectRequest.self, nullable: ["$.matching.reviewFrom"]))
         for (index, party) in body.parties.enumerated() {
             try TestKeys.refuse(party.key, named: "parties[\(index)].publicKey", allowed: allowTestKeys)
         }
         let project = try await store.createProject(
             body, id: try Identifier.make("p"), by: try context.token.actor)
-        return JSONResponse.make(project.json, status: .created, headers: [.location: "/projects/\(project.id)"])
+        return try JSONResponse.make(project.wire, status: .created, headers: [.location: "/projects/\(project.id)"])
     }
 
     /// `GET /projects`: a party token sees only its own project.
@@ -41,24 +44,22 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
             status = value
         }
         let only = token.role == .party ? (token.project ?? "") : nil
-        return Listing.response("projects", try await store.projects(page, status: status, only: only), \.json)
+        return try Listing.response("projects", try await store.projects(page, status: status, only: only)) {
+            Components.Schemas.ProjectPage(items: $0.map(\.wire), nextCursor: $1)
+        }
     }
 
     /// `GET /projects/{projectId}`.
     @Sendable func get(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
-        JSONResponse.make(try await store.project(in: context).json)
+        try JSONResponse.make(try await store.project(in: context).wire)
     }
 
     /// `POST /projects/{projectId}/close`: fails queued runs, stops a running one, deletes results and token files no
     /// open project still uses, revokes the party tokens.
     @Sendable func close(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let existing = try await store.project(in: context)
-        let reader = try ObjectReader(try await request.requiredJSONBody())
-        try reader.only(["reason"])
-        guard
-            let reason = try reader.string(
-                "reason", required: true, must: "text of 1 to 200 characters", { Patterns.isText($0, maximum: 200) })
-        else { throw APIError.malformed("reason is required") }
+        let body = try await request.contractBody(Components.Schemas.CloseRequest.self)
+        let reason = try Rule.text(body.reason, "reason", maximum: 200)
         guard existing.isOpen else { throw APIError.projectClosed(existing.id) }
         let actor = try context.token.actor
         await board.cancel(project: existing.id)
@@ -66,7 +67,7 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
         let project = try await store.closeProject(id: existing.id, reason: reason, by: actor) { orphans in
             for sha in orphans { files.remove(sha256: sha) }
         }
-        return JSONResponse.make(project.json)
+        return try JSONResponse.make(project.wire)
     }
 
     /// `PUT /projects/{projectId}/parties/{party}/public-key`: key rotation.
@@ -76,7 +77,8 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
         guard existing.party(named: name) != nil else {
             throw APIError.notFound("no party of that name in this project")
         }
-        let key = try ProjectRequest.publicKey(try ObjectReader(try await request.requiredJSONBody()))
+        let key = try ProjectRequest.publicKey(
+            try await request.contractBody(Components.Schemas.PublicKeyInput.self), at: "the body")
         try TestKeys.refuse(key, named: "the key", allowed: allowTestKeys)
         guard existing.isOpen else { throw APIError.projectClosed(existing.id) }
         if existing.parties.contains(where: { $0.name != name && $0.publicKey == key }) {
@@ -84,7 +86,7 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
         }
         let party = try await store.replacePartyKey(
             project: existing.id, party: name, key: key, by: try context.token.actor)
-        return JSONResponse.make(party.json)
+        return try JSONResponse.make(party.wire)
     }
 }
 

@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
@@ -39,10 +40,10 @@ struct ResultsController<Store: LinkageStore>: Sendable {
                 after: after),
             by: token.actor)
         let next = page.hasMore ? page.rows.last.map(ResultCursor.make) : nil
-        let cells = page.rows.map { row in
-            zip(grant.fields, row).map { field, value in Self.cell(value, field: field, decimals: decimals) }
-        }
         if type == "text/csv" {
+            let cells = page.rows.map { row in
+                zip(grant.fields, row).map { field, value in Self.cell(value, field: field, decimals: decimals) }
+            }
             var text = Array((grant.fields.map(\.csvName).joined(separator: ",") + "\n").utf8)
             for row in cells {
                 for (index, value) in row.enumerated() {
@@ -62,16 +63,29 @@ struct ResultsController<Store: LinkageStore>: Sendable {
             }
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }
-        let items = cells.map { row in JSONValue.object(zip(grant.fields, row).map { ($0.rawValue, $1) }) }
         let counterpart = project.parties.first { $0.name != party.name }?.name ?? ""
-        return JSONResponse.make(
-            .object([
-                ("run", .string(run.id)), ("party", .string(party.name)), ("role", .string(party.role.rawValue)),
-                ("counterpartParty", .string(counterpart)),
-                ("fields", .array(grant.fields.map { .string($0.rawValue) })),
-                ("scoreDecimals", .integer(decimals)), ("totalRows", .integer(page.total)), ("items", .array(items)),
-                ("nextCursor", next.map(JSONValue.string) ?? .null),
-            ]), headers: [.cacheControl: "no-store"])
+        return try JSONResponse.make(
+            Components.Schemas.ResultPage(
+                run: run.id, party: party.name, role: party.role, counterpartParty: counterpart, fields: grant.fields,
+                scoreDecimals: decimals, totalRows: page.total,
+                items: page.rows.map { Self.item($0, fields: grant.fields, decimals: decimals) }, nextCursor: next),
+            headers: [.cacheControl: "no-store"])
+    }
+
+    /// A `ResultRow` with exactly the granted fields (the others are left out, as the contract asks).
+    static func item(_ values: [ResultValue], fields: [ResultField], decimals: Int) -> Components.Schemas.ResultRow {
+        var item = Components.Schemas.ResultRow(row: 0)
+        for (field, value) in zip(fields, values) {
+            switch (field, value) {
+            case (.row, .integer(let number)): item.row = number
+            case (.counterpartRow, .integer(let number)): item.counterpartRow = number
+            case (.rule, .text(let text)): item.rule = text
+            case (.score, .integer(let units)): item.score = score(units, decimals: decimals)
+            case (.status, .text(let text)): item.status = ResultStatus(rawValue: text)
+            default: break
+            }
+        }
+        return item
     }
 
     static func cell(_ value: ResultValue, field: ResultField, decimals: Int) -> JSONValue {

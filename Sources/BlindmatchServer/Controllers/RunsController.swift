@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
@@ -18,19 +19,18 @@ struct RunsController<Store: LinkageStore>: Sendable {
         let token = try context.token
         let project = try await store.project(in: context)
         var named: [PartyRole: String] = [:]
-        if let body = try await request.jsonBody(optional: true) {
-            let reader = try ObjectReader(body)
-            try reader.only(["watchlistUpload", "bulkUpload"])
-            for side in PartyRole.allCases {
-                named[side] = try reader.string(
-                    side.rawValue + "Upload", required: false, must: "an upload id", { Patterns.isID($0, kind: "u") })
+        if let body = try await request.contractBody(Components.Schemas.RunRequest.self, optional: true) {
+            for (side, id) in [(PartyRole.watchlist, body.watchlistUpload), (.bulk, body.bulkUpload)] {
+                named[side] = try id.map {
+                    try Rule.check($0, "\(side.rawValue)Upload", must: "an upload id") { Patterns.isID($0, kind: "u") }
+                }
             }
         }
         let run = try await store.queueRun(
             project: project, uploads: named, id: try Identifier.make("r"), by: token.actor)
         await board.wake()
-        return JSONResponse.make(
-            run.json(), status: .accepted, headers: [.location: "/projects/\(project.id)/runs/\(run.id)"])
+        return try JSONResponse.make(
+            run.wire(), status: .accepted, headers: [.location: "/projects/\(project.id)/runs/\(run.id)"])
     }
 
     /// `GET /projects/{projectId}/runs`.
@@ -45,14 +45,16 @@ struct RunsController<Store: LinkageStore>: Sendable {
             status = value
         }
         let runs = try await store.runs(page, project: project.id, status: status)
-        var rendered: [JSONValue] = []
-        for run in runs.items { rendered.append(run.json(progress: await board.progress(of: run))) }
-        return Listing.response("runs", Page(items: rendered, nextBefore: runs.nextBefore)) { $0 }
+        var rendered: [Components.Schemas.Run] = []
+        for run in runs.items { rendered.append(run.wire(progress: await board.progress(of: run))) }
+        return try Listing.response("runs", Page(items: rendered, nextBefore: runs.nextBefore)) {
+            Components.Schemas.RunPage(items: $0, nextCursor: $1)
+        }
     }
 
     /// `GET /projects/{projectId}/runs/{runId}`.
     @Sendable func get(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let run = try await store.run(in: context, of: try await store.project(in: context))
-        return JSONResponse.make(run.json(progress: await board.progress(of: run)))
+        return try JSONResponse.make(run.wire(progress: await board.progress(of: run)))
     }
 }

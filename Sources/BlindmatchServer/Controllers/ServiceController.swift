@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import Glibc
 import HTTPTypes
@@ -19,20 +20,17 @@ struct ServiceController<Store: LinkageStore>: Sendable {
     @Sendable func health(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let storeAnswers = await store.isHealthy()
         let healthy = access(dataDirectory, W_OK) == 0 && storeAnswers
-        return JSONResponse.make(
-            .object([("status", .string(healthy ? "ok" : "unavailable"))]),
-            status: healthy ? .ok : .serviceUnavailable)
+        return try JSONResponse.make(
+            Components.Schemas.Health(status: healthy ? .ok : .unavailable), status: healthy ? .ok : .serviceUnavailable
+        )
     }
 
     /// `GET /me`.
     @Sendable func me(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let token = try context.token
-        return JSONResponse.make(
-            .object([
-                ("tokenId", .string(token.id)), ("role", .string(token.role.rawValue)), ("name", .string(token.name)),
-                ("project", token.project.map(JSONValue.string) ?? .null),
-                ("party", token.party.map(JSONValue.string) ?? .null),
-            ]))
+        return try JSONResponse.make(
+            Components.Schemas.Caller(
+                tokenId: token.id, role: token.role, name: token.name, project: token.project, party: token.party))
     }
 
     /// `GET /metrics`, as JSON or in Prometheus's text format.
@@ -65,32 +63,18 @@ struct ServiceController<Store: LinkageStore>: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
         }
-        return JSONResponse.make(
-            .object([
-                ("uptimeSeconds", .integer(uptime)),
-                (
-                    "projects",
-                    .object(ProjectStatus.allCases.map { ($0.rawValue, .integer(snapshot.projects[$0] ?? 0)) })
-                ),
-                ("runs", .object(RunStatus.allCases.map { ($0.rawValue, .integer(snapshot.runs[$0] ?? 0)) })),
-                (
-                    "comparisons",
-                    .object([
-                        ("total", .integer(snapshot.comparisons)),
-                        ("lastRunPerSecond", snapshot.lastRunPerSecond.map(JSONValue.integer) ?? .null),
-                        ("lastRun", snapshot.lastRun.map(JSONValue.string) ?? .null),
-                    ])
-                ),
-                (
-                    "uploads",
-                    .object([
-                        ("accepted", .integer(snapshot.uploadsAccepted)),
-                        ("refused", .integer(snapshot.uploadsRefused)),
-                        ("bytesTotal", .integer(snapshot.uploadBytes)),
-                        ("largestBytes", .integer(snapshot.uploadLargest)),
-                        ("lastBytes", snapshot.uploadLast.map(JSONValue.integer) ?? .null),
-                    ])
-                ),
-            ]))
+        return try JSONResponse.make(
+            Components.Schemas.Metrics(
+                uptimeSeconds: uptime,
+                projects: .init(open: snapshot.projects[.open] ?? 0, closed: snapshot.projects[.closed] ?? 0),
+                runs: .init(
+                    queued: snapshot.runs[.queued] ?? 0, running: snapshot.runs[.running] ?? 0,
+                    succeeded: snapshot.runs[.succeeded] ?? 0, failed: snapshot.runs[.failed] ?? 0),
+                comparisons: .init(
+                    total: snapshot.comparisons, lastRunPerSecond: snapshot.lastRunPerSecond, lastRun: snapshot.lastRun),
+                uploads: .init(
+                    accepted: snapshot.uploadsAccepted, refused: snapshot.uploadsRefused,
+                    bytesTotal: snapshot.uploadBytes,
+                    largestBytes: snapshot.uploadLargest, lastBytes: snapshot.uploadLast)))
     }
 }

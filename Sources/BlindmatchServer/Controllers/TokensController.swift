@@ -1,4 +1,5 @@
 import BlindmatchAudit
+import BlindmatchContract
 import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
@@ -16,10 +17,10 @@ struct TokensController<Store: LinkageStore>: Sendable {
 
     /// `POST /tokens`: the token is shown once, in this reply.
     @Sendable func issue(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
-        let draft = try TokenDraft(try await request.requiredJSONBody())
+        let draft = try TokenDraft(try await request.contractBody(Components.Schemas.TokenRequest.self))
         let (secret, record) = try await store.issueToken(draft, by: try context.token.actor)
-        return JSONResponse.make(
-            .object([("token", .string(secret)), ("info", record.json)]), status: .created,
+        return try JSONResponse.make(
+            Components.Schemas.IssuedToken(token: secret, info: record.wire), status: .created,
             headers: [.location: "/tokens/\(record.id)", .cacheControl: "no-store"])
     }
 
@@ -37,7 +38,9 @@ struct TokensController<Store: LinkageStore>: Sendable {
         default: throw APIError.malformed("includeRevoked must be true or false")
         }
         let tokens = try await store.tokens(page, project: project, includeRevoked: includeRevoked)
-        return Listing.response("tokens", tokens, \.json)
+        return try Listing.response("tokens", tokens) {
+            Components.Schemas.TokenPage(items: $0.map(\.wire), nextCursor: $1)
+        }
     }
 
     /// `GET /tokens/{tokenId}`.
@@ -46,7 +49,7 @@ struct TokensController<Store: LinkageStore>: Sendable {
         guard let record = try await store.token(id: id) else {
             throw APIError.notFound("no token \(Identifier.printable(id))")
         }
-        return JSONResponse.make(record.json)
+        return try JSONResponse.make(record.wire)
     }
 
     /// `DELETE /tokens/{tokenId}`.
@@ -55,38 +58,34 @@ struct TokensController<Store: LinkageStore>: Sendable {
         guard let record = try await store.revokeToken(id: id, by: try context.token.actor) else {
             throw APIError.notFound("no token \(Identifier.printable(id))")
         }
-        return JSONResponse.make(record.json)
+        return try JSONResponse.make(record.wire)
     }
 }
 
 extension TokenDraft {
-    /// A `TokenRequest` body, checked member by member.
-    init(_ body: JSONValue) throws {
-        let reader = try ObjectReader(body)
-        try reader.only(["role", "name", "project", "party", "expiresAt"])
-        guard let role = Role(rawValue: try reader.requiredString("role")) else {
-            throw APIError.malformed("role must be operator, auditor or party")
-        }
-        let name = try reader.string(
-            "name", required: false, must: "a name ([A-Za-z0-9][A-Za-z0-9._-]{0,99})", Patterns.isName)
-        let project = try reader.string(
-            "project", required: false, must: "a project id", { Patterns.isID($0, kind: "p") })
-        let party = try reader.string("party", required: false, must: "a party name", Patterns.isName)
-        let expiresAt = try reader.string(
-            "expiresAt", required: false, must: "a time YYYY-MM-DDThh:mm:ssZ", Patterns.isTimestamp)
-        switch role {
-        case .party:
-            guard project != nil, party != nil, name == nil else {
-                throw APIError.malformed("a party token needs project and party, and no name")
+    /// A `TokenRequest` body: a party token (`project` and `party`) or a staff token (`name`), as the contract's two
+    /// shapes say; then the patterns the generator does not check, and an expiry in the future.
+    init(_ body: Components.Schemas.TokenRequest) throws {
+        let expiresAt: String?
+        switch body {
+        case .PartyTokenRequest(let party):
+            let project = try Rule.check(party.project, "project", must: "a project id") {
+                Patterns.isID($0, kind: "p")
             }
-        case .auditor, .operator:
-            guard name != nil, project == nil, party == nil else {
-                throw APIError.malformed("an \(role.rawValue) token needs a name, and no project or party")
-            }
+            let name = try Rule.check(party.party, "party", must: "a party name", Patterns.isName)
+            expiresAt = party.expiresAt
+            self.init(role: .party, name: name, project: project, party: name, expiresAt: expiresAt)
+        case .StaffTokenRequest(let staff):
+            let name = try Rule.check(
+                staff.name, "name", must: "a name ([A-Za-z0-9][A-Za-z0-9._-]{0,99})", Patterns.isName)
+            expiresAt = staff.expiresAt
+            self.init(
+                role: staff.role == .auditor ? .auditor : ._operator, name: name, project: nil, party: nil,
+                expiresAt: expiresAt)
         }
-        if let expiresAt, expiresAt <= AuditTime.now().text {
-            throw APIError.invalid("expiresAt must be in the future")
+        if let expiresAt {
+            _ = try Rule.check(expiresAt, "expiresAt", must: "a time YYYY-MM-DDThh:mm:ssZ", Patterns.isTimestamp)
+            guard expiresAt > AuditTime.now().text else { throw APIError.invalid("expiresAt must be in the future") }
         }
-        self.init(role: role, name: name ?? party ?? "", project: project, party: party, expiresAt: expiresAt)
     }
 }

@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
@@ -112,8 +113,8 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         logger.info(
             "upload accepted",
             metadata: ["project": "\(project.id)", "upload": "\(record.id)", "bytes": "\(record.bytes)"])
-        return JSONResponse.make(
-            record.json, status: .created, headers: [.location: "/projects/\(project.id)/uploads/\(record.id)"])
+        return try JSONResponse.make(
+            record.wire, status: .created, headers: [.location: "/projects/\(project.id)/uploads/\(record.id)"])
     }
 
     /// `GET /projects/{projectId}/uploads`: a party lists only its own.
@@ -129,7 +130,9 @@ struct UploadsController<Store: LinkageStore>: Sendable {
             }
             party = token.party
         }
-        return Listing.response("uploads", try await store.uploads(page, project: project.id, party: party), \.json)
+        return try Listing.response("uploads", try await store.uploads(page, project: project.id, party: party)) {
+            Components.Schemas.UploadPage(items: $0.map(\.wire), nextCursor: $1)
+        }
     }
 
     /// `GET /projects/{projectId}/uploads/{uploadId}`.
@@ -143,7 +146,7 @@ struct UploadsController<Store: LinkageStore>: Sendable {
         if token.role == .party && upload.party != token.party {
             throw APIError.forbidden(.forbiddenParty, "a party reads only its own uploads")
         }
-        return JSONResponse.make(upload.json)
+        return try JSONResponse.make(upload.wire)
     }
 }
 

@@ -1,3 +1,5 @@
+import BlindmatchContract
+
 /// A refusal answered to a client: its kind (which the HTTP layer turns into a status), a code from the closed list
 /// of `Protocol/openapi.yaml` (`Error.code`), a message that names the rule (never a record value, token, bearer
 /// token, secret or key) and, for refused token files, the SPEC rule as `blindmatch verify` prints it.
@@ -12,18 +14,8 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         case internalServerError, serviceUnavailable, insufficientStorage
     }
 
-    /// The contract's closed list of error codes (`Error.code`).
-    public enum Code: String, Sendable, CaseIterable {
-        case malformedRequest, truncatedUpload, unauthenticated, forbiddenRole, forbiddenProject, forbiddenParty
-        case notGranted, notFound, methodNotAllowed, notAcceptable, nameTaken, keyIdInUse, keyInUse, projectClosed
-        case uploadMissing, runNotFinished, lastOperatorToken, partyNotRegistered, payloadTooLarge
-        case unsupportedMediaType, invalidRequest, invalidPublicKey, incompatibleUploads
-        case tokenFileStructure, tokenFileDigest, tokenFileUnsigned, tokenFileSignature, tokenFileSigner
-        case tokenFileSchema, tokenFileKeyId, tokenFileParty, tokenFileIncompatible, tokenFileHeaderData
-        case tokenFilePadding, tokenFilePresence, tokenFilePlaintext, uploadTooSlow, tooManyUploads
-        case partyQuotaExceeded, insufficientStorage
-        case `internal`, unavailable
-    }
+    /// The contract's closed list of error codes (`Error.code`), generated (`internal` is `._internal`).
+    public typealias Code = Components.Schemas._Error.CodePayload
 
     public let kind: Kind
     public let code: Code

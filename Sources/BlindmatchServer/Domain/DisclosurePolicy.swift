@@ -1,4 +1,4 @@
-import BlindmatchProtocol
+import BlindmatchContract
 
 /// What each party role may read (`Protocol/service.md`, "Disclosure policy").
 struct DisclosurePolicy: Sendable, Equatable {
@@ -14,21 +14,14 @@ struct DisclosurePolicy: Sendable, Equatable {
 
     func grant(for role: PartyRole) -> Grant? { grants.first { $0.role == role } }
 
-    var json: JSONValue {
-        .object([
-            ("scoreDecimals", .number(String(scoreDecimals))),
-            (
-                "grants",
-                .array(
-                    grants.map { grant in
-                        .object([
-                            ("role", .string(grant.role.rawValue)),
-                            ("fields", .array(grant.fields.map { .string($0.rawValue) })),
-                            ("statuses", .array(grant.statuses.map { .string($0.rawValue) })),
-                        ])
-                    })
-            ),
-        ])
+    /// The policy as a project states it (`Project.disclosure`), which is also how the store keeps it.
+    var wire: Components.Schemas.Project.DisclosurePayload {
+        .init(scoreDecimals: scoreDecimals, grants: grants.map(\.wire))
+    }
+
+    /// The canonical JSON the store keeps.
+    var storedText: String {
+        get throws { try ContractEncoder().canonicalText(wire) }
     }
 
     init(scoreDecimals: Int, grants: [Grant]) {
@@ -38,14 +31,17 @@ struct DisclosurePolicy: Sendable, Equatable {
 
     /// A policy as the store keeps it (its canonical JSON).
     init(stored text: String) throws {
-        let value = try JSONValue(parsing: text, source: "disclosure")
-        scoreDecimals = value["scoreDecimals"]?.intValue ?? 2
-        grants = (value["grants"]?.arrayValue ?? []).compactMap { grant in
-            guard let role = grant["role"]?.stringValue.flatMap(PartyRole.init(rawValue:)) else { return nil }
-            return Grant(
-                role: role,
-                fields: grant["fields"]?.arrayValue?.compactMap { $0.stringValue.flatMap(ResultField.init) } ?? [],
-                statuses: grant["statuses"]?.arrayValue?.compactMap { $0.stringValue.flatMap(ResultStatus.init) } ?? [])
-        }
+        let stored = try ContractDecoder.decode(
+            Components.Schemas.Project.DisclosurePayload.self, from: text, source: "disclosure")
+        self.init(scoreDecimals: stored.scoreDecimals, grants: stored.grants.map(Grant.init(wire:)))
+    }
+}
+
+extension DisclosurePolicy.Grant {
+    /// `DisclosureGrant`.
+    var wire: Components.Schemas.DisclosureGrant { .init(role: role, fields: fields, statuses: statuses) }
+
+    init(wire: Components.Schemas.DisclosureGrant) {
+        self.init(role: wire.role, fields: wire.fields, statuses: wire.statuses)
     }
 }

@@ -1,27 +1,24 @@
-/// A project's status (`ProjectStatus`).
-public enum ProjectStatus: String, Sendable, Codable, CaseIterable {
-    case open, closed
-}
+import BlindmatchContract
+
+/// A project's status (the contract's `ProjectStatus`).
+public typealias ProjectStatus = Components.Schemas.ProjectStatus
 
 /// A run's status (`RunStatus`), in the order metrics list them.
-public enum RunStatus: String, Sendable, Codable, CaseIterable {
-    case queued, running, succeeded, failed
-}
+public typealias RunStatus = Components.Schemas.RunStatus
 
-/// The stage a run is in (`Run.progress.stage`).
-public enum RunStage: String, Sendable, Codable, CaseIterable {
-    case queued, exact, fuzzy, writing, done
-}
+/// The stage a run is in (`RunStage`, `Run.progress.stage`).
+public typealias RunStage = Components.Schemas.RunStage
 
-/// A result pair's status: at or above the threshold, or in the review band.
-public enum ResultStatus: String, Sendable, Codable, CaseIterable {
-    case match, possible
-}
+/// Why a run failed (`RunFailureCode`, `Run.failure.code`).
+public typealias RunFailureCode = Components.Schemas.RunFailureCode
 
-/// The fields of a result row a disclosure grant can name, in the order they are served.
-public enum ResultField: String, Sendable, Codable, CaseIterable {
-    case row, counterpartRow, rule, score, status
+/// A result pair's status (`ResultStatus`): at or above the threshold, or in the review band.
+public typealias ResultStatus = Components.Schemas.ResultStatus
 
+/// The fields of a result row a disclosure grant can name (`ResultField`), in the order they are served.
+public typealias ResultField = Components.Schemas.ResultField
+
+extension ResultField {
     /// The column name in CSV results.
     var csvName: String { self == .counterpartRow ? "counterpart_row" : rawValue }
 }

@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import HTTPTypes
 import Hummingbird
@@ -25,16 +26,10 @@ extension APIError: HTTPResponseError {
     }
 
     /// The `Error` body.
-    var body: JSONValue {
-        var members: [(key: String, value: JSONValue)] = [
-            ("code", .string(code.rawValue)), ("message", .string(message)),
-        ]
-        if let rule { members.append(("rule", .string(rule))) }
-        return .object(members)
-    }
+    var body: Components.Schemas._Error { .init(code: code, message: message, rule: rule) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONResponse.make(body, status: status)
+        var response = try JSONResponse.make(body, status: status)
         if kind == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
@@ -42,6 +37,14 @@ extension APIError: HTTPResponseError {
 
 /// JSON responses: compact canonical JSON (SPEC §2.1) with `application/json`.
 enum JSONResponse {
+    /// A body of the contract's generated types, written by ``ContractEncoder`` (`null` for a required member that
+    /// is nil).
+    static func make(
+        _ body: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    ) throws -> Response {
+        make(try ContractEncoder().encode(body), status: status, headers: headers)
+    }
+
     static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json"

@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import Foundation
 import Hummingbird
@@ -35,9 +36,9 @@ extension Request {
     /// The largest JSON request body.
     static let maxJSONBytes = 1 << 20
 
-    /// The JSON body: 415 unless `application/json`, 413 over 1 MiB, 400 unless it parses. `optional` bodies may be
-    /// absent (no content at all).
-    func jsonBody(optional: Bool = false) async throws -> JSONValue? {
+    /// The JSON body's bytes: 415 unless `application/json`, 413 over 1 MiB, 400 unless it parses (SPEC §2.1's
+    /// parser: one value, no duplicate members). `optional` bodies may be absent (no content at all).
+    private func jsonBytes(optional: Bool) async throws -> (bytes: [UInt8], value: JSONValue)? {
         let length = headers[.contentLength].flatMap { Int($0) }
         let chunked = headers[.transferEncoding] != nil
         if optional && (length ?? 0) == 0 && !chunked { return nil }
@@ -54,16 +55,36 @@ extension Request {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge
         }
+        let bytes = Array(buffer.readableBytesView)
         do {
-            return try JSONValue(parsing: Array(buffer.readableBytesView), source: "body")
+            return (bytes, try JSONValue(parsing: bytes, source: "body"))
         } catch {
-            throw APIError.malformed("the body is not valid JSON")
+            throw APIError.malformed("the body is not valid JSON (one value, no member twice)")
         }
     }
 
-    /// A required JSON body.
-    func requiredJSONBody() async throws -> JSONValue {
-        guard let body = try await jsonBody() else { throw APIError.malformed("a body is required") }
+    /// The body as the contract's generated type `Body`: `jsonBytes`'s checks, then its shape (400
+    /// `malformedRequest` naming the member, never its value). `null` is refused except at `nullable` paths
+    /// (`$.matching.reviewFrom`): the generated types read an optional member's null as its absence.
+    func contractBody<Body: Decodable>(
+        _ type: Body.Type, optional: Bool = false, nullable: Set<String> = []
+    ) async throws -> Body? {
+        guard let (bytes, value) = try await jsonBytes(optional: optional) else { return nil }
+        if let path = value.nullMemberPaths().first(where: { !nullable.contains($0) }) {
+            throw APIError.malformed("\(path) must not be null")
+        }
+        do {
+            return try ContractDecoder.decode(type, from: bytes, source: "body")
+        } catch let error as ContractDecodingError {
+            throw APIError.malformed(error.path == "$" ? "the body \(error.reason)" : "\(error.path) \(error.reason)")
+        }
+    }
+
+    /// A required body of the contract's type `Body`.
+    func contractBody<Body: Decodable>(_ type: Body.Type, nullable: Set<String> = []) async throws -> Body {
+        guard let body = try await contractBody(type, optional: false, nullable: nullable) else {
+            throw APIError.malformed("a body is required")
+        }
         return body
     }
 
@@ -93,8 +114,33 @@ extension Request {
 
 /// The `…Page` body of a listing: its items and the cursor of the next page, if any.
 enum Listing {
-    static func response<Item>(_ name: String, _ page: Page<Item>, _ render: (Item) -> JSONValue) -> Response {
-        let next = page.nextBefore.map { JSONValue.string("\(name)_\($0)") } ?? .null
-        return JSONResponse.make(.object([("items", .array(page.items.map(render))), ("nextCursor", next)]))
+    static func response<Item, Body: Encodable>(
+        _ name: String, _ page: Page<Item>, _ body: ([Item], String?) -> Body
+    ) throws -> Response {
+        try JSONResponse.make(body(page.items, page.nextBefore.map { "\(name)_\($0)" }))
+    }
+}
+
+extension JSONValue {
+    /// The JSONPaths of the members and items that are `null`, in document order (`$.matching.reviewFrom`).
+    func nullMemberPaths(at path: String = "$") -> [String] {
+        switch self {
+        case .null: [path]
+        case .array(let items): items.enumerated().flatMap { $1.nullMemberPaths(at: "\(path)[\($0)]") }
+        case .object(let members):
+            members.flatMap { $0.value.nullMemberPaths(at: "\(path).\(ObjectMemberName.printable($0.key))") }
+        default: []
+        }
+    }
+}
+
+/// A member name fit for a message: names are the client's own text, so only short plain ones are echoed.
+enum ObjectMemberName {
+    static func printable(_ key: String) -> String {
+        key.utf8.count <= 64
+            && key.unicodeScalars.allSatisfy({
+                $0.isASCII && $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_"
+            })
+            ? key : "(an unexpected member)"
     }
 }

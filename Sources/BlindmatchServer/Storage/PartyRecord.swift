@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import Foundation
 import GRDB
@@ -19,20 +20,14 @@ struct PartyRecord: Sendable, FetchableRecord {
     }
 
     /// The `Party` schema.
-    var json: JSONValue {
-        .object([
-            ("name", .string(name)), ("role", .string(role.rawValue)), ("publicKey", publicKey.json),
-            ("registeredAt", .string(registeredAt)),
-        ])
+    var wire: Components.Schemas.Party {
+        .init(name: name, role: role, publicKey: publicKey.wire, registeredAt: registeredAt)
     }
 }
 
 extension PublicSigningKey {
     /// The `PublicKey` schema.
-    var json: JSONValue {
-        .object([
-            ("algorithm", .string("Ed25519")), ("pem", .string(pem())), ("hex", .string(Hex.encode(rawBytes))),
-            ("fingerprint", .string(fingerprint)),
-        ])
+    var wire: Components.Schemas.PublicKey {
+        .init(algorithm: .ed25519, pem: pem(), hex: Hex.encode(rawBytes), fingerprint: fingerprint)
     }
 }

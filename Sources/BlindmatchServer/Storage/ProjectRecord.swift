@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchMatching
 import BlindmatchProtocol
 import GRDB
@@ -44,14 +45,11 @@ struct ProjectRecord: Sendable {
     }
 
     /// The `Project` schema.
-    var json: JSONValue {
-        .object([
-            ("id", .string(id)), ("name", .string(name)), ("purpose", .string(purpose)),
-            ("legalBasis", .string(legalBasis)), ("schemaFingerprint", .string(schemaFingerprint)),
-            ("keyId", .string(keyId)), ("parties", .array(parties.map(\.json))), ("matching", matching.json),
-            ("disclosure", disclosure.json), ("status", .string(status.rawValue)), ("createdAt", .string(createdAt)),
-            ("closedAt", closedAt.map(JSONValue.string) ?? .null),
-            ("closeReason", closeReason.map(JSONValue.string) ?? .null),
-        ])
+    var wire: Components.Schemas.Project {
+        .init(
+            id: id, name: name, purpose: purpose, legalBasis: legalBasis, schemaFingerprint: schemaFingerprint,
+            keyId: keyId, parties: parties.map(\.wire), matching: matching.wire,
+            disclosure: disclosure.wire,
+            status: status, createdAt: createdAt, closedAt: closedAt, closeReason: closeReason)
     }
 }

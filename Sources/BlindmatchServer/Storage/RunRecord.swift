@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchMatching
 import BlindmatchProtocol
 import Foundation
@@ -46,27 +47,20 @@ struct RunRecord: Sendable {
     }
 
     /// The `Run` schema; `live` is the progress of a run being executed now, which the store does not follow.
-    func json(progress live: RunProgress? = nil) -> JSONValue {
+    func wire(progress live: RunProgress? = nil) -> Components.Schemas.Run {
         let stage = live?.stage ?? self.stage
         let fraction = min(1, max(0, live?.fraction ?? self.fraction))
-        let failure: JSONValue =
-            failureCode.map { code in
-                .object([("code", .string(code)), ("message", .string(failureMessage ?? code))])
-            } ?? .null
-        return .object([
-            ("id", .string(id)), ("project", .string(project)), ("status", .string(status.rawValue)),
-            ("watchlistUpload", .string(watchlistUpload)), ("bulkUpload", .string(bulkUpload)),
-            ("settings", settings.json), ("attempt", .integer(attempt)),
-            (
-                "progress",
-                .object([
-                    ("stage", .string(stage.rawValue)), ("fraction", .number(String(format: "%.4f", fraction))),
-                ])
-            ),
-            ("summary", summary?.json ?? .null), ("failure", failure), ("requestedBy", .string(requestedBy)),
-            ("queuedAt", .string(queuedAt)), ("startedAt", startedAt.map(JSONValue.string) ?? .null),
-            ("finishedAt", finishedAt.map(JSONValue.string) ?? .null),
-        ])
+        // A stored code the contract does not know (none is written) reads as `internal` rather than failing the reply.
+        let failure = failureCode.map { code in
+            Components.Schemas.Run.FailurePayload(
+                code: .init(rawValue: code) ?? ._internal, message: failureMessage ?? code)
+        }
+        return .init(
+            id: id, project: project, status: status, watchlistUpload: watchlistUpload, bulkUpload: bulkUpload,
+            settings: settings.wire, attempt: attempt,
+            progress: .init(stage: stage, fraction: (fraction * 10_000).rounded() / 10_000),
+            summary: summary?.wire, failure: failure, requestedBy: requestedBy, queuedAt: queuedAt,
+            startedAt: startedAt, finishedAt: finishedAt)
     }
 }
 
@@ -77,43 +71,19 @@ struct RunProgress: Sendable, Equatable {
 }
 
 /// What a succeeded run counted (`Run.summary`).
-struct RunSummary: Sendable, Equatable {
-    var watchlistRecords: Int
-    var bulkRecords: Int
-    var matches: Int
-    var possible: Int
-    var comparisons: Int
-    var seconds: Double
+typealias RunSummary = Components.Schemas.Run.SummaryPayload
 
-    init(watchlistRecords: Int, bulkRecords: Int, matches: Int, possible: Int, comparisons: Int, seconds: Double) {
-        self.watchlistRecords = watchlistRecords
-        self.bulkRecords = bulkRecords
-        self.matches = matches
-        self.possible = possible
-        self.comparisons = comparisons
-        self.seconds = seconds
-    }
-
+extension RunSummary {
+    /// A summary as the store keeps it: `Run.summary`'s canonical JSON.
     init(stored text: String) throws {
-        let value = try JSONValue(parsing: text, source: "summary")
-        watchlistRecords = value["watchlistRecords"]?.intValue ?? 0
-        bulkRecords = value["bulkRecords"]?.intValue ?? 0
-        matches = value["matches"]?.intValue ?? 0
-        possible = value["possible"]?.intValue ?? 0
-        comparisons = value["comparisons"]?.intValue ?? 0
-        seconds =
-            value["seconds"].flatMap { value -> Double? in
-                if case .number(let text) = value { return Double(text) }
-                return nil
-            } ?? 0
+        self = try ContractDecoder.decode(Self.self, from: text, source: "summary")
     }
 
-    var json: JSONValue {
-        .object([
-            ("watchlistRecords", .integer(watchlistRecords)), ("bulkRecords", .integer(bulkRecords)),
-            ("matches", .integer(matches)), ("possible", .integer(possible)), ("comparisons", .integer(comparisons)),
-            ("seconds", .number(String(format: "%.3f", seconds))),
-        ])
+    /// `Run.summary` as served and stored: the seconds to the millisecond.
+    var wire: Self {
+        var rounded = self
+        rounded.seconds = (seconds * 1000).rounded() / 1000
+        return rounded
     }
 }
 

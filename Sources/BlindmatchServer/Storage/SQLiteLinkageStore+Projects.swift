@@ -54,8 +54,8 @@ extension SQLiteLinkageStore {
                     """,
                 arguments: [
                     id, request.name, request.purpose, request.legalBasis, request.schemaFingerprint, request.keyId,
-                    request.matching.json.canonicalText, request.matching.vetoKeysDefaulted,
-                    request.disclosure.json.canonicalText, now, try Self.nextOrdinal(db),
+                    try request.matching.storedText, request.matching.vetoKeysDefaulted,
+                    try request.disclosure.storedText, now, try Self.nextOrdinal(db),
                 ])
             try Self.append(
                 db, actor: actor, action: .projectCreated, project: id,

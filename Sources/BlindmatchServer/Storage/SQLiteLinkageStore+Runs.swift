@@ -1,4 +1,5 @@
 import BlindmatchAudit
+import BlindmatchContract
 import BlindmatchMatching
 import BlindmatchProtocol
 import GRDB
@@ -68,7 +69,7 @@ extension SQLiteLinkageStore {
                     VALUES (?, ?, 'queued', ?, ?, ?, ?, 0, 'queued', 0, ?, ?, ?)
                     """,
                 arguments: [
-                    id, project.id, a.id, b.id, project.matching.json.canonicalText,
+                    id, project.id, a.id, b.id, try project.matching.storedText,
                     project.matching.vetoKeysDefaulted, actor.text, AuditTime.now().text, try Self.nextOrdinal(db),
                 ])
             try Self.append(
@@ -160,7 +161,8 @@ extension SQLiteLinkageStore {
                             comparisons = ?, fuzzySeconds = ? WHERE id = ? AND status = 'running' AND attempt = ?
                         """,
                     arguments: [
-                        summary.json.canonicalText, now, report.comparisons, report.fuzzySeconds, run.id, run.attempt,
+                        try ContractEncoder().canonicalText(summary.wire), now, report.comparisons, report.fuzzySeconds,
+                        run.id, run.attempt,
                     ])
                 guard db.changesCount > 0 else { return false }
                 let insert = try db.makeStatement(

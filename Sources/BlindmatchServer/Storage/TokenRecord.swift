@@ -1,4 +1,5 @@
 import BlindmatchAudit
+import BlindmatchContract
 import BlindmatchProtocol
 import Foundation
 import GRDB
@@ -57,20 +58,17 @@ struct TokenRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
     /// The audit actor a request with this token acts as.
     var actor: AuditActor {
         switch role {
-        case .operator: .operator
+        case ._operator: .operator
         case .auditor: .auditor(name)
         case .party: .party(party ?? name)
         }
     }
 
     /// The `TokenInfo` schema.
-    var json: JSONValue {
-        .object([
-            ("id", .string(id)), ("role", .string(role.rawValue)), ("name", .string(name)),
-            ("project", project.map(JSONValue.string) ?? .null), ("party", party.map(JSONValue.string) ?? .null),
-            ("issuedAt", .string(issuedAt)), ("expiresAt", expiresAt.map(JSONValue.string) ?? .null),
-            ("revokedAt", revokedAt.map(JSONValue.string) ?? .null),
-        ])
+    var wire: Components.Schemas.TokenInfo {
+        .init(
+            id: id, role: role, name: name, project: project, party: party, issuedAt: issuedAt,
+            expiresAt: expiresAt, revokedAt: revokedAt)
     }
 }
 

@@ -1,3 +1,4 @@
+import BlindmatchContract
 import BlindmatchProtocol
 import GRDB
 
@@ -48,15 +49,11 @@ struct UploadRecord: Sendable {
     }
 
     /// The `Upload` schema.
-    var json: JSONValue {
-        .object([
-            ("id", .string(id)), ("project", .string(project)), ("party", .string(party)),
-            ("sha256", .string(sha256)), ("bytes", .integer(bytes)), ("records", .integer(records)),
-            ("signer", .string(signer)), ("schemaFingerprint", .string(schemaFingerprint)), ("keyId", .string(keyId)),
-            ("filterBits", .integer(filterBits)), ("matchKeys", .array(matchKeys.map(JSONValue.string))),
-            ("fileCreatedAt", .string(fileCreatedAt)), ("receivedAt", .string(receivedAt)),
-            ("current", .bool(current)),
-        ])
+    var wire: Components.Schemas.Upload {
+        .init(
+            id: id, project: project, party: party, sha256: sha256, bytes: bytes, records: records, signer: signer,
+            schemaFingerprint: schemaFingerprint, keyId: keyId, filterBits: filterBits, matchKeys: matchKeys,
+            fileCreatedAt: fileCreatedAt, receivedAt: receivedAt, current: current)
     }
 }
 

@@ -5,7 +5,7 @@ import BlindmatchProtocol
 /// Read from a file only its owner can read, or from the environment; never from the command line, where other
 /// users of the machine and the shell's history would see it. Its description is redacted, and the only way out
 /// are ``authorizationHeader`` and ``fileContents``: do not print, log or put it in an error.
-struct BearerToken: Sendable, CustomStringConvertible, Decodable {
+struct BearerToken: Sendable, CustomStringConvertible {
     private let secret: String
 
     /// The token in `text`, with one trailing newline (LF or CRLF) dropped.
@@ -50,12 +50,6 @@ struct BearerToken: Sendable, CustomStringConvertible, Decodable {
             throw ClientError(.missingToken, "\(path): not a bearer token (not UTF-8 text)")
         }
         try self.init(text: text, source: path)
-    }
-
-    /// Decodes the `token` member of an `IssuedToken` (`Protocol/openapi.yaml`).
-    init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        try self.init(text: text, source: "the issued token")
     }
 
     /// The value of the `Authorization` header.

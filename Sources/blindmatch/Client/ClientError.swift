@@ -50,7 +50,7 @@ struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// A refusal: the server's status and error body, as `server refused (403 forbiddenParty): message [rule]`.
     static func refusal(
-        status: Int, body: ServiceAPI.ErrorBody?, route: String, file: String = #fileID, line: Int = #line
+        status: Int, body: ServiceAPI._Error?, route: String, file: String = #fileID, line: Int = #line
     ) -> ClientError {
         let verb = status >= 500 ? "server failed" : "server refused"
         guard let body else {
@@ -60,8 +60,9 @@ struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
         }
         let rule = body.rule.map { " [\($0.printable)]" } ?? ""
         return ClientError(
-            .refused, "\(verb) (\(status) \(body.code.printable)): \(body.message.printable)\(rule)", status: status,
-            serverCode: body.code, file: file, line: line)
+            .refused, "\(verb) (\(status) \(body.code.rawValue.printable)): \(body.message.printable)\(rule)",
+            status: status,
+            serverCode: body.code.rawValue, file: file, line: line)
     }
 
     var description: String { reason }

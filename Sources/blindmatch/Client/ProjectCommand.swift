@@ -65,11 +65,11 @@ struct ProjectListCommand: AsyncParsableCommand {
             var endpoint = Endpoint(.GET, "projects")
             if let status { endpoint.query.append(("status", status)) }
             let projects = try await connection.withClient { client in
-                try await client.all(endpoint, of: ServiceAPI.Project.self)
+                try await client.all(endpoint, pages: ServiceAPI.ProjectPage.self)
             }
             let rows = projects.map { project in
                 [
-                    project.id, project.status, project.createdAt,
+                    project.id, project.status.rawValue, project.createdAt,
                     project.parties.map { "\($0.role.rawValue) \($0.name)" }.joined(separator: ", "), project.name,
                 ]
             }
@@ -111,7 +111,7 @@ enum ProjectSummary {
     static func text(of project: ServiceAPI.Project) -> String {
         var lines = [
             "name: \(project.name)",
-            "status: \(project.status)" + (project.closedAt.map { " since \($0)" } ?? "")
+            "status: \(project.status.rawValue)" + (project.closedAt.map { " since \($0)" } ?? "")
                 + (project.closeReason.map { " (\($0))" } ?? ""),
             "purpose: \(project.purpose)",
             "legal basis: \(project.legalBasis)",
@@ -123,7 +123,7 @@ enum ProjectSummary {
                 "\(party.role.rawValue) party: \(party.name), key fingerprint \(party.publicKey.fingerprint)")
         }
         lines.append("matching: \(settings(project.matching))")
-        let decimals = project.disclosure.scoreDecimals.map { "\($0)" } ?? "?"
+        let decimals = project.disclosure.scoreDecimals
         lines.append("disclosure (scores to \(decimals) decimals):")
         for role in ServiceAPI.PartyRole.allCases {
             guard let grant = project.disclosure.grants.first(where: { $0.role == role }) else {
@@ -143,14 +143,12 @@ enum ProjectSummary {
     }
 
     /// Matching settings in one line: `threshold 0.85, review from 0.75, solver many-to-one, veto nino, blocking`.
-    static func settings(_ settings: ServiceAPI.MatchingSettings) -> String {
+    static func settings(_ settings: ServiceAPI.MatchingSettingsResolved) -> String {
         var parts = ["threshold \(settings.threshold)"]
         parts.append(settings.reviewFrom.map { "review from \($0)" } ?? "no review band")
-        if let solver = settings.solver { parts.append("solver \(solver)") }
-        if let veto = settings.vetoKeys {
-            parts.append(veto.isEmpty ? "no veto" : "veto \(veto.joined(separator: ", "))")
-        }
-        if let blocking = settings.blocking { parts.append(blocking ? "blocking" : "no blocking") }
+        parts.append("solver \(settings.solver.rawValue)")
+        parts.append(settings.vetoKeys.isEmpty ? "no veto" : "veto \(settings.vetoKeys.joined(separator: ", "))")
+        parts.append(settings.blocking ? "blocking" : "no blocking")
         return parts.joined(separator: ", ")
     }
 }

@@ -102,7 +102,8 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             return try Self.party(named: name, role: role, publicKeyFile: path)
         }
         let matching = ServiceAPI.MatchingSettings(
-            threshold: settings.threshold, reviewFrom: settings.reviewFrom, solver: settings.solver,
+            threshold: settings.threshold, reviewFrom: settings.reviewFrom,
+            solver: settings.solver.flatMap(ServiceAPI.Solver.init(rawValue:)),
             vetoKeys: settings.noVeto ? [] : (settings.veto.isEmpty ? nil : settings.veto),
             blocking: !settings.noBlocking)
         return ServiceAPI.ProjectRequest(
@@ -120,7 +121,7 @@ struct ProjectCreateCommand: AsyncParsableCommand {
     ) throws -> ServiceAPI.PartyRequest {
         let key = try PublicSigningKey(contentsOfFile: path)
         return ServiceAPI.PartyRequest(
-            name: name, role: role, publicKey: ServiceAPI.PublicKeyInput(pem: key.pem(), fingerprint: key.fingerprint))
+            name: name, role: role, publicKey: .PemPublicKeyInput(.init(pem: key.pem(), fingerprint: key.fingerprint)))
     }
 
     /// The policy used without `--disclosure`: the watch-list party reads every field of its matches (and of its

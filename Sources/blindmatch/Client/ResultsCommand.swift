@@ -198,7 +198,7 @@ struct ResultsCommand: AsyncParsableCommand {
         if let counterpartRow = row.counterpartRow { members.append("\"counterpartRow\":\(counterpartRow)") }
         if let rule = row.rule { members.append("\"rule\":\(try json(rule))") }
         if let score = row.score { members.append("\"score\":\(try json(score))") }
-        if let status = row.status { members.append("\"status\":\(try json(status))") }
+        if let status = row.status { members.append("\"status\":\(try json(status.rawValue))") }
         return "{" + members.joined(separator: ",") + "}"
     }
 

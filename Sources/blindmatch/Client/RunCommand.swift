@@ -77,7 +77,7 @@ struct RunStartCommand: AsyncParsableCommand {
             while !run.status.isFinished {
                 status.show(
                     (run.status == .queued
-                        ? "queued" : "\(run.progress.stage) \(Format.percent(run.progress.fraction))")
+                        ? "queued" : "\(run.progress.stage.rawValue) \(Format.percent(run.progress.fraction))")
                         .printable + (run.attempt > 1 ? ", attempt \(run.attempt)" : ""))
                 try await Task.sleep(for: pollInterval)
                 run = try await client.json(Endpoint(.GET, "projects", project, "runs", run.id))
@@ -135,13 +135,14 @@ struct RunListCommand: AsyncParsableCommand {
             var endpoint = Endpoint(.GET, "projects", project, "runs")
             if let status { endpoint.query.append(("status", status)) }
             let runs = try await connection.withClient { client in
-                try await client.all(endpoint, of: ServiceAPI.Run.self)
+                try await client.all(endpoint, pages: ServiceAPI.RunPage.self)
             }
             let rows = runs.map { run in
                 [
                     run.id, run.status.rawValue, run.queuedAt, run.finishedAt ?? "-",
                     run.summary.map { Format.count($0.matches) } ?? "-",
-                    run.summary.map { Format.count($0.possible) } ?? "-", run.failure?.code ?? "-", run.requestedBy,
+                    run.summary.map { Format.count($0.possible) } ?? "-", run.failure?.code.rawValue ?? "-",
+                    run.requestedBy,
                 ]
             }
             Console.output(
@@ -158,7 +159,7 @@ enum RunSummary {
         var lines = [
             "status: \(run.status.rawValue)"
                 + (run.status == .running || run.status == .queued
-                    ? " (\(run.progress.stage), \(Format.percent(run.progress.fraction)))" : "")
+                    ? " (\(run.progress.stage.rawValue), \(Format.percent(run.progress.fraction)))" : "")
                 + (run.attempt > 1 ? ", attempt \(run.attempt)" : ""),
             "uploads: watchlist \(run.watchlistUpload), bulk \(run.bulkUpload)",
             "settings: \(ProjectSummary.settings(run.settings))",
@@ -172,13 +173,13 @@ enum RunSummary {
                     + "\(Format.count(summary.comparisons)) comparisons in \(Format.decimal(summary.seconds, places: 2)) s"
             )
         }
-        if let failure = run.failure { lines.append("failure: \(failure.code): \(failure.message)") }
+        if let failure = run.failure { lines.append("failure: \(failure.code.rawValue): \(failure.message)") }
         return lines.map { $0.printable + "\n" }.joined()
     }
 
     /// A failed run in one line: `run r-… failed (code): message`.
     static func failure(of run: ServiceAPI.Run) -> String {
-        let code = run.failure?.code ?? "unknown"
+        let code = run.failure?.code.rawValue ?? "unknown"
         let message = run.failure?.message ?? "the server gave no reason"
         return "run \(run.id) failed (\(code)): \(message)".printable
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BlindmatchContract
 import BlindmatchProtocol
 import Glibc
 import NIOCore
@@ -69,7 +70,7 @@ struct ServiceClient: Sendable {
         }
         let bytes = try? await response.body.collect(upTo: 1 << 16)
         let errorBody = bytes.flatMap {
-            try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data($0.readableBytesView))
+            try? JSONDecoder().decode(ServiceAPI._Error.self, from: Data($0.readableBytesView))
         }
         throw ClientError.refusal(status: status, body: errorBody, route: "\(endpoint)")
     }
@@ -100,12 +101,12 @@ struct ServiceClient: Sendable {
     }
 
     /// Every item of a paginated listing (`items`, `nextCursor`), following the cursor to the last page.
-    func all<Item: Decodable & Sendable>(_ endpoint: Endpoint, of type: Item.Type = Item.self) async throws -> [Item] {
-        var items: [Item] = []
+    func all<Page: ListingPage>(_ endpoint: Endpoint, pages type: Page.Type) async throws -> [Page.Item] {
+        var items: [Page.Item] = []
         var listing = endpoint
         listing.query.append(("limit", "1000"))
         try await followCursor(listing) { page in
-            let result: ServiceAPI.Page<Item> = try await json(page)
+            let result: Page = try await json(page)
             items += result.items
             return result.nextCursor
         }

@@ -68,8 +68,11 @@ struct TokenIssueCommand: AsyncParsableCommand {
             if !force && FileIO.exists(output) {
                 throw ClientError(.invalidArgument, "\(output) already exists; use --force to replace it")
             }
-            let request = ServiceAPI.TokenRequest(
-                role: role, name: name, project: project, party: party, expiresAt: expiresAt)
+            // validate() has checked that the options fit the role.
+            let request: ServiceAPI.TokenRequest =
+                role == .party
+                ? .party(project: project ?? "", party: party ?? "", expiresAt: expiresAt)
+                : .staff(auditor: role == .auditor, name: name ?? "", expiresAt: expiresAt)
             let token = try await Self.issue(request, into: output, connection: connection)
             Console.output(
                 "\(token.id)\n\(TokenDescription.summary(of: token))\n"
@@ -92,7 +95,7 @@ struct TokenIssueCommand: AsyncParsableCommand {
             try await client.json(Endpoint(.POST, "tokens"), sending: request)
         }
         do {
-            try file.write(issued.token.fileContents)
+            try file.write(try BearerToken(text: issued.token, source: "the issued token").fileContents)
             try file.commit()
         } catch {
             throw ClientError(
@@ -123,7 +126,7 @@ struct TokenListCommand: AsyncParsableCommand {
             if let project { endpoint.query.append(("project", project)) }
             if includeRevoked { endpoint.query.append(("includeRevoked", "true")) }
             let tokens = try await connection.withClient { client in
-                try await client.all(endpoint, of: ServiceAPI.TokenInfo.self)
+                try await client.all(endpoint, pages: ServiceAPI.TokenPage.self)
             }
             let rows = tokens.map { token in
                 [

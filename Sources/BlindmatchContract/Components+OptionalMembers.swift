@@ -1,0 +1,39 @@
+// The members that `Protocol/openapi.yaml` does not list as `required`, per schema: left out when nil rather than
+// written as `null` (ContractEncoder). Every other schema's members are all required. A test
+// (`ContractTests.optionalMembersMatchTheContract`) reads the contract and fails when this list and it differ.
+
+extension Components.Schemas._Error: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["rule"] }
+}
+
+extension Components.Schemas.PartyTokenRequest: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["expiresAt"] }
+}
+
+extension Components.Schemas.StaffTokenRequest: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["expiresAt"] }
+}
+
+extension Components.Schemas.PemPublicKeyInput: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["fingerprint"] }
+}
+
+extension Components.Schemas.HexPublicKeyInput: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["fingerprint"] }
+}
+
+extension Components.Schemas.MatchingSettings: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["reviewFrom", "solver", "vetoKeys", "blocking"] }
+}
+
+extension Components.Schemas.DisclosurePolicy: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["scoreDecimals"] }
+}
+
+extension Components.Schemas.RunRequest: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["watchlistUpload", "bulkUpload"] }
+}
+
+extension Components.Schemas.ResultRow: OptionalMembers {
+    public static var optionalMembers: Set<String> { ["counterpartRow", "rule", "score", "status"] }
+}

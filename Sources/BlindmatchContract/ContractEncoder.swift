@@ -1,0 +1,283 @@
+import BlindmatchProtocol
+
+/// Encodes the contract's generated types (`Components.Schemas`) as a `JSONValue`, which the server writes in the
+/// canonical form of SPEC §2.1.
+///
+/// The generated types hold a nullable member as a Swift optional and, as every `Codable` type does, encode it with
+/// `encodeIfPresent`, which leaves a nil out. The contract, though, lists most nullable members as *required*: a
+/// project still open has `"closedAt": null`, not no `closedAt`. This encoder therefore writes `null` for a nil,
+/// except for the members a schema lists as optional (`OptionalMembers`, generated from the same contract), which it
+/// leaves out as the contract asks (`ResultRow`'s fields the grant withholds, `Error.rule`).
+public struct ContractEncoder: Sendable {
+    public init() {}
+
+    public func encode<Value: Encodable>(_ value: Value) throws -> JSONValue {
+        let root = Slot()
+        try value.encode(to: SlotEncoder(slot: root, optionalMembers: Value.optionalMembersIfAny, codingPath: []))
+        return root.value
+    }
+}
+
+/// A schema whose object has members that are not `required` (omitted rather than `null` when absent).
+public protocol OptionalMembers {
+    static var optionalMembers: Set<String> { get }
+}
+
+extension Encodable {
+    fileprivate static var optionalMembersIfAny: Set<String> {
+        (Self.self as? any OptionalMembers.Type)?.optionalMembers ?? []
+    }
+}
+
+/// One value being built: a leaf, an object whose members are slots in the order written, or an array of slots.
+private final class Slot {
+    enum Content {
+        case leaf(JSONValue)
+        case object([(key: String, slot: Slot)])
+        case array([Slot])
+    }
+
+    var content: Content = .leaf(.null)
+
+    var value: JSONValue {
+        switch content {
+        case .leaf(let value): value
+        case .object(let members): .object(members.map { (key: $0.key, value: $0.slot.value) })
+        case .array(let elements): .array(elements.map(\.value))
+        }
+    }
+
+    func append(key: String) -> Slot {
+        let slot = Slot()
+        if case .object(var members) = content {
+            members.removeAll { $0.key == key }
+            members.append((key: key, slot: slot))
+            content = .object(members)
+        } else {
+            content = .object([(key: key, slot: slot)])
+        }
+        return slot
+    }
+
+    func appendElement() -> Slot {
+        let slot = Slot()
+        if case .array(var elements) = content {
+            elements.append(slot)
+            content = .array(elements)
+        } else {
+            content = .array([slot])
+        }
+        return slot
+    }
+
+    func set<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
+        switch value {
+        case let value as String: content = .leaf(.string(value))
+        case let value as Bool: content = .leaf(.bool(value))
+        case let value as any BinaryInteger: content = .leaf(.number(String(describing: value)))
+        case let value as Double: content = .leaf(try Self.number(value, codingPath: codingPath))
+        case let value as Float: content = .leaf(try Self.number(Double(value), codingPath: codingPath))
+        default:
+            try value.encode(
+                to: SlotEncoder(slot: self, optionalMembers: Value.optionalMembersIfAny, codingPath: codingPath))
+        }
+    }
+
+    private static func number(_ value: Double, codingPath: [any CodingKey]) throws -> JSONValue {
+        guard value.isFinite else {
+            throw EncodingError.invalidValue(
+                value, .init(codingPath: codingPath, debugDescription: "JSON has no infinities or NaN"))
+        }
+        return .number(value.description)
+    }
+}
+
+private struct SlotEncoder: Encoder {
+    let slot: Slot
+    let optionalMembers: Set<String>
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if case .object = slot.content {} else { slot.content = .object([]) }
+        return KeyedEncodingContainer(
+            KeyedSlotContainer<Key>(slot: slot, optionalMembers: optionalMembers, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if case .array = slot.content {} else { slot.content = .array([]) }
+        return UnkeyedSlotContainer(slot: slot, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        SingleSlotContainer(slot: slot, codingPath: codingPath)
+    }
+}
+
+private struct KeyedSlotContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let slot: Slot
+    let optionalMembers: Set<String>
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil(forKey key: Key) throws {
+        slot.append(key: key.stringValue).content = .leaf(.null)
+    }
+
+    mutating func encode<Value: Encodable>(_ value: Value, forKey key: Key) throws {
+        try slot.append(key: key.stringValue).set(value, codingPath: codingPath + [key])
+    }
+
+    // Every optional goes through here (the typed overloads below forward to it): nil is `null` for a required
+    // member and nothing for an optional one.
+    mutating func encodeIfPresent<Value: Encodable>(_ value: Value?, forKey key: Key) throws {
+        if let value {
+            try encode(value, forKey: key)
+        } else if !optionalMembers.contains(key.stringValue) {
+            try encodeNil(forKey: key)
+        }
+    }
+
+    mutating func encode(_ value: Bool, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: String, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { try encodeValue(value, key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { try encodeValue(value, key) }
+
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encodeOptional(value, key) }
+
+    private mutating func encodeValue<Value: Encodable>(_ value: Value, _ key: Key) throws {
+        try encode(value, forKey: key)
+    }
+
+    private mutating func encodeOptional<Value: Encodable>(_ value: Value?, _ key: Key) throws {
+        try encodeIfPresent(value, forKey: key)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
+        let child = slot.append(key: key.stringValue)
+        child.content = .object([])
+        return KeyedEncodingContainer(
+            KeyedSlotContainer<NestedKey>(slot: child, optionalMembers: [], codingPath: codingPath + [key]))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let child = slot.append(key: key.stringValue)
+        child.content = .array([])
+        return UnkeyedSlotContainer(slot: child, codingPath: codingPath + [key])
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        SlotEncoder(slot: slot.append(key: "super"), optionalMembers: [], codingPath: codingPath)
+    }
+
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        SlotEncoder(slot: slot.append(key: key.stringValue), optionalMembers: [], codingPath: codingPath + [key])
+    }
+}
+
+private struct UnkeyedSlotContainer: UnkeyedEncodingContainer {
+    let slot: Slot
+    let codingPath: [any CodingKey]
+
+    var count: Int {
+        if case .array(let elements) = slot.content { return elements.count }
+        return 0
+    }
+
+    mutating func encodeNil() throws { slot.appendElement().content = .leaf(.null) }
+
+    mutating func encode<Value: Encodable>(_ value: Value) throws {
+        try slot.appendElement().set(value, codingPath: codingPath)
+    }
+
+    mutating func encode(_ value: Bool) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: String) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Double) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Float) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int8) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int16) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int32) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int64) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt8) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt16) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt32) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt64) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
+        let child = slot.appendElement()
+        child.content = .object([])
+        return KeyedEncodingContainer(
+            KeyedSlotContainer<NestedKey>(slot: child, optionalMembers: [], codingPath: codingPath))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let child = slot.appendElement()
+        child.content = .array([])
+        return UnkeyedSlotContainer(slot: child, codingPath: codingPath)
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        SlotEncoder(slot: slot.appendElement(), optionalMembers: [], codingPath: codingPath)
+    }
+}
+
+private struct SingleSlotContainer: SingleValueEncodingContainer {
+    let slot: Slot
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil() throws { slot.content = .leaf(.null) }
+
+    mutating func encode<Value: Encodable>(_ value: Value) throws {
+        try slot.set(value, codingPath: codingPath)
+    }
+
+    mutating func encode(_ value: Bool) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: String) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Double) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Float) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int8) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int16) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int32) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: Int64) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt8) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt16) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt32) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: UInt64) throws { try slot.set(value, codingPath: codingPath) }
+}
+
+extension ContractEncoder {
+    /// The canonical JSON text (SPEC §2.1) of `value`.
+    public func canonicalText<Value: Encodable>(_ value: Value) throws -> String {
+        try encode(value).canonicalText
+    }
+}

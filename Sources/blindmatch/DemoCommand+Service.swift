@@ -92,14 +92,34 @@ extension DemoCommand {
                 "11. \(a.name) starts run \(run.id) of both current uploads; the matcher compares tokens only".printable
             )
         }
-        guard run.status == .succeeded, let summary = run.summary else {
+        guard run.status == .succeeded else {
             Console.error("blindmatch: error: \(RunSummary.failure(of: run))\n")
             throw ExitCode(1)
         }
+        // The operator reads the operational counts; each party reads only those of its own grant.
+        let operatorView: ServiceAPI.Run = try await operatorConnection.withClient { client in
+            try await client.json(Endpoint(.GET, "projects", project.id, "runs", run.id))
+        }
+        let count = RunListCommand.count
+        let summary = operatorView.summary
         step(
-            "    run \(run.id) succeeded: \(Format.count(summary.matches)) matches and \(Format.count(summary.possible)) possible matches for review in \(Format.decimal(summary.seconds, places: 2)) s (\(Format.count(summary.comparisons)) filter comparisons)"
+            "    run \(run.id) succeeded: \(count(summary?.matches)) matches and \(count(summary?.possible)) possible matches for review in \(summary?.seconds.map { Format.decimal($0, places: 2) } ?? "-") s (\(count(summary?.comparisons)) filter comparisons), as the operator reads it"
+                .printable)
+        let bulkView: ServiceAPI.Run = try await ServiceConnection(
+            server: server, tokenFile: "\(folder)/\(b.name).token"
+        ).withClient { client in try await client.json(Endpoint(.GET, "projects", project.id, "runs", run.id)) }
+        step(
+            "    what each party's run reply discloses: \(a.name) \(Self.counts(run.summary)); \(b.name) \(Self.counts(bulkView.summary))"
                 .printable)
         return (project.id, run.id)
+    }
+
+    /// The counts a run reply carries, and `-` for those withheld: `2,000 × - records, 1,870 matches, …`.
+    static func counts(_ summary: ServiceAPI.Run.SummaryPayload?) -> String {
+        let count = RunListCommand.count
+        return "\(count(summary?.watchlistRecords)) × \(count(summary?.bulkRecords)) records, "
+            + "\(count(summary?.matches)) matches, \(count(summary?.possible)) possible, "
+            + "\(count(summary?.comparisons)) comparisons"
     }
 
     /// Steps 12–13: each agency fetches its own view of the run; the watch list's view is evaluated against the

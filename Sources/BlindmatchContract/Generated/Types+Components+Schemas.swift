@@ -2230,22 +2230,22 @@ extension Components {
             }
             /// - Remark: Generated from `#/components/schemas/Run/progress`.
             public var progress: Components.Schemas.Run.ProgressPayload
-            /// Counts, once succeeded; null before.
+            /// Counts, once succeeded; null before. A count the caller's grant does not include is null (service.md, "What each reply discloses"): a party reads its own record count and the match and possible counts of its own view, for the statuses its grant names; the operator and auditors read every count.
             ///
             /// - Remark: Generated from `#/components/schemas/Run/summary`.
             public struct SummaryPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/Run/summary/watchlistRecords`.
-                public var watchlistRecords: Swift.Int
+                public var watchlistRecords: Swift.Int?
                 /// - Remark: Generated from `#/components/schemas/Run/summary/bulkRecords`.
-                public var bulkRecords: Swift.Int
+                public var bulkRecords: Swift.Int?
                 /// - Remark: Generated from `#/components/schemas/Run/summary/matches`.
-                public var matches: Swift.Int
+                public var matches: Swift.Int?
                 /// - Remark: Generated from `#/components/schemas/Run/summary/possible`.
-                public var possible: Swift.Int
+                public var possible: Swift.Int?
                 /// - Remark: Generated from `#/components/schemas/Run/summary/comparisons`.
-                public var comparisons: Swift.Int
+                public var comparisons: Swift.Int?
                 /// - Remark: Generated from `#/components/schemas/Run/summary/seconds`.
-                public var seconds: Swift.Double
+                public var seconds: Swift.Double?
                 /// Creates a new `SummaryPayload`.
                 ///
                 /// - Parameters:
@@ -2256,12 +2256,12 @@ extension Components {
                 ///   - comparisons:
                 ///   - seconds:
                 public init(
-                    watchlistRecords: Swift.Int,
-                    bulkRecords: Swift.Int,
-                    matches: Swift.Int,
-                    possible: Swift.Int,
-                    comparisons: Swift.Int,
-                    seconds: Swift.Double
+                    watchlistRecords: Swift.Int? = nil,
+                    bulkRecords: Swift.Int? = nil,
+                    matches: Swift.Int? = nil,
+                    possible: Swift.Int? = nil,
+                    comparisons: Swift.Int? = nil,
+                    seconds: Swift.Double? = nil
                 ) {
                     self.watchlistRecords = watchlistRecords
                     self.bulkRecords = bulkRecords
@@ -2280,27 +2280,27 @@ extension Components {
                 }
                 public init(from decoder: any Swift.Decoder) throws {
                     let container = try decoder.container(keyedBy: CodingKeys.self)
-                    self.watchlistRecords = try container.decode(
+                    self.watchlistRecords = try container.decodeIfPresent(
                         Swift.Int.self,
                         forKey: .watchlistRecords
                     )
-                    self.bulkRecords = try container.decode(
+                    self.bulkRecords = try container.decodeIfPresent(
                         Swift.Int.self,
                         forKey: .bulkRecords
                     )
-                    self.matches = try container.decode(
+                    self.matches = try container.decodeIfPresent(
                         Swift.Int.self,
                         forKey: .matches
                     )
-                    self.possible = try container.decode(
+                    self.possible = try container.decodeIfPresent(
                         Swift.Int.self,
                         forKey: .possible
                     )
-                    self.comparisons = try container.decode(
+                    self.comparisons = try container.decodeIfPresent(
                         Swift.Int.self,
                         forKey: .comparisons
                     )
-                    self.seconds = try container.decode(
+                    self.seconds = try container.decodeIfPresent(
                         Swift.Double.self,
                         forKey: .seconds
                     )
@@ -2314,7 +2314,7 @@ extension Components {
                     ])
                 }
             }
-            /// Counts, once succeeded; null before.
+            /// Counts, once succeeded; null before. A count the caller's grant does not include is null (service.md, "What each reply discloses"): a party reads its own record count and the match and possible counts of its own view, for the statuses its grant names; the operator and auditors read every count.
             ///
             /// - Remark: Generated from `#/components/schemas/Run/summary`.
             public var summary: Components.Schemas.Run.SummaryPayload?
@@ -2383,7 +2383,7 @@ extension Components {
             ///   - settings:
             ///   - attempt: How many times the run has been started (0 while first queued); a server restarted mid-run starts it again from the beginning and the count goes up.
             ///   - progress:
-            ///   - summary: Counts, once succeeded; null before.
+            ///   - summary: Counts, once succeeded; null before. A count the caller's grant does not include is null (service.md, "What each reply discloses"): a party reads its own record count and the match and possible counts of its own view, for the statuses its grant names; the operator and auditors read every count.
             ///   - failure: Why the run failed; null otherwise. The message names the rule, never data.
             ///   - requestedBy: The audit actor that queued it.
             ///   - queuedAt:

@@ -30,7 +30,7 @@ struct RunsController<Store: LinkageStore>: Sendable {
             project: project, uploads: named, id: try Identifier.make("r"), by: token.actor)
         await board.wake()
         return try JSONResponse.make(
-            run.wire(), status: .accepted, headers: [.location: "/projects/\(project.id)/runs/\(run.id)"])
+            run.wire(for: try await viewer(of: run, token: token, project: project)), status: .accepted, headers: [.location: "/projects/\(project.id)/runs/\(run.id)"])
     }
 
     /// `GET /projects/{projectId}/runs`.
@@ -45,8 +45,14 @@ struct RunsController<Store: LinkageStore>: Sendable {
             status = value
         }
         let runs = try await store.runs(page, project: project.id, status: status)
+        let token = try context.token
         var rendered: [Components.Schemas.Run] = []
-        for run in runs.items { rendered.append(run.wire(progress: await board.progress(of: run))) }
+        for run in runs.items {
+            rendered.append(
+                run.wire(
+                    progress: await board.progress(of: run),
+                    for: try await viewer(of: run, token: token, project: project)))
+        }
         return try Listing.response("runs", Page(items: rendered, nextBefore: runs.nextBefore)) {
             Components.Schemas.RunPage(items: $0, nextCursor: $1)
         }
@@ -54,7 +60,23 @@ struct RunsController<Store: LinkageStore>: Sendable {
 
     /// `GET /projects/{projectId}/runs/{runId}`.
     @Sendable func get(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
-        let run = try await store.run(in: context, of: try await store.project(in: context))
-        return try JSONResponse.make(run.wire(progress: await board.progress(of: run)))
+        let project = try await store.project(in: context)
+        let run = try await store.run(in: context, of: project)
+        return try JSONResponse.make(
+            run.wire(
+                progress: await board.progress(of: run),
+                for: try await viewer(of: run, token: try context.token, project: project)))
+    }
+
+    /// Which counts of `run` the caller reads: the operator and auditors all, a party those of its own view for the
+    /// statuses its grant names (Protocol/service.md, "What each reply discloses").
+    private func viewer(of run: RunRecord, token: TokenRecord, project: ProjectRecord) async throws -> RunViewer {
+        guard token.role == .party else { return .staff }
+        guard let party = token.party.flatMap(project.party(named:)) else { return .party(.bulk, view: [:]) }
+        guard run.status == .succeeded, let grant = project.disclosure.grant(for: party.role) else {
+            return .party(party.role, view: [:])
+        }
+        let counts = try await store.viewCounts(run: run.id, role: party.role)
+        return .party(party.role, view: counts.filter { grant.statuses.contains($0.key) })
     }
 }

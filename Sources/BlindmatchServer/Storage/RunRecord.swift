@@ -47,7 +47,7 @@ struct RunRecord: Sendable {
     }
 
     /// The `Run` schema; `live` is the progress of a run being executed now, which the store does not follow.
-    func wire(progress live: RunProgress? = nil) -> Components.Schemas.Run {
+    func wire(progress live: RunProgress? = nil, for viewer: RunViewer) -> Components.Schemas.Run {
         let stage = live?.stage ?? self.stage
         let fraction = min(1, max(0, live?.fraction ?? self.fraction))
         // A stored code the contract does not know (none is written) reads as `internal` rather than failing the reply.
@@ -59,7 +59,7 @@ struct RunRecord: Sendable {
             id: id, project: project, status: status, watchlistUpload: watchlistUpload, bulkUpload: bulkUpload,
             settings: settings.wire, attempt: attempt,
             progress: .init(stage: stage, fraction: (fraction * 10_000).rounded() / 10_000),
-            summary: summary?.wire, failure: failure, requestedBy: requestedBy, queuedAt: queuedAt,
+            summary: summary?.wire(for: viewer), failure: failure, requestedBy: requestedBy, queuedAt: queuedAt,
             startedAt: startedAt, finishedAt: finishedAt)
     }
 }
@@ -70,21 +70,64 @@ struct RunProgress: Sendable, Equatable {
     var fraction: Double
 }
 
-/// What a succeeded run counted (`Run.summary`).
-typealias RunSummary = Components.Schemas.Run.SummaryPayload
+/// What a succeeded run counted: every count, as the store keeps it and the operator and auditors read it.
+struct RunSummary: Sendable, Equatable {
+    var watchlistRecords: Int
+    var bulkRecords: Int
+    var matches: Int
+    var possible: Int
+    var comparisons: Int
+    var seconds: Double
 
-extension RunSummary {
-    /// A summary as the store keeps it: `Run.summary`'s canonical JSON.
+    init(watchlistRecords: Int, bulkRecords: Int, matches: Int, possible: Int, comparisons: Int, seconds: Double) {
+        self.watchlistRecords = watchlistRecords
+        self.bulkRecords = bulkRecords
+        self.matches = matches
+        self.possible = possible
+        self.comparisons = comparisons
+        self.seconds = seconds
+    }
+
+    /// A summary as the store keeps it: `Run.summary`'s canonical JSON, every count present.
     init(stored text: String) throws {
-        self = try ContractDecoder.decode(Self.self, from: text, source: "summary")
+        let stored = try ContractDecoder.decode(Components.Schemas.Run.SummaryPayload.self, from: text, source: "summary")
+        guard let watchlistRecords = stored.watchlistRecords, let bulkRecords = stored.bulkRecords,
+            let matches = stored.matches, let possible = stored.possible, let comparisons = stored.comparisons,
+            let seconds = stored.seconds
+        else { throw APIError.internal("a stored run summary lacks a count") }
+        self.init(
+            watchlistRecords: watchlistRecords, bulkRecords: bulkRecords, matches: matches, possible: possible,
+            comparisons: comparisons, seconds: seconds)
     }
 
-    /// `Run.summary` as served and stored: the seconds to the millisecond.
-    var wire: Self {
-        var rounded = self
-        rounded.seconds = (seconds * 1000).rounded() / 1000
-        return rounded
+    /// `Run.summary` with every count, the seconds to the millisecond: what the store keeps.
+    var wire: Components.Schemas.Run.SummaryPayload { wire(for: .staff) }
+
+    /// `Run.summary` as `viewer` may read it (Protocol/service.md, "What each reply discloses"): a count outside
+    /// its grant is null.
+    func wire(for viewer: RunViewer) -> Components.Schemas.Run.SummaryPayload {
+        switch viewer {
+        case .staff:
+            .init(
+                watchlistRecords: watchlistRecords, bulkRecords: bulkRecords, matches: matches, possible: possible,
+                comparisons: comparisons, seconds: (seconds * 1000).rounded() / 1000)
+        case .party(let role, let view):
+            // Its own upload's size, which it sent, and the sizes of its own view, which it can read row by row.
+            .init(
+                watchlistRecords: role == .watchlist ? watchlistRecords : nil,
+                bulkRecords: role == .bulk ? bulkRecords : nil, matches: view[.match], possible: view[.possible],
+                comparisons: nil, seconds: nil)
+        }
     }
+}
+
+/// Who reads a run, and so which of its counts they see.
+enum RunViewer: Sendable, Equatable {
+    /// The operator or an auditor: every count, never a row.
+    case staff
+    /// A party: `view` holds the distinct rows of its own side per status its grant names (none before the run
+    /// succeeded, none without a grant).
+    case party(PartyRole, view: [ResultStatus: Int])
 }
 
 /// How a run ended, as the executor reports it and the store publishes it.

@@ -3,6 +3,24 @@ import BlindmatchProtocol
 import GRDB
 
 extension SQLiteLinkageStore {
+    func viewCounts(run: String, role: PartyRole) async throws -> [ResultStatus: Int] {
+        let key = "\(run) \(role.rawValue)"
+        if let known = viewCountCache.withLock({ $0[key] }) { return known }
+        let own = role == .watchlist ? "rowA" : "rowB"
+        let counts = try await database.read { db in
+            var counts: [ResultStatus: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT status, COUNT(DISTINCT \(own)) FROM result WHERE run = ? GROUP BY status",
+                arguments: [run])
+            {
+                if let status = ResultStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
+        }
+        viewCountCache.withLock { $0[key] = counts }
+        return counts
+    }
+
     func resultView(_ query: ResultQuery, by actor: AuditActor) async throws -> ResultPage {
         let divisor = [1000, 100, 10, 1][query.scoreDecimals]
         let own = query.party.role == .watchlist ? "rowA" : "rowB"

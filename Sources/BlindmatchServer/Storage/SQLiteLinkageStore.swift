@@ -15,6 +15,8 @@ final class SQLiteLinkageStore: LinkageStore {
     /// Rows in each party's view of a run (results never change once published), so that paging does not count the
     /// whole view again for every page.
     let viewSizes = Mutex<[String: Int]>([:])
+    /// `viewCounts` by run and side: a succeeded run's results never change.
+    let viewCountCache = Mutex<[String: [ResultStatus: Int]]>([:])
 
     init(path: String, checkpointKey: SigningKey) throws {
         var configuration = Configuration()

@@ -130,6 +130,9 @@ struct RunListCommand: AsyncParsableCommand {
         }
     }
 
+    /// A count of a run's summary, or `-` where the caller's grant withholds it.
+    static func count(_ value: Int?) -> String { value.map(Format.count) ?? "-" }
+
     func run() async throws {
         try await reportingErrors {
             var endpoint = Endpoint(.GET, "projects", project, "runs")
@@ -140,8 +143,8 @@ struct RunListCommand: AsyncParsableCommand {
             let rows = runs.map { run in
                 [
                     run.id, run.status.rawValue, run.queuedAt, run.finishedAt ?? "-",
-                    run.summary.map { Format.count($0.matches) } ?? "-",
-                    run.summary.map { Format.count($0.possible) } ?? "-", run.failure?.code.rawValue ?? "-",
+                    Self.count(run.summary?.matches), Self.count(run.summary?.possible),
+                    run.failure?.code.rawValue ?? "-",
                     run.requestedBy,
                 ]
             }
@@ -167,11 +170,16 @@ enum RunSummary {
                 + (run.startedAt.map { ", started \($0)" } ?? "") + (run.finishedAt.map { ", finished \($0)" } ?? ""),
         ]
         if let summary = run.summary {
+            let count = RunListCommand.count
+            let seconds = summary.seconds.map { Format.decimal($0, places: 2) } ?? "-"
+            let withheld = [
+                summary.watchlistRecords, summary.bulkRecords, summary.matches, summary.possible, summary.comparisons,
+            ].contains(nil)
             lines.append(
-                "\(Format.count(summary.watchlistRecords)) × \(Format.count(summary.bulkRecords)) records: "
-                    + "\(Format.count(summary.matches)) matches, \(Format.count(summary.possible)) possible, "
-                    + "\(Format.count(summary.comparisons)) comparisons in \(Format.decimal(summary.seconds, places: 2)) s"
-            )
+                "\(count(summary.watchlistRecords)) × \(count(summary.bulkRecords)) records: "
+                    + "\(count(summary.matches)) matches, \(count(summary.possible)) possible, "
+                    + "\(count(summary.comparisons)) comparisons in \(seconds) s"
+                    + (withheld || summary.seconds == nil ? " (- : not in this token's grant)" : ""))
         }
         if let failure = run.failure { lines.append("failure: \(failure.code.rawValue): \(failure.message)") }
         return lines.map { $0.printable + "\n" }.joined()

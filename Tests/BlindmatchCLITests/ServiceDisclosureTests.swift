@@ -1,0 +1,71 @@
+import BlindmatchProtocol
+import Foundation
+import Testing
+
+@testable import BlindmatchServer
+
+/// What each reply discloses (Protocol/service.md, "What each reply discloses"), through the real server: a party
+/// reads the counts of its own grant only; the operator and auditors read every count and never a row.
+@Suite struct ServiceDisclosureTests {
+    @Test func aRunReplyCarriesOnlyTheCountsOfTheCallersGrant() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let server = try await InProcessServer(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
+            executor: EngineRunExecutor(threads: 1))
+        let project = try await ServiceProject.create(on: server, data: data)
+        try await project.uploadBoth(server, data: data)
+        let queued = try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
+        let run = try #require(queued.json?["id"]?.stringValue)
+        _ = try await HTTP.waitForRun(server, project: project.id, run: run, token: try server.operatorToken)
+
+        func summary(_ token: String, listing: Bool = false) async throws -> JSONValue {
+            let path = "\(server.baseURL)/projects/\(project.id)/runs" + (listing ? "" : "/\(run)")
+            let reply = try await HTTP.request(.GET, path, token: token)
+            ServiceAPITests.conforming(
+                reply, "GET", listing ? "/projects/{projectId}/runs" : "/projects/{projectId}/runs/{runId}")
+            let body = listing ? reply.json?["items"]?.arrayValue?.first : reply.json
+            return try #require(body?["summary"])
+        }
+        func distinctRows(_ token: String, party: String, column: Int) async throws -> Int {
+            let reply = try await HTTP.request(
+                .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)/results/\(party)?limit=100000",
+                token: token, accept: "text/csv")
+            let rows = reply.text.split(separator: "\n").dropFirst()
+            return Set(rows.map { $0.split(separator: ",")[column] }).count
+        }
+
+        // The operator and the auditor: every count.
+        for token in [try server.operatorToken, project.auditorToken] {
+            let counts = try await summary(token)
+            #expect(counts["watchlistRecords"]?.intValue == 20)
+            #expect(counts["bulkRecords"]?.intValue == 100)
+            for member in ["matches", "possible", "comparisons", "seconds"] {
+                #expect(counts[member] != .null, "\(member)")
+            }
+        }
+
+        // The bulk party (default grant: its row, of match pairs): its own size and its view's size, no more.
+        for listing in [false, true] {
+            let bulk = try await summary(project.bulkToken, listing: listing)
+            #expect(bulk["watchlistRecords"] == .null)
+            #expect(bulk["bulkRecords"]?.intValue == 100)
+            #expect(bulk["possible"] == .null)
+            #expect(bulk["comparisons"] == .null)
+            #expect(bulk["seconds"] == .null)
+            let matched = try await distinctRows(project.bulkToken, party: "council-b", column: 0)
+            #expect(matched > 0)
+            #expect(bulk["matches"]?.intValue == matched)
+        }
+
+        // The watch-list party (every field, match and possible): its own size and its view's, not the bulk size.
+        let watch = try await summary(project.watchlistToken)
+        #expect(watch["watchlistRecords"]?.intValue == 20)
+        #expect(watch["bulkRecords"] == .null)
+        #expect(watch["comparisons"] == .null)
+        #expect(watch["seconds"] == .null)
+        #expect(watch["matches"]?.intValue ?? 0 > 0)
+        #expect(watch["possible"] != .null)
+        await server.stop()
+    }
+}

@@ -3,37 +3,37 @@
 // (`ContractTests.optionalMembersMatchTheContract`) reads the contract and fails when this list and it differ.
 
 extension Components.Schemas._Error: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["rule"] }
+    public static let optionalMembers: Set<String> = ["rule"]
 }
 
 extension Components.Schemas.PartyTokenRequest: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["expiresAt"] }
+    public static let optionalMembers: Set<String> = ["expiresAt"]
 }
 
 extension Components.Schemas.StaffTokenRequest: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["expiresAt"] }
+    public static let optionalMembers: Set<String> = ["expiresAt"]
 }
 
 extension Components.Schemas.PemPublicKeyInput: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["fingerprint"] }
+    public static let optionalMembers: Set<String> = ["fingerprint"]
 }
 
 extension Components.Schemas.HexPublicKeyInput: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["fingerprint"] }
+    public static let optionalMembers: Set<String> = ["fingerprint"]
 }
 
 extension Components.Schemas.MatchingSettings: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["reviewFrom", "solver", "vetoKeys", "blocking"] }
+    public static let optionalMembers: Set<String> = ["reviewFrom", "solver", "vetoKeys", "blocking"]
 }
 
 extension Components.Schemas.DisclosurePolicy: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["scoreDecimals"] }
+    public static let optionalMembers: Set<String> = ["scoreDecimals"]
 }
 
 extension Components.Schemas.RunRequest: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["watchlistUpload", "bulkUpload"] }
+    public static let optionalMembers: Set<String> = ["watchlistUpload", "bulkUpload"]
 }
 
 extension Components.Schemas.ResultRow: OptionalMembers {
-    public static var optionalMembers: Set<String> { ["counterpartRow", "rule", "score", "status"] }
+    public static let optionalMembers: Set<String> = ["counterpartRow", "rule", "score", "status"]
 }

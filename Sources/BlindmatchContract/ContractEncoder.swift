@@ -30,53 +30,67 @@ extension Encodable {
 }
 
 /// One value being built: a leaf, an object whose members are slots in the order written, or an array of slots.
+/// Members and elements are stored properties (not an enum's payload), so that appending never copies them.
 private final class Slot {
-    enum Content {
-        case leaf(JSONValue)
-        case object([(key: String, slot: Slot)])
-        case array([Slot])
+    enum Kind {
+        case leaf, object, array
     }
 
-    var content: Content = .leaf(.null)
+    var kind = Kind.leaf
+    var leaf = JSONValue.null
+    var members: [(key: String, slot: Slot)] = []
+    var elements: [Slot] = []
 
     var value: JSONValue {
-        switch content {
-        case .leaf(let value): value
-        case .object(let members): .object(members.map { (key: $0.key, value: $0.slot.value) })
-        case .array(let elements): .array(elements.map(\.value))
+        switch kind {
+        case .leaf: leaf
+        case .object: .object(members.map { (key: $0.key, value: $0.slot.value) })
+        case .array: .array(elements.map(\.value))
         }
     }
 
-    func append(key: String) -> Slot {
-        let slot = Slot()
-        if case .object(var members) = content {
-            members.removeAll { $0.key == key }
-            members.append((key: key, slot: slot))
-            content = .object(members)
-        } else {
-            content = .object([(key: key, slot: slot)])
+    func becomeObject() {
+        if kind != .object {
+            kind = .object
+            members = []
         }
+    }
+
+    func becomeArray() {
+        if kind != .array {
+            kind = .array
+            elements = []
+        }
+    }
+
+    func setLeaf(_ value: JSONValue) {
+        kind = .leaf
+        leaf = value
+    }
+
+    /// A new member (a Codable type writes each key once).
+    func append(key: String) -> Slot {
+        becomeObject()
+        let slot = Slot()
+        members.append((key: key, slot: slot))
         return slot
     }
 
     func appendElement() -> Slot {
+        becomeArray()
         let slot = Slot()
-        if case .array(var elements) = content {
-            elements.append(slot)
-            content = .array(elements)
-        } else {
-            content = .array([slot])
-        }
+        elements.append(slot)
         return slot
     }
 
     func set<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
         switch value {
-        case let value as String: content = .leaf(.string(value))
-        case let value as Bool: content = .leaf(.bool(value))
-        case let value as any BinaryInteger: content = .leaf(.number(String(describing: value)))
-        case let value as Double: content = .leaf(try Self.number(value, codingPath: codingPath))
-        case let value as Float: content = .leaf(try Self.number(Double(value), codingPath: codingPath))
+        case let value as String: setLeaf(.string(value))
+        case let value as Int: setLeaf(.number(String(value)))
+        case let value as Bool: setLeaf(.bool(value))
+        case let value as Double: setLeaf(try Self.number(value, codingPath: codingPath))
+        case let value as any BinaryInteger: setLeaf(.number(String(describing: value)))
+        case let value as Float: setLeaf(try Self.number(Double(value), codingPath: codingPath))
         default:
             try value.encode(
                 to: SlotEncoder(slot: self, optionalMembers: Value.optionalMembersIfAny, codingPath: codingPath))
@@ -99,13 +113,13 @@ private struct SlotEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .object = slot.content {} else { slot.content = .object([]) }
+        slot.becomeObject()
         return KeyedEncodingContainer(
             KeyedSlotContainer<Key>(slot: slot, optionalMembers: optionalMembers, codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .array = slot.content {} else { slot.content = .array([]) }
+        slot.becomeArray()
         return UnkeyedSlotContainer(slot: slot, codingPath: codingPath)
     }
 
@@ -120,7 +134,7 @@ private struct KeyedSlotContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     let codingPath: [any CodingKey]
 
     mutating func encodeNil(forKey key: Key) throws {
-        slot.append(key: key.stringValue).content = .leaf(.null)
+        slot.append(key: key.stringValue).setLeaf(.null)
     }
 
     mutating func encode<Value: Encodable>(_ value: Value, forKey key: Key) throws {
@@ -179,14 +193,14 @@ private struct KeyedSlotContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
         let child = slot.append(key: key.stringValue)
-        child.content = .object([])
+        child.becomeObject()
         return KeyedEncodingContainer(
             KeyedSlotContainer<NestedKey>(slot: child, optionalMembers: [], codingPath: codingPath + [key]))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let child = slot.append(key: key.stringValue)
-        child.content = .array([])
+        child.becomeArray()
         return UnkeyedSlotContainer(slot: child, codingPath: codingPath + [key])
     }
 
@@ -203,12 +217,9 @@ private struct UnkeyedSlotContainer: UnkeyedEncodingContainer {
     let slot: Slot
     let codingPath: [any CodingKey]
 
-    var count: Int {
-        if case .array(let elements) = slot.content { return elements.count }
-        return 0
-    }
+    var count: Int { slot.kind == .array ? slot.elements.count : 0 }
 
-    mutating func encodeNil() throws { slot.appendElement().content = .leaf(.null) }
+    mutating func encodeNil() throws { slot.appendElement().setLeaf(.null) }
 
     mutating func encode<Value: Encodable>(_ value: Value) throws {
         try slot.appendElement().set(value, codingPath: codingPath)
@@ -233,14 +244,14 @@ private struct UnkeyedSlotContainer: UnkeyedEncodingContainer {
         keyedBy keyType: NestedKey.Type
     ) -> KeyedEncodingContainer<NestedKey> {
         let child = slot.appendElement()
-        child.content = .object([])
+        child.becomeObject()
         return KeyedEncodingContainer(
             KeyedSlotContainer<NestedKey>(slot: child, optionalMembers: [], codingPath: codingPath))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let child = slot.appendElement()
-        child.content = .array([])
+        child.becomeArray()
         return UnkeyedSlotContainer(slot: child, codingPath: codingPath)
     }
 
@@ -253,7 +264,7 @@ private struct SingleSlotContainer: SingleValueEncodingContainer {
     let slot: Slot
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil() throws { slot.content = .leaf(.null) }
+    mutating func encodeNil() throws { slot.setLeaf(.null) }
 
     mutating func encode<Value: Encodable>(_ value: Value) throws {
         try slot.set(value, codingPath: codingPath)

@@ -30,7 +30,8 @@ struct RunsController<Store: LinkageStore>: Sendable {
             project: project, uploads: named, id: try Identifier.make("r"), by: token.actor)
         await board.wake()
         return try JSONResponse.make(
-            run.wire(for: try await viewer(of: run, token: token, project: project)), status: .accepted, headers: [.location: "/projects/\(project.id)/runs/\(run.id)"])
+            run.wire(for: try await viewer(of: run, token: token, project: project)), status: .accepted,
+            headers: [.location: "/projects/\(project.id)/runs/\(run.id)"])
     }
 
     /// `GET /projects/{projectId}/runs`.

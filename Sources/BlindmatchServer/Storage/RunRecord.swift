@@ -90,7 +90,8 @@ struct RunSummary: Sendable, Equatable {
 
     /// A summary as the store keeps it: `Run.summary`'s canonical JSON, every count present.
     init(stored text: String) throws {
-        let stored = try ContractDecoder.decode(Components.Schemas.Run.SummaryPayload.self, from: text, source: "summary")
+        let stored = try ContractDecoder.decode(
+            Components.Schemas.Run.SummaryPayload.self, from: text, source: "summary")
         guard let watchlistRecords = stored.watchlistRecords, let bulkRecords = stored.bulkRecords,
             let matches = stored.matches, let possible = stored.possible, let comparisons = stored.comparisons,
             let seconds = stored.seconds

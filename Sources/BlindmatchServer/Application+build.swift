@@ -38,11 +38,13 @@ func buildApplication(
     let server = try TLSSetup.server(for: configuration)
     try DataDirectory.prepare(directory)
     let lock = try DataDirectory.lock(directory)
-    let checkpointKey = try DataDirectory.checkpointKey(in: directory)
+    let checkpointKey =
+        try configuration.checkpointKeyFile.map(DataDirectory.checkpointKey(file:))
+        ?? DataDirectory.checkpointKey(in: directory)
     if !configuration.allowTestKeys && TestKeys.isTestKey(checkpointKey.publicKey) {
         throw ServerError(
             .startup,
-            "\(directory)/matcher.key is a published test key (Keys/test/): checkpoints signed with it prove nothing; remove it to have a new one made (or serve --allow-test-keys for trials)"
+            "\(configuration.checkpointKeyFile ?? directory + "/matcher.key") is a published test key (Keys/test/): checkpoints signed with it prove nothing; remove it to have a new one made (or serve --allow-test-keys for trials)"
         )
     }
     let store = try SQLiteLinkageStore(path: directory + "/blindmatch.sqlite", checkpointKey: checkpointKey)

@@ -9,6 +9,8 @@ public struct ServerError: Error, CustomStringConvertible, Sendable, Equatable {
         case storage
         /// The service cannot start (bad options, a port in use, a data directory others can read).
         case startup
+        /// The stored audit log does not verify (SPEC §10.5): the service stops rather than extend or sign it.
+        case auditChain
     }
 
     /// What kind of failure.

@@ -26,6 +26,9 @@ public struct ServiceConfiguration: Sendable {
     public var minimumUploadRate = 64 << 10
     /// How long an upload may take before its average rate is held to `minimumUploadRate`.
     public var uploadRateGrace: Duration = .seconds(30)
+    /// The checkpoint-signing key's file (PEM, mode 0600), kept outside the data directory so that whoever can write
+    /// the store cannot also sign it; nil: `matcher.key` in the data directory, made on first start.
+    public var checkpointKeyFile: String?
     /// Uploads are refused (507) when the data directory's file system would keep less than this free
     /// (`serve --min-free-bytes`), before any byte is written.
     public var minimumFreeBytes: Int64 = 1 << 30

@@ -100,6 +100,13 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "file"))
     var clientCA: String?
 
+    @Option(
+        name: .customLong("checkpoint-key"),
+        help: ArgumentHelp(
+            "The key that signs the audit log's checkpoints (PEM, mode 0600; refused when others can read it), kept outside the data directory so that whoever can write the store cannot also sign it (Keys/README.md). Default: matcher.key in the data directory, made on first start.",
+            valueName: "file"))
+    var checkpointKey: String?
+
     @Flag(
         name: .customLong("behind-tls-proxy"),
         help: "A TLS terminator is in front: allow plain HTTP on a --host other than loopback.")
@@ -137,6 +144,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.minimumFreeBytes = minFreeBytes
             configuration.maximumConcurrentUploads = maxConcurrentUploads
             configuration.maximumPartyBytes = maxPartyBytes
+            configuration.checkpointKeyFile = checkpointKey
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

@@ -16,13 +16,18 @@ struct CheckpointService<Store: LinkageStore>: Service {
     var interval = 600
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
+        try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: every)
                 guard !Task.isCancelled else { break }
                 do {
                     try await refusals.flush(to: store)
                     try await store.checkpointIfDue(interval: interval)
+                } catch let error as ServerError where error.code == .auditChain {
+                    // A log changed behind the service's back is not signed: the service stops, and says why.
+                    logger.critical("stopping: \(error.reason)")
+                    lock.release()
+                    throw error
                 } catch {
                     logger.error("checkpoint failed: \(ServerError.logText(error))")
                 }

@@ -32,6 +32,16 @@ enum DataDirectory {
         return DataDirectoryLock(descriptor: descriptor)
     }
 
+    /// The matcher's checkpoint-signing key from a file of its own (`serve --checkpoint-key`): a PEM Ed25519 private
+    /// key of mode 0600, refused when others can read it, never made here.
+    static func checkpointKey(file path: String) throws -> SigningKey {
+        do {
+            return try SigningKey(contentsOfFile: path)
+        } catch let error as ProtocolError {
+            throw ServerError(.startup, "--checkpoint-key: \(error.reason)")
+        }
+    }
+
     /// The matcher's checkpoint-signing key (SPEC §10.4): `matcher.key` (0600) and `matcher.pub` in the data
     /// directory, made on first start.
     static func checkpointKey(in directory: String) throws -> SigningKey {

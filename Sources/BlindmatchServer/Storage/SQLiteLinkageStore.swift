@@ -17,6 +17,9 @@ final class SQLiteLinkageStore: LinkageStore {
     let viewSizes = Mutex<[String: Int]>([:])
     /// `viewCounts` by run and side: a succeeded run's results never change.
     let viewCountCache = Mutex<[String: [ResultStatus: Int]]>([:])
+    /// The stored audit log as checked so far, line by line (`verifyChain`): read to the end at start and before
+    /// every checkpoint, so that the service never signs a chain that does not verify.
+    let chain: Mutex<AuditChainFollower>
 
     init(path: String, checkpointKey: SigningKey) throws {
         var configuration = Configuration()
@@ -29,7 +32,9 @@ final class SQLiteLinkageStore: LinkageStore {
         do {
             database = try DatabasePool(path: path, configuration: configuration)
             self.checkpointKey = checkpointKey
+            chain = Mutex(AuditChainFollower(publicKey: checkpointKey.publicKey))
             try Self.migrator.migrate(database)
+            try database.read { db in try self.verifyChain(db) }  // the whole log: the follower starts empty
         } catch let error as DatabaseError {
             throw ServerError(.storage, "\(path): the store cannot be opened (SQLite \(error.resultCode))")
         }

@@ -29,22 +29,35 @@ extension Encodable {
     }
 }
 
-/// One value being built: a leaf, an object whose members are slots in the order written, or an array of slots.
-/// Members and elements are stored properties (not an enum's payload), so that appending never copies them.
+/// One value being built: a leaf, an object whose members are written in order, or an array. A member or element
+/// that is a plain value is kept as it is; only a nested object or array gets a slot of its own. Members and
+/// elements are stored properties (not an enum's payload), so that appending never copies them.
 private final class Slot {
     enum Kind {
         case leaf, object, array
     }
 
+    enum Node {
+        case leaf(JSONValue)
+        case slot(Slot)
+
+        var value: JSONValue {
+            switch self {
+            case .leaf(let value): value
+            case .slot(let slot): slot.value
+            }
+        }
+    }
+
     var kind = Kind.leaf
     var leaf = JSONValue.null
-    var members: [(key: String, slot: Slot)] = []
-    var elements: [Slot] = []
+    var members: [(key: String, node: Node)] = []
+    var elements: [Node] = []
 
     var value: JSONValue {
         switch kind {
         case .leaf: leaf
-        case .object: .object(members.map { (key: $0.key, value: $0.slot.value) })
+        case .object: .object(members.map { (key: $0.key, value: $0.node.value) })
         case .array: .array(elements.map(\.value))
         }
     }
@@ -68,36 +81,56 @@ private final class Slot {
         leaf = value
     }
 
-    /// A new member (a Codable type writes each key once).
+    /// A member that is a plain value (a Codable type writes each key once).
+    func append(key: String, leaf: JSONValue) {
+        becomeObject()
+        members.append((key: key, node: .leaf(leaf)))
+    }
+
+    /// A member that is itself built: an object, an array, or a value that encodes itself.
     func append(key: String) -> Slot {
         becomeObject()
         let slot = Slot()
-        members.append((key: key, slot: slot))
+        members.append((key: key, node: .slot(slot)))
         return slot
+    }
+
+    func appendElement(leaf: JSONValue) {
+        becomeArray()
+        elements.append(.leaf(leaf))
     }
 
     func appendElement() -> Slot {
         becomeArray()
         let slot = Slot()
-        elements.append(slot)
+        elements.append(.slot(slot))
         return slot
     }
 
-    func set<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
+    /// The leaf of a plain value, or nil for a value that encodes itself.
+    static func leaf<Value: Encodable>(of value: Value, codingPath: [any CodingKey]) throws -> JSONValue? {
         switch value {
-        case let value as String: setLeaf(.string(value))
-        case let value as Int: setLeaf(.number(String(value)))
-        case let value as Bool: setLeaf(.bool(value))
-        case let value as Double: setLeaf(try Self.number(value, codingPath: codingPath))
-        case let value as any BinaryInteger: setLeaf(.number(String(describing: value)))
-        case let value as Float: setLeaf(try Self.number(Double(value), codingPath: codingPath))
-        default:
+        case let value as String: .string(value)
+        case let value as Int: .number(String(value))
+        case let value as Bool: .bool(value)
+        case let value as Double: try number(value, codingPath: codingPath)
+        case let value as any BinaryInteger: .number(String(describing: value))
+        case let value as Float: try number(Double(value), codingPath: codingPath)
+        default: nil
+        }
+    }
+
+    /// Encodes `value` into this slot.
+    func set<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
+        if let leaf = try Self.leaf(of: value, codingPath: codingPath) {
+            setLeaf(leaf)
+        } else {
             try value.encode(
                 to: SlotEncoder(slot: self, optionalMembers: Value.optionalMembersIfAny, codingPath: codingPath))
         }
     }
 
-    private static func number(_ value: Double, codingPath: [any CodingKey]) throws -> JSONValue {
+    static func number(_ value: Double, codingPath: [any CodingKey]) throws -> JSONValue {
         guard value.isFinite else {
             throw EncodingError.invalidValue(
                 value, .init(codingPath: codingPath, debugDescription: "JSON has no infinities or NaN"))
@@ -133,16 +166,63 @@ private struct KeyedSlotContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     let optionalMembers: Set<String>
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil(forKey key: Key) throws {
-        slot.append(key: key.stringValue).setLeaf(.null)
-    }
+    mutating func encodeNil(forKey key: Key) throws { slot.append(key: key.stringValue, leaf: .null) }
 
     mutating func encode<Value: Encodable>(_ value: Value, forKey key: Key) throws {
-        try slot.append(key: key.stringValue).set(value, codingPath: codingPath + [key])
+        if let leaf = try Slot.leaf(of: value, codingPath: codingPath + [key]) {
+            slot.append(key: key.stringValue, leaf: leaf)
+        } else {
+            try value.encode(
+                to: SlotEncoder(
+                    slot: slot.append(key: key.stringValue), optionalMembers: Value.optionalMembersIfAny,
+                    codingPath: codingPath + [key]))
+        }
     }
 
-    // Every optional goes through here (the typed overloads below forward to it): nil is `null` for a required
-    // member and nothing for an optional one.
+    // Plain values, without a dynamic cast.
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .string(value))
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .bool(value))
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: try Slot.number(value, codingPath: codingPath + [key]))
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try encode(Double(value), forKey: key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: Int8, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: Int16, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: Int32, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: UInt, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws {
+        slot.append(key: key.stringValue, leaf: .number(String(value)))
+    }
+
+    // Every optional goes through here or the typed overloads below: nil is `null` for a required member and
+    // nothing for an optional one.
     mutating func encodeIfPresent<Value: Encodable>(_ value: Value?, forKey key: Key) throws {
         if let value {
             try encode(value, forKey: key)
@@ -151,42 +231,51 @@ private struct KeyedSlotContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
         }
     }
 
-    mutating func encode(_ value: Bool, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: String, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try encodeValue(value, key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try encodeValue(value, key) }
-
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encodeOptional(value, key) }
-
-    private mutating func encodeValue<Value: Encodable>(_ value: Value, _ key: Key) throws {
-        try encode(value, forKey: key)
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try absent(key) }
     }
 
-    private mutating func encodeOptional<Value: Encodable>(_ value: Value?, _ key: Key) throws {
-        try encodeIfPresent(value, forKey: key)
+    private mutating func absent(_ key: Key) throws {
+        if !optionalMembers.contains(key.stringValue) { try encodeNil(forKey: key) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
@@ -219,26 +308,32 @@ private struct UnkeyedSlotContainer: UnkeyedEncodingContainer {
 
     var count: Int { slot.kind == .array ? slot.elements.count : 0 }
 
-    mutating func encodeNil() throws { slot.appendElement().setLeaf(.null) }
+    mutating func encodeNil() throws { slot.appendElement(leaf: .null) }
 
     mutating func encode<Value: Encodable>(_ value: Value) throws {
-        try slot.appendElement().set(value, codingPath: codingPath)
+        if let leaf = try Slot.leaf(of: value, codingPath: codingPath) {
+            slot.appendElement(leaf: leaf)
+        } else {
+            try slot.appendElement().set(value, codingPath: codingPath)
+        }
     }
 
-    mutating func encode(_ value: Bool) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: String) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Double) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Float) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int8) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int16) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int32) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int64) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt8) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt16) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt32) throws { try slot.appendElement().set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt64) throws { try slot.appendElement().set(value, codingPath: codingPath) }
+    mutating func encode(_ value: String) throws { slot.appendElement(leaf: .string(value)) }
+    mutating func encode(_ value: Bool) throws { slot.appendElement(leaf: .bool(value)) }
+    mutating func encode(_ value: Double) throws {
+        slot.appendElement(leaf: try Slot.number(value, codingPath: codingPath))
+    }
+    mutating func encode(_ value: Float) throws { try encode(Double(value)) }
+    mutating func encode(_ value: Int) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: Int8) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: Int16) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: Int32) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: Int64) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: UInt) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: UInt8) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: UInt16) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: UInt32) throws { slot.appendElement(leaf: .number(String(value))) }
+    mutating func encode(_ value: UInt64) throws { slot.appendElement(leaf: .number(String(value))) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type
@@ -266,24 +361,22 @@ private struct SingleSlotContainer: SingleValueEncodingContainer {
 
     mutating func encodeNil() throws { slot.setLeaf(.null) }
 
-    mutating func encode<Value: Encodable>(_ value: Value) throws {
-        try slot.set(value, codingPath: codingPath)
-    }
+    mutating func encode<Value: Encodable>(_ value: Value) throws { try slot.set(value, codingPath: codingPath) }
 
-    mutating func encode(_ value: Bool) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: String) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Double) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Float) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int8) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int16) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int32) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: Int64) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt8) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt16) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt32) throws { try slot.set(value, codingPath: codingPath) }
-    mutating func encode(_ value: UInt64) throws { try slot.set(value, codingPath: codingPath) }
+    mutating func encode(_ value: String) throws { slot.setLeaf(.string(value)) }
+    mutating func encode(_ value: Bool) throws { slot.setLeaf(.bool(value)) }
+    mutating func encode(_ value: Double) throws { slot.setLeaf(try Slot.number(value, codingPath: codingPath)) }
+    mutating func encode(_ value: Float) throws { try encode(Double(value)) }
+    mutating func encode(_ value: Int) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: Int8) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: Int16) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: Int32) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: Int64) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: UInt) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: UInt8) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: UInt16) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: UInt32) throws { slot.setLeaf(.number(String(value))) }
+    mutating func encode(_ value: UInt64) throws { slot.setLeaf(.number(String(value))) }
 }
 
 extension ContractEncoder {

@@ -42,7 +42,7 @@ extension DemoCommand {
             name: "Demo: \(a.name) watch list against \(b.name) records",
             purpose: "Find the people on \(a.name)'s watch list among \(b.name)'s records",
             legalBasis: "None needed: synthetic people made by blindmatch demo", schemaFingerprint: schema.fingerprint,
-            keyId: keyID,
+            layout: ProjectCreateCommand.layout(of: schema), keyId: keyID,
             parties: try [a, b].map {
                 try ProjectCreateCommand.party(named: $0.name, role: $0.role, publicKeyFile: "\(folder)/\($0.name).pub")
             },

@@ -69,3 +69,47 @@ import Testing
         await server.stop()
     }
 }
+
+/// The project holds its layout (issue 10): every upload, the first one too, is checked against the layout recorded
+/// from the schema at creation, never against an earlier upload.
+@Suite struct ServiceLayoutTests {
+    @Test func everyUploadIsCheckedAgainstTheProjectsLayout() async throws {
+        let data = try AgencyData(watch: 20, bulk: 100)
+        let server = try await InProcessServer(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
+            executor: EngineRunExecutor(threads: 1))
+        let operatorToken = try server.operatorToken
+        // A project whose schema has a blocking key the files lack: even the first upload is refused.
+        var request = try data.projectRequest(name: "another layout")
+        if case .object(var members) = request, let index = members.firstIndex(where: { $0.key == "layout" }),
+            case .object(var layout) = members[index].value,
+            let keys = layout.firstIndex(where: { $0.key == "blockingKeys" })
+        {
+            layout[keys].value = .array((layout[keys].value.arrayValue ?? []) + [.string("block-extra")])
+            members[index].value = .object(layout)
+            request = .object(members)
+        }
+        let created = try await HTTP.request(
+            .POST, server.baseURL + "/projects", token: operatorToken, body: HTTP.json(request))
+        ServiceAPITests.conforming(created, "POST", "/projects")
+        #expect(created.status == 201, "\(created.text)")
+        #expect(created.json?["layout"]?["blockingKeys"]?.arrayValue?.last == .string("block-extra"))
+        let id = try #require(created.json?["id"]?.stringValue)
+        let issued = try await HTTP.request(
+            .POST, server.baseURL + "/tokens", token: operatorToken,
+            body: HTTP.json(.object([("role", "party"), ("project", .string(id)), ("party", "agency-a")])))
+        let token = try #require(issued.json?["token"]?.stringValue)
+        let project = ServiceProject(id: id, watchlistToken: token, bulkToken: "", auditorToken: "")
+        let refused = try await project.upload(server, data: data, file: "a.bmt", party: "agency-a", token: token)
+        ServiceAPITests.conforming(refused, "POST", "/projects/{projectId}/parties/{party}/uploads")
+        #expect(refused.status == 422 && refused.code == "tokenFileIncompatible", "\(refused.text)")
+
+        // A project made with the files' own schema layout (and its own secret, as every project has) takes them.
+        let other = try AgencyData(watch: 20, bulk: 100)
+        let right = try await ServiceProject.create(on: server, data: other, name: "the files' layout")
+        let accepted = try await right.upload(
+            server, data: other, file: "a.bmt", party: "agency-a", token: right.watchlistToken)
+        #expect(accepted.status == 201, "\(accepted.text)")
+        await server.stop()
+    }
+}

@@ -217,7 +217,16 @@ final class AgencyData {
         return .object([
             ("name", .string(name)), ("purpose", .string("Test the service.")),
             ("legalBasis", .string("Test data only; no legal gateway needed.")),
-            ("schemaFingerprint", .string(header.schemaFingerprint)), ("keyId", .string(header.keyID)),
+            ("schemaFingerprint", .string(header.schemaFingerprint)),
+            (
+                "layout",
+                .object([
+                    ("filterBits", .number(String(header.filterBits))),
+                    ("matchKeys", .array(header.matchKeys.map(JSONValue.string))),
+                    ("blockingKeys", .array(header.blockingKeys.map(JSONValue.string))),
+                ])
+            ),
+            ("keyId", .string(header.keyID)),
             (
                 "parties",
                 .array([

@@ -1509,6 +1509,108 @@ extension Components {
                 ])
             }
         }
+        /// What every token file of the project must have (SPEC §6.7), taken from the schema when the project is created: the Bloom filter's length in bits (0 without a filter) and the names of the match keys and the blocking keys, in the schema's order. An upload with another layout is refused (`tokenFileIncompatible`).
+        ///
+        /// - Remark: Generated from `#/components/schemas/Layout`.
+        public struct Layout: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Layout/filterBits`.
+            public var filterBits: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Layout/matchKeys`.
+            public var matchKeys: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Layout/blockingKeys`.
+            public var blockingKeys: [Swift.String]
+            /// Creates a new `Layout`.
+            ///
+            /// - Parameters:
+            ///   - filterBits:
+            ///   - matchKeys:
+            ///   - blockingKeys:
+            public init(
+                filterBits: Swift.Int,
+                matchKeys: [Swift.String],
+                blockingKeys: [Swift.String]
+            ) {
+                self.filterBits = filterBits
+                self.matchKeys = matchKeys
+                self.blockingKeys = blockingKeys
+            }
+            public enum CodingKeys: String, CodingKey {
+                case filterBits
+                case matchKeys
+                case blockingKeys
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.filterBits = try container.decode(
+                    Swift.Int.self,
+                    forKey: .filterBits
+                )
+                self.matchKeys = try container.decode(
+                    [Swift.String].self,
+                    forKey: .matchKeys
+                )
+                self.blockingKeys = try container.decode(
+                    [Swift.String].self,
+                    forKey: .blockingKeys
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "filterBits",
+                    "matchKeys",
+                    "blockingKeys"
+                ])
+            }
+        }
+        /// A `Layout`, or null for a project created before layouts were recorded that has no upload yet (its first upload sets it). Written out rather than as a oneOf of the reference and null, which the type generator drops.
+        ///
+        /// - Remark: Generated from `#/components/schemas/LayoutOrNull`.
+        public struct LayoutOrNull: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/LayoutOrNull/filterBits`.
+            public var filterBits: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/LayoutOrNull/matchKeys`.
+            public var matchKeys: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/LayoutOrNull/blockingKeys`.
+            public var blockingKeys: [Swift.String]
+            /// Creates a new `LayoutOrNull`.
+            ///
+            /// - Parameters:
+            ///   - filterBits:
+            ///   - matchKeys:
+            ///   - blockingKeys:
+            public init(
+                filterBits: Swift.Int,
+                matchKeys: [Swift.String],
+                blockingKeys: [Swift.String]
+            ) {
+                self.filterBits = filterBits
+                self.matchKeys = matchKeys
+                self.blockingKeys = blockingKeys
+            }
+            public enum CodingKeys: String, CodingKey {
+                case filterBits
+                case matchKeys
+                case blockingKeys
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.filterBits = try container.decode(
+                    Swift.Int.self,
+                    forKey: .filterBits
+                )
+                self.matchKeys = try container.decode(
+                    [Swift.String].self,
+                    forKey: .matchKeys
+                )
+                self.blockingKeys = try container.decode(
+                    [Swift.String].self,
+                    forKey: .blockingKeys
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "filterBits",
+                    "matchKeys",
+                    "blockingKeys"
+                ])
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ProjectRequest`.
         public struct ProjectRequest: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ProjectRequest/name`.
@@ -1521,6 +1623,8 @@ extension Components {
             public var legalBasis: Components.Schemas.Text
             /// - Remark: Generated from `#/components/schemas/ProjectRequest/schemaFingerprint`.
             public var schemaFingerprint: Components.Schemas.Sha256Hex
+            /// - Remark: Generated from `#/components/schemas/ProjectRequest/layout`.
+            public var layout: Components.Schemas.Layout
             /// - Remark: Generated from `#/components/schemas/ProjectRequest/keyId`.
             public var keyId: Components.Schemas.KeyId
             /// Exactly one `watchlist` and one `bulk` party, with different names and different keys.
@@ -1538,6 +1642,7 @@ extension Components {
             ///   - purpose:
             ///   - legalBasis: The legal gateway and agreement that allow this match. Required; recorded, not interpreted.
             ///   - schemaFingerprint:
+            ///   - layout:
             ///   - keyId:
             ///   - parties: Exactly one `watchlist` and one `bulk` party, with different names and different keys.
             ///   - matching:
@@ -1547,6 +1652,7 @@ extension Components {
                 purpose: Components.Schemas.Text,
                 legalBasis: Components.Schemas.Text,
                 schemaFingerprint: Components.Schemas.Sha256Hex,
+                layout: Components.Schemas.Layout,
                 keyId: Components.Schemas.KeyId,
                 parties: [Components.Schemas.PartyRequest],
                 matching: Components.Schemas.MatchingSettings,
@@ -1556,6 +1662,7 @@ extension Components {
                 self.purpose = purpose
                 self.legalBasis = legalBasis
                 self.schemaFingerprint = schemaFingerprint
+                self.layout = layout
                 self.keyId = keyId
                 self.parties = parties
                 self.matching = matching
@@ -1566,6 +1673,7 @@ extension Components {
                 case purpose
                 case legalBasis
                 case schemaFingerprint
+                case layout
                 case keyId
                 case parties
                 case matching
@@ -1589,6 +1697,10 @@ extension Components {
                     Components.Schemas.Sha256Hex.self,
                     forKey: .schemaFingerprint
                 )
+                self.layout = try container.decode(
+                    Components.Schemas.Layout.self,
+                    forKey: .layout
+                )
                 self.keyId = try container.decode(
                     Components.Schemas.KeyId.self,
                     forKey: .keyId
@@ -1610,6 +1722,7 @@ extension Components {
                     "purpose",
                     "legalBasis",
                     "schemaFingerprint",
+                    "layout",
                     "keyId",
                     "parties",
                     "matching",
@@ -1634,6 +1747,8 @@ extension Components {
             public var legalBasis: Swift.String
             /// - Remark: Generated from `#/components/schemas/Project/schemaFingerprint`.
             public var schemaFingerprint: Components.Schemas.Sha256Hex
+            /// - Remark: Generated from `#/components/schemas/Project/layout`.
+            public var layout: Components.Schemas.LayoutOrNull?
             /// - Remark: Generated from `#/components/schemas/Project/keyId`.
             public var keyId: Components.Schemas.KeyId
             /// - Remark: Generated from `#/components/schemas/Project/parties`.
@@ -1696,6 +1811,7 @@ extension Components {
             ///   - purpose:
             ///   - legalBasis:
             ///   - schemaFingerprint:
+            ///   - layout:
             ///   - keyId:
             ///   - parties:
             ///   - matching:
@@ -1710,6 +1826,7 @@ extension Components {
                 purpose: Swift.String,
                 legalBasis: Swift.String,
                 schemaFingerprint: Components.Schemas.Sha256Hex,
+                layout: Components.Schemas.LayoutOrNull? = nil,
                 keyId: Components.Schemas.KeyId,
                 parties: [Components.Schemas.Party],
                 matching: Components.Schemas.MatchingSettingsResolved,
@@ -1724,6 +1841,7 @@ extension Components {
                 self.purpose = purpose
                 self.legalBasis = legalBasis
                 self.schemaFingerprint = schemaFingerprint
+                self.layout = layout
                 self.keyId = keyId
                 self.parties = parties
                 self.matching = matching
@@ -1739,6 +1857,7 @@ extension Components {
                 case purpose
                 case legalBasis
                 case schemaFingerprint
+                case layout
                 case keyId
                 case parties
                 case matching
@@ -1769,6 +1888,10 @@ extension Components {
                 self.schemaFingerprint = try container.decode(
                     Components.Schemas.Sha256Hex.self,
                     forKey: .schemaFingerprint
+                )
+                self.layout = try container.decodeIfPresent(
+                    Components.Schemas.LayoutOrNull.self,
+                    forKey: .layout
                 )
                 self.keyId = try container.decode(
                     Components.Schemas.KeyId.self,
@@ -1808,6 +1931,7 @@ extension Components {
                     "purpose",
                     "legalBasis",
                     "schemaFingerprint",
+                    "layout",
                     "keyId",
                     "parties",
                     "matching",

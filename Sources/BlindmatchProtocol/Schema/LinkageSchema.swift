@@ -173,3 +173,11 @@ public struct BloomField: Sendable {
     public let strategy: Strategy
     public let hash: Hash
 }
+
+extension LinkageSchema {
+    /// What every token file made with this schema has in its header (SPEC §6.3, §6.7): the filter's length in bits
+    /// (0 without a Bloom filter) and the match-key and blocking-key names in schema order.
+    public var tokenFileLayout: (filterBits: Int, matchKeys: [String], blockingKeys: [String]) {
+        (bloom?.filterBits ?? 0, matchKeys.map(\.name), blockingKeys.map(\.name))
+    }
+}

@@ -109,9 +109,9 @@ public final class TokenFileWriter {
         let schema = context.schema
         let header = TokenFileHeader(
             schemaFlavour: schema.flavour, schemaFingerprint: schema.fingerprint, keyID: context.keyID.hex,
-            party: party, recordCount: rowCount, matchKeys: schema.matchKeys.map(\.name),
-            blockingKeys: schema.blockingKeys.map(\.name),
-            tokenBytes: EncodingContext.tokenBytes, filterBits: schema.bloom?.filterBits ?? 0,
+            party: party, recordCount: rowCount, matchKeys: schema.tokenFileLayout.matchKeys,
+            blockingKeys: schema.tokenFileLayout.blockingKeys,
+            tokenBytes: EncodingContext.tokenBytes, filterBits: schema.tokenFileLayout.filterBits,
             hardening: schema.bloom.map { $0.hardening.headerValue(xorFolds: $0.xorFolds) } ?? .null,
             statistics: statistics.headerValue(schema: schema), createdAt: createdAt ?? Self.now(),
             tool: BlindmatchVersion.tool)

@@ -59,7 +59,7 @@ enum UploadCheck {
         if let layout, layout != arriving {
             throw refuse(
                 .tokenFileIncompatible, "SPEC §6.7 compatibility",
-                "filter length, match keys or blocking keys differ from the project's other uploads")
+                "filter length, match keys or blocking keys differ from the project's layout (its schema's)")
         }
         if let check = failed(.headerHoldsNoData) {
             throw refuse(

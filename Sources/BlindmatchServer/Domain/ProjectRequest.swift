@@ -13,6 +13,9 @@ struct ProjectRequest: Sendable {
     var purpose: String
     var legalBasis: String
     var schemaFingerprint: String
+    /// What every upload must have (SPEC §6.7), from the schema: checked against each upload, never against an
+    /// earlier upload.
+    var layout: UploadLayout
     var keyId: String
     var parties: [Party]
     var matching: NamedMatchSettings

@@ -12,6 +12,8 @@ struct ProjectRecord: Sendable {
     var purpose: String
     var legalBasis: String
     var schemaFingerprint: String
+    /// What every upload must have (nil only for a project made before layouts were recorded, until its first upload).
+    var layout: UploadLayout?
     var keyId: String
     var matching: NamedMatchSettings
     var disclosure: DisclosurePolicy
@@ -33,6 +35,11 @@ struct ProjectRecord: Sendable {
         purpose = row["purpose"]
         legalBasis = row["legalBasis"]
         schemaFingerprint = row["schemaFingerprint"]
+        layout = try (row["layoutFilterBits"] as Int?).map { filterBits in
+            UploadLayout(
+                filterBits: filterBits, matchKeys: try row.stringList("layoutMatchKeys"),
+                blockingKeys: try row.stringList("layoutBlockingKeys"))
+        }
         keyId = row["keyId"]
         matching = try NamedMatchSettings(stored: row["matching"], vetoKeysDefaulted: row["vetoDefaulted"])
         disclosure = try DisclosurePolicy(stored: row["disclosure"])
@@ -48,6 +55,9 @@ struct ProjectRecord: Sendable {
     var wire: Components.Schemas.Project {
         .init(
             id: id, name: name, purpose: purpose, legalBasis: legalBasis, schemaFingerprint: schemaFingerprint,
+            layout: layout.map {
+                .init(filterBits: $0.filterBits, matchKeys: $0.matchKeys, blockingKeys: $0.blockingKeys)
+            },
             keyId: keyId, parties: parties.map(\.wire), matching: matching.wire,
             disclosure: disclosure.wire,
             status: status, createdAt: createdAt, closedAt: closedAt, closeReason: closeReason)

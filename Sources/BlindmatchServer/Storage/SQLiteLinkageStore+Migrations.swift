@@ -47,6 +47,23 @@ extension SQLiteLinkageStore {
             try db.execute(sql: "ALTER TABLE audit ADD COLUMN action TEXT")
             try db.execute(sql: "CREATE INDEX auditCheckpoints ON audit(action, seq)")
         }
+        migrator.registerMigration("v3: project layout") { db in
+            // The layout every upload must have, recorded at creation. A project made before this holds its first
+            // upload's (what its uploads were checked against until now), or none yet: then its next upload sets it.
+            try db.execute(
+                sql: """
+                    ALTER TABLE project ADD COLUMN layoutFilterBits INTEGER;
+                    ALTER TABLE project ADD COLUMN layoutMatchKeys TEXT;
+                    ALTER TABLE project ADD COLUMN layoutBlockingKeys TEXT;
+                    UPDATE project SET
+                        layoutFilterBits = (SELECT filterBits FROM upload WHERE upload.project = project.id
+                            ORDER BY ordinal LIMIT 1),
+                        layoutMatchKeys = (SELECT matchKeys FROM upload WHERE upload.project = project.id
+                            ORDER BY ordinal LIMIT 1),
+                        layoutBlockingKeys = (SELECT blockingKeys FROM upload WHERE upload.project = project.id
+                            ORDER BY ordinal LIMIT 1);
+                    """)
+        }
         return migrator
     }
 }

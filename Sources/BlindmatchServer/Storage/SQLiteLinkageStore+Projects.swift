@@ -48,12 +48,15 @@ extension SQLiteLinkageStore {
             let now = AuditTime.now().text
             try db.execute(
                 sql: """
-                    INSERT INTO project (id, name, purpose, legalBasis, schemaFingerprint, keyId, matching,
-                        vetoDefaulted, disclosure, status, createdAt, ordinal)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+                    INSERT INTO project (id, name, purpose, legalBasis, schemaFingerprint, layoutFilterBits,
+                        layoutMatchKeys, layoutBlockingKeys, keyId, matching, vetoDefaulted, disclosure, status,
+                        createdAt, ordinal)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
                     """,
                 arguments: [
-                    id, request.name, request.purpose, request.legalBasis, request.schemaFingerprint, request.keyId,
+                    id, request.name, request.purpose, request.legalBasis, request.schemaFingerprint,
+                    request.layout.filterBits, JSONValue.canonicalList(request.layout.matchKeys),
+                    JSONValue.canonicalList(request.layout.blockingKeys), request.keyId,
                     try request.matching.storedText, request.matching.vetoKeysDefaulted,
                     try request.disclosure.storedText, now, try Self.nextOrdinal(db),
                 ])

@@ -28,17 +28,18 @@ extension SQLiteLinkageStore {
         return try UploadRecord(row: row, current: true)
     }
 
+    /// The project's layout, recorded at its creation (nil only for a project made before layouts were recorded,
+    /// until its first upload).
     static func uploadLayout(_ db: Database, project: String) throws -> UploadLayout? {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT filterBits, matchKeys, blockingKeys FROM upload WHERE project = ? ORDER BY ordinal LIMIT 1",
-                arguments: [project])
+                db, sql: "SELECT layoutFilterBits, layoutMatchKeys, layoutBlockingKeys FROM project WHERE id = ?",
+                arguments: [project]),
+            let filterBits = row["layoutFilterBits"] as Int?
         else { return nil }
         return UploadLayout(
-            filterBits: row["filterBits"], matchKeys: try row.stringList("matchKeys"),
-            blockingKeys: try row.stringList("blockingKeys"))
+            filterBits: filterBits, matchKeys: try row.stringList("layoutMatchKeys"),
+            blockingKeys: try row.stringList("layoutBlockingKeys"))
     }
 
     func uploadLayout(project: String) async throws -> UploadLayout? {
@@ -81,8 +82,20 @@ extension SQLiteLinkageStore {
             try Self.requireOpen(db, project: upload.project)
             guard let token = try TokenRecord.fetchOne(db, key: tokenID), token.isValid(at: AuditTime.now().text)
             else { throw APIError.unauthenticated }
-            if let now = try Self.uploadLayout(db, project: upload.project), now != layout {
-                try recheck(now)
+            if let now = try Self.uploadLayout(db, project: upload.project) {
+                if now != layout { try recheck(now) }
+            } else {
+                // A project made before layouts were recorded takes its first upload's.
+                let header = upload.header
+                try db.execute(
+                    sql: """
+                        UPDATE project SET layoutFilterBits = ?, layoutMatchKeys = ?, layoutBlockingKeys = ?
+                        WHERE id = ?
+                        """,
+                    arguments: [
+                        header.filterBits, JSONValue.canonicalList(header.matchKeys),
+                        JSONValue.canonicalList(header.blockingKeys), upload.project,
+                    ])
             }
             let placed = try place()
             do {

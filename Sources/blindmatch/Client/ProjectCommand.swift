@@ -116,6 +116,11 @@ enum ProjectSummary {
             "purpose: \(project.purpose)",
             "legal basis: \(project.legalBasis)",
             "schema fingerprint: \(project.schemaFingerprint)",
+            "layout: "
+                + (project.layout.map {
+                    "\($0.filterBits)-bit filters, match keys \($0.matchKeys.joined(separator: ", ")), "
+                        + "blocking keys \($0.blockingKeys.isEmpty ? "none" : $0.blockingKeys.joined(separator: ", "))"
+                } ?? "set by the first upload (a project made before layouts were recorded)"),
             "key id: \(project.keyId)",
         ]
         for party in project.parties {

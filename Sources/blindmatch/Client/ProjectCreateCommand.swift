@@ -13,7 +13,7 @@ struct ProjectCreateCommand: AsyncParsableCommand {
         commandName: "create",
         abstract: "Create a project: its legal basis, its two parties and their keys, matching settings, disclosure.",
         discussion: """
-            Operator only. A project is immutable once created (except a party's key rotation, and closing it): a different purpose, legal basis, setting or policy is a new project. The schema fingerprint is computed here from --schema (or given with --schema-fingerprint); the key id is the linkage secret's public id (`blindmatch keygen` prints it): the operator never holds the secret itself. Each party's public key is read from its .pub file and sent with its fingerprint; compare the fingerprints printed with the ones the agencies gave you out of band.
+            Operator only. A project is immutable once created (except a party's key rotation, and closing it): a different purpose, legal basis, setting or policy is a new project. The schema's fingerprint and layout (filter length, match and blocking keys) are computed here from --schema and recorded: every upload is checked against them; the key id is the linkage secret's public id (`blindmatch keygen` prints it): the operator never holds the secret itself. Each party's public key is read from its .pub file and sent with its fingerprint; compare the fingerprints printed with the ones the agencies gave you out of band.
 
             Without --disclosure, the watch-list party reads row, counterpartRow, rule, score and status of its matches (and of possible matches when there is a review band), the bulk party reads only the rows of its matches, and scores are rounded to 2 decimals. A --disclosure file holds the policy as JSON, e.g. {"scoreDecimals": 2, "grants": [{"role": "watchlist", "fields": ["row", "counterpartRow", "rule", "score", "status"], "statuses": ["match"]}, {"role": "bulk", "fields": ["row"], "statuses": ["match"]}]} (Protocol/service.md, "Disclosure policy").
 
@@ -34,13 +34,11 @@ struct ProjectCreateCommand: AsyncParsableCommand {
         help: ArgumentHelp("The legal gateway and data-sharing agreement that allow it.", valueName: "text"))
     var legalBasis: String
 
-    @Option(help: ArgumentHelp("The project's linkage schema, to compute its fingerprint.", valueName: "schema.json"))
-    var schema: String?
-
     @Option(
-        name: .customLong("schema-fingerprint"),
-        help: ArgumentHelp("The schema's fingerprint instead of --schema (64 hex digits).", valueName: "hex"))
-    var schemaFingerprint: String?
+        help: ArgumentHelp(
+            "The project's linkage schema: its fingerprint and layout (filter length, match and blocking keys) are recorded, and every upload is checked against them.",
+            valueName: "schema.json"))
+    var schema: String
 
     @Option(
         name: .customLong("key-id"),
@@ -64,12 +62,6 @@ struct ProjectCreateCommand: AsyncParsableCommand {
     var disclosure: String?
 
     func validate() throws {
-        guard (schema == nil) != (schemaFingerprint == nil) else {
-            throw ValidationError("give exactly one of --schema and --schema-fingerprint")
-        }
-        if let schemaFingerprint, !Self.isHex(schemaFingerprint.lowercased(), digits: 64) {
-            throw ValidationError("--schema-fingerprint must be 64 hex digits")
-        }
         guard Self.isHex(keyID.lowercased(), digits: 32) else {
             throw ValidationError("--key-id must be 32 hex digits (the key id `blindmatch keygen` printed)")
         }
@@ -95,7 +87,7 @@ struct ProjectCreateCommand: AsyncParsableCommand {
 
     /// The `ProjectRequest`, from the options and the files they name.
     private func makeRequest() throws -> ServiceAPI.ProjectRequest {
-        let fingerprint = try schema.map { try LinkageSchema(contentsOfFile: $0).fingerprint }
+        let linkageSchema = try LinkageSchema(contentsOfFile: schema)
         let parties = try [(watchlist, "--watchlist", ServiceAPI.PartyRole.watchlist), (bulk, "--bulk", .bulk)].map {
             argument, option, role in
             let (name, path) = try Self.party(argument, option: option)
@@ -108,10 +100,17 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             blocking: !settings.noBlocking)
         return ServiceAPI.ProjectRequest(
             name: name, purpose: purpose, legalBasis: legalBasis,
-            schemaFingerprint: fingerprint ?? schemaFingerprint?.lowercased() ?? "", keyId: keyID.lowercased(),
+            schemaFingerprint: linkageSchema.fingerprint, layout: Self.layout(of: linkageSchema),
+            keyId: keyID.lowercased(),
             parties: parties, matching: matching,
             disclosure: try disclosure.map(Self.readPolicy)
                 ?? Self.defaultPolicy(hasReviewBand: settings.reviewFrom != nil))
+    }
+
+    /// What every token file made with `schema` has (SPEC §6.7), as the project records it.
+    static func layout(of schema: LinkageSchema) -> ServiceAPI.Layout {
+        let layout = schema.tokenFileLayout
+        return .init(filterBits: layout.filterBits, matchKeys: layout.matchKeys, blockingKeys: layout.blockingKeys)
     }
 
     /// A party to register: its name, its role, and the signing public key read from `path`, sent with its

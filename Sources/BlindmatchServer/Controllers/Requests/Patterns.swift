@@ -13,12 +13,13 @@ enum Patterns {
         return scalars.allSatisfy { isAlphanumeric($0) || $0 == "." || $0 == "_" || $0 == "-" }
     }
 
+    /// A match-key or blocking-key name: `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`.
     static func isKeyName(_ text: String) -> Bool {
         let scalars = Array(text.unicodeScalars)
-        guard (1...64).contains(scalars.count), let first = scalars.first, first == "_" || isLetter(first) else {
+        guard (1...64).contains(scalars.count), let first = scalars.first, first == "_" || isAlphanumeric(first) else {
             return false
         }
-        return scalars.allSatisfy { isAlphanumeric($0) || $0 == "_" }
+        return scalars.allSatisfy { isAlphanumeric($0) || $0 == "_" || $0 == "." || $0 == "-" }
     }
 
     static func isHex(_ text: String, count: Int) -> Bool {

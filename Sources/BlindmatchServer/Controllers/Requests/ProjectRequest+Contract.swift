@@ -15,6 +15,17 @@ extension ProjectRequest {
             Patterns.isHex($0, count: 64)
         }
         keyId = try Rule.check(body.keyId, "keyId", must: "32 lower-case hex digits") { Patterns.isHex($0, count: 32) }
+        guard (0...65536).contains(body.layout.filterBits) else {
+            throw APIError.malformed("layout.filterBits must be an integer from 0 to 65536")
+        }
+        let matchKeys = try Rule.names(
+            body.layout.matchKeys, "layout.matchKeys", maxCount: 32, must: "a key name", Patterns.isKeyName)
+        let blockingKeys = try Rule.names(
+            body.layout.blockingKeys, "layout.blockingKeys", maxCount: 32, must: "a key name", Patterns.isKeyName)
+        guard Set(matchKeys).isDisjoint(with: blockingKeys) else {
+            throw APIError.invalid("layout: match-key and blocking-key names are unique together (SPEC §2.3 rule 5)")
+        }
+        layout = UploadLayout(filterBits: body.layout.filterBits, matchKeys: matchKeys, blockingKeys: blockingKeys)
 
         guard body.parties.count == 2 else { throw APIError.malformed("parties must have exactly two items") }
         parties = try body.parties.enumerated().map { index, party in

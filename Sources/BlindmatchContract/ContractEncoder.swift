@@ -107,15 +107,18 @@ private final class Slot {
         return slot
     }
 
-    /// The leaf of a plain value, or nil for a value that encodes itself.
-    static func leaf<Value: Encodable>(of value: Value, codingPath: [any CodingKey]) throws -> JSONValue? {
-        switch value {
-        case let value as String: .string(value)
-        case let value as Int: .number(String(value))
-        case let value as Bool: .bool(value)
-        case let value as Double: try number(value, codingPath: codingPath)
-        case let value as any BinaryInteger: .number(String(describing: value))
-        case let value as Float: try number(Double(value), codingPath: codingPath)
+    /// The leaf of a plain value, or nil for a value that encodes itself. The type is looked at first (a cheap
+    /// metatype check), so that objects and arrays, the common case here, cost no failed value casts.
+    static func leaf<Value: Encodable>(
+        of value: Value, codingPath: @autoclosure () -> [any CodingKey]
+    ) throws -> JSONValue? {
+        switch Value.self {
+        case is String.Type: (value as? String).map(JSONValue.string)
+        case is Int.Type: (value as? Int).map { .number(String($0)) }
+        case is Bool.Type: (value as? Bool).map(JSONValue.bool)
+        case is Double.Type: try (value as? Double).map { try number($0, codingPath: codingPath()) }
+        case is Float.Type: try (value as? Float).map { try number(Double($0), codingPath: codingPath()) }
+        case is any BinaryInteger.Type: (value as? any BinaryInteger).map { .number(String(describing: $0)) }
         default: nil
         }
     }
@@ -130,10 +133,10 @@ private final class Slot {
         }
     }
 
-    static func number(_ value: Double, codingPath: [any CodingKey]) throws -> JSONValue {
+    static func number(_ value: Double, codingPath: @autoclosure () -> [any CodingKey]) throws -> JSONValue {
         guard value.isFinite else {
             throw EncodingError.invalidValue(
-                value, .init(codingPath: codingPath, debugDescription: "JSON has no infinities or NaN"))
+                value, .init(codingPath: codingPath(), debugDescription: "JSON has no infinities or NaN"))
         }
         return .number(value.description)
     }

@@ -55,6 +55,12 @@ final class InProcessServer: TestServer, @unchecked Sendable {
         self.port = port
     }
 
+    /// Starts a graceful stop without waiting for it, for a `defer` in a test that may end early.
+    func stopSoon() {
+        let group = self.group
+        Task { await group.triggerGracefulShutdown() }
+    }
+
     /// Stops gracefully: requests in flight finish, the log ends with a checkpoint.
     func stop() async {
         await group.triggerGracefulShutdown()

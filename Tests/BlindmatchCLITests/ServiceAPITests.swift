@@ -6,7 +6,10 @@ import NIOHTTP1
 import Synchronization
 import Testing
 
-/// The real server binary on a loopback port, driven over HTTP: who may do what, what is refused on arrival,
+@testable import BlindmatchServer
+
+/// The service built in this process (`buildApplication`) on a loopback port, driven over HTTP (the binary only for
+/// the crash and restart test): who may do what, what is refused on arrival,
 /// malformed requests, and a run that survives a crash. Every reply is also held to `Protocol/openapi.yaml`.
 @Suite(.serialized)
 struct ServiceAPITests {
@@ -18,10 +21,19 @@ struct ServiceAPITests {
         return reply
     }
 
-    static func startServer(_ scratch: Scratch, environment: [String: String] = [:]) throws -> ServerProcess {
+    /// The service built in this process (`buildApplication`), on a free loopback port, with the engine as its run
+    /// executor. Only the tests of a crash and a restart, and the CLI's end-to-end flow, spawn the binary.
+    static func startServer(_ scratch: Scratch) async throws -> InProcessServer {
+        try await InProcessServer(
+            dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token",
+            executor: EngineRunExecutor(threads: 2))
+    }
+
+    /// The `serve` binary, for the tests that need a process of its own (a crash, a restart).
+    static func startProcess(_ scratch: Scratch) throws -> ServerProcess {
         let server = ServerProcess(
             dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token")
-        try server.start(environment: environment)
+        try server.start()
         return server
     }
 
@@ -31,8 +43,8 @@ struct ServiceAPITests {
 
     @Test func everyEndpointChecksTheCallersRoleAndScope() async throws {
         let data = try AgencyData()
-        let server = try Self.startServer(data.scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(data.scratch)
+        defer { server.stopSoon() }
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         // A second project, to hold a party token from elsewhere.
@@ -209,8 +221,8 @@ struct ServiceAPITests {
     /// server stays up (an `Accept: ;` once trapped the process).
     @Test func oddHeaderShapesGetAnAnswerAndNeverStopTheServer() async throws {
         let data = try AgencyData(watch: 20, bulk: 100)
-        let server = try Self.startServer(data.scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(data.scratch)
+        defer { server.stopSoon() }
         let project = try await ServiceProject.create(on: server, data: data)
         try await project.uploadBoth(server, data: data)
         let operatorToken = try server.operatorToken
@@ -256,8 +268,8 @@ struct ServiceAPITests {
 
     @Test func aSecondServerOnTheSameDataDirectoryRefusesToStart() async throws {
         let scratch = try Scratch()
-        let server = try Self.startServer(scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(scratch)
+        defer { server.stopSoon() }
         let second = try CLI.run(
             ["serve", "--data-dir", server.dataDirectory, "--port", "0", "--operator-token-file", "other.token"],
             in: scratch.path)
@@ -273,8 +285,8 @@ struct ServiceAPITests {
     /// entry per requester and route, with the count, by the time it is exported.
     @Test func aFloodOfBadTokensIsCountedNotWrittenOneByOne() async throws {
         let scratch = try Scratch()
-        let server = try Self.startServer(scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(scratch)
+        defer { server.stopSoon() }
         let operatorToken = try server.operatorToken
         let bogus = "bm_" + String(repeating: "B", count: 43)
         for _ in 0..<300 {
@@ -320,8 +332,8 @@ struct ServiceAPITests {
         badSignature[badSignature.count - 10] ^= 0x01
         try Data(badSignature).write(to: URL(fileURLWithPath: "\(data.path)/bad-signature.bmt"))
 
-        let server = try Self.startServer(data.scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(data.scratch)
+        defer { server.stopSoon() }
         let project = try await ServiceProject.create(on: server, data: data)
         let template = "/projects/{projectId}/parties/{party}/uploads"
         let cases: [(file: String, party: String, code: String)] = [
@@ -392,8 +404,8 @@ struct ServiceAPITests {
 
     @Test func badRequestsGetJSONErrors() async throws {
         let data = try AgencyData(watch: 20, bulk: 100)
-        let server = try Self.startServer(data.scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(data.scratch)
+        defer { server.stopSoon() }
         let operatorToken = try server.operatorToken
         let url = server.baseURL + "/projects"
         let malformed = try await HTTP.request(.POST, url, token: operatorToken, body: Array("{\"name\":".utf8))
@@ -502,7 +514,7 @@ struct ServiceAPITests {
             atPath: held.dataDirectory + "/tokens/ee", withIntermediateDirectories: true)
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "\(held.dataDirectory)/tokens/ee/\(stray).bmt"))
 
-        let server = try Self.startServer(scratch)
+        let server = try Self.startProcess(scratch)
         defer { server.stop() }
         let finished = try await HTTP.waitForRun(server, project: project.id, run: run, token: project.watchlistToken)
         Self.conforming(
@@ -547,8 +559,8 @@ extension ServiceAPITests {
     @Test func keyRotationAndClosingAProject() async throws {
         let data = try AgencyData(watch: 60, bulk: 600)
         try data.check(CLI.run(["keygen", "--signing", "--output", "agency-a-2026"], in: data.path))
-        let server = try Self.startServer(data.scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(data.scratch)
+        defer { server.stopSoon() }
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         let base = "\(server.baseURL)/projects/\(project.id)"
@@ -722,8 +734,8 @@ extension ServiceAPITests {
     /// A stored token file that changed after it was accepted is not matched.
     @Test func aStoredFileThatChangedIsNotMatched() async throws {
         let data = try AgencyData(watch: 40, bulk: 400)
-        let server = try Self.startServer(data.scratch)
-        defer { server.stop() }
+        let server = try await Self.startServer(data.scratch)
+        defer { server.stopSoon() }
         let project = try await ServiceProject.create(on: server, data: data)
         try await project.uploadBoth(server, data: data)
         let stored = try FileManager.default.subpathsOfDirectory(atPath: server.dataDirectory + "/tokens")

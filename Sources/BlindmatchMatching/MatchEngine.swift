@@ -97,6 +97,7 @@ public struct MatchEngine: Sendable {
         let fitsModel = (settings.fitsModel || settings.chooseThreshold) && a.header.filterBits > 0
         var fuzzy: [ScoredPair] = []
         var candidateFloor = 1.0
+        var floorSample: [ScoredPair] = []
         if a.header.filterBits > 0 {
             clock = ContinuousClock.now
             let lowest = settings.reviewFrom ?? settings.threshold
@@ -110,7 +111,7 @@ public struct MatchEngine: Sendable {
                 && BlockingJoin.canReadInPlace(b)
             var floor = lowest
             if fitsModel {
-                candidateFloor = try CandidateFloor.choose(
+                (candidateFloor, floorSample) = try CandidateFloor.choose(
                     a, b, blockingColumns: blocked ? blockingColumns : nil, matchColumns: matchColumns,
                     budget: max(10_000, settings.candidatesPerRow * a.recordCount), threads: settings.threads,
                     cancellation: settings.cancellation)
@@ -139,12 +140,24 @@ public struct MatchEngine: Sendable {
         var model: DecisionModel?
         if fitsModel {
             clock = ContinuousClock.now
+            // The population: every pair of A × B. With blocking, the compared pairs below the floor are known from
+            // the floor's sample and the rest were never compared; without, every pair below the floor is uncompared.
+            let population = Double(a.recordCount) * Double(b.recordCount)
+            var belowFloor = DecisionModel.BelowFloor.none
+            var uncompared = population - Double(exact.count) - Double(fuzzy.count)
+            if report.blocked {
+                let below = floorSample.filter { $0.score < candidateFloor }
+                let belowCount = Double(max(report.comparisons - fuzzy.count, 0))
+                if !below.isEmpty { belowFloor = .init(pairs: below, scale: belowCount / Double(below.count)) }
+                uncompared = population - Double(exact.count) - Double(report.comparisons)
+            }
             model = DecisionModel(
-                a, b, exact: exact, fuzzy: fuzzy, floor: candidateFloor, threads: settings.threads)
+                a, b, exact: exact, fuzzy: fuzzy, floor: candidateFloor, belowFloor: belowFloor,
+                uncompared: uncompared, threads: settings.threads)
             report.modelSeconds = Self.seconds(since: clock)
         }
         if settings.chooseThreshold, let model {
-            let threshold = LinkageReport.bestThreshold(weights: model.weights)
+            let threshold = LinkageReport.bestThreshold(weights: model.weights, outside: model.expectedOutside)
             let chosen = model.results(atOrAbove: threshold)
             let solved = settings.solver.solve(chosen.map(\.result))
             let reported = Set(solved.map(Self.pairKey))

@@ -99,50 +99,55 @@ struct DecisionModel: Sendable {
         let matchKeys = a.header.matchKeys.count
         let names = a.header.tokenKeys
         let patternColumns = keyCount > matchKeys ? Array(matchKeys..<keyCount) : Array(0..<keyCount)
-        let identifierColumns =
-            keyCount > matchKeys
-            ? (0..<matchKeys).filter { column in
-                (0..<candidates.count).contains { position in
-                    levels[position * width + column] == 1
-                        && !patternColumns.contains { levels[position * width + $0] == 1 }
-                }
-            } : []
-        // The compared pairs below the floor, from a sample: their cells count `belowScale` pairs each.
-        var belowLevels: [[UInt8]] = []
-        for pair in belowFloor.pairs {
-            belowLevels.append(
-                (0..<keyCount).map {
-                    BlockingJoin.comparison(a, Int(pair.rowA), b, Int(pair.rowB), column: $0)
-                })
-        }
+        // Identifier levels take 2 bits each, pattern keys 1 bit (agree or not) and the bin 8 bits of a cell's packed
+        // key; identifiers beyond what fits are left out.
+        let identifierColumns = Array(
+            (keyCount > matchKeys
+                ? (0..<matchKeys).filter { column in
+                    (0..<candidates.count).contains { position in
+                        levels[position * width + column] == 1
+                            && !patternColumns.contains { levels[position * width + $0] == 1 }
+                    }
+                } : []).prefix(max(0, (56 - patternColumns.count) / 2)))
         // A pattern key missing on either side counts as not agreeing: missingness is about the records, not the
         // pair, and a separate level per missing key splits the strata too thin for EM.
-        func cell(_ row: (Int) -> UInt8, bin: Int) -> PopulationFit.Cell {
+        func packed(_ row: (Int) -> UInt8, bin: UInt8) -> UInt64 {
+            var key: UInt64 = 0
+            for column in identifierColumns { key = key << 2 | UInt64(row(column)) }
+            for column in patternColumns { key = key << 1 | (row(column) == 1 ? 1 : 0) }
+            return key << 8 | UInt64(bin)
+        }
+        func cell(_ row: (Int) -> UInt8, bin: UInt8) -> PopulationFit.Cell {
             PopulationFit.Cell(
                 identifiers: identifierColumns.map { row($0) },
-                pattern: patternColumns.reduce(UInt64(0)) { $0 * 3 + (row($1) == 1 ? 1 : 2) }, bin: bin)
+                pattern: patternColumns.reduce(UInt64(0)) { $0 * 3 + (row($1) == 1 ? 1 : 2) }, bin: Int(bin))
         }
-        var cellIndex: [PopulationFit.Cell: Int] = [:]
+        var cellIndex: [UInt64: Int] = [:]
         var cells: [PopulationFit.Cell] = []
         var counts: [Double] = []
         var cellOf = [Int](repeating: 0, count: candidates.count)
-        func add(_ cell: PopulationFit.Cell, count: Double) -> Int {
-            if let known = cellIndex[cell] {
+        func add(_ row: (Int) -> UInt8, bin: UInt8, count: Double) -> Int {
+            let key = packed(row, bin: bin)
+            if let known = cellIndex[key] {
                 counts[known] += count
                 return known
             }
-            cellIndex[cell] = cells.count
-            cells.append(cell)
+            cellIndex[key] = cells.count
+            cells.append(cell(row, bin: bin))
             counts.append(count)
             return cells.count - 1
         }
-        for position in 0..<candidates.count {
-            let row = { (column: Int) in levels[position * width + column] }
-            cellOf[position] = add(cell(row, bin: Int(levels[position * width + keyCount])), count: 1)
+        levels.withUnsafeBufferPointer { levels in
+            for position in 0..<candidates.count {
+                let base = position * width
+                cellOf[position] = add({ levels[base + $0] }, bin: levels[base + keyCount], count: 1)
+            }
         }
+        // The compared pairs below the floor, from a sample: their cells count `belowFloor.scale` pairs each.
         var belowCells = Set<Int>()
-        for row in belowLevels {
-            belowCells.insert(add(cell({ row[$0] }, bin: 0), count: belowFloor.scale))
+        for pair in belowFloor.pairs {
+            let row = { BlockingJoin.comparison(a, Int(pair.rowA), b, Int(pair.rowB), column: $0) }
+            belowCells.insert(add(row, bin: 0, count: belowFloor.scale))
         }
         let step = (1 - floor) / Double(Self.diceBins)
         let binNames =
@@ -185,7 +190,10 @@ struct DecisionModel: Sendable {
 
     /// Expected true pairs outside the candidates (never compared, or below the floor), by the model.
     var expectedOutside: Double {
-        (fellegiSunter?.expectedUncompared ?? 0) + (fellegiSunter?.expectedBelowFloor ?? 0)
+        if let mixture {
+            return mixture.belowFloorRatio * weights.reduce(0) { $0 + MatchWeightModel.probability(weight: $1) }
+        }
+        return (fellegiSunter?.expectedUncompared ?? 0) + (fellegiSunter?.expectedBelowFloor ?? 0)
     }
 
     /// The Dice bin of `score`: 0 below the floor, then `diceBins` equal bins up to 1.

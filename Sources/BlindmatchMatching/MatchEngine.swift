@@ -98,14 +98,14 @@ public struct MatchEngine: Sendable {
         var fuzzy: [ScoredPair] = []
         var candidateFloor = 1.0
         var floorSample: [ScoredPair] = []
+        let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
+        let matchColumns = Array(0..<a.header.matchKeys.count)
         if a.header.filterBits > 0 {
             clock = ContinuousClock.now
             let lowest = settings.reviewFrom ?? settings.threshold
             let reportFraction = progress.map { report in
                 { @Sendable fraction in report("comparing filters", fraction) }
             }
-            let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
-            let matchColumns = Array(0..<a.header.matchKeys.count)
             let blocked =
                 settings.useBlocking && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
                 && BlockingJoin.canReadInPlace(b)
@@ -140,20 +140,33 @@ public struct MatchEngine: Sendable {
         var model: DecisionModel?
         if fitsModel {
             clock = ContinuousClock.now
-            // The population: every pair of A × B. With blocking, the compared pairs below the floor are known from
-            // the floor's sample and the rest were never compared; without, every pair below the floor is uncompared.
+            // The population: every pair of A × B. The pairs that share a blocking key but fall below the floor enter
+            // from a sample of the blocking join (the floor's own, with blocking); the rest are one aggregate in which
+            // no key agrees: never compared with blocking, below the floor without.
             let population = Double(a.recordCount) * Double(b.recordCount)
             var belowFloor = DecisionModel.BelowFloor.none
             var uncompared = population - Double(exact.count) - Double(fuzzy.count)
+            let sampleStride = max(1, a.recordCount / 512)
+            if !report.blocked && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
+                && BlockingJoin.canReadInPlace(b)
+            {
+                (floorSample, _) = try BlockingJoin.candidates(
+                    between: a, and: b, blockingColumns: blockingColumns, matchColumns: matchColumns,
+                    threshold: DiceThreshold(numerator: 1, denominator: 100), threads: settings.threads,
+                    rowStrideA: sampleStride, cancellation: settings.cancellation)
+            }
+            let below = floorSample.filter { $0.score < candidateFloor }
             if report.blocked {
-                let below = floorSample.filter { $0.score < candidateFloor }
                 let belowCount = Double(max(report.comparisons - fuzzy.count, 0))
                 if !below.isEmpty { belowFloor = .init(pairs: below, scale: belowCount / Double(below.count)) }
                 uncompared = population - Double(exact.count) - Double(report.comparisons)
+            } else if !below.isEmpty {
+                belowFloor = .init(pairs: below, scale: Double(sampleStride))
+                uncompared -= Double(below.count * sampleStride)
             }
             model = DecisionModel(
                 a, b, exact: exact, fuzzy: fuzzy, floor: candidateFloor, belowFloor: belowFloor,
-                uncompared: uncompared, threads: settings.threads)
+                uncompared: uncompared, blocked: report.blocked, threads: settings.threads)
             report.modelSeconds = Self.seconds(since: clock)
         }
         if settings.chooseThreshold, let model {

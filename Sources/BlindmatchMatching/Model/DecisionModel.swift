@@ -38,10 +38,11 @@ struct DecisionModel: Sendable {
 
     /// - Parameters:
     ///   - belowFloor: a sample of the compared pairs below the floor.
-    ///   - uncompared: the pairs of A × B that were never compared (no key agrees).
+    ///   - uncompared: the pairs of A × B that share no key (so are not in `belowFloor`) and are not candidates:
+    ///     with blocking never compared; without (`blocked` false) compared and below the floor.
     init(
         _ a: TokenFile, _ b: TokenFile, exact: [ExactJoin.Pair], fuzzy: [ScoredPair], floor: Double,
-        belowFloor: BelowFloor = .none, uncompared: Double = 0, threads: Int
+        belowFloor: BelowFloor = .none, uncompared: Double = 0, blocked: Bool = true, threads: Int
     ) {
         var gathered: [Candidate] = []
         gathered.reserveCapacity(exact.count + fuzzy.count)
@@ -155,7 +156,7 @@ struct DecisionModel: Sendable {
         let fit = PopulationFit.fit(
             cells: cells, counts: counts, uncompared: max(uncompared, 0), belowFloorCells: belowCells,
             identifierNames: identifierColumns.map { names[$0] }, patternNames: patternColumns.map { names[$0] },
-            binNames: binNames, randomDice: Self.randomDice(a, b, floor: floor))
+            binNames: binNames, randomDice: Self.randomDice(a, b, floor: floor), uncomparedBelowFloor: !blocked)
         fellegiSunter = fit.model
         mixture = nil
         weights = cellOf.map { fit.weights[$0] }

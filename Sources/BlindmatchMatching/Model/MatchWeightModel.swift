@@ -93,9 +93,12 @@ struct PopulationFit {
     ///     key agrees (stratum 0), fixed rather than fitted. The uncompared pairs belong there but their scores were
     ///     never computed; without this anchor the few identifier-only pairs would make up that stratum's
     ///     non-matches by themselves.
+    ///   - uncomparedBelowFloor: the uncompared pairs are known to score below the floor (bin 0): they were
+    ///     compared without blocking and fell short. Otherwise their score is unknown (never compared).
     static func fit(
         cells: [Cell], counts: [Double], uncompared: Double, belowFloorCells: Set<Int>, identifierNames: [String],
-        patternNames: [String], binNames: [String], randomDice: [Double]? = nil, maximumIterations: Int = 300
+        patternNames: [String], binNames: [String], randomDice: [Double]? = nil, uncomparedBelowFloor: Bool = false,
+        maximumIterations: Int = 300
     ) -> PopulationFit {
         let keys = patternNames.count
         let bins = binNames.count
@@ -106,14 +109,15 @@ struct PopulationFit {
             patternLevel[cell.pattern] = patternCodes.count
             patternCodes.append(cell.pattern)
         }
-        let digits = patternCodes.map { MatchWeightModel.digits($0, count: keys) }
-        if !digits.contains(where: { !$0.contains(1) }) {
-            let code = (0..<keys).reduce(UInt64(0)) { code, _ in code * 3 + 2 }
+        // The uncompared pairs have no agreeing pattern key: "none agrees" is a level even if no candidate has it.
+        let possible = [(0..<keys).reduce(UInt64(0)) { code, _ in code * 3 + 2 }]
+        for code in possible where patternLevel[code] == nil {
             patternLevel[code] = patternCodes.count
             patternCodes.append(code)
         }
         let patternDigits = patternCodes.map { MatchWeightModel.digits($0, count: keys) }
         let noneAgrees = patternDigits.map { !$0.contains(1) }
+        let uncomparedLevels = noneAgrees
         let strata = keys <= 4 ? 1 << keys : 5
         let stratumOf = patternDigits.map { digits -> Int in
             if keys <= 4 { return digits.reduce(0) { $0 << 1 | ($1 == 1 ? 1 : 0) } }
@@ -136,6 +140,22 @@ struct PopulationFit {
         var mDice = [[Double]](repeating: [Double](repeating: 1, count: bins), count: strata)
         var uDice = mDice
         var logWeights = [Double](repeating: 0, count: cells.count)
+        /// The probability of each level the uncompared pairs may have (times that of bin 0 in its stratum when they
+        /// are below the floor).
+        func uncomparedTerms(_ pattern: [Double], _ dice: [[Double]]) -> [Double] {
+            patternCodes.indices.map { level in
+                guard uncomparedLevels[level] else { return 0 }
+                return pattern[level] * (uncomparedBelowFloor ? dice[stratumOf[level]][0] : 1)
+            }
+        }
+        func uncomparedLikelihood(_ pattern: [Double], _ dice: [[Double]]) -> Double {
+            uncomparedTerms(pattern, dice).reduce(0, +)
+        }
+        func uncomparedShares(_ pattern: [Double], _ dice: [[Double]]) -> [Double] {
+            let terms = uncomparedTerms(pattern, dice)
+            let sum = terms.reduce(0, +)
+            return terms.map { sum > 0 ? $0 / sum : 0 }
+        }
         var iterations = 0
         var converged = false
         for iteration in 1...maximumIterations {
@@ -156,14 +176,16 @@ struct PopulationFit {
                 mIdentifiers[key] = spread(m, uncomparedMatches, over: [true, false, true])
                 uIdentifiers[key] = spread(u, uncomparedOthers, over: [true, false, true])
             }
+            // The uncompared pairs' share of each pattern level (and, below the floor, of its stratum's bin 0), by
+            // the previous iteration's parameters.
+            let matchShares = uncomparedShares(mPattern, mDice)
+            let otherShares = uncomparedShares(uPattern, uDice)
             var m = [Double](repeating: 0.01, count: patternCodes.count)
             var u = m
             for (index, level) in levelOf.enumerated() {
                 m[level] += counts[index] * posterior[index]
                 u[level] += counts[index] * (1 - posterior[index])
             }
-            mPattern = spread(m, uncomparedMatches, over: noneAgrees)
-            uPattern = spread(u, uncomparedOthers, over: noneAgrees)
             var mTable = [[Double]](repeating: [Double](repeating: 0, count: bins), count: strata)
             var uTable = mTable
             for (index, cell) in cells.enumerated() {
@@ -171,6 +193,16 @@ struct PopulationFit {
                 mTable[stratum][cell.bin] += counts[index] * posterior[index]
                 uTable[stratum][cell.bin] += counts[index] * (1 - posterior[index])
             }
+            for level in patternCodes.indices where uncomparedLevels[level] {
+                m[level] += uncomparedMatches * matchShares[level]
+                u[level] += uncomparedOthers * otherShares[level]
+                if uncomparedBelowFloor {
+                    mTable[stratumOf[level]][0] += uncomparedMatches * matchShares[level]
+                    uTable[stratumOf[level]][0] += uncomparedOthers * otherShares[level]
+                }
+            }
+            mPattern = normalised(m)
+            uPattern = normalised(u)
             mDice = smoothed(mTable)
             uDice = smoothed(uTable)
             if let randomDice, randomDice.count == bins { uDice[0] = randomDice }
@@ -191,15 +223,16 @@ struct PopulationFit {
                 change = max(change, abs(next - posterior[index]))
                 posterior[index] = next
             }
-            // The uncompared pairs: no identifier and no pattern key agrees; the score is unknown.
+            // The uncompared pairs: no identifier and no pattern key agrees; the score is unknown (never compared)
+            // or below the floor (compared without blocking).
             var matchLikelihood = 1.0
             var otherLikelihood = 1.0
             for key in 0..<identifiers {
                 matchLikelihood *= mIdentifiers[key][0] + mIdentifiers[key][2]
                 otherLikelihood *= uIdentifiers[key][0] + uIdentifiers[key][2]
             }
-            matchLikelihood *= zip(mPattern, noneAgrees).filter(\.1).reduce(0) { $0 + $1.0 }
-            otherLikelihood *= zip(uPattern, noneAgrees).filter(\.1).reduce(0) { $0 + $1.0 }
+            matchLikelihood *= uncomparedLikelihood(mPattern, mDice)
+            otherLikelihood *= uncomparedLikelihood(uPattern, uDice)
             let next =
                 share * matchLikelihood / max(share * matchLikelihood + (1 - share) * otherLikelihood, 1e-300)
             // Converged when the expected matches among them move by less than a thousandth of a pair.
@@ -232,6 +265,11 @@ struct PopulationFit {
         model.expectedUncompared = uncompared * uncomparedPosterior
         model.expectedBelowFloor = belowFloorCells.reduce(0) { $0 + counts[$1] * posterior[$1] }
         return PopulationFit(model: model, weights: logWeights)
+    }
+
+    static func normalised(_ counts: [Double]) -> [Double] {
+        let sum = counts.reduce(0, +)
+        return counts.map { $0 / sum }
     }
 
     /// Probabilities from counts, with `extra` pairs spread over the levels marked in `over` in proportion to them.

@@ -25,8 +25,8 @@ public struct MatchEngine: Sendable {
         /// When set and cancelled, the run stops early and throws `MatchingError.cancelled`.
         public var cancellation: RunCancellation?
         /// Let the fitted decision model choose which pairs match (`threshold`, `reviewFrom` and the veto keys are
-        /// then not used); when false the Dice threshold decides. Experimental: on `synth` data it does not yet reach
-        /// the fixed threshold's recall (docs/decision-model.md).
+        /// then not used); when false the Dice threshold decides. Experimental: it reaches more recall and F1 than
+        /// the fixed threshold but less precision, short of issue 12's targets (docs/decision-model.md).
         public var chooseThreshold = false
         /// Fit the decision model and report its estimates (``Report/linkage``) even when the Dice threshold
         /// decides. Costs a sampling pass and the candidates at a lower Dice floor (docs/decision-model.md).

@@ -90,7 +90,7 @@ struct PopulationFit {
     ///   - patternNames: the pattern keys' names, one per base-3 digit of `Cell.pattern`.
     ///   - binNames: the Dice bins' names (bin 0 first).
     ///   - randomDice: the share of random pairs of A × B in each Dice bin: the non-matches' scores where no pattern
-    ///     key agrees (stratum 0), fixed rather than fitted. The uncompared pairs belong there but their scores were
+    ///     key agrees, fixed rather than fitted. The uncompared pairs belong there but their scores were
     ///     never computed; without this anchor the few identifier-only pairs would make up that stratum's
     ///     non-matches by themselves.
     ///   - uncomparedBelowFloor: the uncompared pairs are known to score below the floor (bin 0): they were
@@ -118,11 +118,11 @@ struct PopulationFit {
         let patternDigits = patternCodes.map { MatchWeightModel.digits($0, count: keys) }
         let noneAgrees = patternDigits.map { !$0.contains(1) }
         let uncomparedLevels = noneAgrees
-        let strata = keys <= 4 ? 1 << keys : 5
-        let stratumOf = patternDigits.map { digits -> Int in
-            if keys <= 4 { return digits.reduce(0) { $0 << 1 | ($1 == 1 ? 1 : 0) } }
-            return min(digits.filter { $0 == 1 }.count, 4)
-        }
+        // The Dice score's strata: which pattern keys agree, that is, the pattern levels themselves (missing keys
+        // count as not agreeing). Stratum `noneLevel` (no key agrees) holds the random pairs.
+        let strata = patternCodes.count
+        let stratumOf = Array(patternCodes.indices)
+        let noneLevel = patternLevel[possible[0]] ?? 0
         let levelOf = cells.map { patternLevel[$0.pattern] ?? 0 }
         let identifiers = identifierNames.count
         let total = counts.reduce(0, +) + uncompared
@@ -205,7 +205,7 @@ struct PopulationFit {
             uPattern = normalised(u)
             mDice = smoothed(mTable)
             uDice = smoothed(uTable)
-            if let randomDice, randomDice.count == bins { uDice[0] = randomDice }
+            if let randomDice, randomDice.count == bins { uDice[noneLevel] = randomDice }
             // E step.
             let prior = log(share / (1 - share))
             var change = 0.0
@@ -256,7 +256,7 @@ struct PopulationFit {
         for stratum in 0..<strata {
             var feature = MatchWeightModel.Feature(
                 name: "dice", levels: binNames, m: mDice[stratum], u: uDice[stratum], parts: nil)
-            feature.appliesWhen = stratumName(stratum, names: patternNames)
+            feature.appliesWhen = describe(patternDigits[stratum], names: patternNames)
             features.append(feature)
         }
         var model = MatchWeightModel(
@@ -299,16 +299,6 @@ struct PopulationFit {
             level == 1 ? "+" + name : level == 2 ? "-" + name : nil
         }
         return text.isEmpty ? "none present on both sides" : text.joined(separator: " ")
-    }
-
-    static func stratumName(_ stratum: Int, names: [String]) -> String {
-        if names.count <= 4 {
-            let agreeing = names.enumerated().filter { stratum >> (names.count - 1 - $0.offset) & 1 == 1 }.map {
-                "+" + $0.element
-            }
-            return agreeing.isEmpty ? "no blocking key agrees" : agreeing.joined(separator: " ")
-        }
-        return stratum == 4 ? "4 or more blocking keys agree" : "\(stratum) blocking keys agree"
     }
 }
 

@@ -98,7 +98,7 @@ struct PopulationFit {
     static func fit(
         cells: [Cell], counts: [Double], uncompared: Double, belowFloorCells: Set<Int>, identifierNames: [String],
         patternNames: [String], binNames: [String], randomDice: [Double]? = nil, uncomparedBelowFloor: Bool = false,
-        maximumIterations: Int = 300
+        maximumIterations: Int = 2000
     ) -> PopulationFit {
         let keys = patternNames.count
         let bins = binNames.count

@@ -25,8 +25,8 @@ public struct MatchEngine: Sendable {
         /// When set and cancelled, the run stops early and throws `MatchingError.cancelled`.
         public var cancellation: RunCancellation?
         /// Let the fitted decision model choose which pairs match (`threshold`, `reviewFrom` and the veto keys are
-        /// then not used); when false the Dice threshold decides. Experimental: on `synth` data it does not yet reach
-        /// the fixed threshold's recall (docs/decision-model.md).
+        /// then not used); when false the Dice threshold decides. Experimental: it reaches more recall and F1 than
+        /// the fixed threshold but less precision, short of issue 12's targets (docs/decision-model.md).
         public var chooseThreshold = false
         /// Fit the decision model and report its estimates (``Report/linkage``) even when the Dice threshold
         /// decides. Costs a sampling pass and the candidates at a lower Dice floor (docs/decision-model.md).
@@ -97,20 +97,21 @@ public struct MatchEngine: Sendable {
         let fitsModel = (settings.fitsModel || settings.chooseThreshold) && a.header.filterBits > 0
         var fuzzy: [ScoredPair] = []
         var candidateFloor = 1.0
+        var floorSample: [ScoredPair] = []
+        let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
+        let matchColumns = Array(0..<a.header.matchKeys.count)
         if a.header.filterBits > 0 {
             clock = ContinuousClock.now
             let lowest = settings.reviewFrom ?? settings.threshold
             let reportFraction = progress.map { report in
                 { @Sendable fraction in report("comparing filters", fraction) }
             }
-            let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
-            let matchColumns = Array(0..<a.header.matchKeys.count)
             let blocked =
                 settings.useBlocking && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
                 && BlockingJoin.canReadInPlace(b)
             var floor = lowest
             if fitsModel {
-                candidateFloor = try CandidateFloor.choose(
+                (candidateFloor, floorSample) = try CandidateFloor.choose(
                     a, b, blockingColumns: blocked ? blockingColumns : nil, matchColumns: matchColumns,
                     budget: max(10_000, settings.candidatesPerRow * a.recordCount), threads: settings.threads,
                     cancellation: settings.cancellation)
@@ -139,12 +140,37 @@ public struct MatchEngine: Sendable {
         var model: DecisionModel?
         if fitsModel {
             clock = ContinuousClock.now
+            // The population: every pair of A × B. The pairs that share a blocking key but fall below the floor enter
+            // from a sample of the blocking join (the floor's own, with blocking); the rest are one aggregate in which
+            // no key agrees: never compared with blocking, below the floor without.
+            let population = Double(a.recordCount) * Double(b.recordCount)
+            var belowFloor = DecisionModel.BelowFloor.none
+            var uncompared = population - Double(exact.count) - Double(fuzzy.count)
+            let sampleStride = max(1, a.recordCount / 512)
+            if !report.blocked && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
+                && BlockingJoin.canReadInPlace(b)
+            {
+                (floorSample, _) = try BlockingJoin.candidates(
+                    between: a, and: b, blockingColumns: blockingColumns, matchColumns: matchColumns,
+                    threshold: DiceThreshold(numerator: 1, denominator: 100), threads: settings.threads,
+                    rowStrideA: sampleStride, cancellation: settings.cancellation)
+            }
+            let below = floorSample.filter { $0.score < candidateFloor }
+            if report.blocked {
+                let belowCount = Double(max(report.comparisons - fuzzy.count, 0))
+                if !below.isEmpty { belowFloor = .init(pairs: below, scale: belowCount / Double(below.count)) }
+                uncompared = population - Double(exact.count) - Double(report.comparisons)
+            } else if !below.isEmpty {
+                belowFloor = .init(pairs: below, scale: Double(sampleStride))
+                uncompared -= Double(below.count * sampleStride)
+            }
             model = DecisionModel(
-                a, b, exact: exact, fuzzy: fuzzy, floor: candidateFloor, threads: settings.threads)
+                a, b, exact: exact, fuzzy: fuzzy, floor: candidateFloor, belowFloor: belowFloor,
+                uncompared: uncompared, blocked: report.blocked, threads: settings.threads)
             report.modelSeconds = Self.seconds(since: clock)
         }
         if settings.chooseThreshold, let model {
-            let threshold = LinkageReport.bestThreshold(weights: model.weights)
+            let threshold = LinkageReport.bestThreshold(weights: model.weights, outside: model.expectedOutside)
             let chosen = model.results(atOrAbove: threshold)
             let solved = settings.solver.solve(chosen.map(\.result))
             let reported = Set(solved.map(Self.pairKey))

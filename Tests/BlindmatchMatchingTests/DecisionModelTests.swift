@@ -7,25 +7,54 @@ import Testing
 
 /// The decision model's parts against small cases whose answer is known, and the engine with the model on.
 struct DecisionModelTests {
-    /// Two classes drawn from known m and u on three independent features: EM finds the share and the weights' signs.
-    @Test func expectationMaximisationRecoversAKnownMixture() {
-        var random = SystemRandomNumberGenerator()
-        let m: [[Double]] = [[0.9, 0.1], [0.8, 0.2], [0.7, 0.3]]
-        let u: [[Double]] = [[0.1, 0.9], [0.2, 0.8], [0.05, 0.95]]
-        var counts: [[UInt16]: Int] = [:]
-        for index in 0..<20_000 {
-            let probabilities = index < 4_000 ? m : u
-            let pattern = probabilities.map { UInt16(Double.random(in: 0..<1, using: &random) < $0[0] ? 0 : 1) }
-            counts[pattern, default: 0] += 1
+    /// A population of 1,000,000 pairs with 1,000 matches, its cells in the proportions known m and u give; the pairs
+    /// where nothing agrees are one uncompared count. EM finds the share of matches, the matches hidden among the
+    /// uncompared pairs, and weights of the right sign.
+    @Test func populationFitRecoversAKnownModel() {
+        let population = 1_000_000.0
+        let matches = 1_000.0
+        // Levels 0 missing, 1 agree, 2 disagree; Dice bins 0 (below the floor), 1, 2.
+        let mIdentifier = [0.4, 0.58, 0.02]
+        let uIdentifier = [0.4, 0.0, 0.6]
+        let mPattern = [[0.02, 0.9, 0.08], [0.01, 0.85, 0.14]]
+        let uPattern = [[0.02, 0.0001, 0.9799], [0.01, 0.0002, 0.9898]]
+        let mDice = [0.02, 0.18, 0.8]
+        let uDice = [0.97, 0.025, 0.005]
+        var cells: [PopulationFit.Cell] = []
+        var counts: [Double] = []
+        var uncompared = 0.0
+        var hiddenMatches = 0.0
+        for identifier in 0..<3 {
+            for first in 0..<3 {
+                for second in 0..<3 {
+                    for bin in 0..<3 {
+                        let m = mIdentifier[identifier] * mPattern[0][first] * mPattern[1][second] * mDice[bin]
+                        let u = uIdentifier[identifier] * uPattern[0][first] * uPattern[1][second] * uDice[bin]
+                        let count = matches * m + (population - matches) * u
+                        if identifier != 1 && first != 1 && second != 1 {
+                            uncompared += count
+                            hiddenMatches += matches * m
+                        } else if count > 0 {
+                            cells.append(
+                                .init(identifiers: [UInt8(identifier)], pattern: UInt64(first * 3 + second), bin: bin))
+                            counts.append(count)
+                        }
+                    }
+                }
+            }
         }
-        let patterns = Array(counts.keys)
-        let model = MatchWeightModel.fit(
-            patterns: patterns, counts: patterns.map { counts[$0] ?? 0 },
-            features: (0..<3).map { ("f\($0)", ["agree", "disagree"]) }, parts: [nil, nil, nil],
-            initial: patterns.map { $0.filter { $0 == 0 }.count >= 2 ? 0.8 : 0.2 })
-        #expect(abs(model.matchShare - 0.2) < 0.03, "share \(model.matchShare)")
-        #expect(model.weight(levels: [0, 0, 0]) > 5)
-        #expect(model.weight(levels: [1, 1, 1]) < -5)
+        let fit = PopulationFit.fit(
+            cells: cells, counts: counts, uncompared: uncompared, belowFloorCells: [], identifierNames: ["id"],
+            patternNames: ["first", "second"], binNames: ["below", "low", "high"])
+        let share = fit.model.matchShare
+        #expect(abs(share - matches / population) < 0.05 * matches / population, "share \(share)")
+        let expectedUncompared = fit.model.expectedUncompared ?? -1
+        #expect(
+            abs(expectedUncompared - hiddenMatches) < 0.2 * hiddenMatches, "\(expectedUncompared) vs \(hiddenMatches)")
+        let everything = cells.firstIndex(of: .init(identifiers: [1], pattern: 4, bin: 2)) ?? 0
+        let firstOnly = cells.firstIndex(of: .init(identifiers: [2], pattern: 5, bin: 0)) ?? 0
+        #expect(fit.weights[everything] > 10)
+        #expect(fit.weights[firstOnly] < 0)
     }
 
     @Test func scoreMixtureSeparatesAHighPeakFromAFallingTail() {
@@ -77,5 +106,38 @@ struct DecisionModelTests {
         #expect(chosenReport.linkage?.thresholdChosen == true)
         #expect(chosen.allSatisfy { $0.weight != nil && $0.status == .match })
         #expect(chosen.allSatisfy { ($0.weight ?? 0) >= (chosenReport.linkage?.threshold ?? 0) })
+    }
+
+    /// With blocking and without, the model's own threshold finds most true pairs and its estimates of precision and
+    /// recall land near the truth: within 0.1 on this small population (without blocking the recall estimate is about
+    /// 0.05 high here; a model that mistook the pairs below the floor for uncompared ones was 0.5–0.9 off). The
+    /// figures against the issue's ±0.02 are benchmarks (docs/decision-model.md).
+    @Test func estimatesFollowTheTruthWithAndWithoutBlocking() throws {
+        let population = try SyntheticPopulation(
+            SyntheticProfile.harsh.configuration(watchCount: 300, bulkCount: 6000, seed: 4))
+        let fixture = try TokenFixture()
+        let watchRecords = population.allWatchRecords().map(\.fields)
+        let bulkRecords = population.allBulkRecords().map(\.fields)
+        let a = try fixture.file("watch", watchRecords)
+        let b = try fixture.file("bulk", bulkRecords)
+        let truth = Set(population.truePairs.map { "\(watchRecords[$0.watch][0]) \(bulkRecords[$0.bulk][0])" })
+        let watchKeys = try fixture.keys("watch")
+        let bulkKeys = try fixture.keys("bulk")
+        for blocking in [true, false] {
+            var settings = MatchEngine.Settings(
+                threshold: try DiceThreshold("0.85"), solver: .manyToOne, threads: 2, vetoKeys: [0])
+            settings.useBlocking = blocking
+            settings.chooseThreshold = true
+            let (results, report) = try MatchEngine(settings: settings).run(a, b)
+            let found = results.filter { truth.contains("\(watchKeys[Int($0.rowA)]) \(bulkKeys[Int($0.rowB)])") }
+            let precision = Double(found.count) / Double(max(results.count, 1))
+            let recall = Double(found.count) / Double(truth.count)
+            let estimate = try #require(report.linkage?.estimate)
+            #expect(recall > 0.85, "blocking \(blocking): recall \(recall)")
+            #expect(
+                abs(estimate.precision - precision) < 0.1,
+                "blocking \(blocking): \(estimate.precision) vs \(precision)")
+            #expect(abs(estimate.recall - recall) < 0.1, "blocking \(blocking): \(estimate.recall) vs \(recall)")
+        }
     }
 }

@@ -8,13 +8,16 @@ enum CandidateFloor {
     static let lowest = 0.30
     static let highest = 0.85
 
-    /// The floor for the blocked comparisons (`blockingColumns`), or for every pair when `blockingColumns` is nil.
+    /// The floor for the blocked comparisons (`blockingColumns`), or for every pair when `blockingColumns` is nil;
+    /// with blocking, also the sampled blocked pairs (every `stride`-th watch-list row), which the model uses for
+    /// the compared pairs below the floor.
     static func choose(
         _ a: TokenFile, _ b: TokenFile, blockingColumns: [Int]?, matchColumns: [Int], budget: Int, threads: Int,
         cancellation: RunCancellation?
-    ) throws -> Double {
+    ) throws -> (floor: Double, sample: [ScoredPair]) {
         var scores: [Double]
         var scale: Double
+        var sampled: [ScoredPair] = []
         let floor = DiceThreshold(numerator: 1, denominator: 100)
         if let blockingColumns {
             let stride = max(1, a.recordCount / 512)
@@ -23,6 +26,7 @@ enum CandidateFloor {
                 threads: threads, rowStrideA: stride, cancellation: cancellation)
             scores = pairs.map(\.score)
             scale = Double(stride)
+            sampled = pairs
         } else {
             let sampleA = try sample(a, rows: 64)
             let sampleB = try sample(b, rows: 65_536)
@@ -44,7 +48,7 @@ enum CandidateFloor {
             choice = bound
             step -= 1
         }
-        return choice
+        return (choice, sampled)
     }
 
     /// Every k-th filter of `file`, at most `rows` of them, as a matrix.

@@ -5,10 +5,11 @@ import Glibc
 /// The decision model of one run: every candidate pair (the exact joins and the fuzzy candidates above the floor),
 /// its comparison vector and its match weight under a model fitted to these files (DESIGN "Engine").
 ///
-/// With token keys, each pair is compared on every match key and blocking key (agree, disagree, or missing on either
-/// side) and on its Dice score in 20 bins above the floor: a Fellegi–Sunter model (``MatchWeightModel``). A
-/// disagreeing identifier is then evidence against a pair, not a veto. Without token keys (a clkhash schema) the
-/// Dice score alone: a two-component mixture (``ScoreMixture``).
+/// With token keys, a Fellegi–Sunter model over the whole cross product (``MatchWeightModel``, ``PopulationFit``):
+/// identifier keys, the joint pattern of the blocking keys, and the Dice score in 20 bins above the floor, per
+/// stratum of agreeing blocking keys; the compared pairs below the floor enter from a sample, the pairs never
+/// compared as one aggregate. A disagreeing identifier is then evidence against a pair, not a veto. Without token keys
+/// (a clkhash schema) the Dice score alone: a two-component mixture (``ScoreMixture``).
 struct DecisionModel: Sendable {
     struct Candidate: Sendable {
         let rowA: UInt32
@@ -28,8 +29,20 @@ struct DecisionModel: Sendable {
     let fellegiSunter: MatchWeightModel?
     let mixture: ScoreMixture?
 
+    /// The compared pairs below the candidate floor, as a sample: each sampled pair stands for `scale` pairs.
+    struct BelowFloor: Sendable {
+        var pairs: [ScoredPair]
+        var scale: Double
+        static let none = BelowFloor(pairs: [], scale: 0)
+    }
+
+    /// - Parameters:
+    ///   - belowFloor: a sample of the compared pairs below the floor.
+    ///   - uncompared: the pairs of A × B that share no key (so are not in `belowFloor`) and are not candidates:
+    ///     with blocking never compared; without (`blocked` false) compared and below the floor.
     init(
-        _ a: TokenFile, _ b: TokenFile, exact: [ExactJoin.Pair], fuzzy: [ScoredPair], floor: Double, threads: Int
+        _ a: TokenFile, _ b: TokenFile, exact: [ExactJoin.Pair], fuzzy: [ScoredPair], floor: Double,
+        belowFloor: BelowFloor = .none, uncompared: Double = 0, blocked: Bool = true, threads: Int
     ) {
         var gathered: [Candidate] = []
         gathered.reserveCapacity(exact.count + fuzzy.count)
@@ -81,95 +94,107 @@ struct DecisionModel: Sendable {
                 }
             }
         }
-        // Comparisons: the joint pattern of the match keys, that of the blocking keys, and the Dice bin. Keys share
-        // fields, so each group is one comparison with a level per observed pattern, its probabilities shrunk
-        // towards the product of its keys' (MatchWeightModel.shrunk).
+        // Pattern keys: the blocking keys (or the match keys when there are none). Identifiers: match keys that agree
+        // on some pair where no pattern key agrees (the example schema's NINO); the other match keys are made of the
+        // pattern keys' fields and add little but dependence.
         let matchKeys = a.header.matchKeys.count
-        let groups = [Array(0..<matchKeys), Array(matchKeys..<keyCount)].filter { !$0.isEmpty }
-        var groupLevels = groups.map { _ in [UInt64: UInt16]() }
-        var groupCodes = groups.map { _ in [UInt64]() }
-        // Patterns are packed 16 bits per comparison into one word for the lookup (at most three comparisons);
-        // the arrays EM needs are made once per distinct pattern.
-        var patternIndex: [UInt64: Int] = [:]
-        var patterns: [[UInt16]] = []
-        var counts: [Int] = []
-        var patternOf = [Int](repeating: 0, count: candidates.count)
-        var pattern = [UInt16](repeating: 0, count: groups.count + 1)
-        for position in 0..<candidates.count {
-            var packed: UInt64 = 0
-            for (group, columns) in groups.enumerated() {
-                var code: UInt64 = 0
-                for column in columns { code = code * 3 + UInt64(levels[position * width + column]) }
-                let level: UInt16
-                if let known = groupLevels[group][code] {
-                    level = known
-                } else {
-                    level = UInt16(truncatingIfNeeded: groupCodes[group].count)
-                    groupLevels[group][code] = level
-                    groupCodes[group].append(code)
-                }
-                pattern[group] = level
-                packed = packed << 16 | UInt64(level)
-            }
-            let bin = UInt16(levels[position * width + keyCount])
-            pattern[groups.count] = bin
-            packed = packed << 16 | UInt64(bin)
-            if let known = patternIndex[packed] {
-                counts[known] += 1
-                patternOf[position] = known
-            } else {
-                patternIndex[packed] = patterns.count
-                patternOf[position] = patterns.count
-                patterns.append(pattern)
-                counts.append(1)
-            }
-        }
         let names = a.header.tokenKeys
-        let parts: [[[UInt8]]?] =
-            groups.enumerated().map { group, columns in
-                groupCodes[group].map { Self.digits($0, count: columns.count) }
-            } + [nil]
-        // A first guess: a pair joined by a match key is a match; a high score makes one likely.
-        let initial = patterns.map { pattern -> Double in
-            if matchKeys > 0, parts[0]?[Int(pattern[0])].contains(1) == true { return 0.9 }
-            return Int(pattern[pattern.count - 1]) >= Self.diceBins * 3 / 4 ? 0.6 : 0.02
-        }
-        var features: [(String, [String])] = groups.enumerated().map { group, columns in
-            (
-                group == 0 && matchKeys > 0 ? "match keys" : "blocking keys",
-                groupCodes[group].map { code in
-                    let digits = Self.digits(code, count: columns.count)
-                    let text = zip(columns, digits).compactMap { column, level in
-                        level == 1 ? "+" + names[column] : level == 2 ? "-" + names[column] : nil
+        let patternColumns = keyCount > matchKeys ? Array(matchKeys..<keyCount) : Array(0..<keyCount)
+        // Identifier levels take 2 bits each, pattern keys 1 bit (agree or not) and the bin 8 bits of a cell's packed
+        // key; identifiers beyond what fits are left out.
+        let identifierColumns = Array(
+            (keyCount > matchKeys
+                ? (0..<matchKeys).filter { column in
+                    (0..<candidates.count).contains { position in
+                        levels[position * width + column] == 1
+                            && !patternColumns.contains { levels[position * width + $0] == 1 }
                     }
-                    return text.isEmpty ? "none present on both sides" : text.joined(separator: " ")
-                }
-            )
+                } : []).prefix(max(0, (56 - patternColumns.count) / 2)))
+        // A pattern key missing on either side counts as not agreeing: missingness is about the records, not the
+        // pair, and a separate level per missing key splits the strata too thin for EM.
+        func packed(_ row: (Int) -> UInt8, bin: UInt8) -> UInt64 {
+            var key: UInt64 = 0
+            for column in identifierColumns { key = key << 2 | UInt64(row(column)) }
+            for column in patternColumns { key = key << 1 | (row(column) == 1 ? 1 : 0) }
+            return key << 8 | UInt64(bin)
+        }
+        func cell(_ row: (Int) -> UInt8, bin: UInt8) -> PopulationFit.Cell {
+            PopulationFit.Cell(
+                identifiers: identifierColumns.map { row($0) },
+                pattern: patternColumns.reduce(UInt64(0)) { $0 * 3 + (row($1) == 1 ? 1 : 2) }, bin: Int(bin))
+        }
+        var cellIndex: [UInt64: Int] = [:]
+        var cells: [PopulationFit.Cell] = []
+        var counts: [Double] = []
+        var cellOf = [Int](repeating: 0, count: candidates.count)
+        func add(_ row: (Int) -> UInt8, bin: UInt8, count: Double) -> Int {
+            let key = packed(row, bin: bin)
+            if let known = cellIndex[key] {
+                counts[known] += count
+                return known
+            }
+            cellIndex[key] = cells.count
+            cells.append(cell(row, bin: bin))
+            counts.append(count)
+            return cells.count - 1
+        }
+        levels.withUnsafeBufferPointer { levels in
+            for position in 0..<candidates.count {
+                let base = position * width
+                cellOf[position] = add({ levels[base + $0] }, bin: levels[base + keyCount], count: 1)
+            }
+        }
+        // The compared pairs below the floor, from a sample: their cells count `belowFloor.scale` pairs each.
+        var belowCells = Set<Int>()
+        for pair in belowFloor.pairs {
+            let row = { BlockingJoin.comparison(a, Int(pair.rowA), b, Int(pair.rowB), column: $0) }
+            belowCells.insert(add(row, bin: 0, count: belowFloor.scale))
         }
         let step = (1 - floor) / Double(Self.diceBins)
-        features.append(
-            (
-                "dice",
-                ["below \(Self.decimal(floor))"]
-                    + (0..<Self.diceBins).map { "\(Self.decimal(floor + Double($0) * step))+" }
-            ))
-        let model = MatchWeightModel.fit(
-            patterns: patterns, counts: counts, features: features, parts: parts, initial: initial)
-        let patternWeights = patterns.map { model.weight(levels: $0) }
-        fellegiSunter = model
+        let binNames =
+            ["below \(Self.decimal(floor))"] + (0..<Self.diceBins).map { "\(Self.decimal(floor + Double($0) * step))+" }
+        let fit = PopulationFit.fit(
+            cells: cells, counts: counts, uncompared: max(uncompared, 0), belowFloorCells: belowCells,
+            identifierNames: identifierColumns.map { names[$0] }, patternNames: patternColumns.map { names[$0] },
+            binNames: binNames, randomDice: Self.randomDice(a, b, floor: floor), uncomparedBelowFloor: !blocked)
+        fellegiSunter = fit.model
         mixture = nil
-        weights = patternOf.map { patternWeights[$0] }
+        weights = cellOf.map { fit.weights[$0] }
     }
 
-    /// The base-3 digits of `code`, most significant first: one level per key of a group.
-    static func digits(_ code: UInt64, count: Int) -> [UInt8] {
-        var code = code
-        var digits = [UInt8](repeating: 0, count: count)
-        for index in stride(from: count - 1, through: 0, by: -1) {
-            digits[index] = UInt8(code % 3)
-            code /= 3
+    /// Random pairs of A × B drawn for the non-matches' score distribution where no key agrees.
+    static let randomPairs = 200_000
+
+    /// The share of random pairs of A × B in each Dice bin (bin 0 below the floor), with half a pair added to every
+    /// bin so that none is impossible; from a fixed-seed sample, so a run is repeatable.
+    static func randomDice(_ a: TokenFile, _ b: TokenFile, floor: Double) -> [Double] {
+        var counts = [Double](repeating: 0.5, count: diceBins + 1)
+        guard a.recordCount > 0, b.recordCount > 0 else { return counts.map { $0 / counts.reduce(0, +) } }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            // SplitMix64.
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
         }
-        return digits
+        for _ in 0..<randomPairs {
+            let rowA = Int(next() % UInt64(a.recordCount))
+            let rowB = Int(next() % UInt64(b.recordCount))
+            let (common, countA, countB) = BlockingJoin.commonBits(a, rowA, b, rowB)
+            counts[Int(diceBin(roundedDice(common: common, popcountA: countA, popcountB: countB), floor: floor))] += 1
+        }
+        let total = counts.reduce(0, +)
+        return counts.map { $0 / total }
+    }
+
+    /// Expected true pairs outside the candidates (never compared, or below the floor), by the model.
+    var expectedOutside: Double {
+        if let mixture {
+            return mixture.belowFloorRatio * weights.reduce(0) { $0 + MatchWeightModel.probability(weight: $1) }
+        }
+        return (fellegiSunter?.expectedUncompared ?? 0) + (fellegiSunter?.expectedBelowFloor ?? 0)
     }
 
     /// The Dice bin of `score`: 0 below the floor, then `diceBins` equal bins up to 1.
@@ -205,8 +230,10 @@ struct DecisionModel: Sendable {
         return LinkageReport(
             model: fellegiSunter == nil ? "score-mixture" : "fellegi-sunter", threshold: threshold ?? lowestReported,
             thresholdChosen: chosen, diceThreshold: diceThreshold, candidateFloor: floor,
-            candidatePairs: candidates.count, estimate: LinkageReport.estimate(weights: weights, reported: reported),
-            histogram: histogram, curve: LinkageReport.curve(weights: weights, histogram: histogram),
+            candidatePairs: candidates.count,
+            estimate: LinkageReport.estimate(weights: weights, reported: reported, outside: expectedOutside),
+            histogram: histogram,
+            curve: LinkageReport.curve(weights: weights, histogram: histogram, outside: expectedOutside),
             fellegiSunter: fellegiSunter, scoreMixture: mixture)
     }
 }

@@ -21,6 +21,9 @@ public struct LinkageReport: Codable, Sendable, Equatable {
         /// Reported matches, and the expected number of true pairs among all candidate pairs.
         public var reported: Int
         public var expectedTruePairs: Double
+        /// Expected true pairs the model places outside the candidates (never compared, or below the candidate
+        /// floor); the recall estimate counts them as missed. Nil for a model that does not estimate them.
+        public var expectedOutsideCandidates: Double? = nil
     }
 
     /// Expected matches and non-matches per match-weight bin (`edges` has one more entry than the counts).
@@ -59,10 +62,12 @@ public struct LinkageReport: Codable, Sendable, Equatable {
 
 extension LinkageReport {
     /// The threshold that maximises the expected F1 over candidate pairs with `weights` and match probabilities.
-    static func bestThreshold(weights: [Double]) -> Double {
+    /// `outside` true pairs are expected beyond the candidates, whatever the threshold.
+    static func bestThreshold(weights: [Double], outside: Double = 0) -> Double {
         // Weights repeat (one per comparison pattern): work on the distinct values, highest first.
         let distinct = distinctWeights(weights)
-        let expected = distinct.reduce(0) { $0 + Double($1.count) * MatchWeightModel.probability(weight: $1.weight) }
+        let expected =
+            outside + distinct.reduce(0) { $0 + Double($1.count) * MatchWeightModel.probability(weight: $1.weight) }
         var truePositives = 0.0
         var reported = 0
         var best = (f1: -1.0, threshold: distinct.first?.weight ?? 0)
@@ -83,9 +88,10 @@ extension LinkageReport {
     }
 
     /// Estimates for reporting the pairs `reported` (indices into `weights`) out of all candidate pairs.
-    static func estimate(weights: [Double], reported: [Int]) -> Estimate {
-        var expected = 0.0
-        var variance = 0.0
+    /// `outside` true pairs are expected beyond the candidates (counted as missed, with Poisson variance).
+    static func estimate(weights: [Double], reported: [Int], outside: Double = 0) -> Estimate {
+        var expected = outside
+        var variance = outside
         for weight in weights {
             let p = MatchWeightModel.probability(weight: weight)
             expected += p
@@ -112,7 +118,8 @@ extension LinkageReport {
         return Estimate(
             precision: precision, recall: recall, f1: f1, falseMatches: count - truePositives,
             precisionError: count > 0 ? reportedVariance.squareRoot() / count : 0, recallError: recallError,
-            reported: reported.count, expectedTruePairs: expected)
+            reported: reported.count, expectedTruePairs: expected - outside,
+            expectedOutsideCandidates: outside > 0 ? outside : nil)
     }
 
     /// The histogram of weights in unit-wide bins, split by the model's probabilities.
@@ -135,9 +142,10 @@ extension LinkageReport {
     }
 
     /// Precision and recall at every whole-number threshold in the histogram's range (before the solver).
-    static func curve(weights: [Double], histogram: Histogram) -> [CurvePoint] {
+    static func curve(weights: [Double], histogram: Histogram, outside: Double = 0) -> [CurvePoint] {
         let distinct = distinctWeights(weights)
-        let expected = distinct.reduce(0) { $0 + Double($1.count) * MatchWeightModel.probability(weight: $1.weight) }
+        let expected =
+            outside + distinct.reduce(0) { $0 + Double($1.count) * MatchWeightModel.probability(weight: $1.weight) }
         var points: [CurvePoint] = []
         var index = 0
         var reported = 0

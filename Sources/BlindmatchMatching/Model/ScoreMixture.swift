@@ -19,6 +19,13 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     public var decay: Double
     public var iterations: Int
 
+    /// Matches below the floor for every match above it, by the fitted normal distribution: the candidates do not
+    /// show them, but the recall estimate must count them.
+    public var belowFloorRatio: Double {
+        let below = 0.5 * erfc((matchMean - floor) / (matchDeviation * 2.0.squareRoot()))
+        return below / max(1 - below, 1e-9)
+    }
+
     /// Posterior log₂ odds of a match for a pair with Dice `score`.
     public func weight(score: Double) -> Double {
         let match = matchShare * Self.normal(score, matchMean, matchDeviation)

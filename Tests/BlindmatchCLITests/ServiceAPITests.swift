@@ -38,7 +38,7 @@ struct ServiceAPITests {
     }
 
     @Test func theContractIsLoaded() {
-        #expect(Contract.operationCount == 21)
+        #expect(Contract.operationCount == 22)
     }
 
     @Test func everyEndpointChecksTheCallersRoleAndScope() async throws {
@@ -166,6 +166,9 @@ struct ServiceAPITests {
                 method: .GET, template: "/projects/{projectId}/runs", path: "/projects/\(p)/runs"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}", path: "/projects/\(p)/runs/\(run)"),
+            Endpoint(
+                method: .GET, template: "/projects/{projectId}/runs/{runId}/report",
+                path: "/projects/\(p)/runs/\(run)/report"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
                 path: "/projects/\(p)/runs/\(run)/results/agency-a"),

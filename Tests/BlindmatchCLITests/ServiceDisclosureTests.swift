@@ -66,6 +66,20 @@ import Testing
         #expect(watch["seconds"] == .null)
         #expect(watch["matches"]?.intValue ?? 0 > 0)
         #expect(watch["possible"] != .null)
+
+        // The run's quality report: aggregates for the operator and auditors, estimated without ground truth.
+        for token in [try server.operatorToken, project.auditorToken] {
+            let report = try await HTTP.request(
+                .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)/report", token: token)
+            ServiceAPITests.conforming(report, "GET", "/projects/{projectId}/runs/{runId}/report")
+            #expect(report.status == 200, "\(report.text)")
+            let precision = report.json?["estimate"]?["precision"]?.doubleValue ?? -1
+            #expect((0...1).contains(precision))
+            #expect(report.json?["histogram"]?["edges"]?.arrayValue?.isEmpty == false)
+        }
+        let refused = try await HTTP.request(
+            .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)/report", token: project.watchlistToken)
+        #expect(refused.status == 403)
         await server.stop()
     }
 }

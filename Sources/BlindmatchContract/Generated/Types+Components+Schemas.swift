@@ -2636,6 +2636,78 @@ extension Components {
                 ])
             }
         }
+        /// `LinkageReport` as `blindmatch match --report` writes it (docs/decision-model.md): `model`, `threshold`, `estimate` (`precision`, `recall`, `f1`, `falseMatches` and their errors), `histogram`, `curve` and the fitted model's parameters. Its members are the engine's, documented there rather than here.
+        ///
+        /// - Remark: Generated from `#/components/schemas/RunReport`.
+        public struct RunReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RunReport/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RunReport/threshold`.
+            public var threshold: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/RunReport/estimate`.
+            public struct EstimatePayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/precision`.
+                public var precision: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/recall`.
+                public var recall: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/f1`.
+                public var f1: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/falseMatches`.
+                public var falseMatches: Swift.Double
+                /// Creates a new `EstimatePayload`.
+                ///
+                /// - Parameters:
+                ///   - precision:
+                ///   - recall:
+                ///   - f1:
+                ///   - falseMatches:
+                public init(
+                    precision: Swift.Double,
+                    recall: Swift.Double,
+                    f1: Swift.Double,
+                    falseMatches: Swift.Double
+                ) {
+                    self.precision = precision
+                    self.recall = recall
+                    self.f1 = f1
+                    self.falseMatches = falseMatches
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case precision
+                    case recall
+                    case f1
+                    case falseMatches
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RunReport/estimate`.
+            public var estimate: Components.Schemas.RunReport.EstimatePayload
+            /// - Remark: Generated from `#/components/schemas/RunReport/histogram`.
+            public var histogram: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `RunReport`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - threshold:
+            ///   - estimate:
+            ///   - histogram:
+            public init(
+                model: Swift.String,
+                threshold: Swift.Double,
+                estimate: Components.Schemas.RunReport.EstimatePayload,
+                histogram: OpenAPIRuntime.OpenAPIObjectContainer
+            ) {
+                self.model = model
+                self.threshold = threshold
+                self.estimate = estimate
+                self.histogram = histogram
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case threshold
+                case estimate
+                case histogram
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/RunPage`.
         public struct RunPage: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/RunPage/items`.

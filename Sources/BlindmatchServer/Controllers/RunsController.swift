@@ -12,6 +12,7 @@ struct RunsController<Store: LinkageStore>: Sendable {
         routes.add(.post, "/projects/{projectId}/runs", roles: [.operator, .party], create)
         routes.add(.get, "/projects/{projectId}/runs", roles: [.operator, .auditor, .party], list)
         routes.add(.get, "/projects/{projectId}/runs/{runId}", roles: [.operator, .auditor, .party], get)
+        routes.add(.get, "/projects/{projectId}/runs/{runId}/report", roles: [.operator, .auditor], report)
     }
 
     /// `POST /projects/{projectId}/runs`: on the named uploads, or each side's current one.
@@ -67,6 +68,19 @@ struct RunsController<Store: LinkageStore>: Sendable {
             run.wire(
                 progress: await board.progress(of: run),
                 for: try await viewer(of: run, token: try context.token, project: project)))
+    }
+
+    /// `GET /projects/{projectId}/runs/{runId}/report`: the decision model's aggregates, never a row.
+    @Sendable func report(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let project = try await store.project(in: context)
+        let run = try await store.run(in: context, of: project)
+        guard run.status == .succeeded else {
+            throw APIError.conflict(.runNotFinished, "run \(run.id) is \(run.status.rawValue)")
+        }
+        guard let text = try await store.runReport(run: run.id) else {
+            throw APIError.notFound("run \(run.id) has no report (it ran before reports were kept)")
+        }
+        return JSONResponse.make(try JSONValue(parsing: Array(text.utf8), source: "report"))
     }
 
     /// Which counts of `run` the caller reads: the operator and auditors all, a party those of its own view for the

@@ -86,6 +86,9 @@ struct EngineRunExecutor: RunExecutor {
         }
         var settings = try MatchEngine.Settings(named: run.settings, matchKeys: a.header.matchKeys, threads: threads)
         settings.cancellation = cancellation
+        // The decision model estimates the run's quality without ground truth (the report of GET …/report); the
+        // 0.85 rule still decides unless the project asks otherwise.
+        settings.fitsModel = true
         progress(RunProgress(stage: .exact, fraction: 0))
         let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in
             progress(RunProgress(stage: .fuzzy, fraction: 0.05 + 0.85 * fraction))

@@ -87,6 +87,8 @@ protocol LinkageStore: Sendable {
     /// One page of a party's view of a succeeded run under its grant, and the view's size; audited as
     /// `result.read`.
     func resultView(_ query: ResultQuery, by actor: AuditActor) async throws -> ResultPage
+    /// The quality report a succeeded run stored (`LinkageReport`'s JSON), or nil.
+    func runReport(run: String) async throws -> String?
     /// How many distinct rows of `role`'s side a succeeded run's results hold, per status: the counts of that
     /// party's view (service.md, "What each reply discloses"). Not audited: it reads no row.
     func viewCounts(run: String, role: PartyRole) async throws -> [ResultStatus: Int]

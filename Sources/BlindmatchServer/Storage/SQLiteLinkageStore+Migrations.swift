@@ -64,6 +64,10 @@ extension SQLiteLinkageStore {
                             ORDER BY ordinal LIMIT 1);
                     """)
         }
+        // The decision model's report of each succeeded run (GET …/runs/{r}/report).
+        migrator.registerMigration("v4: run reports") { db in
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN report TEXT")
+        }
         return migrator
     }
 }

@@ -2,6 +2,7 @@ import BlindmatchAudit
 import BlindmatchContract
 import BlindmatchMatching
 import BlindmatchProtocol
+import Foundation
 import GRDB
 
 extension SQLiteLinkageStore {
@@ -158,11 +159,12 @@ extension SQLiteLinkageStore {
                 try db.execute(
                     sql: """
                         UPDATE run SET status = 'succeeded', stage = 'done', fraction = 1, summary = ?, finishedAt = ?,
-                            comparisons = ?, fuzzySeconds = ? WHERE id = ? AND status = 'running' AND attempt = ?
+                            comparisons = ?, fuzzySeconds = ?, report = ?
+                        WHERE id = ? AND status = 'running' AND attempt = ?
                         """,
                     arguments: [
                         try ContractEncoder().canonicalText(summary.wire), now, report.comparisons, report.fuzzySeconds,
-                        run.id, run.attempt,
+                        try report.linkage.map(Self.storedReport), run.id, run.attempt,
                     ])
                 guard db.changesCount > 0 else { return false }
                 let insert = try db.makeStatement(
@@ -193,6 +195,21 @@ extension SQLiteLinkageStore {
                 return false
             }
             return true
+        }
+    }
+
+    /// A run's quality report as the store keeps it: `LinkageReport`'s JSON, members sorted.
+    static func storedReport(_ report: LinkageReport) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    }
+
+    func runReport(run: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db, sql: "SELECT report FROM run WHERE id = ?", arguments: [run])
         }
     }
 }

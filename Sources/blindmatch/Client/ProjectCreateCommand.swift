@@ -62,6 +62,11 @@ struct ProjectCreateCommand: AsyncParsableCommand {
     var disclosure: String?
 
     func validate() throws {
+        if settings.isAutomatic {
+            throw ValidationError(
+                "--threshold auto is for `match` only: a project's runs decide with a fixed threshold (default \(MatchDefaults.threshold)), and `run report` gives each run's estimated quality to choose it by"
+            )
+        }
         guard Self.isHex(keyID.lowercased(), digits: 32) else {
             throw ValidationError("--key-id must be 32 hex digits (the key id `blindmatch keygen` printed)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchMatching
 import Glibc
 
 struct RunCommand: AsyncParsableCommand {
@@ -7,7 +8,7 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Queue a matching run and follow it; show or list a project's runs.",
         discussion:
             "`blindmatch run --project P` is `blindmatch run start --project P`. A run matches the watch-list party's upload against the bulk party's with the project's settings; runs survive a restart of the service (Protocol/service.md, \"Runs\"). The operator and the project's parties can queue runs; auditors can read them.",
-        subcommands: [RunStartCommand.self, RunShowCommand.self, RunListCommand.self],
+        subcommands: [RunStartCommand.self, RunShowCommand.self, RunListCommand.self, RunReportCommand.self],
         defaultSubcommand: RunStartCommand.self)
 }
 
@@ -106,6 +107,42 @@ struct RunShowCommand: AsyncParsableCommand {
                 try await client.json(Endpoint(.GET, "projects", project, "runs", id))
             }
             Console.output("\(run.id.printable)\n\(RunSummary.text(of: run))")
+        }
+    }
+}
+
+struct RunReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "A succeeded run's quality, estimated without ground truth (operator or auditor).",
+        discussion:
+            "Prints the decision model's estimated precision, recall and F1 with their standard errors and the expected false matches; --output writes the whole report as JSON and --html as a page with its charts (docs/decision-model.md). Aggregates only: no row or pair."
+    )
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
+    var project: String
+
+    @Argument(help: ArgumentHelp("The run's id.", valueName: "run-id"))
+    var id: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the report as JSON.", valueName: "report.json"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Write the report as a page with inline SVG charts.", valueName: "report.html"))
+    var html: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let report: LinkageReport = try await connection.withClient { client in
+                try await client.json(Endpoint(.GET, "projects", project, "runs", id, "report"))
+            }
+            if let output { try LinkageReportOutput.writeJSON(report, to: output) }
+            if let html { try LinkageReportOutput.writeHTML(report, to: html) }
+            Console.output(
+                "run \(id.printable): threshold \(Format.decimal(report.threshold, places: 3)); "
+                    + LinkageReportOutput.summary(report, seconds: 0).printable + "\n")
         }
     }
 }

@@ -45,7 +45,8 @@ int bm_kernel_set_level(int level) {
 // Rows are arrays of 64-bit words read here as 32-bit words: an aliasing type keeps that defined.
 typedef uint32_t __attribute__((may_alias)) word32;
 
-// Where stage s (0 ≤ s < 4) of a row of `words32` 32-bit words starts; the stages end at words32.
+// Where the part of a row of `words32` 32-bit words after early bound s (0 ≤ s < BM_TAILS) starts: after 1/2, 5/8, 3/4
+// and 7/8 of the row.
 #define STAGE_START(WORDS32, S) ((WORDS32) * (4 + (S)) / 8)
 
 void bm_tail_popcounts(const uint64_t *rows, size_t count, size_t words, uint16_t *tails) {
@@ -152,19 +153,21 @@ DEFINE_SWEEP(sweep_popcnt, __attribute__((target("popcnt"))), common_popcnt)
 // of B is compared with a whole group at once: word k of B is broadcast, ANDed with vector k and counted, and the
 // counts add up lane by lane with no horizontal reduction.
 //
-// Each row is counted in four stages: up to 1/2, 5/8, 3/4 and all of its words. After each of the first three, a lane
-// stays open only while common so far + min(tail_a, tail_b) (the popcounts of what is left of each row, precomputed:
-// bm_tail_popcounts) could still reach the threshold; once no lane of the group is open, that row of B is done.
-// Sparse filters of different people close after the first stage; dense ones (clkhash schemas, 55–60% of bits set)
-// mostly after the second or third. The bound is tested against ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most
-// p·(pop_a + pop_b) / 2q, so it never closes a lane that qualifies.
+// Each row is counted in five stages: up to 1/2, 5/8, 3/4, 7/8 and all of its words. After each of the first four, a
+// lane stays open only while common so far + min(tail_a, tail_b) (the popcounts of what is left of each row,
+// precomputed: bm_tail_popcounts) could still reach the threshold; once no lane of the group is open, that row of B is
+// done. Sparse filters of different people close after the first stage; dense ones (clkhash schemas, 55–60% of bits
+// set) and balanced ones after the first, second or third, unpredictably. So that this costs no mispredicted branch
+// per row, each stage runs over a whole tile of B and writes the rows still open (their index, open lanes and counts so
+// far) to a list without branching; the next stage runs over that list only. The bound is tested against
+// ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most p·(pop_a + pop_b) / 2q, so it never closes a lane that qualifies.
 //
 // The lanes still open at the end are decided exactly, in integers, in the vector: with p·pop = 2q·floor + rem,
 // 2q·common ≥ p·(pop_a + pop_b) ⇔ 2q·e ≥ rem_a + rem_b where e = common − floor_a − floor_b, and as
 // 0 ≤ rem_a + rem_b < 4q that is e ≥ 2, or e = 1 and rem_a + rem_b ≤ 2q, or e = 0 and rem_a + rem_b = 0. (This needs
 // 4q < 2³¹; every threshold with at most 6 decimals has q ≤ 10⁶. A larger q leaves every open lane to emit_group.)
 // emit_group then decides each lane that passed once more, as the scalar kernels do, before writing it.
-enum { BLOCK_ROWS = 32, MAX_WORDS32 = 64, BOUNDED_TAILS = 3 };
+enum { BLOCK_ROWS = 32, MAX_WORDS32 = 64 };
 
 // A block of A, transposed for groups of `lanes` rows of `words32` words: words[(g · words32 + k) · lanes + l] is
 // 32-bit word k of row g · lanes + l; lanes past the last row stay zero. The rest is per row, in the same order:
@@ -173,7 +176,7 @@ typedef struct {
     uint32_t words[BLOCK_ROWS * MAX_WORDS32] __attribute__((aligned(64)));
     uint32_t floors[BLOCK_ROWS] __attribute__((aligned(64)));
     uint32_t rems[BLOCK_ROWS] __attribute__((aligned(64)));
-    uint32_t tails[BOUNDED_TAILS][BLOCK_ROWS] __attribute__((aligned(64)));
+    uint32_t tails[BM_TAILS][BLOCK_ROWS] __attribute__((aligned(64)));
     size_t groups;
 } transposed_block;
 
@@ -188,7 +191,7 @@ static void transpose_block(transposed_block *block, size_t lanes, size_t words3
         for (size_t k = 0; k < words32; k++) block->words[(g * words32 + k) * lanes + l] = row_words[k];
         block->floors[row] = (uint32_t)(p * pop_a[row] / twice_q);
         block->rems[row] = (uint32_t)(p * pop_a[row] % twice_q);
-        for (size_t s = 0; s < BOUNDED_TAILS; s++) block->tails[s][row] = tails_a[row * BM_TAILS + s];
+        for (size_t s = 0; s < BM_TAILS; s++) block->tails[s][row] = tails_a[row * BM_TAILS + s];
     }
 }
 
@@ -210,10 +213,11 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
 }
 
 // The sweep of one block of A (up to 32 rows of W32 32-bit words) against B, in tiles of B of 16 KB, for an
-// instruction set ISA with groups of LANES rows. The instruction set supplies ISA##_group (a group's rows and per-row
-// values, loaded by ISA##_load), ISA##_counts (one count per lane), ISA##_count (the counts of words [from, to) of
-// row j of B), ISA##_add, ISA##_open (the lanes of a mask whose bound after a stage can still reach the threshold),
-// ISA##_exact (the lanes of a mask that reach it) and ISA##_store.
+// instruction set ISA with groups of LANES rows. The instruction set supplies ISA##_vector (LANES 32-bit words: the
+// group's rows are read in place from the block), ISA##_group (a group's per-row values, loaded by ISA##_load),
+// ISA##_counts (one count per lane), ISA##_count (the counts of words [from, to) of row j of B), ISA##_add,
+// ISA##_open (the lanes of a mask whose bound after a stage can still reach the threshold), ISA##_exact (the lanes of
+// a mask that reach it), ISA##_store and ISA##_reload (counts to and from memory).
 #define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES, W32)                                                              \
     ATTRIBUTES static size_t sweep_##ISA##_##W32##_block(                                                          \
         const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count, uint32_t a_first,       \
@@ -225,37 +229,60 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
         const int exact_in_vector = twice_q <= (1u << 30);                                                         \
         transposed_block block;                                                                                    \
         transpose_block(&block, LANES, W32, a, pop_a, tails_a, a_count, p, twice_q);                              \
-        uint32_t floor_b[TILE], rem_b[TILE], tail_b[BOUNDED_TAILS][TILE];                                          \
+        uint32_t floor_b[TILE], rem_b[TILE], tail_b[BM_TAILS][TILE];                                          \
+        uint32_t partial[TILE][LANES] __attribute__((aligned(64)));                                                \
+        uint16_t live_rows[TILE];                                                                                  \
+        unsigned live_open[TILE];                                                                                  \
         for (size_t tile = 0; tile < b_count; tile += TILE) {                                                      \
             size_t tile_end = tile + TILE < b_count ? tile + TILE : b_count;                                       \
             for (size_t j = tile; j < tile_end; j++) {                                                             \
                 floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);                                            \
                 rem_b[j - tile] = (uint32_t)(p * pop_b[j] % twice_q);                                              \
-                for (size_t s = 0; s < BOUNDED_TAILS; s++) tail_b[s][j - tile] = tails_b[j * BM_TAILS + s];       \
+                for (size_t s = 0; s < BM_TAILS; s++) tail_b[s][j - tile] = tails_b[j * BM_TAILS + s];       \
             }                                                                                                      \
             for (size_t g = 0; g < block.groups; g++) {                                                            \
                 ISA##_group group;                                                                                 \
-                ISA##_vector rows[W32];                                                                            \
-                ISA##_load(&group, rows, &block, W32, g, a_count);                                                 \
+                const ISA##_vector *rows = (const ISA##_vector *)(block.words + g * (W32) * (LANES));              \
+                ISA##_load(&group, &block, g, a_count);                                                            \
+                size_t live = 0;                                                                                   \
                 for (size_t j = tile; j < tile_end; j++) {                                                         \
                     const word32 *row_b = (const word32 *)(b + j * ((W32) / 2));                                   \
-                    const uint32_t *floor = floor_b + (j - tile);                                                  \
-                    ISA##_counts sums = ISA##_count(rows, row_b, 0, STAGE_START(W32, 0));                        \
-                    unsigned open = ISA##_open(&group, sums, 0, tail_b[0] + (j - tile), floor, group.valid);                    \
-                    if (!open) continue;                                                                           \
-                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 0), STAGE_START(W32, 1)));  \
-                    open = ISA##_open(&group, sums, 1, tail_b[1] + (j - tile), floor, open);                                    \
-                    if (!open) continue;                                                                           \
-                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 1), STAGE_START(W32, 2)));  \
-                    open = ISA##_open(&group, sums, 2, tail_b[2] + (j - tile), floor, open);                                    \
-                    if (!open) continue;                                                                           \
-                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 2), W32));                  \
-                    if (exact_in_vector) open = ISA##_exact(&group, sums, floor, rem_b + (j - tile), twice_q, open);  \
+                    ISA##_counts sums = ISA##_count(rows, row_b, 0, STAGE_START(W32, 0));                          \
+                    unsigned open = ISA##_open(&group, sums, 0, tail_b[0] + (j - tile), floor_b + (j - tile),      \
+                                               group.valid);                                                       \
+                    ISA##_store(sums, partial[live]);                                                              \
+                    live_rows[live] = (uint16_t)(j - tile);                                                        \
+                    live_open[live] = open;                                                                        \
+                    live += open != 0;                                                                             \
+                }                                                                                                  \
+                _Pragma("GCC unroll 8") for (size_t s = 1; s < BM_TAILS; s++) {                               \
+                    size_t kept = 0;                                                                               \
+                    for (size_t k = 0; k < live; k++) {                                                            \
+                        size_t t = live_rows[k];                                                                   \
+                        const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                      \
+                        ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                    \
+                                                      ISA##_count(rows, row_b, STAGE_START(W32, s - 1),            \
+                                                                  STAGE_START(W32, s)));                           \
+                        unsigned open = ISA##_open(&group, sums, s, tail_b[s] + t, floor_b + t, live_open[k]);     \
+                        ISA##_store(sums, partial[kept]);                                                          \
+                        live_rows[kept] = (uint16_t)t;                                                             \
+                        live_open[kept] = open;                                                                    \
+                        kept += open != 0;                                                                         \
+                    }                                                                                              \
+                    live = kept;                                                                                   \
+                }                                                                                                  \
+                for (size_t k = 0; k < live; k++) {                                                                \
+                    size_t t = live_rows[k];                                                                       \
+                    const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                          \
+                    ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                        \
+                                                  ISA##_count(rows, row_b, STAGE_START(W32, BM_TAILS - 1), W32)); \
+                    unsigned open = live_open[k];                                                                  \
+                    if (exact_in_vector) open = ISA##_exact(&group, sums, floor_b + t, rem_b + t, twice_q, open);  \
                     if (!open) continue;                                                                           \
                     uint32_t lane_sums[LANES] __attribute__((aligned(64)));                                        \
                     ISA##_store(sums, lane_sums);                                                                  \
-                    found = emit_group(open, lane_sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q,  \
-                                       out, found, capacity);                                                      \
+                    found = emit_group(open, lane_sums, g * LANES, pop_a, a_first, tile + t, pop_b, b_first, p,    \
+                                       twice_q, out, found, capacity);                                             \
                     if (found == SIZE_MAX) return SIZE_MAX;                                                        \
                 }                                                                                                  \
             }                                                                                                      \
@@ -287,26 +314,29 @@ static inline unsigned valid_lanes(size_t g, size_t lanes, size_t a_count) {
 }
 
 // AVX-512: groups of sixteen rows in 32-bit lanes of 512-bit vectors. Each word of sixteen pairs costs an AND (with
-// the B word broadcast from memory), a VPOPCNTD and an add; the rows of a 1024-bit group stay in registers.
+// the B word broadcast from memory), a VPOPCNTD and an add; the compiler keeps most rows of a 1024-bit group in
+// registers.
 typedef struct {
-    __m512i floors, rems, tails[BOUNDED_TAILS];
+    __m512i floors, rems, tails[BM_TAILS];
     __mmask16 valid;
 } avx512_group;
 typedef __m512i avx512_counts, avx512_vector;
 
 #define BM_LANE_COUNT(VECTOR, WORD) _mm512_popcnt_epi32(_mm512_and_si512(VECTOR, _mm512_set1_epi32((int)(WORD))))
 
-// Σ popcount(rows[k] & broadcast(words[k])) for from ≤ k < to (a multiple of 4 words), lane by lane.
+// Σ popcount(rows[k] & broadcast(words[k])) for from ≤ k < to, lane by lane.
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_count(const __m512i *rows,
                                                                                      const word32 *words, size_t from,
                                                                                      size_t to) {
     __m512i sum = _mm512_setzero_si512();
+    size_t k = from;
 #pragma GCC unroll 16
-    for (size_t k = from; k < to; k += 4)
+    for (; k + 4 <= to; k += 4)
         sum = _mm512_add_epi32(sum, _mm512_add_epi32(_mm512_add_epi32(BM_LANE_COUNT(rows[k], words[k]),
                                                                       BM_LANE_COUNT(rows[k + 1], words[k + 1])),
                                                      _mm512_add_epi32(BM_LANE_COUNT(rows[k + 2], words[k + 2]),
                                                                       BM_LANE_COUNT(rows[k + 3], words[k + 3]))));
+    for (; k < to; k++) sum = _mm512_add_epi32(sum, BM_LANE_COUNT(rows[k], words[k]));
     return sum;
 }
 
@@ -314,15 +344,12 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_
     return _mm512_add_epi32(x, y);
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_load(avx512_group *group, __m512i *rows,
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_load(avx512_group *group,
                                                                                  const transposed_block *block,
-                                                                                 size_t words32, size_t g,
-                                                                                 size_t a_count) {
-    for (size_t k = 0; k < words32; k++)
-        rows[k] = _mm512_load_si512((const void *)(block->words + (g * words32 + k) * 16));
+                                                                                 size_t g, size_t a_count) {
     group->floors = _mm512_load_si512((const void *)(block->floors + g * 16));
     group->rems = _mm512_load_si512((const void *)(block->rems + g * 16));
-    for (size_t s = 0; s < BOUNDED_TAILS; s++)
+    for (size_t s = 0; s < BM_TAILS; s++)
         group->tails[s] = _mm512_load_si512((const void *)(block->tails[s] + g * 16));
     group->valid = (__mmask16)valid_lanes(g, 16, a_count);
 }
@@ -359,6 +386,10 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_sto
     _mm512_store_si512((void *)out, sums);
 }
 
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_reload(const uint32_t *sums) {
+    return _mm512_load_si512((const void *)sums);
+}
+
 DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16, 32)
 DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16, 64)
 
@@ -367,7 +398,7 @@ DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 1
 // multiply-adds fold each lane's four bytes into its count. The rows stay in the block (16 vector registers would
 // not hold them) and are read as memory operands.
 typedef struct {
-    __m256i floors, rems, tails[BOUNDED_TAILS];
+    __m256i floors, rems, tails[BM_TAILS];
     unsigned valid;
 } avx2_group;
 typedef __m256i avx2_counts, avx2_vector;
@@ -398,12 +429,11 @@ __attribute__((target("avx2"))) static inline __m256i avx2_add(__m256i x, __m256
     return _mm256_add_epi32(x, y);
 }
 
-__attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, __m256i *rows, const transposed_block *block,
-                                                             size_t words32, size_t g, size_t a_count) {
-    for (size_t k = 0; k < words32; k++) rows[k] = _mm256_load_si256((const __m256i *)(block->words + (g * words32 + k) * 8));
+__attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, const transposed_block *block, size_t g,
+                                                             size_t a_count) {
     group->floors = _mm256_load_si256((const __m256i *)(block->floors + g * 8));
     group->rems = _mm256_load_si256((const __m256i *)(block->rems + g * 8));
-    for (size_t s = 0; s < BOUNDED_TAILS; s++)
+    for (size_t s = 0; s < BM_TAILS; s++)
         group->tails[s] = _mm256_load_si256((const __m256i *)(block->tails[s] + g * 8));
     group->valid = valid_lanes(g, 8, a_count);
 }
@@ -439,6 +469,10 @@ __attribute__((target("avx2"))) static inline unsigned avx2_exact(const avx2_gro
 
 __attribute__((target("avx2"))) static inline void avx2_store(__m256i sums, uint32_t *out) {
     _mm256_store_si256((__m256i *)out, sums);
+}
+
+__attribute__((target("avx2"))) static inline __m256i avx2_reload(const uint32_t *sums) {
+    return _mm256_load_si256((const __m256i *)sums);
 }
 
 DEFINE_BLOCK_SWEEP(avx2, __attribute__((target("avx2"))), 8, 32)

@@ -138,6 +138,34 @@ struct DiceKernelTests {
         }
     }
 
+    /// Row counts that fill neither a group of sixteen, a block of 32 nor a tile of B, on dense and balanced filters
+    /// (1000 bits and its balanced 2000 are padded to whole words) at thresholds where rows of B stay open through
+    /// every early bound or close at each of them: every level finds exactly the reference's pairs.
+    @Test(arguments: [(1024, false), (1024, true), (1000, false), (1000, true)], [1, 17, 33])
+    func oddRowCountsMatchTheReference(shape: (bits: Int, balanced: Bool), rowsA: Int) throws {
+        let outBits = shape.balanced ? 2 * shape.bits : shape.bits
+        let bytesA = Self.structuredFilters(count: rowsA, bits: shape.bits, balanced: shape.balanced, seed: 5)
+        // B: 200 rows of its own, then A's rows, so rows that match sit after the first tile of B.
+        let bytesB =
+            Self.structuredFilters(count: 200, bits: shape.bits, balanced: shape.balanced, seed: 6) + bytesA
+        let a = try Self.matrix(bytesA, count: rowsA, bits: outBits)
+        let b = try Self.matrix(bytesB, count: 200 + rowsA, bits: outBits)
+        for text in ["0.55", "0.7", "0.85"] {
+            let threshold = try DiceThreshold(text)
+            let expected = DiceKernel.referenceCandidates(between: a, and: b, threshold: threshold)
+            #expect(expected.count >= rowsA)
+            for level in DiceKernel.implementations.indices {
+                let used = DiceKernel.setImplementationLevel(level)
+                for bounds in [true, false] {
+                    let (found, _) = try DiceKernel.candidates(
+                        between: a, and: b, threshold: threshold, threads: 2, popcountBounds: bounds)
+                    #expect(found == expected, "level \(used), bits \(outBits), rows \(rowsA), threshold \(text)")
+                }
+            }
+            DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
+        }
+    }
+
     /// Dense pairs exactly at the threshold: 600 and 600 bits of 1024 with 480 shared (Dice 0.8), or 1024 and 1024 of
     /// 2048 with 768 shared (Dice 0.75). The shared bits start at `offset` and wrap around, so they lie in different
     /// stages of the kernel's early bounds; the pair is kept at the threshold and dropped just above it.

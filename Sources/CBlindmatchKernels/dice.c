@@ -3,6 +3,7 @@
 // everywhere and still uses POPCNT, AVX2 or AVX-512 VPOPCNTDQ where they exist).
 #include "blindmatch_kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -117,31 +118,46 @@ uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words) {
     return common_portable(a, b, words);
 }
 
+// The rows of B block k of A is compared with: b_ranges[2k] ..< b_ranges[2k + 1] (within 0 ..< b_count), or all of B.
+static inline void block_range(const uint32_t *b_ranges, size_t k, size_t b_count, size_t *first, size_t *end) {
+    *first = 0;
+    *end = b_count;
+    if (!b_ranges) return;
+    *end = b_ranges[2 * k + 1] < b_count ? b_ranges[2 * k + 1] : b_count;
+    *first = b_ranges[2 * k] < *end ? b_ranges[2 * k] : *end;
+}
+
 // One tiled sweep, generic in how common bits are counted. `COUNT` is an inline function of (a_row, b_row, words).
-#define DEFINE_SWEEP(NAME, ATTRIBUTES, COUNT)                                                                        \
-    ATTRIBUTES static size_t NAME(const uint64_t *a, const uint32_t *pop_a, size_t a_count, uint32_t a_first,      \
-                                  const uint64_t *b, const uint32_t *pop_b, size_t b_count, uint32_t b_first,      \
-                                  size_t words, uint64_t p, uint64_t q, bm_candidate *out, size_t capacity) {      \
-        size_t found = 0;                                                                                          \
-        const uint64_t twice_q = 2 * q;                                                                            \
-        for (size_t tile = 0; tile < b_count; tile += B_TILE) {                                                    \
-            size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;                                   \
-            for (size_t i = 0; i < a_count; i++) {                                                                 \
-                const uint64_t *row_a = a + i * words;                                                             \
-                const uint64_t pa = pop_a[i];                                                                      \
-                for (size_t j = tile; j < tile_end; j++) {                                                         \
-                    uint64_t common = COUNT(row_a, b + j * words, words);                                          \
-                    if (common != 0 && twice_q * common >= p * (pa + pop_b[j])) {                              \
-                        if (found == capacity) return SIZE_MAX;                                                    \
-                        out[found].a = a_first + (uint32_t)i;                                                      \
-                        out[found].b = b_first + (uint32_t)j;                                                      \
-                        out[found].common = (uint32_t)common;                                                      \
-                        found++;                                                                                   \
-                    }                                                                                              \
-                }                                                                                                  \
-            }                                                                                                      \
-        }                                                                                                          \
-        return found;                                                                                              \
+#define DEFINE_SWEEP(NAME, ATTRIBUTES, COUNT)                                                                       \
+    ATTRIBUTES static size_t NAME(const uint64_t *a, const uint32_t *pop_a, size_t a_count, uint32_t a_first,       \
+                                  const uint64_t *b, const uint32_t *pop_b, size_t b_count, uint32_t b_first,       \
+                                  const uint32_t *b_ranges, size_t words, uint64_t p, uint64_t q,                   \
+                                  bm_candidate *out, size_t capacity) {                                             \
+        size_t found = 0;                                                                                           \
+        const uint64_t twice_q = 2 * q;                                                                             \
+        for (size_t first_row = 0; first_row < a_count; first_row += BM_BLOCK_ROWS) {                               \
+            size_t end_row = first_row + BM_BLOCK_ROWS < a_count ? first_row + BM_BLOCK_ROWS : a_count;             \
+            size_t b_start, b_end;                                                                                  \
+            block_range(b_ranges, first_row / BM_BLOCK_ROWS, b_count, &b_start, &b_end);                            \
+            for (size_t tile = b_start; tile < b_end; tile += B_TILE) {                                             \
+                size_t tile_end = tile + B_TILE < b_end ? tile + B_TILE : b_end;                                    \
+                for (size_t i = first_row; i < end_row; i++) {                                                      \
+                    const uint64_t *row_a = a + i * words;                                                          \
+                    const uint64_t pa = pop_a[i];                                                                   \
+                    for (size_t j = tile; j < tile_end; j++) {                                                      \
+                        uint64_t common = COUNT(row_a, b + j * words, words);                                       \
+                        if (common != 0 && twice_q * common >= p * (pa + pop_b[j])) {                               \
+                            if (found == capacity) return SIZE_MAX;                                                 \
+                            out[found].a = a_first + (uint32_t)i;                                                   \
+                            out[found].b = b_first + (uint32_t)j;                                                   \
+                            out[found].common = (uint32_t)common;                                                   \
+                            found++;                                                                                \
+                        }                                                                                           \
+                    }                                                                                               \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+        return found;                                                                                               \
     }
 
 DEFINE_SWEEP(sweep_portable, , common_portable)
@@ -167,7 +183,7 @@ DEFINE_SWEEP(sweep_popcnt, __attribute__((target("popcnt"))), common_popcnt)
 // 0 ≤ rem_a + rem_b < 4q that is e ≥ 2, or e = 1 and rem_a + rem_b ≤ 2q, or e = 0 and rem_a + rem_b = 0. (This needs
 // 4q < 2³¹; every threshold with at most 6 decimals has q ≤ 10⁶. A larger q leaves every open lane to emit_group.)
 // emit_group then decides each lane that passed once more, as the scalar kernels do, before writing it.
-enum { BLOCK_ROWS = 32, MAX_WORDS32 = 64 };
+enum { BLOCK_ROWS = BM_BLOCK_ROWS, MAX_WORDS32 = 64 };
 
 // A block of A, transposed for groups of `lanes` rows of `words32` words: words[(g · words32 + k) · lanes + l] is
 // 32-bit word k of row g · lanes + l; lanes past the last row stay zero. The rest is per row, in the same order:
@@ -179,6 +195,10 @@ typedef struct {
     uint32_t tails[BM_TAILS][BLOCK_ROWS] __attribute__((aligned(64)));
     size_t groups;
 } transposed_block;
+
+// Blocks of A transposed at a time: each tile of B is swept by all of them while it is in L1 cache, so B is read from
+// memory once per CHUNK_BLOCKS · BLOCK_ROWS rows of A (the blocks themselves, 9 KB each, stay in L2).
+enum { CHUNK_BLOCKS = 8 };
 
 static void transpose_block(transposed_block *block, size_t lanes, size_t words32, const uint64_t *a,
                             const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count, uint64_t p,
@@ -218,93 +238,125 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
 // ISA##_counts (one count per lane), ISA##_count (the counts of words [from, to) of row j of B), ISA##_add,
 // ISA##_open (the lanes of a mask whose bound after a stage can still reach the threshold), ISA##_exact (the lanes of
 // a mask that reach it), ISA##_store and ISA##_reload (counts to and from memory).
-#define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES, W32)                                                              \
-    ATTRIBUTES static size_t sweep_##ISA##_##W32##_block(                                                          \
-        const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count, uint32_t a_first,       \
-        const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count, uint32_t b_first,       \
-        uint64_t p, uint64_t q, bm_candidate *out, size_t capacity) {                                              \
-        enum { TILE = B_TILE * 32 / (W32) };                                                                       \
-        size_t found = 0;                                                                                          \
-        const uint64_t twice_q = 2 * q;                                                                            \
-        const int exact_in_vector = twice_q <= (1u << 30);                                                         \
-        transposed_block block;                                                                                    \
-        transpose_block(&block, LANES, W32, a, pop_a, tails_a, a_count, p, twice_q);                              \
-        uint32_t floor_b[TILE], rem_b[TILE], tail_b[BM_TAILS][TILE];                                          \
-        uint32_t partial[TILE][LANES] __attribute__((aligned(64)));                                                \
-        uint16_t live_rows[TILE];                                                                                  \
-        unsigned live_open[TILE];                                                                                  \
-        for (size_t tile = 0; tile < b_count; tile += TILE) {                                                      \
-            size_t tile_end = tile + TILE < b_count ? tile + TILE : b_count;                                       \
-            for (size_t j = tile; j < tile_end; j++) {                                                             \
-                floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);                                            \
-                rem_b[j - tile] = (uint32_t)(p * pop_b[j] % twice_q);                                              \
-                for (size_t s = 0; s < BM_TAILS; s++) tail_b[s][j - tile] = tails_b[j * BM_TAILS + s];       \
-            }                                                                                                      \
-            for (size_t g = 0; g < block.groups; g++) {                                                            \
-                ISA##_group group;                                                                                 \
-                const ISA##_vector *rows = (const ISA##_vector *)(block.words + g * (W32) * (LANES));              \
-                ISA##_load(&group, &block, g, a_count);                                                            \
-                size_t live = 0;                                                                                   \
-                for (size_t j = tile; j < tile_end; j++) {                                                         \
-                    const word32 *row_b = (const word32 *)(b + j * ((W32) / 2));                                   \
-                    ISA##_counts sums = ISA##_count(rows, row_b, 0, STAGE_START(W32, 0));                          \
-                    unsigned open = ISA##_open(&group, sums, 0, tail_b[0] + (j - tile), floor_b + (j - tile),      \
-                                               group.valid);                                                       \
-                    ISA##_store(sums, partial[live]);                                                              \
-                    live_rows[live] = (uint16_t)(j - tile);                                                        \
-                    live_open[live] = open;                                                                        \
-                    live += open != 0;                                                                             \
-                }                                                                                                  \
-                _Pragma("GCC unroll 8") for (size_t s = 1; s < BM_TAILS; s++) {                               \
-                    size_t kept = 0;                                                                               \
-                    for (size_t k = 0; k < live; k++) {                                                            \
-                        size_t t = live_rows[k];                                                                   \
-                        const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                      \
-                        ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                    \
-                                                      ISA##_count(rows, row_b, STAGE_START(W32, s - 1),            \
-                                                                  STAGE_START(W32, s)));                           \
-                        unsigned open = ISA##_open(&group, sums, s, tail_b[s] + t, floor_b + t, live_open[k]);     \
-                        ISA##_store(sums, partial[kept]);                                                          \
-                        live_rows[kept] = (uint16_t)t;                                                             \
-                        live_open[kept] = open;                                                                    \
-                        kept += open != 0;                                                                         \
-                    }                                                                                              \
-                    live = kept;                                                                                   \
-                }                                                                                                  \
-                for (size_t k = 0; k < live; k++) {                                                                \
-                    size_t t = live_rows[k];                                                                       \
-                    const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                          \
-                    ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                        \
-                                                  ISA##_count(rows, row_b, STAGE_START(W32, BM_TAILS - 1), W32)); \
-                    unsigned open = live_open[k];                                                                  \
-                    if (exact_in_vector) open = ISA##_exact(&group, sums, floor_b + t, rem_b + t, twice_q, open);  \
-                    if (!open) continue;                                                                           \
-                    uint32_t lane_sums[LANES] __attribute__((aligned(64)));                                        \
-                    ISA##_store(sums, lane_sums);                                                                  \
-                    found = emit_group(open, lane_sums, g * LANES, pop_a, a_first, tile + t, pop_b, b_first, p,    \
-                                       twice_q, out, found, capacity);                                             \
-                    if (found == SIZE_MAX) return SIZE_MAX;                                                        \
-                }                                                                                                  \
-            }                                                                                                      \
-        }                                                                                                          \
-        return found;                                                                                              \
-    }                                                                                                              \
-                                                                                                                   \
+#define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES, W32)                                                             \
+    enum { ISA##_##W32##_tile = B_TILE * 32 / (W32) };                                                              \
+                                                                                                                    \
+    /* Rows from ..< to of B (within the tile that starts at row `tile`, whose per-row values are prepared) against \
+       one block of A of a_count rows. */                                                                           \
+    ATTRIBUTES static inline size_t sweep_##ISA##_##W32##_tile(                                                     \
+        const transposed_block *block, size_t a_count, const uint32_t *pop_a, uint32_t a_first, const uint64_t *b,  \
+        size_t tile, size_t from, size_t to, const uint32_t *pop_b, uint32_t b_first, const uint32_t *floor_b,      \
+        const uint32_t *rem_b, uint32_t (*tail_b)[ISA##_##W32##_tile], uint64_t p, uint64_t twice_q,                \
+        int exact_in_vector, uint32_t (*partial)[LANES], uint16_t *live_rows, unsigned *live_open,                  \
+        bm_candidate *out, size_t found, size_t capacity) {                                                         \
+        for (size_t g = 0; g < block->groups; g++) {                                                                \
+            ISA##_group group;                                                                                      \
+            const ISA##_vector *rows = (const ISA##_vector *)(block->words + g * (W32) * (LANES));                  \
+            ISA##_load(&group, block, g, a_count);                                                                  \
+            size_t live = 0;                                                                                        \
+            for (size_t j = from; j < to; j++) {                                                                    \
+                const word32 *row_b = (const word32 *)(b + j * ((W32) / 2));                                        \
+                ISA##_counts sums = ISA##_count(rows, row_b, 0, STAGE_START(W32, 0));                               \
+                unsigned open = ISA##_open(&group, sums, 0, tail_b[0] + (j - tile), floor_b + (j - tile),           \
+                                           group.valid);                                                            \
+                ISA##_store(sums, partial[live]);                                                                   \
+                live_rows[live] = (uint16_t)(j - tile);                                                             \
+                live_open[live] = open;                                                                             \
+                live += open != 0;                                                                                  \
+            }                                                                                                       \
+            _Pragma("GCC unroll 8") for (size_t s = 1; s < BM_TAILS; s++) {                                         \
+                size_t kept = 0;                                                                                    \
+                for (size_t k = 0; k < live; k++) {                                                                 \
+                    size_t t = live_rows[k];                                                                        \
+                    const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                           \
+                    ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                         \
+                                                  ISA##_count(rows, row_b, STAGE_START(W32, s - 1),                 \
+                                                              STAGE_START(W32, s)));                                \
+                    unsigned open = ISA##_open(&group, sums, s, tail_b[s] + t, floor_b + t, live_open[k]);          \
+                    ISA##_store(sums, partial[kept]);                                                               \
+                    live_rows[kept] = (uint16_t)t;                                                                  \
+                    live_open[kept] = open;                                                                         \
+                    kept += open != 0;                                                                              \
+                }                                                                                                   \
+                live = kept;                                                                                        \
+            }                                                                                                       \
+            for (size_t k = 0; k < live; k++) {                                                                     \
+                size_t t = live_rows[k];                                                                            \
+                const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                               \
+                ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                             \
+                                              ISA##_count(rows, row_b, STAGE_START(W32, BM_TAILS - 1), W32));       \
+                unsigned open = live_open[k];                                                                       \
+                if (exact_in_vector) open = ISA##_exact(&group, sums, floor_b + t, rem_b + t, twice_q, open);       \
+                if (!open) continue;                                                                                \
+                uint32_t lane_sums[LANES] __attribute__((aligned(64)));                                             \
+                ISA##_store(sums, lane_sums);                                                                       \
+                found = emit_group(open, lane_sums, g * LANES, pop_a, a_first, tile + t, pop_b, b_first, p,         \
+                                   twice_q, out, found, capacity);                                                  \
+                if (found == SIZE_MAX) return SIZE_MAX;                                                             \
+            }                                                                                                       \
+        }                                                                                                           \
+        return found;                                                                                               \
+    }                                                                                                               \
+                                                                                                                    \
     ATTRIBUTES static size_t sweep_##ISA##_##W32(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, \
-                                                 size_t a_count, uint32_t a_first, const uint64_t *b,              \
-                                                 const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count,   \
-                                                 uint32_t b_first, uint64_t p, uint64_t q, bm_candidate *out,      \
-                                                 size_t capacity) {                                                \
-        size_t found = 0;                                                                                          \
-        for (size_t first = 0; first < a_count; first += BLOCK_ROWS) {                                             \
-            size_t count = a_count - first < BLOCK_ROWS ? a_count - first : BLOCK_ROWS;                            \
-            size_t more = sweep_##ISA##_##W32##_block(                                                             \
-                a + first * ((W32) / 2), pop_a + first, tails_a + first * BM_TAILS, count, a_first + (uint32_t)first, \
-                b, pop_b, tails_b, b_count, b_first, p, q, out + found, capacity - found);                         \
-            if (more == SIZE_MAX) return SIZE_MAX;                                                                 \
-            found += more;                                                                                         \
-        }                                                                                                          \
-        return found;                                                                                              \
+                                                 size_t a_count, uint32_t a_first, const uint64_t *b,               \
+                                                 const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count,    \
+                                                 uint32_t b_first, const uint32_t *b_ranges, uint64_t p,            \
+                                                 uint64_t q, bm_candidate *out, size_t capacity) {                  \
+        enum { TILE = ISA##_##W32##_tile };                                                                         \
+        size_t found = 0;                                                                                           \
+        const uint64_t twice_q = 2 * q;                                                                             \
+        const int exact_in_vector = twice_q <= (1u << 30);                                                          \
+        size_t blocks = (a_count + BLOCK_ROWS - 1) / BLOCK_ROWS;                                                    \
+        transposed_block one;                                                                                       \
+        size_t chunk_blocks = blocks < CHUNK_BLOCKS ? blocks : CHUNK_BLOCKS;                                        \
+        transposed_block *chunk =                                                                                   \
+            chunk_blocks > 1 ? aligned_alloc(64, chunk_blocks * sizeof(transposed_block)) : NULL;                   \
+        if (!chunk) {                                                                                               \
+            chunk = &one;                                                                                           \
+            chunk_blocks = 1;                                                                                       \
+        }                                                                                                           \
+        uint32_t floor_b[TILE], rem_b[TILE], tail_b[BM_TAILS][TILE];                                                \
+        uint32_t partial[TILE][LANES] __attribute__((aligned(64)));                                                 \
+        uint16_t live_rows[TILE];                                                                                   \
+        unsigned live_open[TILE];                                                                                   \
+        size_t starts[CHUNK_BLOCKS], ends[CHUNK_BLOCKS];                                                            \
+        for (size_t first_block = 0; first_block < blocks && found != SIZE_MAX; first_block += chunk_blocks) {      \
+            size_t n = blocks - first_block < chunk_blocks ? blocks - first_block : chunk_blocks;                   \
+            size_t low = b_count, high = 0;                                                                         \
+            for (size_t k = 0; k < n; k++) {                                                                        \
+                size_t row = (first_block + k) * BLOCK_ROWS;                                                        \
+                size_t rows = a_count - row < BLOCK_ROWS ? a_count - row : BLOCK_ROWS;                              \
+                transpose_block(chunk + k, LANES, W32, a + row * ((W32) / 2), pop_a + row, tails_a + row * BM_TAILS, \
+                                rows, p, twice_q);                                                                  \
+                block_range(b_ranges, first_block + k, b_count, starts + k, ends + k);                              \
+                if (starts[k] < ends[k]) {                                                                          \
+                    low = starts[k] < low ? starts[k] : low;                                                        \
+                    high = ends[k] > high ? ends[k] : high;                                                         \
+                }                                                                                                   \
+            }                                                                                                       \
+            for (size_t tile = low; tile < high && found != SIZE_MAX; tile += TILE) {                               \
+                size_t tile_end = tile + TILE < high ? tile + TILE : high;                                          \
+                for (size_t j = tile; j < tile_end; j++) {                                                          \
+                    floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);                                         \
+                    rem_b[j - tile] = (uint32_t)(p * pop_b[j] % twice_q);                                           \
+                    for (size_t s = 0; s < BM_TAILS; s++) tail_b[s][j - tile] = tails_b[j * BM_TAILS + s];          \
+                }                                                                                                   \
+                for (size_t k = 0; k < n && found != SIZE_MAX; k++) {                                               \
+                    size_t from = starts[k] > tile ? starts[k] : tile;                                              \
+                    size_t to = ends[k] < tile_end ? ends[k] : tile_end;                                            \
+                    if (from >= to) continue;                                                                       \
+                    size_t row = (first_block + k) * BLOCK_ROWS;                                                    \
+                    size_t rows = a_count - row < BLOCK_ROWS ? a_count - row : BLOCK_ROWS;                          \
+                    found = sweep_##ISA##_##W32##_tile(chunk + k, rows, pop_a + row, a_first + (uint32_t)row, b,    \
+                                                       tile, from, to, pop_b, b_first, floor_b, rem_b, tail_b, p,   \
+                                                       twice_q, exact_in_vector, partial, live_rows, live_open,     \
+                                                       out, found, capacity);                                       \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+        if (chunk != &one) free(chunk);                                                                             \
+        return found;                                                                                               \
     }
 
 // The valid lanes of group g of a block of a_count rows.
@@ -483,32 +535,36 @@ DEFINE_SWEEP(sweep_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), c
 
 size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count,
                           uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b,
-                          size_t b_count, uint32_t b_first, size_t words, uint64_t p, uint64_t q,
-                          bm_candidate *out, size_t capacity) {
+                          size_t b_count, uint32_t b_first, const uint32_t *b_ranges, size_t words, uint64_t p,
+                          uint64_t q, bm_candidate *out, size_t capacity) {
 #if defined(__x86_64__)
     switch (bm_kernel_level()) {
     case 3:
         if (words == 16)
-            return sweep_avx512_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                   capacity);
+            return sweep_avx512_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges,
+                                   p, q, out, capacity);
         if (words == 32)
-            return sweep_avx512_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                   capacity);
-        return sweep_avx512(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+            return sweep_avx512_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges,
+                                   p, q, out, capacity);
+        return sweep_avx512(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                            capacity);
     case 2:
         if (words == 16)
-            return sweep_avx2_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                 capacity);
+            return sweep_avx2_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges, p,
+                                 q, out, capacity);
         if (words == 32)
-            return sweep_avx2_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                 capacity);
-        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+            return sweep_avx2_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges, p,
+                                 q, out, capacity);
+        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                            capacity);
     case 1:
-        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                            capacity);
     default: break;
     }
 #endif
     (void)tails_a;  // the early bounds are used by the vector kernels only
     (void)tails_b;
-    return sweep_portable(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+    return sweep_portable(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                          capacity);
 }

@@ -232,8 +232,8 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
     return found;
 }
 
-// The sweep of one block of A (up to 32 rows of W32 32-bit words) against B, in tiles of B of 16 KB, for an
-// instruction set ISA with groups of LANES rows. The instruction set supplies ISA##_vector (LANES 32-bit words: the
+// The sweep of A (rows of W32 32-bit words), in chunks of up to CHUNK_BLOCKS blocks of 32 rows, against B in tiles of
+// 16 KB, each block over its own range of B, for an instruction set ISA with groups of LANES rows. The instruction set supplies ISA##_vector (LANES 32-bit words: the
 // group's rows are read in place from the block), ISA##_group (a group's per-row values, loaded by ISA##_load),
 // ISA##_counts (one count per lane), ISA##_count (the counts of words [from, to) of row j of B), ISA##_add,
 // ISA##_open (the lanes of a mask whose bound after a stage can still reach the threshold), ISA##_exact (the lanes of

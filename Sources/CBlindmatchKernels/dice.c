@@ -3,6 +3,7 @@
 // everywhere and still uses POPCNT, AVX2 or AVX-512 VPOPCNTDQ where they exist).
 #include "blindmatch_kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -45,7 +46,8 @@ int bm_kernel_set_level(int level) {
 // Rows are arrays of 64-bit words read here as 32-bit words: an aliasing type keeps that defined.
 typedef uint32_t __attribute__((may_alias)) word32;
 
-// Where stage s (0 ≤ s < 4) of a row of `words32` 32-bit words starts; the stages end at words32.
+// Where the part of a row of `words32` 32-bit words after early bound s (0 ≤ s < BM_TAILS) starts: after 1/2, 5/8, 3/4
+// and 7/8 of the row.
 #define STAGE_START(WORDS32, S) ((WORDS32) * (4 + (S)) / 8)
 
 void bm_tail_popcounts(const uint64_t *rows, size_t count, size_t words, uint16_t *tails) {
@@ -116,31 +118,46 @@ uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words) {
     return common_portable(a, b, words);
 }
 
+// The rows of B block k of A is compared with: b_ranges[2k] ..< b_ranges[2k + 1] (within 0 ..< b_count), or all of B.
+static inline void block_range(const uint32_t *b_ranges, size_t k, size_t b_count, size_t *first, size_t *end) {
+    *first = 0;
+    *end = b_count;
+    if (!b_ranges) return;
+    *end = b_ranges[2 * k + 1] < b_count ? b_ranges[2 * k + 1] : b_count;
+    *first = b_ranges[2 * k] < *end ? b_ranges[2 * k] : *end;
+}
+
 // One tiled sweep, generic in how common bits are counted. `COUNT` is an inline function of (a_row, b_row, words).
-#define DEFINE_SWEEP(NAME, ATTRIBUTES, COUNT)                                                                        \
-    ATTRIBUTES static size_t NAME(const uint64_t *a, const uint32_t *pop_a, size_t a_count, uint32_t a_first,      \
-                                  const uint64_t *b, const uint32_t *pop_b, size_t b_count, uint32_t b_first,      \
-                                  size_t words, uint64_t p, uint64_t q, bm_candidate *out, size_t capacity) {      \
-        size_t found = 0;                                                                                          \
-        const uint64_t twice_q = 2 * q;                                                                            \
-        for (size_t tile = 0; tile < b_count; tile += B_TILE) {                                                    \
-            size_t tile_end = tile + B_TILE < b_count ? tile + B_TILE : b_count;                                   \
-            for (size_t i = 0; i < a_count; i++) {                                                                 \
-                const uint64_t *row_a = a + i * words;                                                             \
-                const uint64_t pa = pop_a[i];                                                                      \
-                for (size_t j = tile; j < tile_end; j++) {                                                         \
-                    uint64_t common = COUNT(row_a, b + j * words, words);                                          \
-                    if (common != 0 && twice_q * common >= p * (pa + pop_b[j])) {                              \
-                        if (found == capacity) return SIZE_MAX;                                                    \
-                        out[found].a = a_first + (uint32_t)i;                                                      \
-                        out[found].b = b_first + (uint32_t)j;                                                      \
-                        out[found].common = (uint32_t)common;                                                      \
-                        found++;                                                                                   \
-                    }                                                                                              \
-                }                                                                                                  \
-            }                                                                                                      \
-        }                                                                                                          \
-        return found;                                                                                              \
+#define DEFINE_SWEEP(NAME, ATTRIBUTES, COUNT)                                                                       \
+    ATTRIBUTES static size_t NAME(const uint64_t *a, const uint32_t *pop_a, size_t a_count, uint32_t a_first,       \
+                                  const uint64_t *b, const uint32_t *pop_b, size_t b_count, uint32_t b_first,       \
+                                  const uint32_t *b_ranges, size_t words, uint64_t p, uint64_t q,                   \
+                                  bm_candidate *out, size_t capacity) {                                             \
+        size_t found = 0;                                                                                           \
+        const uint64_t twice_q = 2 * q;                                                                             \
+        for (size_t first_row = 0; first_row < a_count; first_row += BM_BLOCK_ROWS) {                               \
+            size_t end_row = first_row + BM_BLOCK_ROWS < a_count ? first_row + BM_BLOCK_ROWS : a_count;             \
+            size_t b_start, b_end;                                                                                  \
+            block_range(b_ranges, first_row / BM_BLOCK_ROWS, b_count, &b_start, &b_end);                            \
+            for (size_t tile = b_start; tile < b_end; tile += B_TILE) {                                             \
+                size_t tile_end = tile + B_TILE < b_end ? tile + B_TILE : b_end;                                    \
+                for (size_t i = first_row; i < end_row; i++) {                                                      \
+                    const uint64_t *row_a = a + i * words;                                                          \
+                    const uint64_t pa = pop_a[i];                                                                   \
+                    for (size_t j = tile; j < tile_end; j++) {                                                      \
+                        uint64_t common = COUNT(row_a, b + j * words, words);                                       \
+                        if (common != 0 && twice_q * common >= p * (pa + pop_b[j])) {                               \
+                            if (found == capacity) return SIZE_MAX;                                                 \
+                            out[found].a = a_first + (uint32_t)i;                                                   \
+                            out[found].b = b_first + (uint32_t)j;                                                   \
+                            out[found].common = (uint32_t)common;                                                   \
+                            found++;                                                                                \
+                        }                                                                                           \
+                    }                                                                                               \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+        return found;                                                                                               \
     }
 
 DEFINE_SWEEP(sweep_portable, , common_portable)
@@ -152,19 +169,21 @@ DEFINE_SWEEP(sweep_popcnt, __attribute__((target("popcnt"))), common_popcnt)
 // of B is compared with a whole group at once: word k of B is broadcast, ANDed with vector k and counted, and the
 // counts add up lane by lane with no horizontal reduction.
 //
-// Each row is counted in four stages: up to 1/2, 5/8, 3/4 and all of its words. After each of the first three, a lane
-// stays open only while common so far + min(tail_a, tail_b) (the popcounts of what is left of each row, precomputed:
-// bm_tail_popcounts) could still reach the threshold; once no lane of the group is open, that row of B is done.
-// Sparse filters of different people close after the first stage; dense ones (clkhash schemas, 55–60% of bits set)
-// mostly after the second or third. The bound is tested against ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most
-// p·(pop_a + pop_b) / 2q, so it never closes a lane that qualifies.
+// Each row is counted in five stages: up to 1/2, 5/8, 3/4, 7/8 and all of its words. After each of the first four, a
+// lane stays open only while common so far + min(tail_a, tail_b) (the popcounts of what is left of each row,
+// precomputed: bm_tail_popcounts) could still reach the threshold; once no lane of the group is open, that row of B is
+// done. Sparse filters of different people close after the first stage; dense ones (clkhash schemas, 55–60% of bits
+// set) and balanced ones after the first, second or third, unpredictably. So that this costs no mispredicted branch
+// per row, each stage runs over a whole tile of B and writes the rows still open (their index, open lanes and counts so
+// far) to a list without branching; the next stage runs over that list only. The bound is tested against
+// ⌊p·pop_a / 2q⌋ + ⌊p·pop_b / 2q⌋, which is at most p·(pop_a + pop_b) / 2q, so it never closes a lane that qualifies.
 //
 // The lanes still open at the end are decided exactly, in integers, in the vector: with p·pop = 2q·floor + rem,
 // 2q·common ≥ p·(pop_a + pop_b) ⇔ 2q·e ≥ rem_a + rem_b where e = common − floor_a − floor_b, and as
 // 0 ≤ rem_a + rem_b < 4q that is e ≥ 2, or e = 1 and rem_a + rem_b ≤ 2q, or e = 0 and rem_a + rem_b = 0. (This needs
 // 4q < 2³¹; every threshold with at most 6 decimals has q ≤ 10⁶. A larger q leaves every open lane to emit_group.)
 // emit_group then decides each lane that passed once more, as the scalar kernels do, before writing it.
-enum { BLOCK_ROWS = 32, MAX_WORDS32 = 64, BOUNDED_TAILS = 3 };
+enum { BLOCK_ROWS = BM_BLOCK_ROWS, MAX_WORDS32 = 64 };
 
 // A block of A, transposed for groups of `lanes` rows of `words32` words: words[(g · words32 + k) · lanes + l] is
 // 32-bit word k of row g · lanes + l; lanes past the last row stay zero. The rest is per row, in the same order:
@@ -173,9 +192,13 @@ typedef struct {
     uint32_t words[BLOCK_ROWS * MAX_WORDS32] __attribute__((aligned(64)));
     uint32_t floors[BLOCK_ROWS] __attribute__((aligned(64)));
     uint32_t rems[BLOCK_ROWS] __attribute__((aligned(64)));
-    uint32_t tails[BOUNDED_TAILS][BLOCK_ROWS] __attribute__((aligned(64)));
+    uint32_t tails[BM_TAILS][BLOCK_ROWS] __attribute__((aligned(64)));
     size_t groups;
 } transposed_block;
+
+// Blocks of A transposed at a time: each tile of B is swept by all of them while it is in L1 cache, so B is read from
+// memory once per CHUNK_BLOCKS · BLOCK_ROWS rows of A (the blocks themselves, 9 KB each, stay in L2).
+enum { CHUNK_BLOCKS = 8 };
 
 static void transpose_block(transposed_block *block, size_t lanes, size_t words32, const uint64_t *a,
                             const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count, uint64_t p,
@@ -188,7 +211,7 @@ static void transpose_block(transposed_block *block, size_t lanes, size_t words3
         for (size_t k = 0; k < words32; k++) block->words[(g * words32 + k) * lanes + l] = row_words[k];
         block->floors[row] = (uint32_t)(p * pop_a[row] / twice_q);
         block->rems[row] = (uint32_t)(p * pop_a[row] % twice_q);
-        for (size_t s = 0; s < BOUNDED_TAILS; s++) block->tails[s][row] = tails_a[row * BM_TAILS + s];
+        for (size_t s = 0; s < BM_TAILS; s++) block->tails[s][row] = tails_a[row * BM_TAILS + s];
     }
 }
 
@@ -209,75 +232,131 @@ static inline size_t emit_group(unsigned open, const uint32_t *sums, size_t firs
     return found;
 }
 
-// The sweep of one block of A (up to 32 rows of W32 32-bit words) against B, in tiles of B of 16 KB, for an
-// instruction set ISA with groups of LANES rows. The instruction set supplies ISA##_group (a group's rows and per-row
-// values, loaded by ISA##_load), ISA##_counts (one count per lane), ISA##_count (the counts of words [from, to) of
-// row j of B), ISA##_add, ISA##_open (the lanes of a mask whose bound after a stage can still reach the threshold),
-// ISA##_exact (the lanes of a mask that reach it) and ISA##_store.
-#define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES, W32)                                                              \
-    ATTRIBUTES static size_t sweep_##ISA##_##W32##_block(                                                          \
-        const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count, uint32_t a_first,       \
-        const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count, uint32_t b_first,       \
-        uint64_t p, uint64_t q, bm_candidate *out, size_t capacity) {                                              \
-        enum { TILE = B_TILE * 32 / (W32) };                                                                       \
-        size_t found = 0;                                                                                          \
-        const uint64_t twice_q = 2 * q;                                                                            \
-        const int exact_in_vector = twice_q <= (1u << 30);                                                         \
-        transposed_block block;                                                                                    \
-        transpose_block(&block, LANES, W32, a, pop_a, tails_a, a_count, p, twice_q);                              \
-        uint32_t floor_b[TILE], rem_b[TILE], tail_b[BOUNDED_TAILS][TILE];                                          \
-        for (size_t tile = 0; tile < b_count; tile += TILE) {                                                      \
-            size_t tile_end = tile + TILE < b_count ? tile + TILE : b_count;                                       \
-            for (size_t j = tile; j < tile_end; j++) {                                                             \
-                floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);                                            \
-                rem_b[j - tile] = (uint32_t)(p * pop_b[j] % twice_q);                                              \
-                for (size_t s = 0; s < BOUNDED_TAILS; s++) tail_b[s][j - tile] = tails_b[j * BM_TAILS + s];       \
-            }                                                                                                      \
-            for (size_t g = 0; g < block.groups; g++) {                                                            \
-                ISA##_group group;                                                                                 \
-                ISA##_vector rows[W32];                                                                            \
-                ISA##_load(&group, rows, &block, W32, g, a_count);                                                 \
-                for (size_t j = tile; j < tile_end; j++) {                                                         \
-                    const word32 *row_b = (const word32 *)(b + j * ((W32) / 2));                                   \
-                    const uint32_t *floor = floor_b + (j - tile);                                                  \
-                    ISA##_counts sums = ISA##_count(rows, row_b, 0, STAGE_START(W32, 0));                        \
-                    unsigned open = ISA##_open(&group, sums, 0, tail_b[0] + (j - tile), floor, group.valid);                    \
-                    if (!open) continue;                                                                           \
-                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 0), STAGE_START(W32, 1)));  \
-                    open = ISA##_open(&group, sums, 1, tail_b[1] + (j - tile), floor, open);                                    \
-                    if (!open) continue;                                                                           \
-                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 1), STAGE_START(W32, 2)));  \
-                    open = ISA##_open(&group, sums, 2, tail_b[2] + (j - tile), floor, open);                                    \
-                    if (!open) continue;                                                                           \
-                    sums = ISA##_add(sums, ISA##_count(rows, row_b, STAGE_START(W32, 2), W32));                  \
-                    if (exact_in_vector) open = ISA##_exact(&group, sums, floor, rem_b + (j - tile), twice_q, open);  \
-                    if (!open) continue;                                                                           \
-                    uint32_t lane_sums[LANES] __attribute__((aligned(64)));                                        \
-                    ISA##_store(sums, lane_sums);                                                                  \
-                    found = emit_group(open, lane_sums, g * LANES, pop_a, a_first, j, pop_b, b_first, p, twice_q,  \
-                                       out, found, capacity);                                                      \
-                    if (found == SIZE_MAX) return SIZE_MAX;                                                        \
-                }                                                                                                  \
-            }                                                                                                      \
-        }                                                                                                          \
-        return found;                                                                                              \
-    }                                                                                                              \
-                                                                                                                   \
+// The sweep of A (rows of W32 32-bit words), in chunks of up to CHUNK_BLOCKS blocks of 32 rows, against B in tiles of
+// 16 KB, each block over its own range of B, for an instruction set ISA with groups of LANES rows. The instruction set supplies ISA##_vector (LANES 32-bit words: the
+// group's rows are read in place from the block), ISA##_group (a group's per-row values, loaded by ISA##_load),
+// ISA##_counts (one count per lane), ISA##_count (the counts of words [from, to) of row j of B), ISA##_add,
+// ISA##_open (the lanes of a mask whose bound after a stage can still reach the threshold), ISA##_exact (the lanes of
+// a mask that reach it), ISA##_store and ISA##_reload (counts to and from memory).
+#define DEFINE_BLOCK_SWEEP(ISA, ATTRIBUTES, LANES, W32)                                                             \
+    enum { ISA##_##W32##_tile = B_TILE * 32 / (W32) };                                                              \
+                                                                                                                    \
+    /* Rows from ..< to of B (within the tile that starts at row `tile`, whose per-row values are prepared) against \
+       one block of A of a_count rows. */                                                                           \
+    ATTRIBUTES static inline size_t sweep_##ISA##_##W32##_tile(                                                     \
+        const transposed_block *block, size_t a_count, const uint32_t *pop_a, uint32_t a_first, const uint64_t *b,  \
+        size_t tile, size_t from, size_t to, const uint32_t *pop_b, uint32_t b_first, const uint32_t *floor_b,      \
+        const uint32_t *rem_b, uint32_t (*tail_b)[ISA##_##W32##_tile], uint64_t p, uint64_t twice_q,                \
+        int exact_in_vector, uint32_t (*partial)[LANES], uint16_t *live_rows, unsigned *live_open,                  \
+        bm_candidate *out, size_t found, size_t capacity) {                                                         \
+        for (size_t g = 0; g < block->groups; g++) {                                                                \
+            ISA##_group group;                                                                                      \
+            const ISA##_vector *rows = (const ISA##_vector *)(block->words + g * (W32) * (LANES));                  \
+            ISA##_load(&group, block, g, a_count);                                                                  \
+            size_t live = 0;                                                                                        \
+            for (size_t j = from; j < to; j++) {                                                                    \
+                const word32 *row_b = (const word32 *)(b + j * ((W32) / 2));                                        \
+                ISA##_counts sums = ISA##_count(rows, row_b, 0, STAGE_START(W32, 0));                               \
+                unsigned open = ISA##_open(&group, sums, 0, tail_b[0] + (j - tile), floor_b + (j - tile),           \
+                                           group.valid);                                                            \
+                ISA##_store(sums, partial[live]);                                                                   \
+                live_rows[live] = (uint16_t)(j - tile);                                                             \
+                live_open[live] = open;                                                                             \
+                live += open != 0;                                                                                  \
+            }                                                                                                       \
+            _Pragma("GCC unroll 8") for (size_t s = 1; s < BM_TAILS; s++) {                                         \
+                size_t kept = 0;                                                                                    \
+                for (size_t k = 0; k < live; k++) {                                                                 \
+                    size_t t = live_rows[k];                                                                        \
+                    const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                           \
+                    ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                         \
+                                                  ISA##_count(rows, row_b, STAGE_START(W32, s - 1),                 \
+                                                              STAGE_START(W32, s)));                                \
+                    unsigned open = ISA##_open(&group, sums, s, tail_b[s] + t, floor_b + t, live_open[k]);          \
+                    ISA##_store(sums, partial[kept]);                                                               \
+                    live_rows[kept] = (uint16_t)t;                                                                  \
+                    live_open[kept] = open;                                                                         \
+                    kept += open != 0;                                                                              \
+                }                                                                                                   \
+                live = kept;                                                                                        \
+            }                                                                                                       \
+            for (size_t k = 0; k < live; k++) {                                                                     \
+                size_t t = live_rows[k];                                                                            \
+                const word32 *row_b = (const word32 *)(b + (tile + t) * ((W32) / 2));                               \
+                ISA##_counts sums = ISA##_add(ISA##_reload(partial[k]),                                             \
+                                              ISA##_count(rows, row_b, STAGE_START(W32, BM_TAILS - 1), W32));       \
+                unsigned open = live_open[k];                                                                       \
+                if (exact_in_vector) open = ISA##_exact(&group, sums, floor_b + t, rem_b + t, twice_q, open);       \
+                if (!open) continue;                                                                                \
+                uint32_t lane_sums[LANES] __attribute__((aligned(64)));                                             \
+                ISA##_store(sums, lane_sums);                                                                       \
+                found = emit_group(open, lane_sums, g * LANES, pop_a, a_first, tile + t, pop_b, b_first, p,         \
+                                   twice_q, out, found, capacity);                                                  \
+                if (found == SIZE_MAX) return SIZE_MAX;                                                             \
+            }                                                                                                       \
+        }                                                                                                           \
+        return found;                                                                                               \
+    }                                                                                                               \
+                                                                                                                    \
     ATTRIBUTES static size_t sweep_##ISA##_##W32(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, \
-                                                 size_t a_count, uint32_t a_first, const uint64_t *b,              \
-                                                 const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count,   \
-                                                 uint32_t b_first, uint64_t p, uint64_t q, bm_candidate *out,      \
-                                                 size_t capacity) {                                                \
-        size_t found = 0;                                                                                          \
-        for (size_t first = 0; first < a_count; first += BLOCK_ROWS) {                                             \
-            size_t count = a_count - first < BLOCK_ROWS ? a_count - first : BLOCK_ROWS;                            \
-            size_t more = sweep_##ISA##_##W32##_block(                                                             \
-                a + first * ((W32) / 2), pop_a + first, tails_a + first * BM_TAILS, count, a_first + (uint32_t)first, \
-                b, pop_b, tails_b, b_count, b_first, p, q, out + found, capacity - found);                         \
-            if (more == SIZE_MAX) return SIZE_MAX;                                                                 \
-            found += more;                                                                                         \
-        }                                                                                                          \
-        return found;                                                                                              \
+                                                 size_t a_count, uint32_t a_first, const uint64_t *b,               \
+                                                 const uint32_t *pop_b, const uint16_t *tails_b, size_t b_count,    \
+                                                 uint32_t b_first, const uint32_t *b_ranges, uint64_t p,            \
+                                                 uint64_t q, bm_candidate *out, size_t capacity) {                  \
+        enum { TILE = ISA##_##W32##_tile };                                                                         \
+        size_t found = 0;                                                                                           \
+        const uint64_t twice_q = 2 * q;                                                                             \
+        const int exact_in_vector = twice_q <= (1u << 30);                                                          \
+        size_t blocks = (a_count + BLOCK_ROWS - 1) / BLOCK_ROWS;                                                    \
+        transposed_block one;                                                                                       \
+        size_t chunk_blocks = blocks < CHUNK_BLOCKS ? blocks : CHUNK_BLOCKS;                                        \
+        transposed_block *chunk =                                                                                   \
+            chunk_blocks > 1 ? aligned_alloc(64, chunk_blocks * sizeof(transposed_block)) : NULL;                   \
+        if (!chunk) {                                                                                               \
+            chunk = &one;                                                                                           \
+            chunk_blocks = 1;                                                                                       \
+        }                                                                                                           \
+        uint32_t floor_b[TILE], rem_b[TILE], tail_b[BM_TAILS][TILE];                                                \
+        uint32_t partial[TILE][LANES] __attribute__((aligned(64)));                                                 \
+        uint16_t live_rows[TILE];                                                                                   \
+        unsigned live_open[TILE];                                                                                   \
+        size_t starts[CHUNK_BLOCKS], ends[CHUNK_BLOCKS];                                                            \
+        for (size_t first_block = 0; first_block < blocks && found != SIZE_MAX; first_block += chunk_blocks) {      \
+            size_t n = blocks - first_block < chunk_blocks ? blocks - first_block : chunk_blocks;                   \
+            size_t low = b_count, high = 0;                                                                         \
+            for (size_t k = 0; k < n; k++) {                                                                        \
+                size_t row = (first_block + k) * BLOCK_ROWS;                                                        \
+                size_t rows = a_count - row < BLOCK_ROWS ? a_count - row : BLOCK_ROWS;                              \
+                transpose_block(chunk + k, LANES, W32, a + row * ((W32) / 2), pop_a + row, tails_a + row * BM_TAILS, \
+                                rows, p, twice_q);                                                                  \
+                block_range(b_ranges, first_block + k, b_count, starts + k, ends + k);                              \
+                if (starts[k] < ends[k]) {                                                                          \
+                    low = starts[k] < low ? starts[k] : low;                                                        \
+                    high = ends[k] > high ? ends[k] : high;                                                         \
+                }                                                                                                   \
+            }                                                                                                       \
+            for (size_t tile = low; tile < high && found != SIZE_MAX; tile += TILE) {                               \
+                size_t tile_end = tile + TILE < high ? tile + TILE : high;                                          \
+                for (size_t j = tile; j < tile_end; j++) {                                                          \
+                    floor_b[j - tile] = (uint32_t)(p * pop_b[j] / twice_q);                                         \
+                    rem_b[j - tile] = (uint32_t)(p * pop_b[j] % twice_q);                                           \
+                    for (size_t s = 0; s < BM_TAILS; s++) tail_b[s][j - tile] = tails_b[j * BM_TAILS + s];          \
+                }                                                                                                   \
+                for (size_t k = 0; k < n && found != SIZE_MAX; k++) {                                               \
+                    size_t from = starts[k] > tile ? starts[k] : tile;                                              \
+                    size_t to = ends[k] < tile_end ? ends[k] : tile_end;                                            \
+                    if (from >= to) continue;                                                                       \
+                    size_t row = (first_block + k) * BLOCK_ROWS;                                                    \
+                    size_t rows = a_count - row < BLOCK_ROWS ? a_count - row : BLOCK_ROWS;                          \
+                    found = sweep_##ISA##_##W32##_tile(chunk + k, rows, pop_a + row, a_first + (uint32_t)row, b,    \
+                                                       tile, from, to, pop_b, b_first, floor_b, rem_b, tail_b, p,   \
+                                                       twice_q, exact_in_vector, partial, live_rows, live_open,     \
+                                                       out, found, capacity);                                       \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+        if (chunk != &one) free(chunk);                                                                             \
+        return found;                                                                                               \
     }
 
 // The valid lanes of group g of a block of a_count rows.
@@ -287,26 +366,29 @@ static inline unsigned valid_lanes(size_t g, size_t lanes, size_t a_count) {
 }
 
 // AVX-512: groups of sixteen rows in 32-bit lanes of 512-bit vectors. Each word of sixteen pairs costs an AND (with
-// the B word broadcast from memory), a VPOPCNTD and an add; the rows of a 1024-bit group stay in registers.
+// the B word broadcast from memory), a VPOPCNTD and an add; the compiler keeps most rows of a 1024-bit group in
+// registers.
 typedef struct {
-    __m512i floors, rems, tails[BOUNDED_TAILS];
+    __m512i floors, rems, tails[BM_TAILS];
     __mmask16 valid;
 } avx512_group;
 typedef __m512i avx512_counts, avx512_vector;
 
 #define BM_LANE_COUNT(VECTOR, WORD) _mm512_popcnt_epi32(_mm512_and_si512(VECTOR, _mm512_set1_epi32((int)(WORD))))
 
-// Σ popcount(rows[k] & broadcast(words[k])) for from ≤ k < to (a multiple of 4 words), lane by lane.
+// Σ popcount(rows[k] & broadcast(words[k])) for from ≤ k < to, lane by lane.
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_count(const __m512i *rows,
                                                                                      const word32 *words, size_t from,
                                                                                      size_t to) {
     __m512i sum = _mm512_setzero_si512();
+    size_t k = from;
 #pragma GCC unroll 16
-    for (size_t k = from; k < to; k += 4)
+    for (; k + 4 <= to; k += 4)
         sum = _mm512_add_epi32(sum, _mm512_add_epi32(_mm512_add_epi32(BM_LANE_COUNT(rows[k], words[k]),
                                                                       BM_LANE_COUNT(rows[k + 1], words[k + 1])),
                                                      _mm512_add_epi32(BM_LANE_COUNT(rows[k + 2], words[k + 2]),
                                                                       BM_LANE_COUNT(rows[k + 3], words[k + 3]))));
+    for (; k < to; k++) sum = _mm512_add_epi32(sum, BM_LANE_COUNT(rows[k], words[k]));
     return sum;
 }
 
@@ -314,15 +396,12 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_
     return _mm512_add_epi32(x, y);
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_load(avx512_group *group, __m512i *rows,
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_load(avx512_group *group,
                                                                                  const transposed_block *block,
-                                                                                 size_t words32, size_t g,
-                                                                                 size_t a_count) {
-    for (size_t k = 0; k < words32; k++)
-        rows[k] = _mm512_load_si512((const void *)(block->words + (g * words32 + k) * 16));
+                                                                                 size_t g, size_t a_count) {
     group->floors = _mm512_load_si512((const void *)(block->floors + g * 16));
     group->rems = _mm512_load_si512((const void *)(block->rems + g * 16));
-    for (size_t s = 0; s < BOUNDED_TAILS; s++)
+    for (size_t s = 0; s < BM_TAILS; s++)
         group->tails[s] = _mm512_load_si512((const void *)(block->tails[s] + g * 16));
     group->valid = (__mmask16)valid_lanes(g, 16, a_count);
 }
@@ -359,6 +438,10 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline void avx512_sto
     _mm512_store_si512((void *)out, sums);
 }
 
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i avx512_reload(const uint32_t *sums) {
+    return _mm512_load_si512((const void *)sums);
+}
+
 DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16, 32)
 DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 16, 64)
 
@@ -367,7 +450,7 @@ DEFINE_BLOCK_SWEEP(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), 1
 // multiply-adds fold each lane's four bytes into its count. The rows stay in the block (16 vector registers would
 // not hold them) and are read as memory operands.
 typedef struct {
-    __m256i floors, rems, tails[BOUNDED_TAILS];
+    __m256i floors, rems, tails[BM_TAILS];
     unsigned valid;
 } avx2_group;
 typedef __m256i avx2_counts, avx2_vector;
@@ -398,12 +481,11 @@ __attribute__((target("avx2"))) static inline __m256i avx2_add(__m256i x, __m256
     return _mm256_add_epi32(x, y);
 }
 
-__attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, __m256i *rows, const transposed_block *block,
-                                                             size_t words32, size_t g, size_t a_count) {
-    for (size_t k = 0; k < words32; k++) rows[k] = _mm256_load_si256((const __m256i *)(block->words + (g * words32 + k) * 8));
+__attribute__((target("avx2"))) static inline void avx2_load(avx2_group *group, const transposed_block *block, size_t g,
+                                                             size_t a_count) {
     group->floors = _mm256_load_si256((const __m256i *)(block->floors + g * 8));
     group->rems = _mm256_load_si256((const __m256i *)(block->rems + g * 8));
-    for (size_t s = 0; s < BOUNDED_TAILS; s++)
+    for (size_t s = 0; s < BM_TAILS; s++)
         group->tails[s] = _mm256_load_si256((const __m256i *)(block->tails[s] + g * 8));
     group->valid = valid_lanes(g, 8, a_count);
 }
@@ -441,6 +523,10 @@ __attribute__((target("avx2"))) static inline void avx2_store(__m256i sums, uint
     _mm256_store_si256((__m256i *)out, sums);
 }
 
+__attribute__((target("avx2"))) static inline __m256i avx2_reload(const uint32_t *sums) {
+    return _mm256_load_si256((const __m256i *)sums);
+}
+
 DEFINE_BLOCK_SWEEP(avx2, __attribute__((target("avx2"))), 8, 32)
 DEFINE_BLOCK_SWEEP(avx2, __attribute__((target("avx2"))), 8, 64)
 
@@ -449,32 +535,36 @@ DEFINE_SWEEP(sweep_avx512, __attribute__((target("avx512f,avx512vpopcntdq"))), c
 
 size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count,
                           uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b,
-                          size_t b_count, uint32_t b_first, size_t words, uint64_t p, uint64_t q,
-                          bm_candidate *out, size_t capacity) {
+                          size_t b_count, uint32_t b_first, const uint32_t *b_ranges, size_t words, uint64_t p,
+                          uint64_t q, bm_candidate *out, size_t capacity) {
 #if defined(__x86_64__)
     switch (bm_kernel_level()) {
     case 3:
         if (words == 16)
-            return sweep_avx512_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                   capacity);
+            return sweep_avx512_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges,
+                                   p, q, out, capacity);
         if (words == 32)
-            return sweep_avx512_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                   capacity);
-        return sweep_avx512(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+            return sweep_avx512_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges,
+                                   p, q, out, capacity);
+        return sweep_avx512(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                            capacity);
     case 2:
         if (words == 16)
-            return sweep_avx2_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                 capacity);
+            return sweep_avx2_32(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges, p,
+                                 q, out, capacity);
         if (words == 32)
-            return sweep_avx2_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, p, q, out,
-                                 capacity);
-        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+            return sweep_avx2_64(a, pop_a, tails_a, a_count, a_first, b, pop_b, tails_b, b_count, b_first, b_ranges, p,
+                                 q, out, capacity);
+        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                            capacity);
     case 1:
-        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+        return sweep_popcnt(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                            capacity);
     default: break;
     }
 #endif
     (void)tails_a;  // the early bounds are used by the vector kernels only
     (void)tails_b;
-    return sweep_portable(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, words, p, q, out, capacity);
+    return sweep_portable(a, pop_a, a_count, a_first, b, pop_b, b_count, b_first, b_ranges, words, p, q, out,
+                          capacity);
 }

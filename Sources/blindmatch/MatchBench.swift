@@ -81,17 +81,39 @@ struct MatchBench: ParsableCommand {
 
     private func measure(_ a: BitMatrix, _ b: BitMatrix, threshold dice: DiceThreshold) throws {
         for threads in Array(Set([1, Machine.cores])).sorted() {
-            let brute = try median {
+            let brute = try timed {
                 try DiceKernel.candidates(between: a, and: b, threshold: dice, threads: threads, popcountBounds: false)
             }
-            let pruned = try median {
+            let pruned = try timed {
                 try DiceKernel.candidates(between: a, and: b, threshold: dice, threads: threads)
             }
             let pairs = Double(watch) * Double(bulk)
+            let comparisons = Double(brute.statistics.comparisons)
+            // Per core in processor time: what the kernel does on a core it has to itself, however loaded the machine.
             Console.output(
-                "  \(threads) thread\(threads == 1 ? " " : "s"): \(Format.decimal(Double(brute.1.comparisons) / brute.1.seconds / 1e9, places: 2)) G comparisons/s; with popcount bounds at \(threshold): \(Format.decimal(pairs / pruned.1.seconds / 1e9, places: 2)) G pairs/s (\(Format.percent(Double(pruned.1.comparisons) / pairs)) of pairs compared, \(pruned.0.count) found)\n"
+                "  \(threads) thread\(threads == 1 ? " " : "s"): \(rate(comparisons, brute.seconds)) G comparisons/s (\(rate(comparisons, brute.processorSeconds)) per core in processor time); with popcount bounds at \(threshold): \(rate(pairs, pruned.seconds)) G pairs/s (\(rate(pairs, pruned.processorSeconds)) per core; \(Format.percent(Double(pruned.statistics.comparisons) / pairs)) of pairs compared, \(pruned.found) found)\n"
             )
         }
+    }
+
+    private func rate(_ count: Double, _ seconds: Double) -> String {
+        Format.decimal(count / max(seconds, 1e-9) / 1e9, places: 2)
+    }
+
+    /// Medians over `runs` runs of the wall-clock and the processor time, and the last run's counters.
+    private func timed(
+        _ body: () throws -> ([ScoredPair], DiceKernel.Statistics)
+    ) throws -> (seconds: Double, processorSeconds: Double, statistics: DiceKernel.Statistics, found: Int) {
+        var outcomes: [DiceKernel.Statistics] = []
+        var found = 0
+        for _ in 0..<max(1, runs) {
+            let (pairs, statistics) = try body()
+            outcomes.append(statistics)
+            found = pairs.count
+        }
+        let seconds = outcomes.map(\.seconds).sorted()[outcomes.count / 2]
+        let processorSeconds = outcomes.map(\.processorSeconds).sorted()[outcomes.count / 2]
+        return (seconds, processorSeconds, outcomes[outcomes.count - 1], found)
     }
 
     /// The schema of a filter set.
@@ -144,14 +166,6 @@ struct MatchBench: ParsableCommand {
           ]
         }
         """#
-
-    private func median(
-        _ body: () throws -> ([ScoredPair], DiceKernel.Statistics)
-    ) throws -> ([ScoredPair], DiceKernel.Statistics) {
-        var outcomes: [([ScoredPair], DiceKernel.Statistics)] = []
-        for _ in 0..<max(1, runs) { outcomes.append(try body()) }
-        return outcomes.sorted { $0.1.seconds < $1.1.seconds }[outcomes.count / 2]
-    }
 
     /// Filters of example records, tokenised in memory.
     static func filters(schema: LinkageSchema, secret: LinkageSecret, count: Int, seed: Int) throws -> BitMatrix {

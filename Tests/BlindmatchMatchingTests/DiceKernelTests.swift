@@ -13,8 +13,8 @@ struct DiceKernelTests {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return state >> 11
         }
-        var bytes = [UInt8](repeating: 0, count: count * (bits + 7) / 8)
         let filterBytes = (bits + 7) / 8
+        var bytes = [UInt8](repeating: 0, count: count * filterBytes)
         for row in 0..<count {
             let density = 0.1 + Double(next() % 50) / 100
             for bit in 0..<bits where Double(next() % 10_000) / 10_000 < density {
@@ -133,6 +133,67 @@ struct DiceKernelTests {
                 let used = DiceKernel.setImplementationLevel(level)
                 let (found, _) = try DiceKernel.candidates(between: a, and: b, threshold: threshold, threads: 2)
                 #expect(found == expected, "level \(used), bits \(outBits), threshold \(text)")
+            }
+            DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
+        }
+    }
+
+    /// A watch list long enough that the kernel is handed chunks of several blocks of 32 rows, each block with its
+    /// own range of B (popcounts spread widely, so the ranges differ and some are empty), the last chunk partial.
+    @Test(arguments: [1024, 2048])
+    func chunksOfBlocksMatchTheReference(bits: Int) throws {
+        let bytesA = Self.randomFilters(count: 600, bits: bits, seed: 7)
+        // B: rows of its own, then every fourth row of A with a bit changed, so every block of A has pairs to find,
+        // each in its own part of B.
+        var bytesB = Self.randomFilters(count: 150, bits: bits, seed: 8)
+        let filterBytes = bits / 8
+        for row in stride(from: 0, to: 600, by: 4) {
+            var copy = Array(bytesA[(row * filterBytes)..<((row + 1) * filterBytes)])
+            copy[row % filterBytes] ^= 0x04
+            bytesB += copy
+        }
+        let a = try Self.matrix(bytesA, count: 600, bits: bits)
+        let b = try Self.matrix(bytesB, count: 300, bits: bits)
+        for text in ["0.6", "0.9"] {
+            let threshold = try DiceThreshold(text)
+            let expected = DiceKernel.referenceCandidates(between: a, and: b, threshold: threshold)
+            #expect(expected.count >= 150)
+            for level in DiceKernel.implementations.indices {
+                let used = DiceKernel.setImplementationLevel(level)
+                for bounds in [true, false] {
+                    let (found, statistics) = try DiceKernel.candidates(
+                        between: a, and: b, threshold: threshold, threads: 1, popcountBounds: bounds)
+                    #expect(found == expected, "level \(used), bits \(bits), threshold \(text), bounds \(bounds)")
+                    #expect(bounds ? statistics.comparisons < 600 * 300 : statistics.comparisons == 600 * 300)
+                }
+            }
+            DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
+        }
+    }
+
+    /// Row counts that fill neither a group of sixteen, a block of 32 nor a tile of B, on dense and balanced filters
+    /// (1000 bits and its balanced 2000 are padded to whole words) at thresholds where rows of B stay open through
+    /// every early bound or close at each of them: every level finds exactly the reference's pairs.
+    @Test(arguments: [(1024, false), (1024, true), (1000, false), (1000, true)], [1, 17, 33])
+    func oddRowCountsMatchTheReference(shape: (bits: Int, balanced: Bool), rowsA: Int) throws {
+        let outBits = shape.balanced ? 2 * shape.bits : shape.bits
+        let bytesA = Self.structuredFilters(count: rowsA, bits: shape.bits, balanced: shape.balanced, seed: 5)
+        // B: 200 rows of its own, then A's rows, so rows that match sit after the first tile of B.
+        let bytesB =
+            Self.structuredFilters(count: 200, bits: shape.bits, balanced: shape.balanced, seed: 6) + bytesA
+        let a = try Self.matrix(bytesA, count: rowsA, bits: outBits)
+        let b = try Self.matrix(bytesB, count: 200 + rowsA, bits: outBits)
+        for text in ["0.55", "0.7", "0.85"] {
+            let threshold = try DiceThreshold(text)
+            let expected = DiceKernel.referenceCandidates(between: a, and: b, threshold: threshold)
+            #expect(expected.count >= rowsA)
+            for level in DiceKernel.implementations.indices {
+                let used = DiceKernel.setImplementationLevel(level)
+                for bounds in [true, false] {
+                    let (found, _) = try DiceKernel.candidates(
+                        between: a, and: b, threshold: threshold, threads: 2, popcountBounds: bounds)
+                    #expect(found == expected, "level \(used), bits \(outBits), rows \(rowsA), threshold \(text)")
+                }
             }
             DiceKernel.setImplementationLevel(DiceKernel.availableLevel)
         }

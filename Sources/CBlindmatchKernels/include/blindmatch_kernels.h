@@ -28,8 +28,13 @@ enum { BM_TAILS = 4 };
 /// (2·words)·(4 + s)/8 to the end, for s = 0 ..< BM_TAILS (the last 1/2, 3/8, 1/4 and 1/8 of the row).
 void bm_tail_popcounts(const uint64_t *rows, size_t count, size_t words, uint16_t *tails);
 
+/// Rows of A per block: `bm_dice_candidates` can compare each block with its own range of B.
+enum { BM_BLOCK_ROWS = 32 };
+
 /// Compares every row of A (`a_count` rows) with every row of B (`b_count` rows); rows are `words` 64-bit words,
-/// 64-byte aligned when `words` is a multiple of 8. Writes each pair with 2·q·common ≥ p·(pop_a + pop_b) (an
+/// 64-byte aligned when `words` is a multiple of 8. With `b_ranges`, block k of A (rows BM_BLOCK_ROWS·k and on) is
+/// compared only with rows b_ranges[2k] ..< b_ranges[2k + 1] of B (the others cannot reach the threshold: popcount
+/// bounds); with NULL, with all of B. Writes each pair with 2·q·common ≥ p·(pop_a + pop_b) (an
 /// inclusive Dice threshold p/q, decided in integers; a pair with no common bit never qualifies) to `out`, numbering
 /// rows from `a_first` and `b_first`.
 /// `tails_a` and `tails_b` hold BM_TAILS values per row, as `bm_tail_popcounts` writes them, for early bounds.
@@ -37,8 +42,8 @@ void bm_tail_popcounts(const uint64_t *rows, size_t count, size_t words, uint16_
 /// with more room).
 size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint16_t *tails_a, size_t a_count,
                           uint32_t a_first, const uint64_t *b, const uint32_t *pop_b, const uint16_t *tails_b,
-                          size_t b_count, uint32_t b_first, size_t words, uint64_t p, uint64_t q,
-                          bm_candidate *out, size_t capacity);
+                          size_t b_count, uint32_t b_first, const uint32_t *b_ranges, size_t words, uint64_t p,
+                          uint64_t q, bm_candidate *out, size_t capacity);
 
 /// |A ∩ B| of two rows, with the implementation in force (for tests).
 uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words);

@@ -66,6 +66,28 @@ struct ServiceCLITests {
             ], in: data.path)
         #expect(other.status == 1 && !FileIO.exists("\(data.path)/stolen.csv"))
 
+        // The auditor reads the run's estimated quality (aggregates only); a party may not.
+        let report = try run(
+            ["run", "report", "--project", project, runID, "--output", "report.json", "--html", "report.html"],
+            as: "auditor.token")
+        #expect(report.output.contains("precision") && report.output.contains("recall"), "\(report.output)")
+        #expect(FileIO.exists("\(data.path)/report.json") && FileIO.exists("\(data.path)/report.html"))
+        let partyReport = try CLI.run(
+            [
+                "run", "report", "--project", project, runID, "--server", server.baseURL, "--token-file",
+                "agency-a.token",
+            ],
+            in: data.path)
+        #expect(partyReport.status == 1 && partyReport.error.contains("403"), "\(partyReport.error)")
+        // A project's threshold is a number: `auto` is for `match` only.
+        let auto = try CLI.run(
+            [
+                "project", "create", "--name", "auto", "--purpose", "p", "--legal-basis", "l", "--schema", data.schema,
+                "--key-id", header.keyID, "--watchlist", "agency-a=agency-a.pub", "--bulk", "council-b=council-b.pub",
+                "--threshold", "auto", "--server", server.baseURL, "--token-file", "operator.token",
+            ], in: data.path)
+        #expect(auto.status != 0 && auto.error.contains("--threshold auto is for `match` only"), "\(auto.error)")
+
         // The service's pairs are exactly the offline engine's with the same settings; scores rounded to 2 decimals.
         #expect(
             try CLI.run(

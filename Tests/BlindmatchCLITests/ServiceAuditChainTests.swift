@@ -34,6 +34,18 @@ import Testing
         #expect(first.status == 200)
         let checkpoints = first.text.components(separatedBy: #""checkpoint""#).count - 1
         #expect(checkpoints == 1)
+        // Every action by a token holder names the token it acted with (its public id, never the token).
+        let me = try await HTTP.request(.GET, server.baseURL + "/me", token: try server.operatorToken)
+        let operatorTokenID = try #require(me.json?["tokenId"]?.stringValue)
+        let entries = first.text.split(separator: "\n").compactMap {
+            try? JSONValue(parsing: Array($0.utf8), source: "log")
+        }
+        let created = try #require(entries.first { $0["action"]?.stringValue == "project.created" })
+        #expect(created["details"]?["byToken"]?.stringValue == operatorTokenID)
+        let exported = try #require(entries.first { $0["action"]?.stringValue == "audit.exported" })
+        #expect(exported["details"]?["byToken"]?.stringValue?.hasPrefix("t-") == true)
+        #expect(exported["details"]?["byToken"]?.stringValue != operatorTokenID)
+        #expect(!first.text.contains(try server.operatorToken))
 
         // Behind the running service: the export's checkpoint is refused, and nothing is signed.
         try Self.tamper(directory, seq: 1)

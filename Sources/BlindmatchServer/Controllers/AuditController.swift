@@ -19,7 +19,7 @@ struct AuditController<Store: LinkageStore>: Sendable {
         _ = try request.negotiate(["application/jsonl"])
         // An export holds every refusal counted so far.
         try await refusals.flush(to: store)
-        guard let checkpoint = try await store.beginAuditExport(by: try context.token.actor) else {
+        guard let checkpoint = try await store.beginAuditExport(by: try context.token.acting) else {
             throw APIError.internal("the audit log is empty")
         }
         let store = self.store

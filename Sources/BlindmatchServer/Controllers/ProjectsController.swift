@@ -28,7 +28,7 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
             try TestKeys.refuse(party.key, named: "parties[\(index)].publicKey", allowed: allowTestKeys)
         }
         let project = try await store.createProject(
-            body, id: try Identifier.make("p"), by: try context.token.actor)
+            body, id: try Identifier.make("p"), by: try context.token.acting)
         return try JSONResponse.make(project.wire, status: .created, headers: [.location: "/projects/\(project.id)"])
     }
 
@@ -61,7 +61,7 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
         let body = try await request.contractBody(Components.Schemas.CloseRequest.self)
         let reason = try Rule.text(body.reason, "reason", maximum: 200)
         guard existing.isOpen else { throw APIError.projectClosed(existing.id) }
-        let actor = try context.token.actor
+        let actor = try context.token.acting
         await board.cancel(project: existing.id)
         let files = self.files
         let project = try await store.closeProject(id: existing.id, reason: reason, by: actor) { orphans in
@@ -85,7 +85,7 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
             throw APIError.conflict(.keyInUse, "the other party of this project has this key")
         }
         let party = try await store.replacePartyKey(
-            project: existing.id, party: name, key: key, by: try context.token.actor)
+            project: existing.id, party: name, key: key, by: try context.token.acting)
         return try JSONResponse.make(party.wire)
     }
 }

@@ -38,7 +38,7 @@ struct ResultsController<Store: LinkageStore>: Sendable {
             ResultQuery(
                 project: project.id, run: run.id, party: party, grant: grant, scoreDecimals: decimals, limit: limit,
                 after: after),
-            by: token.actor)
+            by: token.acting)
         let next = page.hasMore ? page.rows.last.map(ResultCursor.make) : nil
         if type == "text/csv" {
             let cells = page.rows.map { row in

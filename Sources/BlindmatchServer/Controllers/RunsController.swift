@@ -28,7 +28,7 @@ struct RunsController<Store: LinkageStore>: Sendable {
             }
         }
         let run = try await store.queueRun(
-            project: project, uploads: named, id: try Identifier.make("r"), by: token.actor)
+            project: project, uploads: named, id: try Identifier.make("r"), by: token.acting)
         await board.wake()
         return try JSONResponse.make(
             run.wire(for: try await viewer(of: run, token: token, project: project)), status: .accepted,

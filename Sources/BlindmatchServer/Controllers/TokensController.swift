@@ -18,7 +18,7 @@ struct TokensController<Store: LinkageStore>: Sendable {
     /// `POST /tokens`: the token is shown once, in this reply.
     @Sendable func issue(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let draft = try TokenDraft(try await request.contractBody(Components.Schemas.TokenRequest.self))
-        let (secret, record) = try await store.issueToken(draft, by: try context.token.actor)
+        let (secret, record) = try await store.issueToken(draft, by: try context.token.acting)
         return try JSONResponse.make(
             Components.Schemas.IssuedToken(token: secret, info: record.wire), status: .created,
             headers: [.location: "/tokens/\(record.id)", .cacheControl: "no-store"])
@@ -55,7 +55,7 @@ struct TokensController<Store: LinkageStore>: Sendable {
     /// `DELETE /tokens/{tokenId}`.
     @Sendable func revoke(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let id = context.parameter("tokenId")
-        guard let record = try await store.revokeToken(id: id, by: try context.token.actor) else {
+        guard let record = try await store.revokeToken(id: id, by: try context.token.acting) else {
             throw APIError.notFound("no token \(Identifier.printable(id))")
         }
         return try JSONResponse.make(record.wire)

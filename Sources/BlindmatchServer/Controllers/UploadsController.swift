@@ -37,7 +37,7 @@ struct UploadsController<Store: LinkageStore>: Sendable {
             ].contains(error.kind) || error.code == .partyQuotaExceeded
         {
             try await store.refuseUpload(
-                project: project.id, reason: error.rule ?? error.code.rawValue, by: token.actor)
+                project: project.id, reason: error.rule ?? error.code.rawValue, by: token.acting)
             logger.notice("upload refused: \(error.code.rawValue)", metadata: ["project": "\(project.id)"])
             throw error
         }
@@ -106,7 +106,7 @@ struct UploadsController<Store: LinkageStore>: Sendable {
             header: file.header, signer: file.trailer.publicKey?.fingerprint ?? "")
         let files = self.files
         let record = try await store.acceptUpload(
-            upload, tokenID: token.id, by: token.actor, checkedAgainst: layout,
+            upload, tokenID: token.id, by: token.acting, checkedAgainst: layout,
             recheck: { now in _ = try UploadCheck.check(path: path, project: project, party: party, layout: now) },
             place: { try files.adopt(temporaryPath: path, sha256: sha256) },
             unplace: { files.remove(sha256: sha256) })

@@ -20,24 +20,24 @@ protocol LinkageStore: Sendable {
     /// Newest first; revoked tokens only when asked for.
     func tokens(_ page: PageRequest, project: String?, includeRevoked: Bool) async throws -> Page<TokenRecord>
     /// Issues a token (audited as `token.issued`); a party token needs an open project with that party.
-    func issueToken(_ draft: TokenDraft, by actor: AuditActor) async throws -> (secret: String, record: TokenRecord)
+    func issueToken(_ draft: TokenDraft, by actor: Acting) async throws -> (secret: String, record: TokenRecord)
     /// The first operator token, when there is no operator token yet; nil otherwise.
     func issueFirstOperatorToken() async throws -> String?
     /// Revokes a token (audited); nil for an unknown id; 409 for the last valid operator token.
-    func revokeToken(id: String, by actor: AuditActor) async throws -> TokenRecord?
+    func revokeToken(id: String, by actor: Acting) async throws -> TokenRecord?
 
     // MARK: Projects
 
-    func createProject(_ request: ProjectRequest, id: String, by actor: AuditActor) async throws -> ProjectRecord
+    func createProject(_ request: ProjectRequest, id: String, by actor: Acting) async throws -> ProjectRecord
     func project(id: String) async throws -> ProjectRecord?
     /// Newest first; `only` restricts the listing to one project (a party token's).
     func projects(_ page: PageRequest, status: ProjectStatus?, only: String?) async throws -> Page<ProjectRecord>
     /// Closes an open project: fails its queued and running runs, deletes its results, revokes its party tokens, and
     /// calls `removeFiles` with the token files no open project uses any more, inside the transaction.
-    func closeProject(id: String, reason: String, by actor: AuditActor, removeFiles: @Sendable ([String]) -> Void)
+    func closeProject(id: String, reason: String, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
         async throws -> ProjectRecord
     /// Registers a new key for a party of an open project (audited as `party.registered`).
-    func replacePartyKey(project: String, party: String, key: PublicSigningKey, by actor: AuditActor) async throws
+    func replacePartyKey(project: String, party: String, key: PublicSigningKey, by actor: Acting) async throws
         -> PartyRecord
 
     // MARK: Uploads
@@ -49,14 +49,14 @@ protocol LinkageStore: Sendable {
     /// changed meanwhile — `recheck` with the new one. `place` moves the file into the token store and returns
     /// whether it placed it now; a failure after that removes it again.
     func acceptUpload(
-        _ upload: NewUpload, tokenID: String, by actor: AuditActor, checkedAgainst layout: UploadLayout?,
+        _ upload: NewUpload, tokenID: String, by actor: Acting, checkedAgainst layout: UploadLayout?,
         recheck: @Sendable (UploadLayout) throws -> Void, place: @Sendable () throws -> Bool,
         unplace: @Sendable () -> Void
     ) async throws -> UploadRecord
     /// The bytes of the distinct token files a party has stored in a project.
     func storedBytes(project: String, party: String) async throws -> Int64
     /// Audits a refused upload and counts it.
-    func refuseUpload(project: String, reason: String, by actor: AuditActor) async throws
+    func refuseUpload(project: String, reason: String, by actor: Acting) async throws
     func upload(id: String) async throws -> UploadRecord?
     /// Newest first, optionally one party's.
     func uploads(_ page: PageRequest, project: String, party: String?) async throws -> Page<UploadRecord>
@@ -64,7 +64,7 @@ protocol LinkageStore: Sendable {
     // MARK: Runs
 
     /// Queues a run of the project (audited as `run.queued`) on the named uploads or each side's current one.
-    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: AuditActor)
+    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: Acting)
         async throws -> RunRecord
     func run(id: String) async throws -> RunRecord?
     func runs(_ page: PageRequest, project: String, status: RunStatus?) async throws -> Page<RunRecord>
@@ -86,7 +86,7 @@ protocol LinkageStore: Sendable {
 
     /// One page of a party's view of a succeeded run under its grant, and the view's size; audited as
     /// `result.read`.
-    func resultView(_ query: ResultQuery, by actor: AuditActor) async throws -> ResultPage
+    func resultView(_ query: ResultQuery, by actor: Acting) async throws -> ResultPage
     /// The quality report a succeeded run stored (`LinkageReport`'s JSON), or nil.
     func runReport(run: String) async throws -> String?
     /// How many distinct rows of `role`'s side a succeeded run's results hold, per status: the counts of that
@@ -101,7 +101,7 @@ protocol LinkageStore: Sendable {
     /// their `count`, in one transaction.
     func auditRefusals(_ counts: [RefusalTally.Count]) async throws
     /// Audits an export (`audit.exported`) and signs the log; returns the checkpoint the export ends with.
-    func beginAuditExport(by actor: AuditActor) async throws -> AuditEntry?
+    func beginAuditExport(by actor: Acting) async throws -> AuditEntry?
     /// The log's canonical lines from `seq` through `last`, at most `limit` of them.
     func auditLines(from seq: Int, through last: Int, limit: Int) async throws -> [[UInt8]]
     /// Signs the log when entries have gone unsigned for `interval` seconds or 1,000 entries (SPEC §10.4).

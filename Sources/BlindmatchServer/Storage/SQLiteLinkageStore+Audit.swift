@@ -26,7 +26,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func beginAuditExport(by actor: AuditActor) async throws -> AuditEntry? {
+    func beginAuditExport(by actor: Acting) async throws -> AuditEntry? {
         try await verifyWholeChain()
         return try await database.write { db in
             try Self.append(db, actor: actor, action: .auditExported, project: nil)

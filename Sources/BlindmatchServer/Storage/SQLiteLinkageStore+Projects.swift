@@ -34,7 +34,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func createProject(_ request: ProjectRequest, id: String, by actor: AuditActor) async throws -> ProjectRecord {
+    func createProject(_ request: ProjectRequest, id: String, by actor: Acting) async throws -> ProjectRecord {
         try await database.write { db in
             let sameKey = try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM project WHERE keyId = ?", arguments: [request.keyId])
@@ -83,7 +83,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func closeProject(id: String, reason: String, by actor: AuditActor, removeFiles: @Sendable ([String]) -> Void)
+    func closeProject(id: String, reason: String, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
         async throws -> ProjectRecord
     {
         try await database.write { db in
@@ -129,7 +129,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func replacePartyKey(project: String, party name: String, key: PublicSigningKey, by actor: AuditActor)
+    func replacePartyKey(project: String, party name: String, key: PublicSigningKey, by actor: Acting)
         async throws -> PartyRecord
     {
         try await database.write { db in

@@ -21,7 +21,7 @@ extension SQLiteLinkageStore {
         return counts
     }
 
-    func resultView(_ query: ResultQuery, by actor: AuditActor) async throws -> ResultPage {
+    func resultView(_ query: ResultQuery, by actor: Acting) async throws -> ResultPage {
         let divisor = [1000, 100, 10, 1][query.scoreDecimals]
         let own = query.party.role == .watchlist ? "rowA" : "rowB"
         let other = query.party.role == .watchlist ? "rowB" : "rowA"

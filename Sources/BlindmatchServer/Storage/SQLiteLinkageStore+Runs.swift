@@ -23,7 +23,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: AuditActor)
+    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: Acting)
         async throws -> RunRecord
     {
         try await database.write { db in
@@ -71,7 +71,8 @@ extension SQLiteLinkageStore {
                     """,
                 arguments: [
                     id, project.id, a.id, b.id, try project.matching.storedText,
-                    project.matching.vetoKeysDefaulted, actor.text, AuditTime.now().text, try Self.nextOrdinal(db),
+                    project.matching.vetoKeysDefaulted, actor.actor.text, AuditTime.now().text,
+                    try Self.nextOrdinal(db),
                 ])
             try Self.append(
                 db, actor: actor, action: .runQueued, project: project.id,

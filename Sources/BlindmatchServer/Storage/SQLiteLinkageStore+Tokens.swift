@@ -26,7 +26,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func issueToken(_ draft: TokenDraft, by actor: AuditActor) async throws -> (secret: String, record: TokenRecord) {
+    func issueToken(_ draft: TokenDraft, by actor: Acting) async throws -> (secret: String, record: TokenRecord) {
         try await database.write { db in
             if let project = draft.project, let party = draft.party {
                 guard let record = try Self.project(db, id: project) else {
@@ -66,7 +66,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func revokeToken(id: String, by actor: AuditActor) async throws -> TokenRecord? {
+    func revokeToken(id: String, by actor: Acting) async throws -> TokenRecord? {
         try await database.write { db in
             guard let record = try TokenRecord.fetchOne(db, key: id) else { return nil }
             guard record.revokedAt == nil else { return record }
@@ -98,7 +98,7 @@ extension SQLiteLinkageStore {
         return (secret, record)
     }
 
-    static func revoke(_ db: Database, tokenID: String, actor: AuditActor, project: String?) throws {
+    static func revoke(_ db: Database, tokenID: String, actor: Acting, project: String?) throws {
         try db.execute(
             sql: "UPDATE token SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL",
             arguments: [AuditTime.now().text, tokenID])

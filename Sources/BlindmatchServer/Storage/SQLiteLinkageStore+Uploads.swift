@@ -72,7 +72,7 @@ extension SQLiteLinkageStore {
     }
 
     func acceptUpload(
-        _ upload: NewUpload, tokenID: String, by actor: AuditActor, checkedAgainst layout: UploadLayout?,
+        _ upload: NewUpload, tokenID: String, by actor: Acting, checkedAgainst layout: UploadLayout?,
         recheck: @Sendable (UploadLayout) throws -> Void, place: @Sendable () throws -> Bool,
         unplace: @Sendable () -> Void
     ) async throws -> UploadRecord {
@@ -108,7 +108,7 @@ extension SQLiteLinkageStore {
     }
 
     /// The upload's row, its audit entry and the counters, in the caller's transaction.
-    private static func record(_ db: Database, _ upload: NewUpload, actor: AuditActor) throws -> UploadRecord {
+    private static func record(_ db: Database, _ upload: NewUpload, actor: Acting) throws -> UploadRecord {
         let header = upload.header
         try db.execute(
             sql: """
@@ -150,7 +150,7 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func refuseUpload(project: String, reason: String, by actor: AuditActor) async throws {
+    func refuseUpload(project: String, reason: String, by actor: Acting) async throws {
         try await database.write { db in
             try Self.append(
                 db, actor: actor, action: .uploadRefused, project: project, details: ["reason": .string(reason)])

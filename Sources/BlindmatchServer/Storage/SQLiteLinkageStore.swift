@@ -52,6 +52,16 @@ final class SQLiteLinkageStore: LinkageStore {
         return entry
     }
 
+    /// The audit entry of an action by a token holder: `details.byToken` names the token it acted with.
+    @discardableResult
+    static func append(
+        _ db: Database, actor acting: Acting, action: AuditAction, project: String?, details: AuditDetails = [:]
+    ) throws -> AuditEntry {
+        var members = details.members.map { (name: $0.name, value: $0.value) }
+        if let token = acting.tokenID { members.append((name: "byToken", value: .string(token))) }
+        return try append(db, actor: acting.actor, action: action, project: project, details: AuditDetails(members))
+    }
+
     static func lastEntry(_ db: Database) throws -> AuditEntry? {
         try AuditRecord.order(Column("seq").desc).fetchOne(db).map { try AuditEntry(parsing: [UInt8]($0.line)) }
     }

@@ -55,6 +55,9 @@ struct TokenRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
         revokedAt == nil && (expiresAt.map { now < $0 } ?? true)
     }
 
+    /// The actor and token a request with this token acts as, for the audit log.
+    var acting: Acting { Acting(actor: actor, tokenID: id) }
+
     /// The audit actor a request with this token acts as.
     var actor: AuditActor {
         switch role {

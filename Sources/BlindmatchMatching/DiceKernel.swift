@@ -75,6 +75,7 @@ public enum DiceKernel {
                     !popcountBounds || highest == UInt32.max ? b.count : b.firstRow(withPopcountAtLeast: highest + 1)
                 guard bFirst < bEnd else { continue }
                 comparisons += (last - first) * (bEnd - bFirst)
+                let pairsBefore = pairs.count
                 var found = Int.max
                 while true {
                     found = a.popcounts.withUnsafeBufferPointer { popA in
@@ -107,6 +108,7 @@ public enum DiceKernel {
                             common: candidate.common, popcountA: a.popcounts[Int(candidate.a)],
                             popcountB: b.popcounts[Int(candidate.b)]))
                 }
+                cancellation?.record(comparisons: (last - first) * (bEnd - bFirst), pairs: pairs.count - pairsBefore)
                 let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
                 if let progress, finished % 16 == 0 { progress(Double(finished) / Double(groups)) }
             }

@@ -31,14 +31,19 @@ public final class RunCancellation: Sendable {
     private let pairsKept = Atomic<Int>(0)
     /// The most pairs the run may join or compare (exact-stage pairs and Dice comparisons).
     public let comparisonLimit: Int
-    /// The most candidate pairs the run may hold at once, from its memory budget.
-    public let pairLimit: Int
+    private let pairBudget: Atomic<Int>
 
     /// A flag with budgets; the defaults are no budget at all.
     public init(comparisonLimit: Int = .max, pairLimit: Int = .max) {
         self.comparisonLimit = comparisonLimit
-        self.pairLimit = pairLimit
+        pairBudget = Atomic(pairLimit)
     }
+
+    /// The most pairs the run may find (exact pairs and fuzzy candidates), from its memory budget.
+    public var pairLimit: Int { pairBudget.load(ordering: .relaxed) }
+
+    /// Sets ``pairLimit`` once the run's fixed memory is known (``MatchEngine/memoryEstimate(_:_:settings:)``).
+    public func limitPairs(to limit: Int) { pairBudget.store(limit, ordering: .relaxed) }
 
     /// Asks the run to stop; it stops within one chunk of work per thread.
     public func cancel(_ reason: Reason = .cancelled) {
@@ -65,7 +70,7 @@ public final class RunCancellation: Sendable {
         if comparisons > 0, comparisonsSpent.wrappingAdd(comparisons, ordering: .relaxed).newValue > comparisonLimit {
             cancel(.comparisonLimit)
         }
-        if pairs > 0, pairsKept.wrappingAdd(pairs, ordering: .relaxed).newValue > pairLimit {
+        if pairs > 0, pairsKept.wrappingAdd(pairs, ordering: .relaxed).newValue > pairBudget.load(ordering: .relaxed) {
             cancel(.memoryLimit)
         }
         return !isCancelled

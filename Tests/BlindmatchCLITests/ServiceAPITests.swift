@@ -26,7 +26,7 @@ struct ServiceAPITests {
     }
 
     @Test func theContractIsLoaded() {
-        #expect(Contract.operationCount == 21)
+        #expect(Contract.operationCount == 22)
     }
 
     @Test func everyEndpointChecksTheCallersRoleAndScope() async throws {
@@ -154,6 +154,9 @@ struct ServiceAPITests {
                 method: .GET, template: "/projects/{projectId}/runs", path: "/projects/\(p)/runs"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}", path: "/projects/\(p)/runs/\(run)"),
+            Endpoint(
+                method: .POST, template: "/projects/{projectId}/runs/{runId}/cancel",
+                path: "/projects/\(p)/runs/\(run)/cancel"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
                 path: "/projects/\(p)/runs/\(run)/results/agency-a"),

@@ -16,7 +16,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable, CaseIterable {
         case malformedRequest, truncatedUpload, unauthenticated, forbiddenRole, forbiddenProject, forbiddenParty
         case notGranted, notFound, methodNotAllowed, notAcceptable, nameTaken, keyIdInUse, keyInUse, projectClosed
-        case uploadMissing, runNotFinished, lastOperatorToken, partyNotRegistered, payloadTooLarge
+        case uploadMissing, runNotFinished, runFinished, lastOperatorToken, partyNotRegistered, payloadTooLarge
         case unsupportedMediaType, invalidRequest, invalidPublicKey, incompatibleUploads
         case tokenFileStructure, tokenFileDigest, tokenFileUnsigned, tokenFileSignature, tokenFileSigner
         case tokenFileSchema, tokenFileKeyId, tokenFileParty, tokenFileIncompatible, tokenFileHeaderData

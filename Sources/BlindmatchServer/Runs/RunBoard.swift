@@ -32,6 +32,11 @@ actor RunBoard {
         if let current, current.project == project { current.flag.cancel() }
     }
 
+    /// A cancelled run: stopped if it is the one computing (the store already says `failed`).
+    func cancel(run: String) {
+        if let current, current.id == run { current.flag.cancel() }
+    }
+
     /// Something was queued, or the scheduler should look again (it is stopping).
     func wake() {
         pending = true

@@ -73,6 +73,9 @@ protocol LinkageStore: Sendable {
     /// Takes the oldest queued run of an open project and marks it running (audited as `run.started`). Queued runs
     /// that have started `maximumAttempts` times already are failed instead (`restartLimitReached`).
     func claimNextRun(maximumAttempts: Int) async throws -> RunRecord?
+    /// Fails a queued or running run with `cancelled` (audited as `run.failed`, the actor the one who cancelled); a
+    /// run that has finished is 409 `runFinished`. The caller stops the computation (``RunBoard/cancel(run:)``).
+    func cancelRun(_ run: RunRecord, by actor: AuditActor) async throws -> RunRecord
     /// Puts a run that a planned stop interrupted back in the queue, without counting the attempt.
     func release(_ run: RunRecord) async throws
     /// The SHA-256 of each of the run's two token files, watch list first; nil when one is gone.

@@ -130,6 +130,28 @@ extension SQLiteLinkageStore {
         }
     }
 
+    func cancelRun(_ run: RunRecord, by actor: AuditActor) async throws -> RunRecord {
+        try await database.write { db in
+            let now = AuditTime.now().text
+            try db.execute(
+                sql: """
+                    UPDATE run SET status = 'failed', failureCode = 'cancelled', failureMessage = ?, finishedAt = ?
+                    WHERE id = ? AND status IN ('queued', 'running')
+                    """, arguments: ["the run was cancelled by \(actor.text)", now, run.id])
+            guard db.changesCount > 0 else {
+                throw APIError.conflict(
+                    .runFinished, "run \(run.id) has finished; only a queued or running run is cancelled")
+            }
+            try Self.append(
+                db, actor: actor, action: .runFailed, project: run.project,
+                details: ["run": .string(run.id), "reason": "cancelled"])
+            guard let cancelled = try Self.run(db, id: run.id) else {
+                throw ServerError(.storage, "a run just written cannot be read back")
+            }
+            return cancelled
+        }
+    }
+
     func release(_ run: RunRecord) async throws {
         try await database.write { db in
             try db.execute(

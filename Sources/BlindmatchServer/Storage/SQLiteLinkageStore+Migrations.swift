@@ -47,6 +47,10 @@ extension SQLiteLinkageStore {
             try db.execute(sql: "ALTER TABLE audit ADD COLUMN action TEXT")
             try db.execute(sql: "CREATE INDEX auditCheckpoints ON audit(action, seq)")
         }
+        migrator.registerMigration("v3: run turns") { db in
+            // The turn at which a run was last claimed: projects take turns at the matcher (claimNextRun).
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN turn INTEGER")
+        }
         return migrator
     }
 }

@@ -99,7 +99,9 @@ let package = Package(
             name: "BlindmatchProtocolTests",
             dependencies: ["BlindmatchProtocol", "BlindmatchTestSupport"]
         ),
-        .testTarget(name: "BlindmatchAgencyTests", dependencies: ["BlindmatchAgency", "BlindmatchProtocol"]),
+        .testTarget(
+            name: "BlindmatchAgencyTests", dependencies: ["BlindmatchAgency", "BlindmatchProtocol", "BlindmatchTestSupport"]
+        ),
         .testTarget(
             name: "BlindmatchAssessmentTests",
             dependencies: ["BlindmatchAssessment", "BlindmatchAgency", "BlindmatchProtocol"]

@@ -61,9 +61,9 @@ wait "$wrk_health"
 touch "$stop"
 wait "${pids[@]}"
 echo "-- $parallel parallel uploads for ${seconds} s, with readers:"
-awk -v size="$size" '{ n++; if ($1 != 201) bad++; t[n] = $2 } END {
-    asort(t); printf "uploads: %d (non-201: %d); seconds per upload: median %.2f, max %.2f; %.0f MB/s per upload\n",
-        n, bad, t[int((n + 1) / 2)], t[n], size / t[int((n + 1) / 2)] / 1e6 }' "$uploads"
+sort -k2 -n "$uploads" | awk -v size="$size" '{ n++; if ($1 != 201) bad++; t[n] = $2 } END {
+    printf "uploads: %d (non-201: %d); seconds per upload: median %.2f, max %.2f; %.0f MB/s per upload\n",
+        n, bad + 0, t[int((n + 1) / 2)], t[n], size / t[int((n + 1) / 2)] / 1e6 }'
 report "GET /healthz" "$(cat "$health")"
 report "GET /me" "$(cat "$me")"
 grep -E 'VmRSS|VmHWM' "/proc/$fixture_pid/status" | tr -s ' \t' ' '

@@ -1,3 +1,4 @@
+import BlindmatchMatching
 import BlindmatchProtocol
 import GRDB
 import Testing
@@ -83,5 +84,43 @@ struct RunQueueTests {
             projects: ["p-a"], runs: [("p-a", "r-a1"), ("p-a", "r-a2"), ("p-a", "r-a3")])
         defer { withExtendedLifetime(scratch) {} }
         #expect(try await Self.claimAll(store) == ["r-a1", "r-a2", "r-a3"])
+    }
+}
+
+/// The board that tells a computing run to stop.
+struct RunBoardTests {
+    static func run(_ id: String, project: String) throws -> RunRecord {
+        try RunRecord(
+            row: [
+                "id": id, "project": project, "status": "running", "watchlistUpload": "u-a", "bulkUpload": "u-b",
+                "settings": #"{"threshold":"0.85"}"#, "vetoDefaulted": false, "attempt": 1, "stage": "exact",
+                "fraction": 0.0, "requestedBy": "operator", "queuedAt": "2026-01-01T00:00:00Z", "ordinal": 1,
+            ])
+    }
+
+    /// A run cancelled (or whose project was closed) after the scheduler claimed it but before it began computing
+    /// starts with its flag set, so it stops at once rather than computing to the end for nothing.
+    @Test func aCancelThatArrivesBeforeTheRunBeginsStillStopsIt() async throws {
+        let board = RunBoard()
+        await board.cancel(run: "r-1")
+        let first = RunCancellation()
+        await board.begin(try Self.run("r-1", project: "p-1"), flag: first)
+        #expect(first.isCancelled)
+        await board.end()
+        // Remembered only until the next begin: a later run is not stopped by an old cancel.
+        await board.cancel(run: "r-2")
+        let other = RunCancellation()
+        await board.begin(try Self.run("r-3", project: "p-1"), flag: other)
+        #expect(!other.isCancelled)
+        await board.end()
+        await board.cancel(project: "p-2")
+        let closed = RunCancellation()
+        await board.begin(try Self.run("r-4", project: "p-2"), flag: closed)
+        #expect(closed.isCancelled)
+        // A cancel of the run computing now sets its flag directly.
+        let now = RunCancellation()
+        await board.begin(try Self.run("r-5", project: "p-3"), flag: now)
+        await board.cancel(run: "r-5")
+        #expect(now.isCancelled)
     }
 }

@@ -112,7 +112,10 @@ let package = Package(
             name: "BlindmatchProtocolTests",
             dependencies: ["BlindmatchProtocol", "BlindmatchTestSupport"]
         ),
-        .testTarget(name: "BlindmatchAgencyTests", dependencies: ["BlindmatchAgency", "BlindmatchProtocol"]),
+        .testTarget(
+            name: "BlindmatchAgencyTests",
+            dependencies: ["BlindmatchAgency", "BlindmatchProtocol", "BlindmatchTestSupport"]
+        ),
         .testTarget(
             name: "BlindmatchAssessmentTests",
             dependencies: ["BlindmatchAssessment", "BlindmatchAgency", "BlindmatchProtocol"]
@@ -137,7 +140,8 @@ let package = Package(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.
             dependencies: [
-                "BlindmatchProtocol", "BlindmatchMatching", "BlindmatchServer", "blindmatch", "BlindmatchTestSupport",
+                "BlindmatchProtocol", "BlindmatchMatching", "BlindmatchServer", "BlindmatchContract", "blindmatch",
+                "BlindmatchTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

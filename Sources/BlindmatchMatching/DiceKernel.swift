@@ -99,6 +99,8 @@ public enum DiceKernel {
                     bFirst = min(bFirst, span.lowerBound)
                     bEnd = max(bEnd, span.upperBound)
                 }
+                let comparisonsBefore = comparisons
+                let pairsBefore = pairs.count
                 if bFirst < bEnd {
                     for (index, span) in spans.enumerated() {
                         ranges[2 * index] = UInt32(span.isEmpty ? 0 : span.lowerBound - bFirst)
@@ -115,6 +117,7 @@ public enum DiceKernel {
                                 popcountB: b.popcounts[Int(candidate.b)]))
                     }
                 }
+                cancellation?.record(comparisons: comparisons - comparisonsBefore, pairs: pairs.count - pairsBefore)
                 let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
                 if let progress, finished % 4 == 0 { progress(Double(finished) / Double(chunks)) }
             }

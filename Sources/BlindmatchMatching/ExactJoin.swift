@@ -2,8 +2,9 @@ import BlindmatchProtocol
 
 /// The exact stage (DESIGN "Engine"): hash joins on match-key tokens, in cascade order.
 ///
-/// A's tokens of one key go into an open-addressing table (tokens are keyed hashes, so their first 8 bytes are
-/// already a good hash); B's tokens probe it. A pair found by an earlier key is not reported again by a later one.
+/// A's tokens of one key go into an open-addressing table, slotted by a keyed hash whose key is drawn for each run
+/// (``TokenHashKey``: tokens are chosen by the parties, so their own bits must not decide the slots); B's tokens probe
+/// it. A pair found by an earlier key is not reported again by a later one.
 public enum ExactJoin {
     /// A pair of rows joined by match key `key` (its index in the cascade).
     public struct Pair: Sendable, Equatable {
@@ -12,52 +13,112 @@ public enum ExactJoin {
         public let key: Int
     }
 
+    /// What the exact stage did, beyond its pairs.
+    public struct Statistics: Sendable, Equatable {
+        /// Table slots looked at while building A's tables and probing them with B's tokens: about one per token
+        /// whatever the tokens are, since slots are chosen by a random key (``TokenHashKey``).
+        public var probes = 0
+        /// Pairs of rows visited (found by some key, including those an earlier key had found).
+        public var joined = 0
+    }
+
     /// Every pair joined by some match key, each with the first key (in cascade order) that joins it.
     public static func pairs(between a: TokenFile, and b: TokenFile) -> [Pair] {
+        // Without a cancellation flag and with a fresh key, the join cannot fail.
+        (try? pairs(between: a, and: b, hashKey: .random(), cancellation: nil).pairs) ?? []
+    }
+
+    /// Every pair joined by some match key, and what the join did. Slots come from `hashKey`; the stage stops with
+    /// `MatchingError.cancelled` soon after `cancellation` is cancelled (it looks between blocks of B's rows), and
+    /// counts every pair it visits against the flag's comparison budget.
+    public static func pairs(
+        between a: TokenFile, and b: TokenFile, hashKey: TokenHashKey, cancellation: RunCancellation?
+    ) throws -> (pairs: [Pair], statistics: Statistics) {
         var found: [Pair] = []
         var seen = Set<UInt64>()
+        var statistics = Statistics()
+        var counted = 0
         for key in 0..<a.header.matchKeys.count {
-            let table = TokenTable(file: a, key: key)
+            try cancellation?.check()
+            let table = TokenTable(file: a, key: key, hashKey: hashKey)
+            statistics.probes += table.insertionProbes
             let tokens = b.tokens(key: key)
-            for rowB in 0..<b.recordCount where b.hasToken(row: rowB, key: key) {
-                let low = tokens.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
-                let high = tokens.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
-                table.forEachRow(matching: low, high) { rowA in
-                    let pairKey = UInt64(rowA) << 32 | UInt64(rowB)
-                    if seen.insert(pairKey).inserted {
-                        found.append(Pair(rowA: rowA, rowB: UInt32(rowB), key: key))
+            var rowB = 0
+            while rowB < b.recordCount {
+                let end = min(b.recordCount, rowB + checkEvery)
+                var joined = 0
+                for row in rowB..<end where b.hasToken(row: row, key: key) {
+                    let low = tokens.loadUnaligned(fromByteOffset: row * 16, as: UInt64.self)
+                    let high = tokens.loadUnaligned(fromByteOffset: row * 16 + 8, as: UInt64.self)
+                    statistics.probes += table.forEachRow(matching: low, high) { rowA in
+                        joined += 1
+                        let pairKey = UInt64(rowA) << 32 | UInt64(row)
+                        if seen.insert(pairKey).inserted {
+                            found.append(Pair(rowA: rowA, rowB: UInt32(row), key: key))
+                        }
+                    }
+                    // One token shared by many rows on both sides joins them all: a large block of B's rows is
+                    // not left before the flag is looked at again.
+                    if joined >= checkEvery {
+                        statistics.joined += joined
+                        try cancellation?.spend(comparisons: joined, pairs: found.count - counted)
+                        joined = 0
+                        counted = found.count
                     }
                 }
+                statistics.joined += joined
+                try cancellation?.spend(comparisons: joined, pairs: found.count - counted)
+                counted = found.count
+                rowB = end
             }
         }
-        return found
+        return (found, statistics)
     }
+
+    /// B's rows (or pairs joined) between looks at the cancellation flag.
+    static let checkEvery = 16_384
 }
 
-/// One match key's tokens of A, for lookups: open addressing on the token, chains for repeated tokens.
+/// One match key's tokens of A, for lookups: open addressing on the token's keyed hash, chains for repeated tokens.
 struct TokenTable {
     private var lows: [UInt64]
     private var highs: [UInt64]
     private var heads: [Int32]
     private var next: [Int32]
     private let mask: Int
+    private let bits: Int
+    private let hashKey: TokenHashKey
+    /// Slots looked at while inserting A's tokens.
+    private(set) var insertionProbes = 0
 
-    /// A's tokens of `key`, of every `rowStride`-th row only (a sample, for estimating the candidates' scores).
-    init(file: TokenFile, key: Int, rowStride: Int = 1) {
+    /// A's tokens of `key`, of every `rowStride`-th row only (a sample, for estimating the candidates' scores),
+    /// slotted by `hashKey`.
+    init(file: TokenFile, key: Int, rowStride: Int = 1, hashKey: TokenHashKey) {
         let count = file.recordCount
         var capacity = 16
-        while capacity < count * 2 { capacity *= 2 }
+        var bits = 4
+        while capacity < count * 2 {
+            capacity *= 2
+            bits += 1
+        }
         lows = Array(repeating: 0, count: capacity)
         highs = Array(repeating: 0, count: capacity)
         heads = Array(repeating: -1, count: capacity)
         next = Array(repeating: -1, count: count)
         mask = capacity - 1
+        self.bits = bits
+        self.hashKey = hashKey
         let tokens = file.tokens(key: key)
+        var probes = 0
         for row in stride(from: 0, to: count, by: max(1, rowStride)) where file.hasToken(row: row, key: key) {
             let low = tokens.loadUnaligned(fromByteOffset: row * 16, as: UInt64.self)
             let high = tokens.loadUnaligned(fromByteOffset: row * 16 + 8, as: UInt64.self)
-            var slot = Int(truncatingIfNeeded: low) & mask
-            while heads[slot] >= 0 && (lows[slot] != low || highs[slot] != high) { slot = (slot + 1) & mask }
+            var slot = hashKey.slot(low: low, high: high, bits: bits)
+            probes += 1
+            while heads[slot] >= 0 && (lows[slot] != low || highs[slot] != high) {
+                slot = (slot + 1) & mask
+                probes += 1
+            }
             if heads[slot] < 0 {
                 lows[slot] = low
                 highs[slot] = high
@@ -65,21 +126,26 @@ struct TokenTable {
             next[row] = heads[slot]
             heads[slot] = Int32(row)
         }
+        insertionProbes = probes
     }
 
-    /// Calls `body` with every row of A whose token equals (low, high).
-    func forEachRow(matching low: UInt64, _ high: UInt64, _ body: (UInt32) -> Void) {
-        var slot = Int(truncatingIfNeeded: low) & mask
+    /// Calls `body` with every row of A whose token equals (low, high); returns how many slots it looked at.
+    @discardableResult
+    func forEachRow(matching low: UInt64, _ high: UInt64, _ body: (UInt32) throws -> Void) rethrows -> Int {
+        var slot = hashKey.slot(low: low, high: high, bits: bits)
+        var probes = 1
         while heads[slot] >= 0 {
             if lows[slot] == low && highs[slot] == high {
                 var row = heads[slot]
                 while row >= 0 {
-                    body(UInt32(row))
+                    try body(UInt32(row))
                     row = next[Int(row)]
                 }
-                return
+                return probes
             }
             slot = (slot + 1) & mask
+            probes += 1
         }
+        return probes
     }
 }

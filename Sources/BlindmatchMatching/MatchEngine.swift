@@ -22,8 +22,12 @@ public struct MatchEngine: Sendable {
         /// Compare only pairs that share a blocking-key token, when the files have blocking keys (SPEC §4.5);
         /// false compares every pair the popcount bounds allow (brute force).
         public var useBlocking = true
-        /// When set and cancelled, the run stops early and throws `MatchingError.cancelled`.
+        /// When set and cancelled, the run stops early and throws `MatchingError.cancelled`; its budgets bound the
+        /// pairs the run joins, compares and keeps.
         public var cancellation: RunCancellation?
+        /// The key that slots tokens in the join tables; nil draws a new random one for each run, so that no upload
+        /// can choose tokens that collide (``TokenHashKey``). Results do not depend on it.
+        public var hashKey: TokenHashKey?
         /// Let the fitted decision model choose which pairs match (`threshold`, `reviewFrom` and the veto keys are
         /// then not used); when false the Dice threshold decides. Experimental: it reaches more recall and F1 than
         /// the fixed threshold but less precision, short of issue 12's targets (docs/decision-model.md).
@@ -51,6 +55,8 @@ public struct MatchEngine: Sendable {
         public var exactPairs = 0
         public var fuzzyPairs = 0
         public var comparisons = 0
+        /// Join-table slots the exact stage looked at (about one per token, whatever the tokens).
+        public var exactProbes = 0
         /// Whether the fuzzy stage used blocking keys (rather than every pair).
         public var blocked = false
         public var fuzzySeconds = 0.0
@@ -85,8 +91,11 @@ public struct MatchEngine: Sendable {
         var candidates: [MatchResult] = []
         var clock = ContinuousClock.now
         try settings.cancellation?.check()
-        let exact = ExactJoin.pairs(between: a, and: b)
+        let hashKey = settings.hashKey ?? .random()
+        let (exact, exactStatistics) = try ExactJoin.pairs(
+            between: a, and: b, hashKey: hashKey, cancellation: settings.cancellation)
         report.exactPairs = exact.count
+        report.exactProbes = exactStatistics.probes
         report.exactSeconds = Self.seconds(since: clock)
         var joined = Set<UInt64>(minimumCapacity: exact.count)
         for pair in exact {
@@ -122,7 +131,7 @@ public struct MatchEngine: Sendable {
             if blocked {
                 (fuzzy, report.comparisons) = try BlockingJoin.candidates(
                     between: a, and: b, blockingColumns: blockingColumns, matchColumns: matchColumns,
-                    threshold: floor, threads: settings.threads, cancellation: settings.cancellation,
+                    threshold: floor, threads: settings.threads, hashKey: hashKey, cancellation: settings.cancellation,
                     progress: reportFraction)
                 report.blocked = true
             } else {

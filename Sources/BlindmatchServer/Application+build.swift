@@ -23,7 +23,9 @@ public func buildApplication(
     configuration: ServiceConfiguration, onListening: @escaping @Sendable (Int) -> Void = { _ in }
 ) async throws -> BuiltService {
     try await buildApplication(
-        configuration: configuration, executor: EngineRunExecutor(threads: configuration.threads),
+        configuration: configuration,
+        executor: EngineRunExecutor(
+            threads: configuration.threads, memoryLimit: RunBudget(configuration).memoryLimit),
         onListening: onListening)
 }
 
@@ -84,7 +86,7 @@ func buildApplication(
             CheckpointService(store: store, refusals: refusals, lock: lock, logger: logger),
             RunScheduler(
                 store: store, files: files, board: board, executor: executor,
-                maximumAttempts: configuration.maximumRunAttempts, logger: logger),
+                maximumAttempts: configuration.maximumRunAttempts, budget: RunBudget(configuration), logger: logger),
         ],
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
         logger: logger)

@@ -14,6 +14,16 @@ public struct ServiceConfiguration: Sendable {
     /// How many times a run may start (the first time, and after each crash during it) before it is failed
     /// (`serve --max-run-attempts`).
     public var maximumRunAttempts = 3
+    /// A run still computing after this long is stopped and fails with `timeLimitExceeded`
+    /// (`serve --run-time-limit`); it is not started again.
+    public var runTimeLimit: Duration = .seconds(12 * 3600)
+    /// The most pairs a run may join in the exact stage and compare in the fuzzy stage
+    /// (`serve --run-comparison-limit`); a run that needs more fails with `comparisonLimitExceeded`.
+    public var runComparisonLimit = 20_000_000_000_000
+    /// The most memory a run may take, in bytes (`serve --run-memory-limit`); nil for three quarters of the machine's
+    /// physical memory. A run whose estimate exceeds it fails with `resourceExhausted` before it starts, and one whose
+    /// pairs outgrow it fails when they do.
+    public var runMemoryLimit: Int?
     /// The least severe log message written (`.warning` keeps an embedded service quiet, as in `demo`).
     public var logLevel = Logger.Level.info
     /// A connection that sends and receives nothing for this long is closed (`serve --idle-timeout`): slow or stalled

@@ -77,6 +77,24 @@ struct ServeCommand: AsyncParsableCommand {
         help: "How many times a run may start (again after each crash during it) before it fails for good.")
     var maxRunAttempts = 3
 
+    @Option(
+        name: .customLong("run-time-limit"),
+        help: ArgumentHelp(
+            "Stop and fail (timeLimitExceeded) a run still computing after this long.", valueName: "seconds"))
+    var runTimeLimit = 12 * 3600
+
+    @Option(
+        name: .customLong("run-comparison-limit"),
+        help: "Fail (comparisonLimitExceeded) a run that joins or compares more pairs than this.")
+    var runComparisonLimit = 20_000_000_000_000
+
+    @Option(
+        name: .customLong("run-memory-limit"),
+        help: ArgumentHelp(
+            "Fail (resourceExhausted) a run that would take more memory than this (default: 3/4 of physical memory).",
+            valueName: "bytes"))
+    var runMemoryLimit: Int?
+
     @Flag(
         name: .customLong("allow-test-keys"),
         help: "Accept the published test keys of Keys/test/ as party and checkpoint keys (trials only).")
@@ -123,6 +141,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard minFreeBytes >= 0 else { throw ValidationError("--min-free-bytes cannot be negative") }
         guard maxConcurrentUploads >= 1 else { throw ValidationError("--max-concurrent-uploads must be at least 1") }
         guard maxPartyBytes >= 1 else { throw ValidationError("--max-party-bytes must be at least 1") }
+        guard runTimeLimit >= 1 else { throw ValidationError("--run-time-limit must be at least 1 second") }
+        guard runComparisonLimit >= 1 else { throw ValidationError("--run-comparison-limit must be at least 1") }
+        guard (runMemoryLimit ?? 1) >= 1 else { throw ValidationError("--run-memory-limit must be at least 1") }
         if clientCA != nil && tlsCertificate == nil {
             throw ValidationError("--client-ca needs --tls-cert and --tls-key")
         }
@@ -145,6 +166,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maximumConcurrentUploads = maxConcurrentUploads
             configuration.maximumPartyBytes = maxPartyBytes
             configuration.checkpointKeyFile = checkpointKey
+            configuration.runTimeLimit = .seconds(runTimeLimit)
+            configuration.runComparisonLimit = runComparisonLimit
+            configuration.runMemoryLimit = runMemoryLimit
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

@@ -38,7 +38,7 @@ struct ServiceAPITests {
     }
 
     @Test func theContractIsLoaded() {
-        #expect(Contract.operationCount == 22)
+        #expect(Contract.operationCount == 23)
     }
 
     @Test func everyEndpointChecksTheCallersRoleAndScope() async throws {
@@ -169,6 +169,9 @@ struct ServiceAPITests {
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/report",
                 path: "/projects/\(p)/runs/\(run)/report"),
+            Endpoint(
+                method: .POST, template: "/projects/{projectId}/runs/{runId}/cancel",
+                path: "/projects/\(p)/runs/\(run)/cancel"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
                 path: "/projects/\(p)/runs/\(run)/results/agency-a"),

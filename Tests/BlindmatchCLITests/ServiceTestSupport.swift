@@ -278,13 +278,13 @@ struct ServiceProject {
     let bulkToken: String
     let auditorToken: String
 
-    static func create(on server: some TestServer, data: AgencyData, name: String = "service test") async throws
-        -> ServiceProject
-    {
+    static func create(
+        on server: some TestServer, data: AgencyData, name: String = "service test", blocking: Bool = true
+    ) async throws -> ServiceProject {
         let operatorToken = try server.operatorToken
         let created = try await HTTP.request(
             .POST, server.baseURL + "/projects", token: operatorToken,
-            body: HTTP.json(try data.projectRequest(name: name)))
+            body: HTTP.json(try data.projectRequest(name: name, blocking: blocking)))
         guard created.status == 201, let id = created.json?["id"]?.stringValue else {
             throw ServiceTestError("project not created: \(created.status) \(created.text)")
         }

@@ -231,5 +231,20 @@ struct BlockingTests {
         let blockedMatches = Set(blocked.filter { $0.status == .match }.map(key))
         #expect(blockedMatches.isSubset(of: Set(brute.map(key))))
         #expect(bruteMatches.subtracting(blockedMatches).count <= bruteMatches.count / 1000)
+
+        // Budgets stop either fuzzy stage partway: half its comparisons after the exact stage's joined pairs, or room
+        // for the exact pairs and one candidate more.
+        let joined = try ExactJoin.pairs(between: a, and: b, hashKey: .random(), cancellation: nil).statistics.joined
+        for (blocking, comparisons) in [(true, blockedReport.comparisons), (false, bruteReport.comparisons)] {
+            settings.useBlocking = blocking
+            let limit = joined + comparisons / 2
+            settings.cancellation = RunCancellation(comparisonLimit: limit)
+            #expect(throws: MatchingError.self) { _ = try MatchEngine(settings: settings).run(a, b) }
+            #expect(settings.cancellation?.reason == .comparisonLimit)
+            #expect((settings.cancellation?.comparisons ?? 0) < joined + comparisons)
+            settings.cancellation = RunCancellation(pairLimit: bruteReport.exactPairs + 1)
+            #expect(throws: MatchingError.self) { _ = try MatchEngine(settings: settings).run(a, b) }
+            #expect(settings.cancellation?.reason == .memoryLimit, "blocking \(blocking)")
+        }
     }
 }

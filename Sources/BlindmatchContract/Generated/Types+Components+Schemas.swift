@@ -27,7 +27,7 @@ extension Components {
             /// 400 `malformedRequest`, `truncatedUpload`; 401 `unauthenticated`; 403 `forbiddenRole`,
             /// `forbiddenProject`, `forbiddenParty`, `notGranted`; 404 `notFound`; 405 `methodNotAllowed`;
             /// 406 `notAcceptable`; 409 `nameTaken`, `keyIdInUse`, `keyInUse`, `projectClosed`, `uploadMissing`,
-            /// `runNotFinished`, `lastOperatorToken`, `partyNotRegistered`; 413 `payloadTooLarge`;
+            /// `runNotFinished`, `runFinished`, `lastOperatorToken`, `partyNotRegistered`; 413 `payloadTooLarge`;
             /// 415 `unsupportedMediaType`; 422 `invalidRequest`, `invalidPublicKey`, `incompatibleUploads` and the
             /// upload refusals `tokenFile…` (one per check, in the order the checks run); 500 `internal`;
             /// 503 `unavailable`.
@@ -51,6 +51,7 @@ extension Components {
                 case projectClosed = "projectClosed"
                 case uploadMissing = "uploadMissing"
                 case runNotFinished = "runNotFinished"
+                case runFinished = "runFinished"
                 case lastOperatorToken = "lastOperatorToken"
                 case partyNotRegistered = "partyNotRegistered"
                 case payloadTooLarge = "payloadTooLarge"
@@ -82,7 +83,7 @@ extension Components {
             /// 400 `malformedRequest`, `truncatedUpload`; 401 `unauthenticated`; 403 `forbiddenRole`,
             /// `forbiddenProject`, `forbiddenParty`, `notGranted`; 404 `notFound`; 405 `methodNotAllowed`;
             /// 406 `notAcceptable`; 409 `nameTaken`, `keyIdInUse`, `keyInUse`, `projectClosed`, `uploadMissing`,
-            /// `runNotFinished`, `lastOperatorToken`, `partyNotRegistered`; 413 `payloadTooLarge`;
+            /// `runNotFinished`, `runFinished`, `lastOperatorToken`, `partyNotRegistered`; 413 `payloadTooLarge`;
             /// 415 `unsupportedMediaType`; 422 `invalidRequest`, `invalidPublicKey`, `incompatibleUploads` and the
             /// upload refusals `tokenFile…` (one per check, in the order the checks run); 500 `internal`;
             /// 503 `unavailable`.
@@ -2274,7 +2275,7 @@ extension Components {
             case writing = "writing"
             case done = "done"
         }
-        /// Why a run failed (`Run.failure.code`).
+        /// Why a run failed (`Run.failure.code`). `timeLimitExceeded`, `comparisonLimitExceeded` and `resourceExhausted` (memory) are the run's budgets (`serve --run-time-limit`, `--run-comparison-limit`, `--run-memory-limit`); `cancelled` an operator's cancel. None of these is started again.
         ///
         /// - Remark: Generated from `#/components/schemas/RunFailureCode`.
         @frozen public enum RunFailureCode: String, Codable, Hashable, Sendable, CaseIterable {
@@ -2285,6 +2286,9 @@ extension Components {
             case projectClosed = "projectClosed"
             case resourceExhausted = "resourceExhausted"
             case restartLimitReached = "restartLimitReached"
+            case timeLimitExceeded = "timeLimitExceeded"
+            case comparisonLimitExceeded = "comparisonLimitExceeded"
+            case cancelled = "cancelled"
             case _internal = "internal"
         }
         /// - Remark: Generated from `#/components/schemas/RunStatus`.

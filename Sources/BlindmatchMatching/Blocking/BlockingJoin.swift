@@ -56,8 +56,8 @@ public enum BlockingJoin {
     /// every `rowStrideA`-th row of A takes part (a sample).
     public static func candidates(
         between a: TokenFile, and b: TokenFile, blockingColumns: [Int], matchColumns: [Int],
-        threshold: DiceThreshold, threads: Int, rowStrideA: Int = 1, cancellation: RunCancellation? = nil,
-        progress: (@Sendable (Double) -> Void)? = nil
+        threshold: DiceThreshold, threads: Int, rowStrideA: Int = 1, hashKey: TokenHashKey = .random(),
+        cancellation: RunCancellation? = nil, progress: (@Sendable (Double) -> Void)? = nil
     ) throws -> ([ScoredPair], Int) {
         guard canReadInPlace(a), canReadInPlace(b) else {
             throw MatchingError(.invalidArgument, "blocking needs filters whose length is a multiple of 64 bits")
@@ -71,12 +71,16 @@ public enum BlockingJoin {
         let total = blockingColumns.count * chunks
         let done = Atomic<Int>(0)
         for (position, column) in blockingColumns.enumerated() {
-            let table = TokenTable(file: a, key: column, rowStride: rowStrideA)
+            let table = TokenTable(file: a, key: column, rowStride: rowStrideA, hashKey: hashKey)
             let earlier = Array(blockingColumns[..<position])
             let next = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
                 var pairs: [ScoredPair] = []
                 var compared = 0
+                // Counted against the run's budgets now and then (a block of B's rows, or sooner when one token is
+                // shared by many rows), so that a large block does not outrun the flag.
+                var pendingComparisons = 0
+                var pendingPairs = 0
                 let tokensB = b.tokens(key: column)
                 guard let filtersA = a.filters.baseAddress, let filtersB = b.filters.baseAddress else { return }
                 while true {
@@ -85,6 +89,13 @@ public enum BlockingJoin {
                     let start = chunk * b.recordCount / chunks
                     let end = (chunk + 1) * b.recordCount / chunks
                     for rowB in start..<end where b.hasToken(row: rowB, key: column) {
+                        if pendingComparisons >= 65_536 {
+                            let goOn = cancellation?.record(
+                                comparisons: pendingComparisons, pairs: pairs.count - pendingPairs)
+                            pendingComparisons = 0
+                            pendingPairs = pairs.count
+                            if goOn == false { break }
+                        }
                         let low = tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
                         let high = tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
                         table.forEachRow(matching: low, high) { rowA in
@@ -95,6 +106,7 @@ public enum BlockingJoin {
                                 return
                             }
                             compared += 1
+                            pendingComparisons += 1
                             let common = bm_common_bits(
                                 (filtersA + a32 * words * 8).assumingMemoryBound(to: UInt64.self),
                                 (filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self), words)
@@ -108,6 +120,9 @@ public enum BlockingJoin {
                             }
                         }
                     }
+                    cancellation?.record(comparisons: pendingComparisons, pairs: pairs.count - pendingPairs)
+                    pendingComparisons = 0
+                    pendingPairs = pairs.count
                     let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
                     progress?(Double(finished) / Double(total))
                 }
@@ -117,6 +132,7 @@ public enum BlockingJoin {
                 }
             }
         }
+        try cancellation?.check()
         var (pairs, compared) = results.withLock { $0 }
         pairs.sort { ($0.rowA, $0.rowB) < ($1.rowA, $1.rowB) }
         return (pairs, compared)

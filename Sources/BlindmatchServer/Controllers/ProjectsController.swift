@@ -23,7 +23,7 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
     @Sendable func create(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let body = try ProjectRequest(
             try await request.contractBody(
-                Components.Schemas.ProjectRequest.self, nullable: ["$.matching.reviewFrom"]))
+                Components.Schemas.ProjectRequest.self, nullable: ProjectRequest.nullableMembers))
         for (index, party) in body.parties.enumerated() {
             try TestKeys.refuse(party.key, named: "parties[\(index)].publicKey", allowed: allowTestKeys)
         }

@@ -13,6 +13,16 @@ struct RunsController<Store: LinkageStore>: Sendable {
         routes.add(.get, "/projects/{projectId}/runs", roles: [.operator, .auditor, .party], list)
         routes.add(.get, "/projects/{projectId}/runs/{runId}", roles: [.operator, .auditor, .party], get)
         routes.add(.get, "/projects/{projectId}/runs/{runId}/report", roles: [.operator, .auditor], report)
+        routes.add(.post, "/projects/{projectId}/runs/{runId}/cancel", roles: [.operator], cancel)
+    }
+
+    /// `POST /projects/{projectId}/runs/{runId}/cancel`: fails a queued or running run and stops its computation.
+    @Sendable func cancel(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let token = try context.token
+        let run = try await store.run(in: context, of: try await store.project(in: context))
+        let cancelled = try await store.cancelRun(run, by: token.acting)
+        await board.cancel(run: run.id)
+        return try JSONResponse.make(cancelled.wire(for: .staff))
     }
 
     /// `POST /projects/{projectId}/runs`: on the named uploads, or each side's current one.

@@ -3,6 +3,9 @@ import BlindmatchProtocol
 
 /// A project to create, as checked from a `ProjectRequest` body.
 struct ProjectRequest: Sendable {
+    /// The members of a `ProjectRequest` body that may be null.
+    static let nullableMembers: Set<String> = ["$.matching.reviewFrom"]
+
     struct Party: Sendable {
         var name: String
         var role: PartyRole

@@ -70,14 +70,7 @@ extension Request {
         _ type: Body.Type, optional: Bool = false, nullable: Set<String> = []
     ) async throws -> Body? {
         guard let (bytes, value) = try await jsonBytes(optional: optional) else { return nil }
-        if let path = value.nullMemberPaths().first(where: { !nullable.contains($0) }) {
-            throw APIError.malformed("\(path) must not be null")
-        }
-        do {
-            return try ContractDecoder.decode(type, from: bytes, source: "body")
-        } catch let error as ContractDecodingError {
-            throw APIError.malformed(error.path == "$" ? "the body \(error.reason)" : "\(error.path) \(error.reason)")
-        }
+        return try ContractBody.decode(type, from: bytes, parsed: value, nullable: nullable)
     }
 
     /// A required body of the contract's type `Body`.

@@ -7,6 +7,11 @@ actor RunBoard {
     private var current: (id: String, project: String, progress: RunProgress, flag: RunCancellation)?
     private var waiter: CheckedContinuation<Void, Never>?
     private var pending = false
+    /// Runs and projects cancelled while no run of theirs was computing: a run the scheduler had claimed but not yet
+    /// begun when it was cancelled starts with its flag already set. Cleared at each begin (a run cancelled while
+    /// queued never begins).
+    private var cancelledRuns: Set<String> = []
+    private var cancelledProjects: Set<String> = []
 
     /// Progress of the run being executed, if it is this one.
     func progress(of run: RunRecord) -> RunProgress? {
@@ -16,6 +21,9 @@ actor RunBoard {
 
     func begin(_ run: RunRecord, flag: RunCancellation) {
         current = (run.id, run.project, RunProgress(stage: .exact, fraction: 0), flag)
+        if cancelledRuns.contains(run.id) || cancelledProjects.contains(run.project) { flag.cancel() }
+        cancelledRuns.removeAll()
+        cancelledProjects.removeAll()
     }
 
     func update(_ run: String, progress: RunProgress) {
@@ -29,7 +37,20 @@ actor RunBoard {
 
     /// A closing project's running run: its results are dropped when it ends (the store already says `failed`).
     func cancel(project: String) {
-        if let current, current.project == project { current.flag.cancel() }
+        if let current, current.project == project {
+            current.flag.cancel()
+        } else {
+            cancelledProjects.insert(project)
+        }
+    }
+
+    /// A cancelled run: stopped if it is the one computing (the store already says `failed`).
+    func cancel(run: String) {
+        if let current, current.id == run {
+            current.flag.cancel()
+        } else {
+            cancelledRuns.insert(run)
+        }
     }
 
     /// Something was queued, or the scheduler should look again (it is stopping).

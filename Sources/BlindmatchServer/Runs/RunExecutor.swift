@@ -23,16 +23,21 @@ struct RunFiles: Sendable {
 struct EngineRunExecutor: RunExecutor {
     /// Threads the engine uses for a run.
     let threads: Int
+    /// Bytes a run may take (``RunBudget/memoryLimit``).
+    var memoryLimit = Int.max
 
     func execute(
         _ run: RunRecord, files: RunFiles, cancellation: RunCancellation,
         progress: @escaping @Sendable (RunProgress) -> Void
     ) async -> RunOutcome {
         let threads = self.threads
+        let memoryLimit = self.memoryLimit
         do {
             return try await offload {
                 let last = Mutex<RunProgress>(RunProgress(stage: .queued, fraction: -1))
-                return try Self.match(run, files: files, threads: threads, cancellation: cancellation) { now in
+                return try Self.match(
+                    run, files: files, threads: threads, memoryLimit: memoryLimit, cancellation: cancellation
+                ) { now in
                     // The engine reports often; pass on a change of stage or of at least 1%.
                     let report = last.withLock { last in
                         guard now.stage != last.stage || now.fraction - last.fraction >= 0.01 else { return false }
@@ -45,7 +50,7 @@ struct EngineRunExecutor: RunExecutor {
         } catch let error as MatchingError {
             switch error.code {
             case .invalidInput: return .failed(code: "incompatibleUploads", message: error.reason)
-            case .cancelled: return .failed(code: "projectClosed", message: "the project was closed")
+            case .cancelled: return RunBudget.failure(for: cancellation.reason)
             case .outOfMemory:
                 return .failed(code: "resourceExhausted", message: "the run needs more memory than the matcher has")
             case .unknownVetoKey: return .failed(code: "vetoKeyUnknown", message: error.reason)
@@ -60,7 +65,7 @@ struct EngineRunExecutor: RunExecutor {
 
     /// The engine on the run's two token files, with the run's settings.
     static func match(
-        _ run: RunRecord, files: RunFiles, threads: Int, cancellation: RunCancellation,
+        _ run: RunRecord, files: RunFiles, threads: Int, memoryLimit: Int = .max, cancellation: RunCancellation,
         progress: @escaping @Sendable (RunProgress) -> Void
     ) throws -> RunOutcome {
         let clock = ContinuousClock.now
@@ -86,6 +91,18 @@ struct EngineRunExecutor: RunExecutor {
         }
         var settings = try MatchEngine.Settings(named: run.settings, matchKeys: a.header.matchKeys, threads: threads)
         settings.cancellation = cancellation
+        // Refused before it starts when what it holds whatever it finds does not fit; otherwise its pairs are held to
+        // what the budget leaves.
+        let estimate = MatchEngine.memoryEstimate(a, b, settings: settings)
+        let pairs = estimate.pairs(within: memoryLimit)
+        guard pairs > 0 else {
+            return .failed(
+                code: "resourceExhausted",
+                message:
+                    "the run would need about \(estimate.fixedBytes >> 20) MiB before finding any pair, more than its memory budget of \(memoryLimit >> 20) MiB (serve --run-memory-limit)"
+            )
+        }
+        cancellation.limitPairs(to: pairs)
         // The decision model estimates the run's quality without ground truth (the report of GET …/report); the
         // 0.85 rule still decides unless the project asks otherwise.
         settings.fitsModel = true

@@ -2,7 +2,8 @@ import BlindmatchMatching
 import Logging
 import ServiceLifecycle
 
-/// Runs queued matching runs one at a time, in the order they were queued.
+/// Runs queued matching runs one at a time, taking projects in turn (``LinkageStore/claimNextRun(maximumAttempts:)``),
+/// each within its budget (``RunBudget``).
 ///
 /// A run's state lives in the store: it is claimed (`running`, `attempt` + 1, `run.started`), executed, and finished
 /// in one transaction that writes its results, marks it `succeeded` and appends `run.succeeded`, so that no one ever
@@ -18,6 +19,9 @@ struct RunScheduler<Store: LinkageStore>: Service {
     /// How many times a run may start before it is failed (`restartLimitReached`): a run that takes the process down
     /// with it must not do so at every start.
     let maximumAttempts: Int
+    /// What each run may spend: its time limit is kept here, its comparison and memory budgets by the flag it runs
+    /// with and the executor.
+    let budget: RunBudget
     let logger: Logger
 
     func run() async throws {
@@ -37,10 +41,27 @@ struct RunScheduler<Store: LinkageStore>: Service {
                     }
                     continue
                 }
-                let flag = RunCancellation()
+                let flag = budget.makeFlag()
                 await board.begin(run, flag: flag)
+                let timeLimit = budget.timeLimit
                 let outcome = await withTaskCancellationHandler {
-                    await execute(run, flag: flag)
+                    await withTaskGroup(of: RunOutcome?.self) { group in
+                        // The time budget: a timer beside the run that stops it when it is still going.
+                        group.addTask {
+                            try? await Task.sleep(for: timeLimit)
+                            if !Task.isCancelled { flag.cancel(.timeLimit) }
+                            return nil
+                        }
+                        group.addTask { await execute(run, flag: flag) }
+                        var outcome = RunOutcome.interrupted
+                        for await finished in group {
+                            if let finished {
+                                outcome = finished
+                                group.cancelAll()
+                            }
+                        }
+                        return outcome
+                    }
                 } onCancel: {
                     flag.cancel()
                 }

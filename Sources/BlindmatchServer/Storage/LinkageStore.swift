@@ -70,9 +70,13 @@ protocol LinkageStore: Sendable {
     func runs(_ page: PageRequest, project: String, status: RunStatus?) async throws -> Page<RunRecord>
     /// Queues again the runs a stop or a crash cut short (they start again from the beginning).
     func requeueInterruptedRuns() async throws
-    /// Takes the oldest queued run of an open project and marks it running (audited as `run.started`). Queued runs
-    /// that have started `maximumAttempts` times already are failed instead (`restartLimitReached`).
+    /// Takes the oldest queued run of the open project whose turn came longest ago (projects with queued runs take
+    /// turns, one run each) and marks it running (audited as `run.started`). Queued runs that have started
+    /// `maximumAttempts` times already are failed instead (`restartLimitReached`).
     func claimNextRun(maximumAttempts: Int) async throws -> RunRecord?
+    /// Fails a queued or running run with `cancelled` (audited as `run.failed`, the actor the one who cancelled); a
+    /// run that has finished is 409 `runFinished`. The caller stops the computation (``RunBoard/cancel(run:)``).
+    func cancelRun(_ run: RunRecord, by actor: Acting) async throws -> RunRecord
     /// Puts a run that a planned stop interrupted back in the queue, without counting the attempt.
     func release(_ run: RunRecord) async throws
     /// The SHA-256 of each of the run's two token files, watch list first; nil when one is gone.

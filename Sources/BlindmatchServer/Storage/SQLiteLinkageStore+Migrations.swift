@@ -68,6 +68,10 @@ extension SQLiteLinkageStore {
         migrator.registerMigration("v4: run reports") { db in
             try db.execute(sql: "ALTER TABLE run ADD COLUMN report TEXT")
         }
+        migrator.registerMigration("v5: run turns") { db in
+            // The turn at which a run was last claimed: projects take turns at the matcher (claimNextRun).
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN turn INTEGER")
+        }
         return migrator
     }
 }

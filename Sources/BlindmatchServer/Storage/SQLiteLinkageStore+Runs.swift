@@ -113,18 +113,24 @@ extension SQLiteLinkageStore {
                     db, actor: .system, action: .runFailed, project: exhausted["project"],
                     details: ["run": .string(id), "reason": "restartLimitReached"])
             }
+            // Projects take turns: the oldest queued run of the project served longest ago (or never), so that one
+            // project's queue of runs does not hold every other project's behind it.
             guard
                 let id = try String.fetchOne(
                     db,
                     sql: """
                         SELECT run.id FROM run JOIN project ON project.id = run.project
-                        WHERE run.status = 'queued' AND project.status = 'open' ORDER BY run.ordinal LIMIT 1
+                        WHERE run.status = 'queued' AND project.status = 'open'
+                        ORDER BY (SELECT COALESCE(MAX(served.turn), 0) FROM run AS served
+                                  WHERE served.project = run.project),
+                            run.ordinal
+                        LIMIT 1
                         """)
             else { return nil }
             try db.execute(
                 sql: """
                     UPDATE run SET status = 'running', attempt = attempt + 1, startedAt = ?, stage = 'exact',
-                        fraction = 0 WHERE id = ?
+                        fraction = 0, turn = (SELECT COALESCE(MAX(turn), 0) + 1 FROM run) WHERE id = ?
                     """, arguments: [AuditTime.now().text, id])
             guard let run = try Self.run(db, id: id) else { return nil }
             try Self.append(
@@ -133,12 +139,34 @@ extension SQLiteLinkageStore {
         }
     }
 
+    func cancelRun(_ run: RunRecord, by actor: Acting) async throws -> RunRecord {
+        try await database.write { db in
+            let now = AuditTime.now().text
+            try db.execute(
+                sql: """
+                    UPDATE run SET status = 'failed', failureCode = 'cancelled', failureMessage = ?, finishedAt = ?
+                    WHERE id = ? AND status IN ('queued', 'running')
+                    """, arguments: ["the run was cancelled by \(actor.actor.text)", now, run.id])
+            guard db.changesCount > 0 else {
+                throw APIError.conflict(
+                    .runFinished, "run \(run.id) has finished; only a queued or running run is cancelled")
+            }
+            try Self.append(
+                db, actor: actor, action: .runFailed, project: run.project,
+                details: ["run": .string(run.id), "reason": "cancelled"])
+            guard let cancelled = try Self.run(db, id: run.id) else {
+                throw ServerError(.storage, "a run just written cannot be read back")
+            }
+            return cancelled
+        }
+    }
+
     func release(_ run: RunRecord) async throws {
         try await database.write { db in
             try db.execute(
                 sql: """
-                    UPDATE run SET status = 'queued', stage = 'queued', fraction = 0, attempt = attempt - 1
-                    WHERE id = ? AND status = 'running' AND attempt = ?
+                    UPDATE run SET status = 'queued', stage = 'queued', fraction = 0, attempt = attempt - 1,
+                        turn = NULL WHERE id = ? AND status = 'running' AND attempt = ?
                     """, arguments: [run.id, run.attempt])
         }
     }

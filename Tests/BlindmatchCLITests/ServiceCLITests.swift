@@ -79,6 +79,14 @@ struct ServiceCLITests {
             ],
             in: data.path)
         #expect(partyReport.status == 1 && partyReport.error.contains("403"), "\(partyReport.error)")
+        // A finished run cannot be cancelled (409 runFinished), and only the operator may cancel.
+        let late = try CLI.run(
+            [
+                "run", "cancel", "--project", project, runID, "--server", server.baseURL, "--token-file",
+                "operator.token",
+            ],
+            in: data.path)
+        #expect(late.status == 1 && late.error.contains("runFinished"), "\(late.error)")
         // A project's threshold is a number: `auto` is for `match` only.
         let auto = try CLI.run(
             [

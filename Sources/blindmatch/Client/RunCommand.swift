@@ -8,7 +8,10 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Queue a matching run and follow it; show or list a project's runs.",
         discussion:
             "`blindmatch run --project P` is `blindmatch run start --project P`. A run matches the watch-list party's upload against the bulk party's with the project's settings; runs survive a restart of the service (Protocol/service.md, \"Runs\"). The operator and the project's parties can queue runs; auditors can read them.",
-        subcommands: [RunStartCommand.self, RunShowCommand.self, RunListCommand.self, RunReportCommand.self],
+        subcommands: [
+            RunStartCommand.self, RunShowCommand.self, RunListCommand.self, RunReportCommand.self,
+            RunCancelCommand.self,
+        ],
         defaultSubcommand: RunStartCommand.self)
 }
 
@@ -105,6 +108,29 @@ struct RunShowCommand: AsyncParsableCommand {
         try await reportingErrors {
             let run: ServiceAPI.Run = try await connection.withClient { client in
                 try await client.json(Endpoint(.GET, "projects", project, "runs", id))
+            }
+            Console.output("\(run.id.printable)\n\(RunSummary.text(of: run))")
+        }
+    }
+}
+
+struct RunCancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a queued or running run (operator): it fails with `cancelled` and is not started again.")
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
+    var project: String
+
+    @Argument(help: ArgumentHelp("The run's id.", valueName: "run-id"))
+    var id: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let run: ServiceAPI.Run = try await connection.withClient { client in
+                try await client.json(Endpoint(.POST, "projects", project, "runs", id, "cancel"))
             }
             Console.output("\(run.id.printable)\n\(RunSummary.text(of: run))")
         }

@@ -105,7 +105,16 @@ def match_key_token(secret, key, values, kind="match-key"):
     if message is None:
         return None, None
     mac_key = derive(secret, f"blindmatch/v1/{kind}/" + key["name"])
-    return hmac.new(mac_key, message, hashlib.sha256).digest()[:16].hex(), message.hex()
+    digest = hmac.new(mac_key, message, hashlib.sha256).digest()
+    bits = key.get("bucketBits")
+    if bits is not None:
+        # SPEC 4.5.1: keep the first `bits` bits of the HMAC (the rest of the last byte cleared) and hash that bucket
+        # again under the same key.
+        size = (bits + 7) // 8
+        bucket = bytearray(digest[:size])
+        bucket[-1] &= (0xFF << (8 * size - bits)) & 0xFF
+        digest = hmac.new(mac_key, bytes(bucket), hashlib.sha256).digest()
+    return digest[:16].hex(), message.hex()
 
 
 class KeyStream:
@@ -313,11 +322,20 @@ def main():
         ("randomised response p = 0.05", {"randomisedResponse": {"flipProbability": 0.05}}),
         ("everything", {"xorFolds": 1, "salt": {"field": "dob", "transform": "year"}, "diffusion": {"taps": 4},
                         "balance": True, "randomisedResponse": {"flipProbability": 0.02}}),
+        # The example schema before issue 15 encoded sex as an exact token and the date of birth as positional
+        # digits; both tokenisers stay covered here, unhardened.
+        ("exact and positional tokens, no hardening", "exactAndPositional"),
     ]
     groups, tc = [], 1
     for comment, hardening in variants:
         variant = json.loads(json.dumps(schema))
-        if hardening == "keyGroup":
+        if hardening == "exactAndPositional":
+            variant["bloom"]["hardening"] = {"xorFolds": 0, "balance": False}
+            for field in variant["bloom"]["fields"]:
+                if field["field"] == "dob":
+                    field["tokens"] = {"type": "ngram", "n": 1, "positional": True}
+            variant["bloom"]["fields"].insert(3, {"field": "sex", "tokens": {"type": "exact"}, "bitsPerToken": 10})
+        elif hardening == "keyGroup":
             for field in variant["bloom"]["fields"]:
                 if field["field"] in ("given_name", "surname"):
                     field["keyGroup"] = "names"

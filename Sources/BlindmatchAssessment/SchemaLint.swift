@@ -11,6 +11,8 @@ public struct LintFinding: Sendable {
 public enum SchemaLint {
     /// Share of a key's rows that share their token with another row, above which the key is flagged.
     public static let repeatedTokenShare = 0.10
+    /// Mean rows per bucket of a bucketed blocking key below which it is flagged.
+    public static let minimumRowsPerBucket = 1.0
     /// Share of records without a salt value above which the salt is flagged.
     public static let missingSaltShare = 0.05
 
@@ -23,6 +25,19 @@ public enum SchemaLint {
             let rows = counts.values.reduce(0, +)
             let shared = counts.values.filter { $0 > 1 }.reduce(0, +)
             guard rows > 0 else { continue }
+            if let bits = matchKey.bucketBits {
+                // Bucketed tokens repeat by design (SPEC §4.5.1); what matters is that buckets mix enough groups.
+                let perBucket = Double(rows) / Double(1 << bits)
+                if perBucket < minimumRowsPerBucket {
+                    findings.append(
+                        LintFinding(
+                            subject: "blocking key \(matchKey.name)",
+                            message:
+                                "\((perBucket * 10).rounded() / 10) rows per bucket on average (\(bits) bucket bits): too few collisions to blur each token's count (SPEC §4.5.1); use fewer bucket bits"
+                        ))
+                }
+                continue
+            }
             let share = Double(shared) / Double(rows)
             if share > repeatedTokenShare {
                 let kind = key < schema.matchKeys.count ? "match key" : "blocking key"

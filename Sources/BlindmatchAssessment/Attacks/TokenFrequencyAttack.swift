@@ -12,7 +12,8 @@ import BlindmatchProtocol
 ///
 /// Then frequency signatures (what the presence bits and the counts give together): a row's signature is its
 /// token's count in every key, 0 where its presence bit is 0; a reference record's is its combination's count in
-/// every key. Where the file and the reference hold the same people (an electoral register against a benefits
+/// every key. Bucketed blocking keys (SPEC §4.5.1) are left out where their buckets hold a row or more on average:
+/// their counts are then sums over unrelated groups. Where the file and the reference hold the same people (an electoral register against a benefits
 /// file), a row's signature is its person's, and a signature that one reference record alone has re-identifies the
 /// row whole: every field of that record is guessed. Signatures are compared only when the file and the reference
 /// are of about the same size (counts of different populations are not comparable). Otherwise records are linked
@@ -41,10 +42,17 @@ public struct TokenFrequencyAttack: Attack {
                 fileCounts[index] += 1
             }
             let (combinations, recordCounts) = Self.combinations(of: matchKey, schema: schema, reference: reference)
-            for row in 0..<view.count {
-                rowSignatures[row].append(classes[row] >= 0 ? fileCounts[Int(classes[row])] : 0)
+            // A bucketed key's count (SPEC §4.5.1) is a sum over unrelated groups once buckets hold a row or more on
+            // average: an attacker who reads the schema then leaves it out of the signatures rather than let it spoil
+            // every match, and keeps it where buckets are mostly single groups.
+            let present = classes.count { $0 >= 0 }
+            let blurred = matchKey.bucketBits.map { Double(present) >= Double(1 << $0) } ?? false
+            if !blurred {
+                for row in 0..<view.count {
+                    rowSignatures[row].append(classes[row] >= 0 ? fileCounts[Int(classes[row])] : 0)
+                }
+                for record in recordCounts.indices { referenceSignatures[record].append(recordCounts[record]) }
             }
-            for record in recordCounts.indices { referenceSignatures[record].append(recordCounts[record]) }
             let repeated = fileCounts.indices.filter { fileCounts[$0] >= 2 }
                 .sorted { fileCounts[$0] > fileCounts[$1] || (fileCounts[$0] == fileCounts[$1] && $0 < $1) }
             notes["\(matchKey.name): distinct tokens"] = Double(fileCounts.count)
@@ -81,7 +89,7 @@ public struct TokenFrequencyAttack: Attack {
         }
         var links = GuessLinker(reference: reference, fieldNames: fieldNames).links(from: guesses, rows: view.count)
         let sizes = Double(view.count) / Double(max(1, reference.records.count))
-        if !schema.tokenKeys.isEmpty && sizes > 0.95 && sizes < 1.05 {
+        if rowSignatures.first?.isEmpty == false && sizes > 0.95 && sizes < 1.05 {
             let signed = Self.signatureLinks(rows: rowSignatures, reference: referenceSignatures)
             var signatureLinks = 0
             for (row, link) in signed.enumerated() {

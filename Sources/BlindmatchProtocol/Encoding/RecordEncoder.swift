@@ -84,6 +84,8 @@ private struct RecordEncoding {
     private let plans: [ColumnPlan]
     private let formats: [ClkhashFieldFormat]
     private let anyOrder: [Bool]
+    /// Per token key, its `bucketBits` (SPEC §4.5.1), 0 for a full token.
+    private let bucketBits: [Int]
 
     private enum ColumnPlan {
         case skip
@@ -112,6 +114,7 @@ private struct RecordEncoding {
         slotRange = ranges
         slotPieces = Array(repeating: .missing, count: slots.count)
         anyOrder = context.schema.tokenKeys.map(\.anyOrder)
+        bucketBits = context.schema.tokenKeys.map { $0.bucketBits ?? 0 }
         var formats: [ClkhashFieldFormat] = []
         let skipped = context.schema.flavour == .native ? context.schema.recordKeyColumn : -1
         plans = context.schema.columns.enumerated().map { index, column in
@@ -245,9 +248,28 @@ private struct RecordEncoding {
         return piece
     }
 
-    /// SPEC §4.3: the key's HMAC into `digest`; false when a part is missing. Messages of up to 55 bytes (almost
-    /// all) are assembled straight into the HMAC's padded block.
+    /// SPEC §4.3, §4.5.1: the key's token into `digest` (its first 16 bytes); false when a part is missing.
+    /// Messages of up to 55 bytes (almost all) are assembled straight into the HMAC's padded block.
     private mutating func makeToken(key: Int) -> Bool {
+        guard makeFullToken(key: key) else { return false }
+        let bits = bucketBits[key]
+        guard bits > 0 else { return true }
+        // SPEC §4.5.1: the token of the bucket, the first `bits` bits of the HMAC (later bits of its last byte
+        // cleared), under the same key.
+        let mac = matchKeyMACs[key]
+        let bytes = (bits + 7) / 8
+        let mask = UInt8(truncatingIfNeeded: 0xFF << (8 * bytes - bits))
+        block.withUnsafeMutableBufferPointer { block in
+            guard let base = block.baseAddress else { return }
+            for index in 0..<bytes { base[index] = digest[index] }
+            base[bytes - 1] &= mask
+            digest.withUnsafeMutableBytes { mac.authenticate(messageInBlock: base, length: bytes, into: $0) }
+        }
+        return true
+    }
+
+    /// SPEC §4.3: the key's full HMAC into `digest`; false when a part is missing.
+    private mutating func makeFullToken(key: Int) -> Bool {
         guard let length = orderParts(key: key) else { return false }
         let mac = matchKeyMACs[key]
         let order = self.order

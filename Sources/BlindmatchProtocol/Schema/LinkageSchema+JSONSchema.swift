@@ -37,7 +37,7 @@ extension LinkageSchema {
               "type": "array",
               "maxItems": 16,
               "description": "Keys made like match keys but used only to choose which pairs the fuzzy stage compares (SPEC §4.5).",
-              "items": {"$ref": "#/$defs/matchKey"}
+              "items": {"$ref": "#/$defs/blockingKey"}
             },
             "bloom": {"$ref": "#/$defs/bloom"}
           },
@@ -62,6 +62,18 @@ extension LinkageSchema {
                 "name": {"$ref": "#/$defs/identifier"},
                 "parts": {"type": "array", "minItems": 1, "maxItems": 8, "items": {"$ref": "#/$defs/part"}},
                 "anyOrder": {"type": "boolean", "description": "Sort the parts' values before hashing, so the key survives swapped fields (SPEC §4.3)."},
+                "description": {"type": "string"}
+              }
+            },
+            "blockingKey": {
+              "type": "object",
+              "required": ["name", "parts"],
+              "additionalProperties": false,
+              "properties": {
+                "name": {"$ref": "#/$defs/identifier"},
+                "parts": {"type": "array", "minItems": 1, "maxItems": 8, "items": {"$ref": "#/$defs/part"}},
+                "anyOrder": {"type": "boolean", "description": "Sort the parts' values before hashing, so the key survives swapped fields (SPEC §4.3)."},
+                "bucketBits": {"type": "integer", "minimum": 8, "maximum": 32, "description": "Keyed truncation (SPEC §4.5.1): the token is derived from the first bucketBits bits of the HMAC only, so unrelated values share a token by design and a token's count is a sum of unrelated groups. Absent: the full token."},
                 "description": {"type": "string"}
               }
             },

@@ -63,7 +63,10 @@ extension LinkageSchema {
                 let parts = (key["parts"]?.arrayValue ?? []).enumerated().compactMap {
                     part($1, path: "$.\(member)[\(index)].parts[\($0)]")
                 }
-                result.append(MatchKey(name: name, parts: parts, anyOrder: key["anyOrder"]?.boolValue ?? false))
+                result.append(
+                    MatchKey(
+                        name: name, parts: parts, anyOrder: key["anyOrder"]?.boolValue ?? false,
+                        bucketBits: key["bucketBits"]?.intValue))
             }
             return result
         }

@@ -56,11 +56,15 @@ public struct MatchKey: Sendable, Equatable {
     public let parts: [MatchKeyPart]
     /// Whether the parts' values are sorted before hashing (SPEC §4.3), so swapped fields give the same token.
     public let anyOrder: Bool
+    /// Blocking keys only (SPEC §4.5.1): the token is re-derived from the first `bucketBits` bits of the HMAC, so
+    /// unrelated values share tokens by design; nil keeps the full 128-bit token.
+    public let bucketBits: Int?
 
-    public init(name: String, parts: [MatchKeyPart], anyOrder: Bool = false) {
+    public init(name: String, parts: [MatchKeyPart], anyOrder: Bool = false, bucketBits: Int? = nil) {
         self.name = name
         self.parts = parts
         self.anyOrder = anyOrder
+        self.bucketBits = bucketBits
     }
 }
 

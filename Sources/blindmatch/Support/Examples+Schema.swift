@@ -6,7 +6,7 @@ extension Examples {
         {
           "blindmatchSchema": 1,
           "name": "uk-watchlist",
-          "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first. Match keys, blocking keys, Bloom weights and the default threshold 0.85 were chosen by measurement on blindmatch synth data (README).",
+          "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first. Match keys, blocking keys and Bloom weights were chosen by measurement on blindmatch synth data (README); the privacy settings (no sex in the filter, the date of birth as bigrams, blocking tokens truncated to 16 bits, salt by year of birth, diffusion with 3 taps) by blindmatch assess, at whose settings a threshold of 0.65 measures best (docs/privacy.md).",
           "recordKey": "id",
           "fields": [
             {
@@ -183,7 +183,8 @@ extension Examples {
                   "field": "dob"
                 }
               ],
-              "description": "Blocking only: compare pairs born on the same day."
+              "description": "Blocking only: compare pairs born on the same day; truncated to 65,536 buckets (SPEC §4.5.1), so a token's count mixes unrelated dates.",
+              "bucketBits": 16
             },
             {
               "name": "block-names",
@@ -197,7 +198,8 @@ extension Examples {
                   "transform": "first"
                 }
               ],
-              "description": "Blocking only: compare pairs with the same names, in any order."
+              "description": "Blocking only: compare pairs with the same names, in any order; truncated to 65,536 buckets (SPEC §4.5.1).",
+              "bucketBits": 16
             },
             {
               "name": "block-surname-postcode",
@@ -209,7 +211,8 @@ extension Examples {
                   "field": "postcode"
                 }
               ],
-              "description": "Blocking only: compare pairs with the same surname at the same postcode."
+              "description": "Blocking only: compare pairs with the same surname at the same postcode; truncated to 65,536 buckets (SPEC §4.5.1).",
+              "bucketBits": 16
             },
             {
               "name": "block-given-postcode",
@@ -222,7 +225,8 @@ extension Examples {
                   "field": "postcode"
                 }
               ],
-              "description": "Blocking only: compare pairs with the same given name (short forms folded) at the same postcode."
+              "description": "Blocking only: compare pairs with the same given name (short forms folded) at the same postcode; truncated to 65,536 buckets (SPEC §4.5.1).",
+              "bucketBits": 16
             }
           ],
           "bloom": {
@@ -250,17 +254,9 @@ extension Examples {
                 "field": "dob",
                 "tokens": {
                   "type": "ngram",
-                  "n": 1,
-                  "positional": true
+                  "n": 2
                 },
                 "bitsPerFeature": 100
-              },
-              {
-                "field": "sex",
-                "tokens": {
-                  "type": "exact"
-                },
-                "bitsPerToken": 10
               },
               {
                 "field": "postcode",
@@ -273,7 +269,14 @@ extension Examples {
             ],
             "hardening": {
               "xorFolds": 0,
-              "balance": false
+              "balance": false,
+              "salt": {
+                "field": "dob",
+                "transform": "year"
+              },
+              "diffusion": {
+                "taps": 3
+              }
             }
           }
         }

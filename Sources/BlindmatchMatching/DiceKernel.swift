@@ -79,6 +79,9 @@ public enum DiceKernel {
                 if chunk >= chunks || cancellation?.isCancelled == true { break }
                 let first = chunk * blocksPerChunk * blockRows
                 let last = min(a.count, first + blocksPerChunk * blockRows)
+                // What this chunk compares and keeps is counted against the run's budgets once it is done.
+                let comparisonsBefore = comparisons
+                let pairsBefore = pairs.count
                 // Each block's rows of B; the kernel is given the span of them all, and each block's part of it.
                 var bFirst = b.count
                 var bEnd = 0
@@ -99,8 +102,6 @@ public enum DiceKernel {
                     bFirst = min(bFirst, span.lowerBound)
                     bEnd = max(bEnd, span.upperBound)
                 }
-                let comparisonsBefore = comparisons
-                let pairsBefore = pairs.count
                 if bFirst < bEnd {
                     for (index, span) in spans.enumerated() {
                         ranges[2 * index] = UInt32(span.isEmpty ? 0 : span.lowerBound - bFirst)

@@ -29,6 +29,9 @@ public struct ServiceConfiguration: Sendable {
     /// A connection that sends and receives nothing for this long is closed (`serve --idle-timeout`): slow or stalled
     /// clients do not hold sockets and temporary files for ever.
     public var idleTimeout: Duration = .seconds(60)
+    /// How long a request head may take to arrive in full, from the connection opening or the previous response
+    /// ending; bounds clients that send headers a byte at a time (every byte resets the idle timeout).
+    public var headerTimeout: Duration = .seconds(30)
     /// The most connections served at once (`serve --max-connections`); further ones wait in the listen backlog.
     public var maximumConnections = 512
     /// An upload slower than this many bytes per second on average, once `uploadRateGrace` has passed, is refused

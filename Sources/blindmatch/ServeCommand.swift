@@ -46,6 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout = 60
 
     @Option(
+        name: .customLong("header-timeout"),
+        help: ArgumentHelp(
+            "Seconds a request head may take to arrive in full, from the connection opening or the previous response ending (slow-header clients).",
+            valueName: "seconds"))
+    var headerTimeout = 30
+
+    @Option(
         name: .customLong("max-connections"),
         help: "The most connections served at once; more wait in the listen backlog.")
     var maxConnections = 512
@@ -136,6 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxRunAttempts >= 1 else { throw ValidationError("--max-run-attempts must be at least 1") }
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        guard headerTimeout >= 1 else { throw ValidationError("--header-timeout must be at least 1 second") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard minUploadRate >= 0 else { throw ValidationError("--min-upload-rate cannot be negative") }
         guard minFreeBytes >= 0 else { throw ValidationError("--min-free-bytes cannot be negative") }
@@ -160,6 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maximumRunAttempts = maxRunAttempts
             configuration.allowTestKeys = allowTestKeys
             configuration.idleTimeout = .seconds(idleTimeout)
+            configuration.headerTimeout = .seconds(headerTimeout)
             configuration.maximumConnections = maxConnections
             configuration.minimumUploadRate = minUploadRate
             configuration.minimumFreeBytes = minFreeBytes

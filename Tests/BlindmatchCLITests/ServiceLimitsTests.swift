@@ -95,6 +95,40 @@ struct ServiceLimitsTests {
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
+    /// A header sent a byte at a time keeps resetting the idle timeout, but not the header timeout.
+    @Test func aHeaderThatNeverEndsIsCutOff() async throws {
+        let data = try Scratch()
+        let server = try await InProcessServer(
+            dataDirectory: data.path + "/server", operatorTokenFile: data.path + "/operator.token",
+            executor: EngineRunExecutor(threads: 1)
+        ) {
+            $0.idleTimeout = .seconds(60)
+            $0.headerTimeout = .seconds(1)
+        }
+        let slow = try RawConnection(port: server.port)
+        let started = Date()
+        var closed = false
+        for byte in Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+            + Array(repeating: UInt8(ascii: "a"), count: 200)
+        {
+            slow.send([byte])
+            if slow.receive(within: 1).closed {
+                closed = true
+                break
+            }
+            if Date().timeIntervalSince(started) > 30 { break }
+        }
+        #expect(closed)
+        #expect(Date().timeIntervalSince(started) < 20)
+        // A whole request is answered, and a kept-alive connection's next request too, within the timeout.
+        let prompt = try RawConnection(port: server.port)
+        for _ in 0..<2 {
+            prompt.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            #expect(prompt.receive(within: 30).text.contains("200 OK"))
+        }
+        await server.stop()
+    }
+
     @Test func connectionsBeyondTheMaximumWaitForASlot() async throws {
         let scratch = try Scratch()
         let server = ServerProcess(

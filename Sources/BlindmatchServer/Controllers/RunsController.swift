@@ -102,6 +102,7 @@ struct RunsController<Store: LinkageStore>: Sendable {
             return .party(party.role, view: [:])
         }
         let counts = try await store.viewCounts(run: run.id, role: party.role)
-        return .party(party.role, view: counts.filter { grant.statuses.contains($0.key) })
+        // Every granted status has a count, 0 when no row of this side has it.
+        return .party(party.role, view: Dictionary(uniqueKeysWithValues: grant.statuses.map { ($0, counts[$0] ?? 0) }))
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import NIOCore
 import NIOSSL
 
 /// The HTTP server the configuration asks for: TLS of the service's own (optionally mutual), or plain HTTP on
@@ -44,11 +45,17 @@ enum TLSSetup {
         return try .tls(.http1(configuration: http1(configuration)), tlsConfiguration: tls)
     }
 
-    /// HTTP/1.1 with the configured idle timeout.
+    /// HTTP/1.1 with the configured idle and header timeouts.
     private static func http1(_ configuration: ServiceConfiguration) -> HTTP1Channel.Configuration {
-        let (seconds, attoseconds) = configuration.idleTimeout.components
+        let headerTimeout = milliseconds(configuration.headerTimeout)
         return HTTP1Channel.Configuration(
-            idleTimeout: .milliseconds(seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: headerTimeout)],
+            idleTimeout: milliseconds(configuration.idleTimeout))
+    }
+
+    private static func milliseconds(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .milliseconds(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 
     /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`), decided on its numeric form.

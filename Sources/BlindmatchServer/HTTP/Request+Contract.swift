@@ -1,4 +1,3 @@
-import BlindmatchContract
 import BlindmatchProtocol
 import Foundation
 import Hummingbird
@@ -111,29 +110,5 @@ enum Listing {
         _ name: String, _ page: Page<Item>, _ body: ([Item], String?) -> Body
     ) throws -> Response {
         try JSONResponse.make(body(page.items, page.nextBefore.map { "\(name)_\($0)" }))
-    }
-}
-
-extension JSONValue {
-    /// The JSONPaths of the members and items that are `null`, in document order (`$.matching.reviewFrom`).
-    func nullMemberPaths(at path: String = "$") -> [String] {
-        switch self {
-        case .null: [path]
-        case .array(let items): items.enumerated().flatMap { $1.nullMemberPaths(at: "\(path)[\($0)]") }
-        case .object(let members):
-            members.flatMap { $0.value.nullMemberPaths(at: "\(path).\(ObjectMemberName.printable($0.key))") }
-        default: []
-        }
-    }
-}
-
-/// A member name fit for a message: names are the client's own text, so only short plain ones are echoed.
-enum ObjectMemberName {
-    static func printable(_ key: String) -> String {
-        key.utf8.count <= 64
-            && key.unicodeScalars.allSatisfy({
-                $0.isASCII && $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_"
-            })
-            ? key : "(an unexpected member)"
     }
 }

@@ -11,14 +11,20 @@ public enum AuditAction: String, Sendable, Hashable, CaseIterable, CustomStringC
     case partyRegistered = "party.registered"
     /// The operator issued a bearer token to a party, an auditor or an operator.
     case tokenIssued = "token.issued"
-    /// The operator revoked a bearer token.
+    /// A party activated its token by signing the token's challenge with its registered key.
+    case tokenActivated = "token.activated"
+    /// The operator revoked a bearer token (or a key rotation revoked the party's tokens).
     case tokenRevoked = "token.revoked"
     /// A party's token file passed the checks on arrival and was stored.
     case uploadAccepted = "upload.accepted"
     /// A party's token file failed a check on arrival and was not stored.
     case uploadRefused = "upload.refused"
+    /// A party withdrew one of its uploads: no run uses it after this.
+    case uploadWithdrawn = "upload.withdrawn"
     /// A matching run was requested.
     case runQueued = "run.queued"
+    /// A party the project's run policy names as an approver approved a run.
+    case runApproved = "run.approved"
     /// The matcher began a run.
     case runStarted = "run.started"
     /// A run ended with results.

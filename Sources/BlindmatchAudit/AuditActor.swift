@@ -1,4 +1,5 @@
-/// Who did what an audit entry records (SPEC §10.2): `operator`, `system`, `party:<name>` or `auditor:<name>`.
+/// Who did what an audit entry records (SPEC §10.2): `operator`, `system`, `unauthenticated`, `party:<name>` or
+/// `auditor:<name>`.
 ///
 /// A name is 1–100 Unicode scalar values under the text rule of SPEC §10.2 (no control, invisible or
 /// direction-changing character); it is the name the matcher registered, never a person's personal data.
@@ -7,6 +8,8 @@ public enum AuditActor: Sendable, Hashable, CustomStringConvertible {
     case `operator`
     /// The matcher itself: scheduled work and checkpoints.
     case system
+    /// Whoever sent requests without a valid bearer token (counted refusals), never the matcher's own work.
+    case unauthenticated
     /// A registered party (an agency), by its registered name.
     case party(String)
     /// A registered auditor, by name.
@@ -20,6 +23,7 @@ public enum AuditActor: Sendable, Hashable, CustomStringConvertible {
         switch text {
         case "operator": self = .operator
         case "system": self = .system
+        case "unauthenticated": self = .unauthenticated
         default:
             guard let colon = text.firstIndex(of: ":") else { return nil }
             let name = String(text[text.index(after: colon)...])
@@ -37,6 +41,7 @@ public enum AuditActor: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .operator: return "operator"
         case .system: return "system"
+        case .unauthenticated: return "unauthenticated"
         case .party(let name): return "party:" + name
         case .auditor(let name): return "auditor:" + name
         }

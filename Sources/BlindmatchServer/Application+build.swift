@@ -70,8 +70,10 @@ func buildApplication(
     TokensController(store: store).register(in: &routes)
     ProjectsController(store: store, files: files, board: board, allowTestKeys: configuration.allowTestKeys)
         .register(in: &routes)
-    UploadsController(store: store, files: files, limits: UploadLimits(configuration), logger: logger)
-        .register(in: &routes)
+    UploadsController(
+        store: store, files: files, limits: UploadLimits(configuration), logger: logger, board: board
+    )
+    .register(in: &routes)
     RunsController(store: store, board: board).register(in: &routes)
     ResultsController(store: store).register(in: &routes)
     AuditController(store: store, refusals: refusals).register(in: &routes)

@@ -73,24 +73,44 @@ extension DemoCommand {
         step(
             "9. The operator issues bearer tokens into files of mode 0600, handed over out of band: \(issued.joined(separator: " and ")) for the agencies, auditor.token (\(auditor.id)) for the auditor"
                 .printable)
+        for agency in [a, b] {
+            let caller = try await TokenActivateCommand.activate(
+                signingKey: try SigningKey(contentsOfFile: "\(folder)/\(agency.name).key"),
+                connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"))
+            step(
+                "   \(agency.name) activates its token by signing its challenge with \(agency.name).key: the token is bound to key \(caller.partyKey?.fingerprint.prefix(16) ?? "-")…, so a token the operator minted alone reads nothing"
+                    .printable)
+        }
 
         for agency in [a, b] {
             let start = Clock.now()
-            let upload = try await UploadCommand.upload(
+            let upload = try await UploadSendCommand.upload(
                 "\(folder)/\(agency.name).bmt", project: project.id, party: agency.name,
-                connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"))
+                connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"),
+                receipts: Self.receipts(of: agency.name, in: folder))
             step(
                 "10. \(agency.name) uploads \(agency.name).bmt, streamed: accepted as \(upload.id), \(Format.count(upload.records)) records, \(Format.count(upload.bytes)) bytes in \(Format.decimal(Clock.now() - start, places: 2)) s, SHA-256 \(upload.sha256.prefix(16))… as sent, signed by its registered key"
                     .printable)
         }
 
-        let run = try await RunStartCommand.start(
-            ServiceAPI.RunRequest(watchlistUpload: nil, bulkUpload: nil), project: project.id,
-            connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(a.name).token")
+        let watchConnection = try ServiceConnection(server: server, tokenFile: "\(folder)/\(a.name).token")
+        let requested = try await RunStartCommand.start(
+            ServiceAPI.RunRequest(watchlistUpload: nil, bulkUpload: nil), project: project.id, waiting: false,
+            connection: watchConnection, receipts: Self.receipts(of: a.name, in: folder)
         ) { run in
             step(
-                "11. \(a.name) starts run \(run.id) of both current uploads; the matcher compares tokens only".printable
-            )
+                "11. \(a.name) requests run \(run.id) of both current uploads: \(run.status.rawValue), as the project's run policy says (\(ProjectSummary.runPolicy(project.runPolicy)))"
+                    .printable)
+        }
+        let approved = try await RunApproveCommand.approve(
+            requested.id, project: project.id,
+            connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(b.name).token"),
+            receipts: Self.receipts(of: b.name, in: folder))
+        step(
+            "    \(b.name) checks the run's uploads (its own \(approved.bulkUpload) among them) and approves it: \(approved.status.rawValue); the matcher compares tokens only"
+                .printable)
+        let run = try await watchConnection.withClient { client in
+            try await RunStartCommand.follow(approved, project: project.id, client: client)
         }
         guard run.status == .succeeded else {
             Console.error("blindmatch: error: \(RunSummary.failure(of: run))\n")
@@ -114,6 +134,13 @@ extension DemoCommand {
         return (project.id, run.id)
     }
 
+    /// Where an agency's commands keep their receipts in the demo: `<agency>.receipts/`.
+    static func receipts(of agency: String, in folder: String) -> ReceiptOptions {
+        var options = ReceiptOptions()
+        options.directory = "\(folder)/\(agency).receipts"
+        return options
+    }
+
     /// The counts a run reply carries, and `-` for those withheld: `2,000 × - records, 1,870 matches, …`.
     static func counts(_ summary: ServiceAPI.Run.SummaryPayload?) -> String {
         let count = RunListCommand.count
@@ -132,7 +159,8 @@ extension DemoCommand {
             let path = "\(folder)/\(agency.name).results.csv"
             let (rows, _) = try await ResultsCommand.fetch(
                 project: run.project, run: run.run, party: agency.name, into: path,
-                connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"))
+                connection: try ServiceConnection(server: server, tokenFile: "\(folder)/\(agency.name).token"),
+                receipts: Self.receipts(of: agency.name, in: folder))
             views[agency.name] = (rows, try CSVReader(path: path).header)
         }
         var byKeys = 0
@@ -178,5 +206,21 @@ extension DemoCommand {
         step(
             "14. The auditor exports the audit log (\(Format.count(exported.lines)) entries → audit.jsonl) and verifies it with matcher.pub, obtained out of band: the chain holds, \(result.checkpointCount) \(result.checkpointCount == 1 ? "checkpoint verifies" : "checkpoints verify"), every entry is signed"
         )
+        // Each agency checks the receipts its commands kept against the export: every action it took is in the log.
+        let entries = AuditReceipt.entries(jsonLines: try FileIO.readAll(log))
+        var held: [String] = []
+        for agency in [Self.watchlistAgency, Self.bulkAgency] {
+            let receipts = try ReceiptFile.all(in: Self.receipts(of: agency.name, in: folder).directory)
+            for (path, receipt) in receipts {
+                let problems = AuditReceipt.problems(of: receipt, in: entries)
+                guard problems.isEmpty else {
+                    throw AuditError(.invalidAuditLog, "\(path): \(problems.joined(separator: "; "))")
+                }
+            }
+            held.append("\(agency.name)'s \(receipts.count)")
+        }
+        step(
+            "    each agency checks the receipts its commands kept (\(held.joined(separator: ", "))) against audit.jsonl, as `audit verify --receipts` does: every upload, request, approval and results read it made is in the log, unchanged"
+                .printable)
     }
 }

@@ -25,12 +25,13 @@ extension Components {
         public struct _Error: Codable, Hashable, Sendable {
             /// Closed list, by status:
             /// 400 `malformedRequest`, `truncatedUpload`; 401 `unauthenticated`; 403 `forbiddenRole`,
-            /// `forbiddenProject`, `forbiddenParty`, `notGranted`; 404 `notFound`; 405 `methodNotAllowed`;
-            /// 406 `notAcceptable`; 409 `nameTaken`, `keyIdInUse`, `keyInUse`, `projectClosed`, `uploadMissing`,
-            /// `runNotFinished`, `runFinished`, `lastOperatorToken`, `partyNotRegistered`; 413 `payloadTooLarge`;
-            /// 415 `unsupportedMediaType`; 422 `invalidRequest`, `invalidPublicKey`, `incompatibleUploads` and the
-            /// upload refusals `tokenFile…` (one per check, in the order the checks run); 500 `internal`;
-            /// 503 `unavailable`.
+            /// `forbiddenProject`, `forbiddenParty`, `notGranted`, `tokenNotActivated`; 404 `notFound`; 405
+            /// `methodNotAllowed`; 406 `notAcceptable`; 409 `nameTaken`, `keyIdInUse`, `keyInUse`, `projectClosed`,
+            /// `uploadMissing`, `uploadWithdrawn`, `runNotFinished`, `runFinished`, `runNotAwaitingApproval`,
+            /// `lastOperatorToken`, `partyNotRegistered`, `tokenActive`; 413 `payloadTooLarge`; 415
+            /// `unsupportedMediaType`; 422 `invalidRequest`, `invalidPublicKey`, `incompatibleUploads`,
+            /// `activationRefused` and the upload refusals `tokenFile…` (one per check, in the order the checks run);
+            /// 429 `tooManyUploads`, `tooManyRuns`; 500 `internal`; 503 `unavailable`.
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/Error/code`.
@@ -42,6 +43,7 @@ extension Components {
                 case forbiddenProject = "forbiddenProject"
                 case forbiddenParty = "forbiddenParty"
                 case notGranted = "notGranted"
+                case tokenNotActivated = "tokenNotActivated"
                 case notFound = "notFound"
                 case methodNotAllowed = "methodNotAllowed"
                 case notAcceptable = "notAcceptable"
@@ -50,15 +52,19 @@ extension Components {
                 case keyInUse = "keyInUse"
                 case projectClosed = "projectClosed"
                 case uploadMissing = "uploadMissing"
+                case uploadWithdrawn = "uploadWithdrawn"
                 case runNotFinished = "runNotFinished"
                 case runFinished = "runFinished"
+                case runNotAwaitingApproval = "runNotAwaitingApproval"
                 case lastOperatorToken = "lastOperatorToken"
                 case partyNotRegistered = "partyNotRegistered"
+                case tokenActive = "tokenActive"
                 case payloadTooLarge = "payloadTooLarge"
                 case unsupportedMediaType = "unsupportedMediaType"
                 case invalidRequest = "invalidRequest"
                 case invalidPublicKey = "invalidPublicKey"
                 case incompatibleUploads = "incompatibleUploads"
+                case activationRefused = "activationRefused"
                 case tokenFileStructure = "tokenFileStructure"
                 case tokenFileDigest = "tokenFileDigest"
                 case tokenFileUnsigned = "tokenFileUnsigned"
@@ -72,21 +78,24 @@ extension Components {
                 case tokenFilePadding = "tokenFilePadding"
                 case tokenFilePresence = "tokenFilePresence"
                 case tokenFilePlaintext = "tokenFilePlaintext"
+                case tokenFileTooFewRecords = "tokenFileTooFewRecords"
                 case uploadTooSlow = "uploadTooSlow"
                 case tooManyUploads = "tooManyUploads"
                 case partyQuotaExceeded = "partyQuotaExceeded"
+                case tooManyRuns = "tooManyRuns"
                 case insufficientStorage = "insufficientStorage"
                 case _internal = "internal"
                 case unavailable = "unavailable"
             }
             /// Closed list, by status:
             /// 400 `malformedRequest`, `truncatedUpload`; 401 `unauthenticated`; 403 `forbiddenRole`,
-            /// `forbiddenProject`, `forbiddenParty`, `notGranted`; 404 `notFound`; 405 `methodNotAllowed`;
-            /// 406 `notAcceptable`; 409 `nameTaken`, `keyIdInUse`, `keyInUse`, `projectClosed`, `uploadMissing`,
-            /// `runNotFinished`, `runFinished`, `lastOperatorToken`, `partyNotRegistered`; 413 `payloadTooLarge`;
-            /// 415 `unsupportedMediaType`; 422 `invalidRequest`, `invalidPublicKey`, `incompatibleUploads` and the
-            /// upload refusals `tokenFile…` (one per check, in the order the checks run); 500 `internal`;
-            /// 503 `unavailable`.
+            /// `forbiddenProject`, `forbiddenParty`, `notGranted`, `tokenNotActivated`; 404 `notFound`; 405
+            /// `methodNotAllowed`; 406 `notAcceptable`; 409 `nameTaken`, `keyIdInUse`, `keyInUse`, `projectClosed`,
+            /// `uploadMissing`, `uploadWithdrawn`, `runNotFinished`, `runFinished`, `runNotAwaitingApproval`,
+            /// `lastOperatorToken`, `partyNotRegistered`, `tokenActive`; 413 `payloadTooLarge`; 415
+            /// `unsupportedMediaType`; 422 `invalidRequest`, `invalidPublicKey`, `incompatibleUploads`,
+            /// `activationRefused` and the upload refusals `tokenFile…` (one per check, in the order the checks run);
+            /// 429 `tooManyUploads`, `tooManyRuns`; 500 `internal`; 503 `unavailable`.
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/Error/code`.
@@ -489,6 +498,122 @@ extension Components {
             public var project: Components.Schemas.ProjectIdOrNull?
             /// - Remark: Generated from `#/components/schemas/Caller/party`.
             public var party: Components.Schemas.PartyNameOrNull?
+            /// When the token was activated; null for a party token not activated yet.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Caller/activatedAt`.
+            public var activatedAt: Components.Schemas.TimestampOrNull?
+            /// For a party token not activated yet, what it must sign (`POST /me/activate`); null otherwise.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Caller/activation`.
+            public struct ActivationPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Caller/activation/challenge`.
+                public var challenge: Swift.String
+                /// The fingerprint of the party's registered key, whose private key must sign.
+                ///
+                /// - Remark: Generated from `#/components/schemas/Caller/activation/key`.
+                public var key: Components.Schemas.Sha256Hex
+                /// Creates a new `ActivationPayload`.
+                ///
+                /// - Parameters:
+                ///   - challenge:
+                ///   - key: The fingerprint of the party's registered key, whose private key must sign.
+                public init(
+                    challenge: Swift.String,
+                    key: Components.Schemas.Sha256Hex
+                ) {
+                    self.challenge = challenge
+                    self.key = key
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case challenge
+                    case key
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.challenge = try container.decode(
+                        Swift.String.self,
+                        forKey: .challenge
+                    )
+                    self.key = try container.decode(
+                        Components.Schemas.Sha256Hex.self,
+                        forKey: .key
+                    )
+                    try decoder.ensureNoAdditionalProperties(knownKeys: [
+                        "challenge",
+                        "key"
+                    ])
+                }
+            }
+            /// For a party token not activated yet, what it must sign (`POST /me/activate`); null otherwise.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Caller/activation`.
+            public var activation: Components.Schemas.Caller.ActivationPayload?
+            /// For a party token, its party's registered key now and when and by whom it was registered (a rotation the party did not ask for shows here, and revoked the party's earlier tokens); null for other tokens.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Caller/partyKey`.
+            public struct PartyKeyPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Caller/partyKey/fingerprint`.
+                public var fingerprint: Components.Schemas.Sha256Hex
+                /// - Remark: Generated from `#/components/schemas/Caller/partyKey/registeredAt`.
+                public var registeredAt: Components.Schemas.Timestamp
+                /// - Remark: Generated from `#/components/schemas/Caller/partyKey/registeredBy`.
+                public var registeredBy: Components.Schemas.AuditActorName
+                /// - Remark: Generated from `#/components/schemas/Caller/partyKey/registeredByToken`.
+                public var registeredByToken: Components.Schemas.TokenIdOrNull?
+                /// Creates a new `PartyKeyPayload`.
+                ///
+                /// - Parameters:
+                ///   - fingerprint:
+                ///   - registeredAt:
+                ///   - registeredBy:
+                ///   - registeredByToken:
+                public init(
+                    fingerprint: Components.Schemas.Sha256Hex,
+                    registeredAt: Components.Schemas.Timestamp,
+                    registeredBy: Components.Schemas.AuditActorName,
+                    registeredByToken: Components.Schemas.TokenIdOrNull? = nil
+                ) {
+                    self.fingerprint = fingerprint
+                    self.registeredAt = registeredAt
+                    self.registeredBy = registeredBy
+                    self.registeredByToken = registeredByToken
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case fingerprint
+                    case registeredAt
+                    case registeredBy
+                    case registeredByToken
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.fingerprint = try container.decode(
+                        Components.Schemas.Sha256Hex.self,
+                        forKey: .fingerprint
+                    )
+                    self.registeredAt = try container.decode(
+                        Components.Schemas.Timestamp.self,
+                        forKey: .registeredAt
+                    )
+                    self.registeredBy = try container.decode(
+                        Components.Schemas.AuditActorName.self,
+                        forKey: .registeredBy
+                    )
+                    self.registeredByToken = try container.decodeIfPresent(
+                        Components.Schemas.TokenIdOrNull.self,
+                        forKey: .registeredByToken
+                    )
+                    try decoder.ensureNoAdditionalProperties(knownKeys: [
+                        "fingerprint",
+                        "registeredAt",
+                        "registeredBy",
+                        "registeredByToken"
+                    ])
+                }
+            }
+            /// For a party token, its party's registered key now and when and by whom it was registered (a rotation the party did not ask for shows here, and revoked the party's earlier tokens); null for other tokens.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Caller/partyKey`.
+            public var partyKey: Components.Schemas.Caller.PartyKeyPayload?
             /// Creates a new `Caller`.
             ///
             /// - Parameters:
@@ -497,18 +622,27 @@ extension Components {
             ///   - name:
             ///   - project:
             ///   - party:
+            ///   - activatedAt: When the token was activated; null for a party token not activated yet.
+            ///   - activation: For a party token not activated yet, what it must sign (`POST /me/activate`); null otherwise.
+            ///   - partyKey: For a party token, its party's registered key now and when and by whom it was registered (a rotation the party did not ask for shows here, and revoked the party's earlier tokens); null for other tokens.
             public init(
                 tokenId: Components.Schemas.TokenId,
                 role: Components.Schemas.Role,
                 name: Components.Schemas.ActorName,
                 project: Components.Schemas.ProjectIdOrNull? = nil,
-                party: Components.Schemas.PartyNameOrNull? = nil
+                party: Components.Schemas.PartyNameOrNull? = nil,
+                activatedAt: Components.Schemas.TimestampOrNull? = nil,
+                activation: Components.Schemas.Caller.ActivationPayload? = nil,
+                partyKey: Components.Schemas.Caller.PartyKeyPayload? = nil
             ) {
                 self.tokenId = tokenId
                 self.role = role
                 self.name = name
                 self.project = project
                 self.party = party
+                self.activatedAt = activatedAt
+                self.activation = activation
+                self.partyKey = partyKey
             }
             public enum CodingKeys: String, CodingKey {
                 case tokenId
@@ -516,6 +650,9 @@ extension Components {
                 case name
                 case project
                 case party
+                case activatedAt
+                case activation
+                case partyKey
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -539,15 +676,65 @@ extension Components {
                     Components.Schemas.PartyNameOrNull.self,
                     forKey: .party
                 )
+                self.activatedAt = try container.decodeIfPresent(
+                    Components.Schemas.TimestampOrNull.self,
+                    forKey: .activatedAt
+                )
+                self.activation = try container.decodeIfPresent(
+                    Components.Schemas.Caller.ActivationPayload.self,
+                    forKey: .activation
+                )
+                self.partyKey = try container.decodeIfPresent(
+                    Components.Schemas.Caller.PartyKeyPayload.self,
+                    forKey: .partyKey
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "tokenId",
                     "role",
                     "name",
                     "project",
-                    "party"
+                    "party",
+                    "activatedAt",
+                    "activation",
+                    "partyKey"
                 ])
             }
         }
+        /// - Remark: Generated from `#/components/schemas/ActivationRequest`.
+        public struct ActivationRequest: Codable, Hashable, Sendable {
+            /// Base64 of the Ed25519 signature, by the party's registered key, over the activation message (Protocol/service.md, "Party tokens are bound to the party's key").
+            ///
+            /// - Remark: Generated from `#/components/schemas/ActivationRequest/signature`.
+            public var signature: Swift.String
+            /// Creates a new `ActivationRequest`.
+            ///
+            /// - Parameters:
+            ///   - signature: Base64 of the Ed25519 signature, by the party's registered key, over the activation message (Protocol/service.md, "Party tokens are bound to the party's key").
+            public init(signature: Swift.String) {
+                self.signature = signature
+            }
+            public enum CodingKeys: String, CodingKey {
+                case signature
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.signature = try container.decode(
+                    Swift.String.self,
+                    forKey: .signature
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "signature"
+                ])
+            }
+        }
+        /// An audit actor (SPEC §10.2) that can register a key or request a run.
+        ///
+        /// - Remark: Generated from `#/components/schemas/AuditActorName`.
+        public typealias AuditActorName = Swift.String
+        /// A `TokenId`, or null (the service's own action, or one from before tokens were recorded).
+        ///
+        /// - Remark: Generated from `#/components/schemas/TokenIdOrNull`.
+        public typealias TokenIdOrNull = Swift.String
         /// - Remark: Generated from `#/components/schemas/ProjectId`.
         public typealias ProjectId = Swift.String
         /// A `ProjectId`, or null (written out rather than as a oneOf of the reference and null, which the type generator drops; see docs/architecture.md).
@@ -781,6 +968,10 @@ extension Components {
             public var expiresAt: Components.Schemas.TimestampOrNull?
             /// - Remark: Generated from `#/components/schemas/TokenInfo/revokedAt`.
             public var revokedAt: Components.Schemas.TimestampOrNull?
+            /// Null for a party token its party has not activated yet; `issuedAt` for staff tokens.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TokenInfo/activatedAt`.
+            public var activatedAt: Components.Schemas.TimestampOrNull?
             /// Creates a new `TokenInfo`.
             ///
             /// - Parameters:
@@ -792,6 +983,7 @@ extension Components {
             ///   - issuedAt:
             ///   - expiresAt:
             ///   - revokedAt:
+            ///   - activatedAt: Null for a party token its party has not activated yet; `issuedAt` for staff tokens.
             public init(
                 id: Components.Schemas.TokenId,
                 role: Components.Schemas.Role,
@@ -800,7 +992,8 @@ extension Components {
                 party: Components.Schemas.PartyNameOrNull? = nil,
                 issuedAt: Components.Schemas.Timestamp,
                 expiresAt: Components.Schemas.TimestampOrNull? = nil,
-                revokedAt: Components.Schemas.TimestampOrNull? = nil
+                revokedAt: Components.Schemas.TimestampOrNull? = nil,
+                activatedAt: Components.Schemas.TimestampOrNull? = nil
             ) {
                 self.id = id
                 self.role = role
@@ -810,6 +1003,7 @@ extension Components {
                 self.issuedAt = issuedAt
                 self.expiresAt = expiresAt
                 self.revokedAt = revokedAt
+                self.activatedAt = activatedAt
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -820,6 +1014,7 @@ extension Components {
                 case issuedAt
                 case expiresAt
                 case revokedAt
+                case activatedAt
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -855,6 +1050,10 @@ extension Components {
                     Components.Schemas.TimestampOrNull.self,
                     forKey: .revokedAt
                 )
+                self.activatedAt = try container.decodeIfPresent(
+                    Components.Schemas.TimestampOrNull.self,
+                    forKey: .activatedAt
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "id",
                     "role",
@@ -863,7 +1062,8 @@ extension Components {
                     "party",
                     "issuedAt",
                     "expiresAt",
-                    "revokedAt"
+                    "revokedAt",
+                    "activatedAt"
                 ])
             }
         }
@@ -1188,6 +1388,10 @@ extension Components {
             public var publicKey: Components.Schemas.PublicKey
             /// - Remark: Generated from `#/components/schemas/Party/registeredAt`.
             public var registeredAt: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/Party/registeredBy`.
+            public var registeredBy: Components.Schemas.AuditActorName
+            /// - Remark: Generated from `#/components/schemas/Party/registeredByToken`.
+            public var registeredByToken: Components.Schemas.TokenIdOrNull?
             /// Creates a new `Party`.
             ///
             /// - Parameters:
@@ -1195,22 +1399,30 @@ extension Components {
             ///   - role:
             ///   - publicKey:
             ///   - registeredAt:
+            ///   - registeredBy:
+            ///   - registeredByToken:
             public init(
                 name: Components.Schemas.PartyName,
                 role: Components.Schemas.PartyRole,
                 publicKey: Components.Schemas.PublicKey,
-                registeredAt: Components.Schemas.Timestamp
+                registeredAt: Components.Schemas.Timestamp,
+                registeredBy: Components.Schemas.AuditActorName,
+                registeredByToken: Components.Schemas.TokenIdOrNull? = nil
             ) {
                 self.name = name
                 self.role = role
                 self.publicKey = publicKey
                 self.registeredAt = registeredAt
+                self.registeredBy = registeredBy
+                self.registeredByToken = registeredByToken
             }
             public enum CodingKeys: String, CodingKey {
                 case name
                 case role
                 case publicKey
                 case registeredAt
+                case registeredBy
+                case registeredByToken
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -1230,11 +1442,21 @@ extension Components {
                     Components.Schemas.Timestamp.self,
                     forKey: .registeredAt
                 )
+                self.registeredBy = try container.decode(
+                    Components.Schemas.AuditActorName.self,
+                    forKey: .registeredBy
+                )
+                self.registeredByToken = try container.decodeIfPresent(
+                    Components.Schemas.TokenIdOrNull.self,
+                    forKey: .registeredByToken
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "name",
                     "role",
                     "publicKey",
-                    "registeredAt"
+                    "registeredAt",
+                    "registeredBy",
+                    "registeredByToken"
                 ])
             }
         }
@@ -1636,6 +1858,8 @@ extension Components {
             public var matching: Components.Schemas.MatchingSettings
             /// - Remark: Generated from `#/components/schemas/ProjectRequest/disclosure`.
             public var disclosure: Components.Schemas.DisclosurePolicy
+            /// - Remark: Generated from `#/components/schemas/ProjectRequest/runPolicy`.
+            public var runPolicy: Components.Schemas.RunPolicy?
             /// Creates a new `ProjectRequest`.
             ///
             /// - Parameters:
@@ -1648,6 +1872,7 @@ extension Components {
             ///   - parties: Exactly one `watchlist` and one `bulk` party, with different names and different keys.
             ///   - matching:
             ///   - disclosure:
+            ///   - runPolicy:
             public init(
                 name: Components.Schemas.Text,
                 purpose: Components.Schemas.Text,
@@ -1657,7 +1882,8 @@ extension Components {
                 keyId: Components.Schemas.KeyId,
                 parties: [Components.Schemas.PartyRequest],
                 matching: Components.Schemas.MatchingSettings,
-                disclosure: Components.Schemas.DisclosurePolicy
+                disclosure: Components.Schemas.DisclosurePolicy,
+                runPolicy: Components.Schemas.RunPolicy? = nil
             ) {
                 self.name = name
                 self.purpose = purpose
@@ -1668,6 +1894,7 @@ extension Components {
                 self.parties = parties
                 self.matching = matching
                 self.disclosure = disclosure
+                self.runPolicy = runPolicy
             }
             public enum CodingKeys: String, CodingKey {
                 case name
@@ -1679,6 +1906,7 @@ extension Components {
                 case parties
                 case matching
                 case disclosure
+                case runPolicy
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -1718,6 +1946,10 @@ extension Components {
                     Components.Schemas.DisclosurePolicy.self,
                     forKey: .disclosure
                 )
+                self.runPolicy = try container.decodeIfPresent(
+                    Components.Schemas.RunPolicy.self,
+                    forKey: .runPolicy
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "name",
                     "purpose",
@@ -1727,7 +1959,218 @@ extension Components {
                     "keyId",
                     "parties",
                     "matching",
-                    "disclosure"
+                    "disclosure",
+                    "runPolicy"
+                ])
+            }
+        }
+        /// Who may request a run, who must approve it, and the bounds on probing (Protocol/service.md, "Consent to
+        /// run"). Recorded at creation and immutable. Every member may be left out of a request; the defaults: the
+        /// watch-list party requests, the bulk party approves, uploads of at least 100 watch-list and 1,000 bulk
+        /// records, at most 10 runs requested a day.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/RunPolicy`.
+        public struct RunPolicy: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RunPolicy/requesters`.
+            public var requesters: [Components.Schemas.PartyRole]?
+            /// Each role named must approve a run before it is queued; empty for none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RunPolicy/approvers`.
+            public var approvers: [Components.Schemas.PartyRole]?
+            /// The smallest upload accepted from each side, in records (smaller ones are 422 `tokenFileTooFewRecords`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RunPolicy/minimumRecords`.
+            public struct MinimumRecordsPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RunPolicy/minimumRecords/watchlist`.
+                public var watchlist: Swift.Int?
+                /// - Remark: Generated from `#/components/schemas/RunPolicy/minimumRecords/bulk`.
+                public var bulk: Swift.Int?
+                /// Creates a new `MinimumRecordsPayload`.
+                ///
+                /// - Parameters:
+                ///   - watchlist:
+                ///   - bulk:
+                public init(
+                    watchlist: Swift.Int? = nil,
+                    bulk: Swift.Int? = nil
+                ) {
+                    self.watchlist = watchlist
+                    self.bulk = bulk
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case watchlist
+                    case bulk
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.watchlist = try container.decodeIfPresent(
+                        Swift.Int.self,
+                        forKey: .watchlist
+                    )
+                    self.bulk = try container.decodeIfPresent(
+                        Swift.Int.self,
+                        forKey: .bulk
+                    )
+                    try decoder.ensureNoAdditionalProperties(knownKeys: [
+                        "watchlist",
+                        "bulk"
+                    ])
+                }
+            }
+            /// The smallest upload accepted from each side, in records (smaller ones are 422 `tokenFileTooFewRecords`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RunPolicy/minimumRecords`.
+            public var minimumRecords: Components.Schemas.RunPolicy.MinimumRecordsPayload?
+            /// Runs requested in any 24 hours.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RunPolicy/runsPerDay`.
+            public var runsPerDay: Swift.Int?
+            /// Creates a new `RunPolicy`.
+            ///
+            /// - Parameters:
+            ///   - requesters:
+            ///   - approvers: Each role named must approve a run before it is queued; empty for none.
+            ///   - minimumRecords: The smallest upload accepted from each side, in records (smaller ones are 422 `tokenFileTooFewRecords`).
+            ///   - runsPerDay: Runs requested in any 24 hours.
+            public init(
+                requesters: [Components.Schemas.PartyRole]? = nil,
+                approvers: [Components.Schemas.PartyRole]? = nil,
+                minimumRecords: Components.Schemas.RunPolicy.MinimumRecordsPayload? = nil,
+                runsPerDay: Swift.Int? = nil
+            ) {
+                self.requesters = requesters
+                self.approvers = approvers
+                self.minimumRecords = minimumRecords
+                self.runsPerDay = runsPerDay
+            }
+            public enum CodingKeys: String, CodingKey {
+                case requesters
+                case approvers
+                case minimumRecords
+                case runsPerDay
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.requesters = try container.decodeIfPresent(
+                    [Components.Schemas.PartyRole].self,
+                    forKey: .requesters
+                )
+                self.approvers = try container.decodeIfPresent(
+                    [Components.Schemas.PartyRole].self,
+                    forKey: .approvers
+                )
+                self.minimumRecords = try container.decodeIfPresent(
+                    Components.Schemas.RunPolicy.MinimumRecordsPayload.self,
+                    forKey: .minimumRecords
+                )
+                self.runsPerDay = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .runsPerDay
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "requesters",
+                    "approvers",
+                    "minimumRecords",
+                    "runsPerDay"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RunPolicyResolved`.
+        public struct RunPolicyResolved: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RunPolicyResolved/requesters`.
+            public var requesters: [Components.Schemas.PartyRole]
+            /// - Remark: Generated from `#/components/schemas/RunPolicyResolved/approvers`.
+            public var approvers: [Components.Schemas.PartyRole]
+            /// - Remark: Generated from `#/components/schemas/RunPolicyResolved/minimumRecords`.
+            public struct MinimumRecordsPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RunPolicyResolved/minimumRecords/watchlist`.
+                public var watchlist: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RunPolicyResolved/minimumRecords/bulk`.
+                public var bulk: Swift.Int
+                /// Creates a new `MinimumRecordsPayload`.
+                ///
+                /// - Parameters:
+                ///   - watchlist:
+                ///   - bulk:
+                public init(
+                    watchlist: Swift.Int,
+                    bulk: Swift.Int
+                ) {
+                    self.watchlist = watchlist
+                    self.bulk = bulk
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case watchlist
+                    case bulk
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.watchlist = try container.decode(
+                        Swift.Int.self,
+                        forKey: .watchlist
+                    )
+                    self.bulk = try container.decode(
+                        Swift.Int.self,
+                        forKey: .bulk
+                    )
+                    try decoder.ensureNoAdditionalProperties(knownKeys: [
+                        "watchlist",
+                        "bulk"
+                    ])
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RunPolicyResolved/minimumRecords`.
+            public var minimumRecords: Components.Schemas.RunPolicyResolved.MinimumRecordsPayload
+            /// - Remark: Generated from `#/components/schemas/RunPolicyResolved/runsPerDay`.
+            public var runsPerDay: Swift.Int
+            /// Creates a new `RunPolicyResolved`.
+            ///
+            /// - Parameters:
+            ///   - requesters:
+            ///   - approvers:
+            ///   - minimumRecords:
+            ///   - runsPerDay:
+            public init(
+                requesters: [Components.Schemas.PartyRole],
+                approvers: [Components.Schemas.PartyRole],
+                minimumRecords: Components.Schemas.RunPolicyResolved.MinimumRecordsPayload,
+                runsPerDay: Swift.Int
+            ) {
+                self.requesters = requesters
+                self.approvers = approvers
+                self.minimumRecords = minimumRecords
+                self.runsPerDay = runsPerDay
+            }
+            public enum CodingKeys: String, CodingKey {
+                case requesters
+                case approvers
+                case minimumRecords
+                case runsPerDay
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.requesters = try container.decode(
+                    [Components.Schemas.PartyRole].self,
+                    forKey: .requesters
+                )
+                self.approvers = try container.decode(
+                    [Components.Schemas.PartyRole].self,
+                    forKey: .approvers
+                )
+                self.minimumRecords = try container.decode(
+                    Components.Schemas.RunPolicyResolved.MinimumRecordsPayload.self,
+                    forKey: .minimumRecords
+                )
+                self.runsPerDay = try container.decode(
+                    Swift.Int.self,
+                    forKey: .runsPerDay
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "requesters",
+                    "approvers",
+                    "minimumRecords",
+                    "runsPerDay"
                 ])
             }
         }
@@ -1796,6 +2239,8 @@ extension Components {
             }
             /// - Remark: Generated from `#/components/schemas/Project/disclosure`.
             public var disclosure: Components.Schemas.Project.DisclosurePayload
+            /// - Remark: Generated from `#/components/schemas/Project/runPolicy`.
+            public var runPolicy: Components.Schemas.RunPolicyResolved
             /// - Remark: Generated from `#/components/schemas/Project/status`.
             public var status: Components.Schemas.ProjectStatus
             /// - Remark: Generated from `#/components/schemas/Project/createdAt`.
@@ -1817,6 +2262,7 @@ extension Components {
             ///   - parties:
             ///   - matching:
             ///   - disclosure:
+            ///   - runPolicy:
             ///   - status:
             ///   - createdAt:
             ///   - closedAt:
@@ -1832,6 +2278,7 @@ extension Components {
                 parties: [Components.Schemas.Party],
                 matching: Components.Schemas.MatchingSettingsResolved,
                 disclosure: Components.Schemas.Project.DisclosurePayload,
+                runPolicy: Components.Schemas.RunPolicyResolved,
                 status: Components.Schemas.ProjectStatus,
                 createdAt: Components.Schemas.Timestamp,
                 closedAt: Components.Schemas.TimestampOrNull? = nil,
@@ -1847,6 +2294,7 @@ extension Components {
                 self.parties = parties
                 self.matching = matching
                 self.disclosure = disclosure
+                self.runPolicy = runPolicy
                 self.status = status
                 self.createdAt = createdAt
                 self.closedAt = closedAt
@@ -1863,6 +2311,7 @@ extension Components {
                 case parties
                 case matching
                 case disclosure
+                case runPolicy
                 case status
                 case createdAt
                 case closedAt
@@ -1910,6 +2359,10 @@ extension Components {
                     Components.Schemas.Project.DisclosurePayload.self,
                     forKey: .disclosure
                 )
+                self.runPolicy = try container.decode(
+                    Components.Schemas.RunPolicyResolved.self,
+                    forKey: .runPolicy
+                )
                 self.status = try container.decode(
                     Components.Schemas.ProjectStatus.self,
                     forKey: .status
@@ -1937,6 +2390,7 @@ extension Components {
                     "parties",
                     "matching",
                     "disclosure",
+                    "runPolicy",
                     "status",
                     "createdAt",
                     "closedAt",
@@ -2043,10 +2497,14 @@ extension Components {
             public var fileCreatedAt: Components.Schemas.Timestamp
             /// - Remark: Generated from `#/components/schemas/Upload/receivedAt`.
             public var receivedAt: Components.Schemas.Timestamp
-            /// Whether this is the party's latest accepted upload (a run's default).
+            /// Whether this is the party's current upload: its latest accepted upload, unless withdrawn (the upload a run uses for this side unless the requesting party names another of its own).
             ///
             /// - Remark: Generated from `#/components/schemas/Upload/current`.
             public var current: Swift.Bool
+            /// When the party withdrew it (no run uses it after that); null otherwise.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Upload/withdrawnAt`.
+            public var withdrawnAt: Components.Schemas.TimestampOrNull?
             /// Creates a new `Upload`.
             ///
             /// - Parameters:
@@ -2063,7 +2521,8 @@ extension Components {
             ///   - matchKeys:
             ///   - fileCreatedAt:
             ///   - receivedAt:
-            ///   - current: Whether this is the party's latest accepted upload (a run's default).
+            ///   - current: Whether this is the party's current upload: its latest accepted upload, unless withdrawn (the upload a run uses for this side unless the requesting party names another of its own).
+            ///   - withdrawnAt: When the party withdrew it (no run uses it after that); null otherwise.
             public init(
                 id: Components.Schemas.UploadId,
                 project: Components.Schemas.ProjectId,
@@ -2078,7 +2537,8 @@ extension Components {
                 matchKeys: [Swift.String],
                 fileCreatedAt: Components.Schemas.Timestamp,
                 receivedAt: Components.Schemas.Timestamp,
-                current: Swift.Bool
+                current: Swift.Bool,
+                withdrawnAt: Components.Schemas.TimestampOrNull? = nil
             ) {
                 self.id = id
                 self.project = project
@@ -2094,6 +2554,7 @@ extension Components {
                 self.fileCreatedAt = fileCreatedAt
                 self.receivedAt = receivedAt
                 self.current = current
+                self.withdrawnAt = withdrawnAt
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -2110,6 +2571,7 @@ extension Components {
                 case fileCreatedAt
                 case receivedAt
                 case current
+                case withdrawnAt
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -2169,6 +2631,10 @@ extension Components {
                     Swift.Bool.self,
                     forKey: .current
                 )
+                self.withdrawnAt = try container.decodeIfPresent(
+                    Components.Schemas.TimestampOrNull.self,
+                    forKey: .withdrawnAt
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "id",
                     "project",
@@ -2183,7 +2649,8 @@ extension Components {
                     "matchKeys",
                     "fileCreatedAt",
                     "receivedAt",
-                    "current"
+                    "current",
+                    "withdrawnAt"
                 ])
             }
         }
@@ -2225,7 +2692,7 @@ extension Components {
                 ])
             }
         }
-        /// Both optional; an absent member means that party's current upload.
+        /// Both optional; an absent member means that party's current upload. The requesting party may name only its own side's upload.
         ///
         /// - Remark: Generated from `#/components/schemas/RunRequest`.
         public struct RunRequest: Codable, Hashable, Sendable {
@@ -2275,7 +2742,7 @@ extension Components {
             case writing = "writing"
             case done = "done"
         }
-        /// Why a run failed (`Run.failure.code`). `timeLimitExceeded`, `comparisonLimitExceeded` and `resourceExhausted` (memory) are the run's budgets (`serve --run-time-limit`, `--run-comparison-limit`, `--run-memory-limit`); `cancelled` an operator's cancel. None of these is started again.
+        /// Why a run failed (`Run.failure.code`). `timeLimitExceeded`, `comparisonLimitExceeded` and `resourceExhausted` (memory) are the run's budgets (`serve --run-time-limit`, `--run-comparison-limit`, `--run-memory-limit`); `cancelled` a cancel (by the operator or a party, or an approver declining); `uploadWithdrawn` a party withdrawing one of the run's uploads. None of these is started again.
         ///
         /// - Remark: Generated from `#/components/schemas/RunFailureCode`.
         @frozen public enum RunFailureCode: String, Codable, Hashable, Sendable, CaseIterable {
@@ -2283,6 +2750,7 @@ extension Components {
             case vetoKeyUnknown = "vetoKeyUnknown"
             case uploadMissing = "uploadMissing"
             case uploadCorrupted = "uploadCorrupted"
+            case uploadWithdrawn = "uploadWithdrawn"
             case projectClosed = "projectClosed"
             case resourceExhausted = "resourceExhausted"
             case restartLimitReached = "restartLimitReached"
@@ -2291,8 +2759,11 @@ extension Components {
             case cancelled = "cancelled"
             case _internal = "internal"
         }
+        /// `awaitingApproval` until every party the project's `runPolicy.approvers` names has approved; then `queued` for the matcher.
+        ///
         /// - Remark: Generated from `#/components/schemas/RunStatus`.
         @frozen public enum RunStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case awaitingApproval = "awaitingApproval"
             case queued = "queued"
             case running = "running"
             case succeeded = "succeeded"
@@ -2490,10 +2961,69 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Run/failure`.
             public var failure: Components.Schemas.Run.FailurePayload?
-            /// The audit actor that queued it.
+            /// The audit actor that requested it.
             ///
             /// - Remark: Generated from `#/components/schemas/Run/requestedBy`.
             public var requestedBy: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Run/ApprovalsPayload`.
+            public struct ApprovalsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Run/ApprovalsPayload/party`.
+                public var party: Components.Schemas.PartyName
+                /// - Remark: Generated from `#/components/schemas/Run/ApprovalsPayload/role`.
+                public var role: Components.Schemas.PartyRole
+                /// - Remark: Generated from `#/components/schemas/Run/ApprovalsPayload/approvedAt`.
+                public var approvedAt: Components.Schemas.Timestamp
+                /// Creates a new `ApprovalsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - party:
+                ///   - role:
+                ///   - approvedAt:
+                public init(
+                    party: Components.Schemas.PartyName,
+                    role: Components.Schemas.PartyRole,
+                    approvedAt: Components.Schemas.Timestamp
+                ) {
+                    self.party = party
+                    self.role = role
+                    self.approvedAt = approvedAt
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case party
+                    case role
+                    case approvedAt
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.party = try container.decode(
+                        Components.Schemas.PartyName.self,
+                        forKey: .party
+                    )
+                    self.role = try container.decode(
+                        Components.Schemas.PartyRole.self,
+                        forKey: .role
+                    )
+                    self.approvedAt = try container.decode(
+                        Components.Schemas.Timestamp.self,
+                        forKey: .approvedAt
+                    )
+                    try decoder.ensureNoAdditionalProperties(knownKeys: [
+                        "party",
+                        "role",
+                        "approvedAt"
+                    ])
+                }
+            }
+            /// The approvals given so far, in order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Run/approvals`.
+            public typealias ApprovalsPayload = [Components.Schemas.Run.ApprovalsPayloadPayload]
+            /// The approvals given so far, in order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Run/approvals`.
+            public var approvals: Components.Schemas.Run.ApprovalsPayload
+            /// When it was requested.
+            ///
             /// - Remark: Generated from `#/components/schemas/Run/queuedAt`.
             public var queuedAt: Components.Schemas.Timestamp
             /// - Remark: Generated from `#/components/schemas/Run/startedAt`.
@@ -2513,8 +3043,9 @@ extension Components {
             ///   - progress:
             ///   - summary: Counts, once succeeded; null before. A count the caller's grant does not include is null (service.md, "What each reply discloses"): a party reads its own record count and the match and possible counts of its own view, for the statuses its grant names; the operator and auditors read every count.
             ///   - failure: Why the run failed; null otherwise. The message names the rule, never data.
-            ///   - requestedBy: The audit actor that queued it.
-            ///   - queuedAt:
+            ///   - requestedBy: The audit actor that requested it.
+            ///   - approvals: The approvals given so far, in order.
+            ///   - queuedAt: When it was requested.
             ///   - startedAt:
             ///   - finishedAt:
             public init(
@@ -2529,6 +3060,7 @@ extension Components {
                 summary: Components.Schemas.Run.SummaryPayload? = nil,
                 failure: Components.Schemas.Run.FailurePayload? = nil,
                 requestedBy: Swift.String,
+                approvals: Components.Schemas.Run.ApprovalsPayload,
                 queuedAt: Components.Schemas.Timestamp,
                 startedAt: Components.Schemas.TimestampOrNull? = nil,
                 finishedAt: Components.Schemas.TimestampOrNull? = nil
@@ -2544,6 +3076,7 @@ extension Components {
                 self.summary = summary
                 self.failure = failure
                 self.requestedBy = requestedBy
+                self.approvals = approvals
                 self.queuedAt = queuedAt
                 self.startedAt = startedAt
                 self.finishedAt = finishedAt
@@ -2560,6 +3093,7 @@ extension Components {
                 case summary
                 case failure
                 case requestedBy
+                case approvals
                 case queuedAt
                 case startedAt
                 case finishedAt
@@ -2610,6 +3144,10 @@ extension Components {
                     Swift.String.self,
                     forKey: .requestedBy
                 )
+                self.approvals = try container.decode(
+                    Components.Schemas.Run.ApprovalsPayload.self,
+                    forKey: .approvals
+                )
                 self.queuedAt = try container.decode(
                     Components.Schemas.Timestamp.self,
                     forKey: .queuedAt
@@ -2634,6 +3172,7 @@ extension Components {
                     "summary",
                     "failure",
                     "requestedBy",
+                    "approvals",
                     "queuedAt",
                     "startedAt",
                     "finishedAt"
@@ -2952,10 +3491,13 @@ extension Components {
                 case project_closed = "project.closed"
                 case party_registered = "party.registered"
                 case token_issued = "token.issued"
+                case token_activated = "token.activated"
                 case token_revoked = "token.revoked"
                 case upload_accepted = "upload.accepted"
                 case upload_refused = "upload.refused"
+                case upload_withdrawn = "upload.withdrawn"
                 case run_queued = "run.queued"
+                case run_approved = "run.approved"
                 case run_started = "run.started"
                 case run_succeeded = "run.succeeded"
                 case run_failed = "run.failed"

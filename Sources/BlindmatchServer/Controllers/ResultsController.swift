@@ -56,7 +56,10 @@ struct ResultsController<Store: LinkageStore>: Sendable {
                 }
                 text.append(0x0A)
             }
-            var headers: HTTPFields = [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"]
+            var headers: HTTPFields = [
+                .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+                .blindmatchReceipt: page.receipt.header,
+            ]
             if let next, let link = HTTPField.Name("Link") {
                 headers[link] =
                     "</projects/\(project.id)/runs/\(run.id)/results/\(party.name)?cursor=\(next)&limit=\(limit)>; rel=\"next\""
@@ -69,7 +72,7 @@ struct ResultsController<Store: LinkageStore>: Sendable {
                 run: run.id, party: party.name, role: party.role, counterpartParty: counterpart, fields: grant.fields,
                 scoreDecimals: decimals, totalRows: page.total,
                 items: page.rows.map { Self.item($0, fields: grant.fields, decimals: decimals) }, nextCursor: next),
-            headers: [.cacheControl: "no-store"])
+            headers: [.cacheControl: "no-store", .blindmatchReceipt: page.receipt.header])
     }
 
     /// A `ResultRow` with exactly the granted fields (the others are left out, as the contract asks).

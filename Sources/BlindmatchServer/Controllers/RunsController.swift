@@ -9,40 +9,94 @@ struct RunsController<Store: LinkageStore>: Sendable {
     let board: RunBoard
 
     func register(in routes: inout RouteRegistry<Store>) {
-        routes.add(.post, "/projects/{projectId}/runs", roles: [.operator, .party], create)
+        routes.add(.post, "/projects/{projectId}/runs", roles: [.party], create)
         routes.add(.get, "/projects/{projectId}/runs", roles: [.operator, .auditor, .party], list)
         routes.add(.get, "/projects/{projectId}/runs/{runId}", roles: [.operator, .auditor, .party], get)
         routes.add(.get, "/projects/{projectId}/runs/{runId}/report", roles: [.operator, .auditor], report)
-        routes.add(.post, "/projects/{projectId}/runs/{runId}/cancel", roles: [.operator], cancel)
+        routes.add(.post, "/projects/{projectId}/runs/{runId}/approve", roles: [.party], approve)
+        routes.add(.post, "/projects/{projectId}/runs/{runId}/cancel", roles: [.operator, .party], cancel)
     }
 
-    /// `POST /projects/{projectId}/runs/{runId}/cancel`: fails a queued or running run and stops its computation.
+    /// `POST /projects/{projectId}/runs/{runId}/cancel`: fails a run that has not finished and stops its computation.
+    /// The operator, the party that requested it, or a party whose approval it awaits (declining it).
     @Sendable func cancel(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let token = try context.token
-        let run = try await store.run(in: context, of: try await store.project(in: context))
+        let project = try await store.project(in: context)
+        let run = try await store.run(in: context, of: project)
+        if token.role == .party {
+            let party = try requireParty(token, of: project)
+            let requested = run.requestedBy == token.actor.text
+            let declining =
+                run.status == .awaitingApproval && project.runPolicy.approvers.contains(party.role)
+                && !run.approvals.contains { $0.role == party.role }
+            guard requested || declining else {
+                throw APIError.forbidden(
+                    .forbiddenParty,
+                    "a party cancels only a run it requested, or declines one awaiting its approval")
+            }
+        }
         let cancelled = try await store.cancelRun(run, by: token.acting)
         await board.cancel(run: run.id)
-        return try JSONResponse.make(cancelled.wire(for: .staff))
+        return try JSONResponse.make(
+            cancelled.wire(for: try await viewer(of: cancelled, token: token, project: project)))
     }
 
-    /// `POST /projects/{projectId}/runs`: on the named uploads, or each side's current one.
+    /// `POST /projects/{projectId}/runs`: a party the run policy names as a requester, on its named upload or its
+    /// current one, against the other side's current upload.
     @Sendable func create(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let token = try context.token
         let project = try await store.project(in: context)
-        var named: [PartyRole: String] = [:]
+        let party = try requireParty(token, of: project)
+        guard project.runPolicy.requesters.contains(party.role) else {
+            throw APIError.forbidden(
+                .forbiddenParty,
+                "this project's run policy lets only the \(project.runPolicy.requesters.map(\.rawValue).joined(separator: " and ")) party request runs"
+            )
+        }
+        var named: String?
         if let body = try await request.contractBody(Components.Schemas.RunRequest.self, optional: true) {
             for (side, id) in [(PartyRole.watchlist, body.watchlistUpload), (.bulk, body.bulkUpload)] {
-                named[side] = try id.map {
-                    try Rule.check($0, "\(side.rawValue)Upload", must: "an upload id") { Patterns.isID($0, kind: "u") }
+                guard let id else { continue }
+                let member = "\(side.rawValue)Upload"
+                _ = try Rule.check(id, member, must: "an upload id") { Patterns.isID($0, kind: "u") }
+                guard side == party.role else {
+                    throw APIError.invalid(
+                        "\(member): a party names only its own upload; the other side's is always its current one")
                 }
+                named = id
             }
         }
-        let run = try await store.queueRun(
-            project: project, uploads: named, id: try Identifier.make("r"), by: token.acting)
+        let (run, receipt) = try await store.queueRun(
+            project: project, requester: party, upload: named, id: try Identifier.make("r"), by: token.acting)
         await board.wake()
         return try JSONResponse.make(
             run.wire(for: try await viewer(of: run, token: token, project: project)), status: .accepted,
-            headers: [.location: "/projects/\(project.id)/runs/\(run.id)"])
+            headers: [.location: "/projects/\(project.id)/runs/\(run.id)", .blindmatchReceipt: receipt.header])
+    }
+
+    /// `POST /projects/{projectId}/runs/{runId}/approve`: a party the run policy names as an approver.
+    @Sendable func approve(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let token = try context.token
+        let project = try await store.project(in: context)
+        let party = try requireParty(token, of: project)
+        guard project.runPolicy.approvers.contains(party.role) else {
+            throw APIError.forbidden(
+                .forbiddenParty, "this project's run policy does not ask this party to approve runs")
+        }
+        let run = try await store.run(in: context, of: project)
+        let (approved, receipt) = try await store.approveRun(run, project: project, party: party, by: token.acting)
+        await board.wake()
+        return try JSONResponse.make(
+            approved.wire(for: try await viewer(of: approved, token: token, project: project)),
+            headers: [.blindmatchReceipt: receipt.header])
+    }
+
+    /// The party a party token acts for.
+    private func requireParty(_ token: TokenRecord, of project: ProjectRecord) throws -> PartyRecord {
+        guard let party = token.party.flatMap(project.party(named:)) else {
+            throw APIError.forbidden(.forbiddenParty, "this token's party is not a party of this project")
+        }
+        return party
     }
 
     /// `GET /projects/{projectId}/runs`.

@@ -13,7 +13,8 @@ struct ServiceController<Store: LinkageStore>: Sendable {
     func register(in routes: inout RouteRegistry<Store>) {
         routes.add(.get, "/healthz", roles: nil, health)
         routes.add(.get, "/metrics", roles: [.operator], metrics)
-        routes.add(.get, "/me", roles: [.operator, .auditor, .party], me)
+        routes.add(.get, "/me", roles: [.operator, .auditor, .party], allowsInactive: true, me)
+        routes.add(.post, "/me/activate", roles: [.party], allowsInactive: true, activate)
     }
 
     /// `GET /healthz`: the store answers and the data directory is writable. Reveals nothing else.
@@ -27,10 +28,39 @@ struct ServiceController<Store: LinkageStore>: Sendable {
 
     /// `GET /me`.
     @Sendable func me(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        try JSONResponse.make(try await caller(try context.token))
+    }
+
+    /// `POST /me/activate`: a party proves possession of its registered key by signing its token's challenge.
+    @Sendable func activate(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let token = try context.token
-        return try JSONResponse.make(
-            Components.Schemas.Caller(
-                tokenId: token.id, role: token.role, name: token.name, project: token.project, party: token.party))
+        let body = try await request.contractBody(Components.Schemas.ActivationRequest.self)
+        let signature = try Rule.check(body.signature, "signature", must: "the base64 of a 64-byte Ed25519 signature") {
+            Base64.decode($0)?.count == 64
+        }
+        let activated = try await store.activateToken(
+            token, signature: Base64.decode(signature) ?? [], by: token.acting)
+        return try JSONResponse.make(try await caller(activated))
+    }
+
+    /// The `Caller` schema: for a party token, its activation challenge while inactive, and its party's key and who
+    /// registered it, so that a rotation the party did not ask for shows.
+    private func caller(_ token: TokenRecord) async throws -> Components.Schemas.Caller {
+        var activation: Components.Schemas.Caller.ActivationPayload?
+        var partyKey: Components.Schemas.Caller.PartyKeyPayload?
+        if token.role == .party, let project = token.project, let name = token.party,
+            let party = try await store.project(id: project)?.party(named: name)
+        {
+            if token.activatedAt == nil, let challenge = token.challenge {
+                activation = .init(challenge: challenge, key: party.publicKey.fingerprint)
+            }
+            partyKey = .init(
+                fingerprint: party.publicKey.fingerprint, registeredAt: party.registeredAt,
+                registeredBy: party.registeredBy, registeredByToken: party.registeredByToken)
+        }
+        return Components.Schemas.Caller(
+            tokenId: token.id, role: token.role, name: token.name, project: token.project, party: token.party,
+            activatedAt: token.activatedAt, activation: activation, partyKey: partyKey)
     }
 
     /// `GET /metrics`, as JSON or in Prometheus's text format.

@@ -74,6 +74,14 @@ enum UploadCheck {
         if let check = checks.first(where: { !$0.passed }) {
             throw refuse(.tokenFilePlaintext, check.rule, "a column does not look like keyed tokens or Bloom filters")
         }
+        // A tiny upload is a probe of the other side's data (Protocol/service.md, "Consent to run").
+        let minimum = project.runPolicy.minimumRecords(for: party.role)
+        if header.recordCount < minimum {
+            throw refuse(
+                .tokenFileTooFewRecords, "runPolicy.minimumRecords",
+                "the file has \(header.recordCount) records; this project accepts \(party.role.rawValue) uploads of at least \(minimum)"
+            )
+        }
         return file
     }
 }

@@ -12,11 +12,31 @@ struct UploadsController<Store: LinkageStore>: Sendable {
     let limits: UploadLimits
     let streams = UploadStreams()
     let logger: Logger
+    let board: RunBoard
 
     func register(in routes: inout RouteRegistry<Store>) {
         routes.add(.post, "/projects/{projectId}/parties/{party}/uploads", roles: [.party], upload)
         routes.add(.get, "/projects/{projectId}/uploads", roles: [.operator, .auditor, .party], list)
         routes.add(.get, "/projects/{projectId}/uploads/{uploadId}", roles: [.operator, .auditor, .party], get)
+        routes.add(.post, "/projects/{projectId}/uploads/{uploadId}/withdraw", roles: [.party], withdraw)
+    }
+
+    /// `POST /projects/{projectId}/uploads/{uploadId}/withdraw`: the party's own upload is no run's any more.
+    @Sendable func withdraw(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let token = try context.token
+        let project = try await store.project(in: context)
+        let id = context.parameter("uploadId")
+        guard let upload = try await store.upload(id: id), upload.project == project.id else {
+            throw APIError.notFound("no upload \(Identifier.printable(id)) in project \(project.id)")
+        }
+        guard upload.party == token.party else {
+            throw APIError.forbidden(.forbiddenParty, "a party withdraws only its own uploads")
+        }
+        let files = self.files
+        let (withdrawn, failedRuns, receipt) = try await store.withdrawUpload(
+            upload, by: token.acting, removeFiles: { for sha256 in $0 { files.remove(sha256: sha256) } })
+        for run in failedRuns { await board.cancel(run: run) }
+        return try JSONResponse.make(withdrawn.wire, headers: [.blindmatchReceipt: receipt.header])
     }
 
     /// `POST /projects/{projectId}/parties/{party}/uploads`: streams the body to a temporary file while hashing it,
@@ -105,7 +125,7 @@ struct UploadsController<Store: LinkageStore>: Sendable {
             id: try Identifier.make("u"), project: project.id, party: party.name, sha256: sha256, bytes: sink.bytes,
             header: file.header, signer: file.trailer.publicKey?.fingerprint ?? "")
         let files = self.files
-        let record = try await store.acceptUpload(
+        let (record, receipt) = try await store.acceptUpload(
             upload, tokenID: token.id, by: token.acting, checkedAgainst: layout,
             recheck: { now in _ = try UploadCheck.check(path: path, project: project, party: party, layout: now) },
             place: { try files.adopt(temporaryPath: path, sha256: sha256) },
@@ -114,7 +134,10 @@ struct UploadsController<Store: LinkageStore>: Sendable {
             "upload accepted",
             metadata: ["project": "\(project.id)", "upload": "\(record.id)", "bytes": "\(record.bytes)"])
         return try JSONResponse.make(
-            record.wire, status: .created, headers: [.location: "/projects/\(project.id)/uploads/\(record.id)"])
+            record.wire, status: .created,
+            headers: [
+                .location: "/projects/\(project.id)/uploads/\(record.id)", .blindmatchReceipt: receipt.header,
+            ])
     }
 
     /// `GET /projects/{projectId}/uploads`: a party lists only its own.

@@ -23,4 +23,5 @@ struct ProjectRequest: Sendable {
     var parties: [Party]
     var matching: NamedMatchSettings
     var disclosure: DisclosurePolicy
+    var runPolicy: RunPolicy
 }

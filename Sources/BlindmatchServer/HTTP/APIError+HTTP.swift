@@ -52,3 +52,12 @@ enum JSONResponse {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
+
+extension HTTPField.Name {
+    /// `Blindmatch-Receipt`: the audit entry that records the action, and the latest checkpoint (Protocol/service.md,
+    /// "Receipts").
+    static let blindmatchReceipt: HTTPField.Name = {
+        guard let name = HTTPField.Name("Blindmatch-Receipt") else { preconditionFailure("a valid field name") }
+        return name
+    }()
+}

@@ -4,8 +4,8 @@ import HTTPTypes
 import Hummingbird
 
 /// Decides who may call a route, in the contract's order: 401 (no, malformed, unknown, expired or revoked token),
-/// then 403 (a role the route does not allow; a party token outside its project or party), before the handler looks
-/// anything up. Refusals are audited with the route template: a 403 at once, a 401 with a presented token counted
+/// then 403 (a role the route does not allow; a party token outside its project or party; a party token its party
+/// has not activated, outside `/me` and its activation), before the handler looks anything up. Refusals are audited with the route template: a 403 at once, a 401 with a presented token counted
 /// and summarised at intervals (``RefusalTally``), so that a flood of bad tokens costs no write per request; a
 /// request with no `Authorization` header at all is anonymous noise and is not audited.
 struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
@@ -15,6 +15,8 @@ struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
     let refusals: RefusalTally
     /// The roles of the route's `x-blindmatch-roles`.
     let roles: Set<Role>
+    /// Whether a party token not activated yet may call the route (only `/me` and `/me/activate`).
+    var allowsInactive = false
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -34,6 +36,12 @@ struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
                 if let party = context.parameters.get("party"), party != caller.party {
                     throw APIError.forbidden(.forbiddenParty, "this token belongs to another party")
                 }
+                if caller.activatedAt == nil && !allowsInactive {
+                    throw APIError.forbidden(
+                        .tokenNotActivated,
+                        "this party token is not activated: its party signs its challenge with the party's registered key first (blindmatch token activate)"
+                    )
+                }
             }
             return try await next(request, context)
         } catch let error as APIError where error.kind == .forbidden {
@@ -49,7 +57,7 @@ struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", let hash = BearerToken.hash(String(parts[1])),
             let record = try await store.token(hash: hash)
         else {
-            refusals.record(actor: .system, route: route)
+            refusals.record(actor: .unauthenticated, route: route)
             throw APIError.unauthenticated
         }
         guard record.isValid(at: AuditTime.now().text) else {
@@ -78,12 +86,19 @@ struct RouteRegistry<Store: LinkageStore> {
         self.refusals = refusals
     }
 
-    mutating func add(_ method: HTTPRequest.Method, _ template: String, roles: Set<Role>?, _ handler: @escaping Handler)
-    {
+    /// `allowsInactive`: whether a party token not activated yet may call it.
+    mutating func add(
+        _ method: HTTPRequest.Method, _ template: String, roles: Set<Role>?, allowsInactive: Bool = false,
+        _ handler: @escaping Handler
+    ) {
         templates.append(template.split(separator: "/").map(String.init))
         let path = RouterPath(template)
         if let roles {
-            router.group().add(middleware: AuthenticationMiddleware(store: store, refusals: refusals, roles: roles))
+            router.group()
+                .add(
+                    middleware: AuthenticationMiddleware(
+                        store: store, refusals: refusals, roles: roles, allowsInactive: allowsInactive)
+                )
                 .on(path, method: method, use: handler)
         } else {
             router.on(path, method: method, use: handler)

@@ -23,6 +23,10 @@ protocol LinkageStore: Sendable {
     func issueToken(_ draft: TokenDraft, by actor: Acting) async throws -> (secret: String, record: TokenRecord)
     /// The first operator token, when there is no operator token yet; nil otherwise.
     func issueFirstOperatorToken() async throws -> String?
+    /// Activates a party token whose party signed its activation message (`TokenActivation`) with the key registered
+    /// now (audited as `token.activated`): 422 `activationRefused` for any other signature, 409 `tokenActive` for a
+    /// token that is active or needs no activation.
+    func activateToken(_ token: TokenRecord, signature: [UInt8], by actor: Acting) async throws -> TokenRecord
     /// Revokes a token (audited); nil for an unknown id; 409 for the last valid operator token.
     func revokeToken(id: String, by actor: Acting) async throws -> TokenRecord?
 
@@ -36,7 +40,8 @@ protocol LinkageStore: Sendable {
     /// calls `removeFiles` with the token files no open project uses any more, inside the transaction.
     func closeProject(id: String, reason: String, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
         async throws -> ProjectRecord
-    /// Registers a new key for a party of an open project (audited as `party.registered`).
+    /// Registers a new key for a party of an open project (audited as `party.registered`) and revokes the party's
+    /// tokens, which were bound to the old key.
     func replacePartyKey(project: String, party: String, key: PublicSigningKey, by actor: Acting) async throws
         -> PartyRecord
 
@@ -52,7 +57,12 @@ protocol LinkageStore: Sendable {
         _ upload: NewUpload, tokenID: String, by actor: Acting, checkedAgainst layout: UploadLayout?,
         recheck: @Sendable (UploadLayout) throws -> Void, place: @Sendable () throws -> Bool,
         unplace: @Sendable () -> Void
-    ) async throws -> UploadRecord
+    ) async throws -> (upload: UploadRecord, receipt: Receipt)
+    /// Withdraws a party's upload (audited as `upload.withdrawn`): fails the runs that would use it
+    /// (`uploadWithdrawn`; the caller stops those computing) and calls `removeFiles` with its file when no upload of
+    /// an open project uses it any more, inside the transaction. 409 `uploadWithdrawn` when it was withdrawn already.
+    func withdrawUpload(_ upload: UploadRecord, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
+        async throws -> (upload: UploadRecord, failedRuns: [String], receipt: Receipt)
     /// The bytes of the distinct token files a party has stored in a project.
     func storedBytes(project: String, party: String) async throws -> Int64
     /// Audits a refused upload and counts it.
@@ -63,9 +73,16 @@ protocol LinkageStore: Sendable {
 
     // MARK: Runs
 
-    /// Queues a run of the project (audited as `run.queued`) on the named uploads or each side's current one.
-    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: Acting)
-        async throws -> RunRecord
+    /// Records a run requested by a party of the project (audited as `run.queued`) on the requester's named upload
+    /// or its current one, and the other side's current one, under the project's run policy: `awaitingApproval`
+    /// while an approver other than the requester has not approved, `queued` otherwise. 429 `tooManyRuns` past
+    /// `runPolicy.runsPerDay`.
+    func queueRun(project: ProjectRecord, requester: PartyRecord, upload named: String?, id: String, by actor: Acting)
+        async throws -> (run: RunRecord, receipt: Receipt)
+    /// Records a party's approval of a run awaiting it (audited as `run.approved`); the run is queued once every
+    /// approver has approved. 409 `runNotAwaitingApproval` otherwise.
+    func approveRun(_ run: RunRecord, project: ProjectRecord, party: PartyRecord, by actor: Acting) async throws
+        -> (run: RunRecord, receipt: Receipt)
     func run(id: String) async throws -> RunRecord?
     func runs(_ page: PageRequest, project: String, status: RunStatus?) async throws -> Page<RunRecord>
     /// Queues again the runs a stop or a crash cut short (they start again from the beginning).
@@ -74,7 +91,7 @@ protocol LinkageStore: Sendable {
     /// turns, one run each) and marks it running (audited as `run.started`). Queued runs that have started
     /// `maximumAttempts` times already are failed instead (`restartLimitReached`).
     func claimNextRun(maximumAttempts: Int) async throws -> RunRecord?
-    /// Fails a queued or running run with `cancelled` (audited as `run.failed`, the actor the one who cancelled); a
+    /// Fails a run awaiting approval, queued or running with `cancelled` (audited as `run.failed`, the actor the one who cancelled); a
     /// run that has finished is 409 `runFinished`. The caller stops the computation (``RunBoard/cancel(run:)``).
     func cancelRun(_ run: RunRecord, by actor: Acting) async throws -> RunRecord
     /// Puts a run that a planned stop interrupted back in the queue, without counting the attempt.
@@ -158,6 +175,8 @@ struct ResultPage: Sendable {
     var total: Int
     /// Whether rows follow this page.
     var hasMore: Bool
+    /// The receipt of the `result.read` entry that records this page.
+    var receipt: Receipt
 }
 
 /// What `/metrics` reports, read in one transaction.

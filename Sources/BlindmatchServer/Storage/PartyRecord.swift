@@ -11,17 +11,24 @@ struct PartyRecord: Sendable, FetchableRecord {
     var role: PartyRole
     var publicKey: PublicSigningKey
     var registeredAt: String
+    /// Who registered the key now in force (SPEC §10.2 actor) and with which token (nil for the service itself).
+    var registeredBy: String
+    var registeredByToken: String?
 
     init(row: Row) throws {
         name = row["name"]
         role = try row.enumValue("role")
         publicKey = PublicSigningKey(rawBytes: [UInt8](row["publicKey"] as Data))
         registeredAt = row["registeredAt"]
+        registeredBy = row["registeredBy"]
+        registeredByToken = row["registeredByToken"]
     }
 
     /// The `Party` schema.
     var wire: Components.Schemas.Party {
-        .init(name: name, role: role, publicKey: publicKey.wire, registeredAt: registeredAt)
+        .init(
+            name: name, role: role, publicKey: publicKey.wire, registeredAt: registeredAt,
+            registeredBy: registeredBy, registeredByToken: registeredByToken)
     }
 }
 

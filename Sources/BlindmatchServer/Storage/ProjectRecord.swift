@@ -17,6 +17,7 @@ struct ProjectRecord: Sendable {
     var keyId: String
     var matching: NamedMatchSettings
     var disclosure: DisclosurePolicy
+    var runPolicy: RunPolicy
     var status: ProjectStatus
     var createdAt: String
     var closedAt: String?
@@ -43,6 +44,7 @@ struct ProjectRecord: Sendable {
         keyId = row["keyId"]
         matching = try NamedMatchSettings(stored: row["matching"], vetoKeysDefaulted: row["vetoDefaulted"])
         disclosure = try DisclosurePolicy(stored: row["disclosure"])
+        runPolicy = try (row["runPolicy"] as String?).map(RunPolicy.init(stored:)) ?? .legacy
         status = try row.enumValue("status")
         createdAt = row["createdAt"]
         closedAt = row["closedAt"]
@@ -59,7 +61,7 @@ struct ProjectRecord: Sendable {
                 .init(filterBits: $0.filterBits, matchKeys: $0.matchKeys, blockingKeys: $0.blockingKeys)
             },
             keyId: keyId, parties: parties.map(\.wire), matching: matching.wire,
-            disclosure: disclosure.wire,
+            disclosure: disclosure.wire, runPolicy: runPolicy.wire,
             status: status, createdAt: createdAt, closedAt: closedAt, closeReason: closeReason)
     }
 }

@@ -21,6 +21,8 @@ struct RunRecord: Sendable {
     var failureCode: String?
     var failureMessage: String?
     var requestedBy: String
+    /// The approvals given so far, in order (`Run.approvals`).
+    var approvals: [Approval]
     var queuedAt: String
     var startedAt: String?
     var finishedAt: String?
@@ -40,6 +42,7 @@ struct RunRecord: Sendable {
         failureCode = row["failureCode"]
         failureMessage = row["failureMessage"]
         requestedBy = row["requestedBy"]
+        approvals = try ContractDecoder.decode([Approval].self, from: row["approvals"], source: "approvals")
         queuedAt = row["queuedAt"]
         startedAt = row["startedAt"]
         finishedAt = row["finishedAt"]
@@ -59,10 +62,14 @@ struct RunRecord: Sendable {
             id: id, project: project, status: status, watchlistUpload: watchlistUpload, bulkUpload: bulkUpload,
             settings: settings.wire, attempt: attempt,
             progress: .init(stage: stage, fraction: (fraction * 10_000).rounded() / 10_000),
-            summary: summary?.wire(for: viewer), failure: failure, requestedBy: requestedBy, queuedAt: queuedAt,
+            summary: summary?.wire(for: viewer), failure: failure, requestedBy: requestedBy, approvals: approvals,
+            queuedAt: queuedAt,
             startedAt: startedAt, finishedAt: finishedAt)
     }
 }
+
+/// A party's approval of a run (`Run.approvals`), as the run's row keeps it.
+typealias Approval = Components.Schemas.Run.ApprovalsPayloadPayload
 
 /// A run's stage and how far it is, while it runs.
 struct RunProgress: Sendable, Equatable {

@@ -72,6 +72,30 @@ extension SQLiteLinkageStore {
             // The turn at which a run was last claimed: projects take turns at the matcher (claimNextRun).
             try db.execute(sql: "ALTER TABLE run ADD COLUMN turn INTEGER")
         }
+        migrator.registerMigration("v6: run policy") { db in
+            // Consent to run (Protocol/service.md): the project's run policy, approvals given, withdrawn uploads, and
+            // who registered each party's key. A project made before keeps the rules it worked under (`legacy`).
+            try db.execute(sql: "ALTER TABLE project ADD COLUMN runPolicy TEXT")
+            try db.execute(sql: "UPDATE project SET runPolicy = ?", arguments: [try RunPolicy.legacy.storedText])
+            try db.execute(
+                sql: """
+                    ALTER TABLE run ADD COLUMN approvals TEXT NOT NULL DEFAULT '[]';
+                    ALTER TABLE upload ADD COLUMN withdrawnAt TEXT;
+                    ALTER TABLE party ADD COLUMN registeredBy TEXT NOT NULL DEFAULT 'operator';
+                    ALTER TABLE party ADD COLUMN registeredByToken TEXT;
+                    CREATE INDEX runByProjectQueued ON run(project, queuedAt);
+                    """)
+        }
+        migrator.registerMigration("v7: key-bound tokens") { db in
+            // A party token works once its party signs the token's challenge with its registered key. Tokens issued
+            // before stay active as they were.
+            try db.execute(
+                sql: """
+                    ALTER TABLE token ADD COLUMN activatedAt TEXT;
+                    ALTER TABLE token ADD COLUMN challenge TEXT;
+                    UPDATE token SET activatedAt = issuedAt;
+                    """)
+        }
         return migrator
     }
 }

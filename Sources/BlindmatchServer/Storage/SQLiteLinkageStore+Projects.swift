@@ -49,16 +49,17 @@ extension SQLiteLinkageStore {
             try db.execute(
                 sql: """
                     INSERT INTO project (id, name, purpose, legalBasis, schemaFingerprint, layoutFilterBits,
-                        layoutMatchKeys, layoutBlockingKeys, keyId, matching, vetoDefaulted, disclosure, status,
-                        createdAt, ordinal)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+                        layoutMatchKeys, layoutBlockingKeys, keyId, matching, vetoDefaulted, disclosure, runPolicy,
+                        status, createdAt, ordinal)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
                     """,
                 arguments: [
                     id, request.name, request.purpose, request.legalBasis, request.schemaFingerprint,
                     request.layout.filterBits, JSONValue.canonicalList(request.layout.matchKeys),
                     JSONValue.canonicalList(request.layout.blockingKeys), request.keyId,
                     try request.matching.storedText, request.matching.vetoKeysDefaulted,
-                    try request.disclosure.storedText, now, try Self.nextOrdinal(db),
+                    try request.disclosure.storedText, try request.runPolicy.storedText, now,
+                    try Self.nextOrdinal(db),
                 ])
             try Self.append(
                 db, actor: actor, action: .projectCreated, project: id,
@@ -67,8 +68,14 @@ extension SQLiteLinkageStore {
                 ])
             for party in request.parties {
                 try db.execute(
-                    sql: "INSERT INTO party (project, name, role, publicKey, registeredAt) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [id, party.name, party.role.rawValue, Data(party.key.rawBytes), now])
+                    sql: """
+                        INSERT INTO party (project, name, role, publicKey, registeredAt, registeredBy, registeredByToken)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        id, party.name, party.role.rawValue, Data(party.key.rawBytes), now, actor.actor.text,
+                        actor.tokenID,
+                    ])
                 try Self.append(
                     db, actor: actor, action: .partyRegistered, project: id,
                     details: [
@@ -96,16 +103,10 @@ extension SQLiteLinkageStore {
             try Self.append(
                 db, actor: actor, action: .projectClosed, project: id, details: ["reason": .string(reason)])
             for run in try String.fetchAll(
-                db, sql: "SELECT id FROM run WHERE project = ? AND status IN ('queued', 'running')", arguments: [id])
+                db, sql: "SELECT id FROM run WHERE project = ? AND status IN ('awaitingApproval', 'queued', 'running')",
+                arguments: [id])
             {
-                try db.execute(
-                    sql: """
-                        UPDATE run SET status = 'failed', failureCode = 'projectClosed',
-                            failureMessage = 'the project was closed', finishedAt = ? WHERE id = ?
-                        """, arguments: [now, run])
-                try Self.append(
-                    db, actor: .system, action: .runFailed, project: id,
-                    details: ["run": .string(run), "reason": "projectClosed"])
+                try Self.fail(db, run: run, project: id, code: .projectClosed, actor: Acting(actor: .system))
             }
             try db.execute(
                 sql: "DELETE FROM result WHERE run IN (SELECT id FROM run WHERE project = ?)", arguments: [id])
@@ -138,13 +139,26 @@ extension SQLiteLinkageStore {
                 throw APIError.notFound("no party of that name in this project")
             }
             try db.execute(
-                sql: "UPDATE party SET publicKey = ?, registeredAt = ? WHERE project = ? AND name = ?",
-                arguments: [Data(key.rawBytes), AuditTime.now().text, project, name])
+                sql: """
+                    UPDATE party SET publicKey = ?, registeredAt = ?, registeredBy = ?, registeredByToken = ?
+                    WHERE project = ? AND name = ?
+                    """,
+                arguments: [
+                    Data(key.rawBytes), AuditTime.now().text, actor.actor.text, actor.tokenID, project, name,
+                ])
             try Self.append(
                 db, actor: actor, action: .partyRegistered, project: project,
                 details: [
                     "party": .string(name), "role": .string(party.role.rawValue), "key": .string(key.fingerprint),
                 ])
+            // The party's tokens were bound to the key it had: none survives a rotation (its holder activates a new
+            // one with the new key), and the party sees the rotation in `/me` and the project.
+            for token in try String.fetchAll(
+                db, sql: "SELECT id FROM token WHERE project = ? AND party = ? AND revokedAt IS NULL",
+                arguments: [project, name])
+            {
+                try Self.revoke(db, tokenID: token, actor: actor, project: project)
+            }
             guard let updated = try Self.project(db, id: project)?.party(named: name) else {
                 throw ServerError(.storage, "a party just written cannot be read back")
             }

@@ -79,11 +79,12 @@ extension SQLiteLinkageStore {
         let page = Array(rows.prefix(query.limit))
         let project = query.project
         let count = page.count
-        _ = try await database.write { db in
-            try Self.append(
+        let receipt = try await database.write { db in
+            let entry = try Self.append(
                 db, actor: actor, action: .resultRead, project: project,
                 details: ["run": .string(run), "rows": .integer(count)])
+            return try Self.receipt(db, for: entry)
         }
-        return ResultPage(rows: page, total: total, hasMore: rows.count > query.limit)
+        return ResultPage(rows: page, total: total, hasMore: rows.count > query.limit, receipt: receipt)
     }
 }

@@ -23,8 +23,8 @@ extension SQLiteLinkageStore {
         }
     }
 
-    func queueRun(project: ProjectRecord, uploads named: [PartyRole: String], id: String, by actor: Acting)
-        async throws -> RunRecord
+    func queueRun(project: ProjectRecord, requester: PartyRecord, upload named: String?, id: String, by actor: Acting)
+        async throws -> (run: RunRecord, receipt: Receipt)
     {
         try await database.write { db in
             var uploads: [PartyRole: UploadRecord] = [:]
@@ -35,23 +35,27 @@ extension SQLiteLinkageStore {
                 }
                 parties[side] = party
             }
-            // 422 for a named upload that is not that side's, before the 409s (the contract's order of checks).
-            for (side, uploadID) in named {
-                guard let upload = try Self.upload(db, id: uploadID), upload.project == project.id,
-                    upload.party == parties[side]?.name
+            // 422 for a named upload that is not the requester's own, before the 409s (the contract's order of
+            // checks): the other side's upload is always its current one.
+            if let named {
+                guard let upload = try Self.upload(db, id: named), upload.project == project.id,
+                    upload.party == requester.name
                 else {
                     throw APIError.invalid(
-                        "\(side.rawValue)Upload is not an upload of the \(side.rawValue) party \(parties[side]?.name ?? "")"
+                        "\(requester.role.rawValue)Upload is not an upload of yours: a party names only its own uploads, and the other side's is its current one"
                     )
                 }
-                uploads[side] = upload
+                uploads[requester.role] = upload
             }
             try Self.requireOpen(db, project: project.id)
+            if let upload = uploads[requester.role], upload.withdrawnAt != nil {
+                throw APIError.conflict(.uploadWithdrawn, "upload \(upload.id) was withdrawn: no run uses it")
+            }
             for side in PartyRole.allCases where uploads[side] == nil {
                 let name = parties[side]?.name ?? ""
                 guard let upload = try Self.currentUpload(db, project: project.id, party: name) else {
                     throw APIError.conflict(
-                        .uploadMissing, "the \(side.rawValue) party \(name) has no accepted upload")
+                        .uploadMissing, "the \(side.rawValue) party \(name) has no current upload")
                 }
                 uploads[side] = upload
             }
@@ -63,25 +67,99 @@ extension SQLiteLinkageStore {
                     .unprocessableContent, .incompatibleUploads,
                     "the two uploads cannot be compared (SPEC §6.7): schema, key id, filter length or keys differ")
             }
+            let now = AuditTime.now()
+            let dayAgo = AuditTime(secondsSince1970: now.secondsSince1970 - 86_400)?.text ?? now.text
+            let recent =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM run WHERE project = ? AND queuedAt > ?",
+                    arguments: [project.id, dayAgo]) ?? 0
+            guard recent < project.runPolicy.runsPerDay else {
+                throw APIError(
+                    .tooManyRequests, .tooManyRuns,
+                    "the project allows \(project.runPolicy.runsPerDay) runs requested in any 24 hours (runPolicy.runsPerDay)"
+                )
+            }
+            // The requester's own approval is implied by its request.
+            let waiting = project.runPolicy.approvers.contains { $0 != requester.role }
+            var approvals: [Approval] = []
+            if project.runPolicy.approvers.contains(requester.role) {
+                approvals.append(Approval(party: requester.name, role: requester.role, approvedAt: now.text))
+            }
             try db.execute(
                 sql: """
                     INSERT INTO run (id, project, status, watchlistUpload, bulkUpload, settings, vetoDefaulted, attempt,
-                        stage, fraction, requestedBy, queuedAt, ordinal)
-                    VALUES (?, ?, 'queued', ?, ?, ?, ?, 0, 'queued', 0, ?, ?, ?)
+                        stage, fraction, requestedBy, approvals, queuedAt, ordinal)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'queued', 0, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    id, project.id, a.id, b.id, try project.matching.storedText,
-                    project.matching.vetoKeysDefaulted, actor.actor.text, AuditTime.now().text,
-                    try Self.nextOrdinal(db),
+                    id, project.id, waiting ? RunStatus.awaitingApproval.rawValue : RunStatus.queued.rawValue, a.id,
+                    b.id, try project.matching.storedText, project.matching.vetoKeysDefaulted, actor.actor.text,
+                    try ContractEncoder().canonicalText(approvals), now.text, try Self.nextOrdinal(db),
                 ])
-            try Self.append(
+            let entry = try Self.append(
                 db, actor: actor, action: .runQueued, project: project.id,
-                details: ["run": .string(id), "threshold": .string(project.matching.threshold)])
+                details: [
+                    "run": .string(id), "threshold": .string(project.matching.threshold),
+                    "watchlistUpload": .string(a.id), "bulkUpload": .string(b.id),
+                ])
             guard let run = try Self.run(db, id: id) else {
                 throw ServerError(.storage, "a run just written cannot be read back")
             }
-            return run
+            return (run, try Self.receipt(db, for: entry))
         }
+    }
+
+    func approveRun(_ run: RunRecord, project: ProjectRecord, party: PartyRecord, by actor: Acting) async throws
+        -> (run: RunRecord, receipt: Receipt)
+    {
+        try await database.write { db in
+            try Self.requireOpen(db, project: project.id)
+            guard let current = try Self.run(db, id: run.id), current.status == .awaitingApproval,
+                !current.approvals.contains(where: { $0.role == party.role })
+            else {
+                throw APIError.conflict(
+                    .runNotAwaitingApproval, "run \(run.id) is not awaiting this party's approval")
+            }
+            // A withdrawn upload has failed its runs already (withdrawUpload), so `current` uses none.
+            let now = AuditTime.now().text
+            let approvals = current.approvals + [Approval(party: party.name, role: party.role, approvedAt: now)]
+            let complete = Set(project.runPolicy.approvers).isSubset(of: approvals.map(\.role))
+            try db.execute(
+                sql: "UPDATE run SET approvals = ?, status = ? WHERE id = ? AND status = 'awaitingApproval'",
+                arguments: [
+                    try ContractEncoder().canonicalText(approvals),
+                    complete ? RunStatus.queued.rawValue : RunStatus.awaitingApproval.rawValue, run.id,
+                ])
+            let entry = try Self.append(
+                db, actor: actor, action: .runApproved, project: project.id, details: ["run": .string(run.id)])
+            guard let approved = try Self.run(db, id: run.id) else {
+                throw ServerError(.storage, "a run just written cannot be read back")
+            }
+            return (approved, try Self.receipt(db, for: entry))
+        }
+    }
+
+    /// Fails a run that has not finished with `code`, audited as `run.failed`, in the caller's transaction; whether
+    /// it did.
+    @discardableResult
+    static func fail(_ db: Database, run: String, project: String, code: RunFailureCode, actor: Acting) throws -> Bool {
+        let message =
+            switch code {
+            case .cancelled: "the run was cancelled by \(actor.actor.text)"
+            case .uploadWithdrawn: "one of the run's uploads was withdrawn by its party"
+            case .projectClosed: "the project was closed"
+            default: code.rawValue
+            }
+        try db.execute(
+            sql: """
+                UPDATE run SET status = 'failed', failureCode = ?, failureMessage = ?, finishedAt = ?
+                WHERE id = ? AND status IN ('awaitingApproval', 'queued', 'running')
+                """, arguments: [code.rawValue, message, AuditTime.now().text, run])
+        guard db.changesCount > 0 else { return false }
+        try append(
+            db, actor: actor, action: .runFailed, project: project,
+            details: ["run": .string(run), "reason": .string(code.rawValue)])
+        return true
     }
 
     func requeueInterruptedRuns() async throws {
@@ -141,19 +219,11 @@ extension SQLiteLinkageStore {
 
     func cancelRun(_ run: RunRecord, by actor: Acting) async throws -> RunRecord {
         try await database.write { db in
-            let now = AuditTime.now().text
-            try db.execute(
-                sql: """
-                    UPDATE run SET status = 'failed', failureCode = 'cancelled', failureMessage = ?, finishedAt = ?
-                    WHERE id = ? AND status IN ('queued', 'running')
-                    """, arguments: ["the run was cancelled by \(actor.actor.text)", now, run.id])
-            guard db.changesCount > 0 else {
+            guard try Self.fail(db, run: run.id, project: run.project, code: .cancelled, actor: actor) else {
                 throw APIError.conflict(
-                    .runFinished, "run \(run.id) has finished; only a queued or running run is cancelled")
+                    .runFinished,
+                    "run \(run.id) has finished; only a run awaiting approval, queued or running is cancelled")
             }
-            try Self.append(
-                db, actor: actor, action: .runFailed, project: run.project,
-                details: ["run": .string(run.id), "reason": "cancelled"])
             guard let cancelled = try Self.run(db, id: run.id) else {
                 throw ServerError(.storage, "a run just written cannot be read back")
             }

@@ -1,4 +1,5 @@
 import BlindmatchAudit
+import BlindmatchContract
 import BlindmatchProtocol
 import Foundation
 import GRDB
@@ -90,12 +91,51 @@ extension SQLiteLinkageStore {
 
     static func insertToken(_ db: Database, _ draft: TokenDraft) throws -> (secret: String, record: TokenRecord) {
         let secret = try BearerToken.make()
+        let now = AuditTime.now().text
+        // A party token is inactive until its party signs the challenge with its registered key.
+        let isParty = draft.role == .party
         let record = TokenRecord(
             id: try Identifier.make("t"), hash: Data(BearerToken.hash(secret) ?? []), role: draft.role,
-            name: draft.name, project: draft.project, party: draft.party, issuedAt: AuditTime.now().text,
-            expiresAt: draft.expiresAt, revokedAt: nil, ordinal: try nextOrdinal(db))
+            name: draft.name, project: draft.project, party: draft.party, issuedAt: now,
+            expiresAt: draft.expiresAt, revokedAt: nil, ordinal: try nextOrdinal(db),
+            activatedAt: isParty ? nil : now, challenge: isParty ? Hex.encode(try SecureRandom.bytes(32)) : nil)
         try record.insert(db)
         return (secret, record)
+    }
+
+    func activateToken(_ token: TokenRecord, signature: [UInt8], by actor: Acting) async throws -> TokenRecord {
+        try await database.write { db in
+            guard let current = try TokenRecord.fetchOne(db, key: token.id), current.isValid(at: AuditTime.now().text)
+            else { throw APIError.unauthenticated }
+            guard current.activatedAt == nil, let challenge = current.challenge, let projectID = current.project,
+                let partyName = current.party
+            else {
+                throw APIError.conflict(.tokenActive, "this token is active already, or needs no activation")
+            }
+            try Self.requireOpen(db, project: projectID)
+            guard let party = try Self.project(db, id: projectID)?.party(named: partyName) else {
+                throw APIError.conflict(.partyNotRegistered, "the token's party is not registered in its project")
+            }
+            let key = party.publicKey
+            let message = TokenActivation.message(
+                token: current.id, project: projectID, party: partyName, key: key.fingerprint, challenge: challenge)
+            guard key.isValidSignature(signature, for: message) else {
+                throw APIError(
+                    .unprocessableContent, .activationRefused,
+                    "the signature is not the party's registered key's (\(key.fingerprint.prefix(16))…) over this token's activation message"
+                )
+            }
+            try db.execute(
+                sql: "UPDATE token SET activatedAt = ? WHERE id = ? AND activatedAt IS NULL",
+                arguments: [AuditTime.now().text, current.id])
+            try Self.append(
+                db, actor: actor, action: .tokenActivated, project: projectID,
+                details: ["tokenId": .string(current.id), "key": .string(key.fingerprint)])
+            guard let activated = try TokenRecord.fetchOne(db, key: current.id) else {
+                throw ServerError(.storage, "a token just written cannot be read back")
+            }
+            return activated
+        }
     }
 
     static func revoke(_ db: Database, tokenID: String, actor: Acting, project: String?) throws {

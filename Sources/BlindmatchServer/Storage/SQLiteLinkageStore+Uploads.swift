@@ -16,16 +16,19 @@ extension SQLiteLinkageStore {
             return nil
         }
         let latest = try latestUploadID(db, project: row["project"], party: row["party"])
-        return try UploadRecord(row: row, current: latest == id)
+        return try UploadRecord(row: row, latest: latest)
     }
 
+    /// The party's current upload: its latest accepted one, unless it withdrew that (an earlier upload never
+    /// becomes current again).
     static func currentUpload(_ db: Database, project: String, party: String) throws -> UploadRecord? {
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT * FROM upload WHERE project = ? AND party = ? ORDER BY ordinal DESC LIMIT 1",
                 arguments: [project, party])
         else { return nil }
-        return try UploadRecord(row: row, current: true)
+        let upload = try UploadRecord(row: row, latest: row["id"])
+        return upload.current ? upload : nil
     }
 
     /// The project's layout, recorded at its creation (nil only for a project made before layouts were recorded,
@@ -66,7 +69,7 @@ extension SQLiteLinkageStore {
                     latest = try Self.latestUploadID(db, project: project, party: party)
                     latestByParty[party] = latest
                 }
-                return try UploadRecord(row: row, current: latest == row["id"] as String)
+                return try UploadRecord(row: row, latest: latest)
             }
         }
     }
@@ -75,7 +78,7 @@ extension SQLiteLinkageStore {
         _ upload: NewUpload, tokenID: String, by actor: Acting, checkedAgainst layout: UploadLayout?,
         recheck: @Sendable (UploadLayout) throws -> Void, place: @Sendable () throws -> Bool,
         unplace: @Sendable () -> Void
-    ) async throws -> UploadRecord {
+    ) async throws -> (upload: UploadRecord, receipt: Receipt) {
         try await database.write { db in
             // What may have changed while the file streamed and was checked: the project closed, the token was
             // revoked, or the other party's first upload arrived.
@@ -99,7 +102,8 @@ extension SQLiteLinkageStore {
             }
             let placed = try place()
             do {
-                return try Self.record(db, upload, actor: actor)
+                let (record, entry) = try Self.record(db, upload, actor: actor)
+                return (record, try Self.receipt(db, for: entry))
             } catch {
                 if placed { unplace() }
                 throw error
@@ -108,7 +112,9 @@ extension SQLiteLinkageStore {
     }
 
     /// The upload's row, its audit entry and the counters, in the caller's transaction.
-    private static func record(_ db: Database, _ upload: NewUpload, actor: Acting) throws -> UploadRecord {
+    private static func record(_ db: Database, _ upload: NewUpload, actor: Acting) throws -> (
+        upload: UploadRecord, entry: AuditEntry
+    ) {
         let header = upload.header
         try db.execute(
             sql: """
@@ -123,7 +129,7 @@ extension SQLiteLinkageStore {
                 AuditTime(header.createdAt)?.text ?? AuditTime.now().text, AuditTime.now().text,
                 try nextOrdinal(db),
             ])
-        try append(
+        let entry = try append(
             db, actor: actor, action: .uploadAccepted, project: upload.project,
             details: [
                 "file": .string(upload.sha256), "records": .integer(header.recordCount),
@@ -136,7 +142,47 @@ extension SQLiteLinkageStore {
         guard let record = try Self.upload(db, id: upload.id) else {
             throw ServerError(.storage, "an upload just written cannot be read back")
         }
-        return record
+        return (record, entry)
+    }
+
+    func withdrawUpload(_ upload: UploadRecord, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
+        async throws -> (upload: UploadRecord, failedRuns: [String], receipt: Receipt)
+    {
+        try await database.write { db in
+            try Self.requireOpen(db, project: upload.project)
+            try db.execute(
+                sql: "UPDATE upload SET withdrawnAt = ? WHERE id = ? AND withdrawnAt IS NULL",
+                arguments: [AuditTime.now().text, upload.id])
+            guard db.changesCount > 0 else {
+                throw APIError.conflict(.uploadWithdrawn, "upload \(upload.id) was withdrawn already")
+            }
+            let entry = try Self.append(
+                db, actor: actor, action: .uploadWithdrawn, project: upload.project,
+                details: ["upload": .string(upload.id), "file": .string(upload.sha256)])
+            var failed: [String] = []
+            for run in try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM run WHERE project = ? AND (watchlistUpload = ? OR bulkUpload = ?)
+                    AND status IN ('awaitingApproval', 'queued', 'running') ORDER BY ordinal
+                    """, arguments: [upload.project, upload.id, upload.id])
+            where try Self.fail(db, run: run, project: upload.project, code: .uploadWithdrawn, actor: actor) {
+                failed.append(run)
+            }
+            let stillUsed =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM upload u JOIN project p ON p.id = u.project
+                        WHERE u.sha256 = ? AND u.withdrawnAt IS NULL AND p.status = 'open'
+                        """, arguments: [upload.sha256]) ?? 0
+            // In the transaction, so that no upload of the same content slips in between.
+            if stillUsed == 0 { removeFiles([upload.sha256]) }
+            guard let withdrawn = try Self.upload(db, id: upload.id) else {
+                throw ServerError(.storage, "an upload just written cannot be read back")
+            }
+            return (withdrawn, failed, try Self.receipt(db, for: entry))
+        }
     }
 
     func storedBytes(project: String, party: String) async throws -> Int64 {
@@ -145,7 +191,7 @@ extension SQLiteLinkageStore {
                 db,
                 sql: """
                     SELECT COALESCE(SUM(bytes), 0) FROM (SELECT DISTINCT sha256, bytes FROM upload
-                    WHERE project = ? AND party = ?)
+                    WHERE project = ? AND party = ? AND withdrawnAt IS NULL)
                     """, arguments: [project, party]) ?? 0
         }
     }
@@ -163,9 +209,10 @@ extension SQLiteLinkageStore {
             try await database.read { db in
                 try String.fetchAll(
                     db,
-                    sql:
-                        "SELECT DISTINCT u.sha256 FROM upload u JOIN project p ON p.id = u.project WHERE p.status = 'open'"
-                )
+                    sql: """
+                        SELECT DISTINCT u.sha256 FROM upload u JOIN project p ON p.id = u.project
+                        WHERE p.status = 'open' AND u.withdrawnAt IS NULL
+                        """)
             })
     }
 }

@@ -19,6 +19,10 @@ struct TokenRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
     var expiresAt: String?
     var revokedAt: String?
     var ordinal: Int
+    /// When the token was activated: at issue for staff tokens, by its party's signature for a party token.
+    var activatedAt: String?
+    /// What the party signs to activate a party token (`TokenActivation`): 32 random bytes in hex; nil otherwise.
+    var challenge: String?
 
     /// Read column by column rather than through `Decodable`: every authenticated request reads one.
     init(row: Row) throws {
@@ -32,11 +36,13 @@ struct TokenRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
         expiresAt = row["expiresAt"]
         revokedAt = row["revokedAt"]
         ordinal = row["ordinal"]
+        activatedAt = row["activatedAt"]
+        challenge = row["challenge"]
     }
 
     init(
         id: String, hash: Data, role: Role, name: String, project: String?, party: String?, issuedAt: String,
-        expiresAt: String?, revokedAt: String?, ordinal: Int
+        expiresAt: String?, revokedAt: String?, ordinal: Int, activatedAt: String?, challenge: String?
     ) {
         self.id = id
         self.hash = hash
@@ -48,6 +54,8 @@ struct TokenRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
         self.ordinal = ordinal
+        self.activatedAt = activatedAt
+        self.challenge = challenge
     }
 
     /// Whether the token may be used at `now` (an `AuditTime` text).
@@ -71,7 +79,7 @@ struct TokenRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
     var wire: Components.Schemas.TokenInfo {
         .init(
             id: id, role: role, name: name, project: project, party: party, issuedAt: issuedAt,
-            expiresAt: expiresAt, revokedAt: revokedAt)
+            expiresAt: expiresAt, revokedAt: revokedAt, activatedAt: activatedAt)
     }
 }
 

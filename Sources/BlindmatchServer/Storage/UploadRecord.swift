@@ -21,10 +21,13 @@ struct UploadRecord: Sendable {
     var fileCreatedAt: String
     var receivedAt: String
     var ordinal: Int
-    /// Whether this is the party's latest accepted upload (worked out, not stored).
+    var withdrawnAt: String?
+    /// Whether this is the party's current upload: its latest accepted one, unless withdrawn (worked out, not
+    /// stored).
     var current: Bool
 
-    init(row: Row, current: Bool) throws {
+    /// `latest` is the id of the party's latest accepted upload.
+    init(row: Row, latest: String?) throws {
         id = row["id"]
         project = row["project"]
         party = row["party"]
@@ -40,7 +43,8 @@ struct UploadRecord: Sendable {
         fileCreatedAt = row["fileCreatedAt"]
         receivedAt = row["receivedAt"]
         ordinal = row["ordinal"]
-        self.current = current
+        withdrawnAt = row["withdrawnAt"]
+        current = latest == id && withdrawnAt == nil
     }
 
     /// What every upload of a project must share (SPEC §6.7).
@@ -53,7 +57,8 @@ struct UploadRecord: Sendable {
         .init(
             id: id, project: project, party: party, sha256: sha256, bytes: bytes, records: records, signer: signer,
             schemaFingerprint: schemaFingerprint, keyId: keyId, filterBits: filterBits, matchKeys: matchKeys,
-            fileCreatedAt: fileCreatedAt, receivedAt: receivedAt, current: current)
+            fileCreatedAt: fileCreatedAt, receivedAt: receivedAt, current: current,
+            withdrawnAt: withdrawnAt)
     }
 }
 

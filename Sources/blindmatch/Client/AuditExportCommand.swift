@@ -8,7 +8,7 @@ struct AuditExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Export the matcher's whole audit log (JSON Lines) into a file, for `audit verify`.",
         discussion:
-            "Auditor or operator. The export itself is logged (audit.exported, then a checkpoint), so every export starts at seq 0 and ends with a checkpoint. The log is streamed to disk, never held in memory, and appears only once complete. Prints the final checkpoint's seq and hash (the Blindmatch-Last-Checkpoint header): keep them, and check the next export against them, since a log cut back to an earlier checkpoint still verifies (SPEC §10.6). Then check the file with `blindmatch audit verify FILE --public-key matcher.pub`, with the matcher's key obtained out of band."
+            "Auditor or operator. The export itself is logged (audit.exported, then a checkpoint), so every export starts at seq 0 and ends with a checkpoint. The log is streamed to disk, never held in memory, and appears only once complete. Prints the final checkpoint's seq and hash as read from the exported lines themselves (and refuses an export whose Blindmatch-Last-Checkpoint header disagrees with them, or that does not end with a checkpoint): keep them, and check the next export against them with `audit verify --previous SEQ:HASH`, since a log cut back to an earlier checkpoint still verifies on its own (SPEC §10.6). Then check the file with `blindmatch audit verify FILE --public-key matcher.pub`, with the matcher's key obtained out of band."
     )
 
     @OptionGroup var connection: ServiceConnection
@@ -18,10 +18,26 @@ struct AuditExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let (checkpoint, bytes, lines) = try await Self.export(into: output, connection: connection)
+            let (header, bytes, lines) = try await Self.export(into: output, connection: connection)
+            // The last checkpoint as the exported lines hold it, not as a header says.
+            let entries = AuditReceipt.entries(jsonLines: try FileIO.readAll(output))
+            guard let last = entries.max(by: { $0.key < $1.key })?.value, last.action == .checkpoint,
+                entries.count == lines
+            else {
+                throw ClientError(
+                    .invalidResponse,
+                    "\(output): the exported log does not end with a readable checkpoint; check it with `blindmatch audit verify`"
+                )
+            }
+            if let header, AuditReceipt(header: header).map({ $0.seq != last.seq || $0.hash != last.hash }) ?? true {
+                throw ClientError(
+                    .invalidResponse,
+                    "\(output): the Blindmatch-Last-Checkpoint header (\(header.printable)) is not the export's last checkpoint (\(last.seq):\(last.hash))"
+                )
+            }
             Console.output(
                 """
-                last checkpoint: \(checkpoint?.printable ?? "none given (no Blindmatch-Last-Checkpoint header)")
+                last checkpoint: \(last.seq):\(last.hash) (from the exported lines; give it as `audit verify --previous` next time)
                 wrote \(output) (\(Format.count(lines)) entries, \(Format.count(bytes)) bytes); check it with `blindmatch audit verify \(output) --public-key MATCHER.pub`
 
                 """)

@@ -125,7 +125,9 @@ enum ProjectSummary {
         ]
         for party in project.parties {
             lines.append(
-                "\(party.role.rawValue) party: \(party.name), key fingerprint \(party.publicKey.fingerprint)")
+                "\(party.role.rawValue) party: \(party.name), key fingerprint \(party.publicKey.fingerprint), "
+                    + "registered \(party.registeredAt) by \(party.registeredBy)"
+                    + (party.registeredByToken.map { " (token \($0))" } ?? ""))
         }
         lines.append("matching: \(settings(project.matching))")
         let decimals = project.disclosure.scoreDecimals
@@ -137,6 +139,7 @@ enum ProjectSummary {
             }
             lines.append("  \(role.rawValue) party \(reading(grant))")
         }
+        lines.append("run policy: \(runPolicy(project.runPolicy))")
         lines.append("created: \(project.createdAt)")
         return lines.map { $0.printable + "\n" }.joined()
     }
@@ -145,6 +148,18 @@ enum ProjectSummary {
     static func reading(_ grant: ServiceAPI.DisclosureGrant) -> String {
         "reads \(grant.fields.map(\.rawValue).joined(separator: ", ")) of "
             + "\(grant.statuses.map(\.rawValue).joined(separator: " and ")) pairs"
+    }
+
+    /// A run policy in one line: `watchlist requests, bulk approves; uploads of at least 100 watchlist and 1,000 bulk
+    /// records; at most 10 runs a day`.
+    static func runPolicy(_ policy: ServiceAPI.RunPolicyResolved) -> String {
+        let requesters = policy.requesters.map(\.rawValue).joined(separator: " or ")
+        let approvers =
+            policy.approvers.isEmpty
+            ? "no approval needed" : policy.approvers.map(\.rawValue).joined(separator: " and ") + " approves"
+        return "\(requesters) requests, \(approvers); uploads of at least "
+            + "\(Format.count(policy.minimumRecords.watchlist)) watchlist and \(Format.count(policy.minimumRecords.bulk)) bulk records; "
+            + "at most \(policy.runsPerDay) runs requested a day"
     }
 
     /// Matching settings in one line: `threshold 0.85, review from 0.75, solver many-to-one, veto nino, blocking`.

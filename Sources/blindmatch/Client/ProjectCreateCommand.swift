@@ -61,7 +61,68 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             "The disclosure policy (JSON); without it, the default described above.", valueName: "policy.json"))
     var disclosure: String?
 
+    @Option(
+        name: .customLong("requesters"),
+        help: ArgumentHelp(
+            "Who may request runs: watchlist, bulk or watchlist,bulk (default: watchlist).", valueName: "roles"))
+    var requesters: String?
+
+    @Option(
+        name: .customLong("approvers"),
+        help: ArgumentHelp(
+            "Who must approve each run: watchlist, bulk, watchlist,bulk or none (default: bulk).", valueName: "roles"))
+    var approvers: String?
+
+    @Option(
+        name: .customLong("minimum-records"),
+        help: ArgumentHelp(
+            "The smallest uploads accepted, as watchlist=N,bulk=M (default: watchlist=100,bulk=1000).",
+            valueName: "sizes"))
+    var minimumRecords: String?
+
+    @Option(
+        name: .customLong("runs-per-day"),
+        help: ArgumentHelp("The most runs requested in any 24 hours, 1–1000 (default: 10).", valueName: "n"))
+    var runsPerDay: Int?
+
+    /// The `RunPolicy` the options give; members not given are the service's defaults.
+    func runPolicy() throws -> ServiceAPI.RunPolicy {
+        func roles(_ text: String?, option: String, allowNone: Bool) throws -> [ServiceAPI.PartyRole]? {
+            guard let text else { return nil }
+            if allowNone && text == "none" { return [] }
+            let roles = text.split(separator: ",").map { ServiceAPI.PartyRole(rawValue: String($0)) }
+            guard !roles.isEmpty, roles.allSatisfy({ $0 != nil }), Set(roles).count == roles.count else {
+                throw ValidationError(
+                    "\(option) must be watchlist, bulk or watchlist,bulk\(allowNone ? ", or none" : "")")
+            }
+            return roles.compactMap { $0 }
+        }
+        var minimum: ServiceAPI.RunPolicy.MinimumRecordsPayload?
+        if let minimumRecords {
+            var sizes: [String: Int] = [:]
+            for item in minimumRecords.split(separator: ",") {
+                let parts = item.split(separator: "=")
+                guard parts.count == 2, ["watchlist", "bulk"].contains(String(parts[0])),
+                    sizes[String(parts[0])] == nil,
+                    let count = Int(parts[1]), (1...1_000_000_000).contains(count)
+                else {
+                    throw ValidationError("--minimum-records must be like watchlist=100,bulk=1000 (each 1–1000000000)")
+                }
+                sizes[String(parts[0])] = count
+            }
+            minimum = .init(watchlist: sizes["watchlist"], bulk: sizes["bulk"])
+        }
+        if let runsPerDay, !(1...1_000).contains(runsPerDay) {
+            throw ValidationError("--runs-per-day must be from 1 to 1000")
+        }
+        return ServiceAPI.RunPolicy(
+            requesters: try roles(requesters, option: "--requesters", allowNone: false),
+            approvers: try roles(approvers, option: "--approvers", allowNone: true), minimumRecords: minimum,
+            runsPerDay: runsPerDay)
+    }
+
     func validate() throws {
+        _ = try runPolicy()
         if settings.isAutomatic {
             throw ValidationError(
                 "--threshold auto is for `match` only: a project's runs decide with a fixed threshold (default \(MatchDefaults.threshold)), and `run report` gives each run's estimated quality to choose it by"
@@ -109,7 +170,8 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             keyId: keyID.lowercased(),
             parties: parties, matching: matching,
             disclosure: try disclosure.map(Self.readPolicy)
-                ?? Self.defaultPolicy(hasReviewBand: settings.reviewFrom != nil))
+                ?? Self.defaultPolicy(hasReviewBand: settings.reviewFrom != nil),
+            runPolicy: try runPolicy())
     }
 
     /// What every token file made with `schema` has (SPEC §6.7), as the project records it.

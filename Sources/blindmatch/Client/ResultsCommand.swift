@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import BlindmatchProtocol
 import NIOCore
 
@@ -13,7 +14,7 @@ struct ResultsCommand: AsyncParsableCommand {
         commandName: "results",
         abstract: "Fetch your party's view of a succeeded run into a file (mode 0600).",
         discussion: """
-            Needs that party's own token: the operator, auditors and the other party are refused, and so is a party whose role the disclosure policy grants nothing. The view holds the solver's pairs from your side only, filtered to the granted statuses, projected onto the granted fields (row is your token file's row; counterpart_row the other side's, which only its local map resolves), de-duplicated and ordered by row (Protocol/service.md, "Disclosure policy"). Turn rows back into records with your own local map (the .map.csv `tokenise` wrote).
+            Needs that party's own token: the operator, auditors and the other party are refused, and so is a party whose role the disclosure policy grants nothing. The view holds the solver's pairs from your side only, filtered to the granted statuses, projected onto the granted fields (row is your token file's row; counterpart_row the other side's, which only its local map resolves), de-duplicated and ordered by row (Protocol/service.md, "Disclosure policy"). Turn rows back into records with your own local map (the .map.csv `tokenise` wrote). The receipt of each page read is kept in --receipts.
 
             Every page is fetched and written into one file, atomically: CSV (one header row, the granted fields in snake_case) or JSON (the contract's ResultPage holding every row, nextCursor null). Each page read is recorded in the audit log. Prints the number of rows.
             """
@@ -25,6 +26,7 @@ struct ResultsCommand: AsyncParsableCommand {
     }
 
     @OptionGroup var connection: ServiceConnection
+    @OptionGroup var receipts: ReceiptOptions
 
     @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
     var project: String
@@ -59,7 +61,7 @@ struct ResultsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let (rows, pages) = try await Self.fetch(
                 project: project, run: run, party: party, format: format, pageSize: pageSize, into: output,
-                connection: connection)
+                connection: connection, receipts: receipts)
             Console.output(
                 "\(Format.count(rows)) rows\nwrote \(output) (mode 0600, \(format.rawValue), \(pages) \(pages == 1 ? "page" : "pages"))\n"
             )
@@ -70,7 +72,7 @@ struct ResultsCommand: AsyncParsableCommand {
     /// which appears only once complete; returns the rows and pages.
     static func fetch(
         project: String, run: String, party: String, format: OutputFormat = .csv, pageSize: Int? = nil,
-        into output: String, connection: ServiceConnection
+        into output: String, connection: ServiceConnection, receipts: ReceiptOptions
     ) async throws -> (rows: Int, pages: Int) {
         let file = try AtomicFile(destination: output, mode: 0o600)
         InterruptCleanup.install(removing: [file.temporaryPath])
@@ -80,9 +82,14 @@ struct ResultsCommand: AsyncParsableCommand {
         let progress = Progress(label: "fetching results", totalBytes: nil)
         defer { progress.finish() }
         let (rows, pages) = try await connection.withClient { client in
+            let keep: (HTTPClientResponse) throws -> Void = { response in
+                try receipts.keep(response, action: "result.read", project: project, server: client.server)
+            }
             switch format {
-            case .csv: return try await fetchCSV(endpoint, client: client, into: file, progress: progress)
-            case .json: return try await fetchJSON(endpoint, client: client, into: file, progress: progress)
+            case .csv:
+                return try await fetchCSV(endpoint, client: client, into: file, progress: progress, keep: keep)
+            case .json:
+                return try await fetchJSON(endpoint, client: client, into: file, progress: progress, keep: keep)
             }
         }
         try file.commit()
@@ -92,7 +99,8 @@ struct ResultsCommand: AsyncParsableCommand {
     /// Writes every CSV page: the first page's header row, then each page's rows (a later page's header must be
     /// the same and is dropped). Returns the rows and pages.
     private static func fetchCSV(
-        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile, progress: Progress
+        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile, progress: Progress,
+        keep: (HTTPClientResponse) throws -> Void
     ) async throws -> (rows: Int, pages: Int) {
         var header: [UInt8]?
         var rows = 0
@@ -100,6 +108,7 @@ struct ResultsCommand: AsyncParsableCommand {
         try await client.followCursor(endpoint) { page in
             let response = try await client.response(page, accept: "text/csv", deadline: .now() + Self.pageTimeout)
             try ServiceClient.expect(response, contentType: "text/csv", for: endpoint, from: client.server)
+            try keep(response)
             var pageHeader: [UInt8] = []
             var isInHeader = true
             var lastByte: UInt8 = 0x0A
@@ -144,7 +153,8 @@ struct ResultsCommand: AsyncParsableCommand {
 
     /// Writes every JSON page's rows into one `ResultPage` whose `nextCursor` is null. Returns the rows and pages.
     private static func fetchJSON(
-        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile, progress: Progress
+        _ endpoint: Endpoint, client: ServiceClient, into file: AtomicFile, progress: Progress,
+        keep: (HTTPClientResponse) throws -> Void
     ) async throws -> (rows: Int, pages: Int) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -155,7 +165,8 @@ struct ResultsCommand: AsyncParsableCommand {
         var rows = 0
         var pages = 0
         try await client.followCursor(endpoint) { request in
-            let (_, bytes) = try await client.jsonBytes(request)
+            let (response, bytes) = try await client.jsonBytes(request)
+            try keep(response)
             let page = try client.decode(ServiceAPI.ResultPage.self, from: bytes, for: endpoint)
             if let first {
                 guard page.run == first.run, page.party == first.party, page.fields == first.fields,

@@ -5,12 +5,12 @@ import Glibc
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Queue a matching run and follow it; show or list a project's runs.",
+        abstract: "Request a matching run and follow it; approve, cancel, show or list a project's runs.",
         discussion:
-            "`blindmatch run --project P` is `blindmatch run start --project P`. A run matches the watch-list party's upload against the bulk party's with the project's settings; runs survive a restart of the service (Protocol/service.md, \"Runs\"). The operator and the project's parties can queue runs; auditors can read them.",
+            "`blindmatch run --project P` is `blindmatch run start --project P`. A run matches the watch-list party's upload against the bulk party's with the project's settings; runs survive a restart of the service (Protocol/service.md, \"Runs\"). Who may request a run and who must approve it is the project's run policy (by default the watch-list party requests and the bulk party approves: Protocol/service.md, \"Consent to run\"); auditors and the operator can read runs, and the operator can cancel them.",
         subcommands: [
-            RunStartCommand.self, RunShowCommand.self, RunListCommand.self, RunReportCommand.self,
-            RunCancelCommand.self,
+            RunStartCommand.self, RunApproveCommand.self, RunShowCommand.self, RunListCommand.self,
+            RunReportCommand.self, RunCancelCommand.self,
         ],
         defaultSubcommand: RunStartCommand.self)
 }
@@ -18,24 +18,27 @@ struct RunCommand: AsyncParsableCommand {
 struct RunStartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
-        abstract: "Queue a matching run and wait until it has succeeded or failed.",
+        abstract: "Request a matching run and wait until it has succeeded or failed.",
         discussion:
-            "Each side uses its party's current upload unless named. Prints the run's id on the first line as soon as it is queued, then (unless --no-wait) follows its progress on a terminal and prints its summary: matches, possible matches, comparisons and seconds. Exits 1 if the run failed, printing the failure's code and message. Interrupting the command does not stop the run: follow it with `run show`."
+            "A party the project's run policy names as a requester. Your side uses your current upload unless you name another of yours; the other side's is always its current one. Prints the run's id on the first line as soon as it is requested, then (unless --no-wait) waits for its approval, follows its progress on a terminal and prints its summary: matches, possible matches, comparisons and seconds (those your grant includes). Exits 1 if the run failed, printing the failure's code and message. Interrupting the command does not stop the run: follow it with `run show`. Keeps the service's receipt in --receipts."
     )
 
     @OptionGroup var connection: ServiceConnection
+    @OptionGroup var receipts: ReceiptOptions
 
     @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
     var project: String
 
     @Option(
         name: .customLong("watchlist-upload"),
-        help: ArgumentHelp("The watch-list side's upload (default: its current one).", valueName: "upload-id"))
+        help: ArgumentHelp(
+            "Your upload, if you are the watch-list party (default: your current one).", valueName: "upload-id"))
     var watchlistUpload: String?
 
     @Option(
         name: .customLong("bulk-upload"),
-        help: ArgumentHelp("The bulk side's upload (default: its current one).", valueName: "upload-id"))
+        help: ArgumentHelp(
+            "Your upload, if you are the bulk party (default: your current one).", valueName: "upload-id"))
     var bulkUpload: String?
 
     @Flag(name: .customLong("no-wait"), help: "Print the run's id and return once it is queued.")
@@ -47,8 +50,9 @@ struct RunStartCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let request = ServiceAPI.RunRequest(watchlistUpload: watchlistUpload, bulkUpload: bulkUpload)
-            let finished = try await Self.start(request, project: project, waiting: !noWait, connection: connection) {
-                run in
+            let finished = try await Self.start(
+                request, project: project, waiting: !noWait, connection: connection, receipts: receipts
+            ) { run in
                 Console.output("\(run.id.printable)\n")
             }
             guard finished.status.isFinished else {
@@ -65,28 +69,75 @@ struct RunStartCommand: AsyncParsableCommand {
         }
     }
 
-    /// Queues a run, passes it to `queued`, then unless `waiting` is false polls it until it has succeeded or
-    /// failed, showing its progress on a terminal; returns the run as last seen.
+    /// Requests a run, keeps its receipt, passes it to `queued`, then unless `waiting` is false polls it until it
+    /// has succeeded or failed, showing its progress on a terminal; returns the run as last seen.
     static func start(
         _ request: ServiceAPI.RunRequest, project: String, waiting: Bool = true, connection: ServiceConnection,
-        queued: (ServiceAPI.Run) -> Void
+        receipts: ReceiptOptions, queued: (ServiceAPI.Run) -> Void
     ) async throws -> ServiceAPI.Run {
         try await connection.withClient { client in
-            var run: ServiceAPI.Run = try await client.json(
-                Endpoint(.POST, "projects", project, "runs"), sending: request)
+            let endpoint = Endpoint(.POST, "projects", project, "runs")
+            let (response, bytes) = try await client.jsonBytes(endpoint, sending: request)
+            try receipts.keep(response, action: "run.queued", project: project, server: client.server)
+            let run = try client.decode(ServiceAPI.Run.self, from: bytes, for: endpoint)
             queued(run)
             if !waiting { return run }
-            let status = Progress(label: "run \(run.id.printable)", totalBytes: nil)
-            defer { status.finish() }
-            while !run.status.isFinished {
-                status.show(
-                    (run.status == .queued
-                        ? "queued" : "\(run.progress.stage.rawValue) \(Format.percent(run.progress.fraction))")
-                        .printable + (run.attempt > 1 ? ", attempt \(run.attempt)" : ""))
-                try await Task.sleep(for: pollInterval)
-                run = try await client.json(Endpoint(.GET, "projects", project, "runs", run.id))
-            }
-            return run
+            return try await follow(run, project: project, client: client)
+        }
+    }
+
+    /// Polls `run` until it has succeeded or failed, showing its progress on a terminal.
+    static func follow(_ run: ServiceAPI.Run, project: String, client: ServiceClient) async throws -> ServiceAPI.Run {
+        var run = run
+        let status = Progress(label: "run \(run.id.printable)", totalBytes: nil)
+        defer { status.finish() }
+        while !run.status.isFinished {
+            let stage =
+                switch run.status {
+                case .awaitingApproval: "awaiting approval"
+                case .queued: "queued"
+                default: "\(run.progress.stage.rawValue) \(Format.percent(run.progress.fraction))"
+                }
+            status.show(stage.printable + (run.attempt > 1 ? ", attempt \(run.attempt)" : ""))
+            try await Task.sleep(for: pollInterval)
+            run = try await client.json(Endpoint(.GET, "projects", project, "runs", run.id))
+        }
+        return run
+    }
+}
+
+struct RunApproveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve a run awaiting your party's approval.",
+        discussion:
+            "A party the project's run policy names as an approver (by default the bulk party). Check the run first with `run show`: it names the two uploads it will match, yours among them. Once every approver has approved, the run is queued. Decline with `run cancel`. Keeps the service's receipt in --receipts."
+    )
+
+    @OptionGroup var connection: ServiceConnection
+    @OptionGroup var receipts: ReceiptOptions
+
+    @Option(help: ArgumentHelp("The project's id.", valueName: "project-id"))
+    var project: String
+
+    @Argument(help: ArgumentHelp("The run's id.", valueName: "run-id"))
+    var id: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let run = try await Self.approve(id, project: project, connection: connection, receipts: receipts)
+            Console.output("\(run.id.printable)\n\(RunSummary.text(of: run))")
+        }
+    }
+
+    static func approve(_ id: String, project: String, connection: ServiceConnection, receipts: ReceiptOptions)
+        async throws -> ServiceAPI.Run
+    {
+        try await connection.withClient { client in
+            let endpoint = Endpoint(.POST, "projects", project, "runs", id, "approve")
+            let (response, bytes) = try await client.jsonBytes(endpoint)
+            try receipts.keep(response, action: "run.approved", project: project, server: client.server)
+            return try client.decode(ServiceAPI.Run.self, from: bytes, for: endpoint)
         }
     }
 }
@@ -117,7 +168,9 @@ struct RunShowCommand: AsyncParsableCommand {
 struct RunCancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
-        abstract: "Cancel a queued or running run (operator): it fails with `cancelled` and is not started again.")
+        abstract: "Cancel a run: it fails with `cancelled` and is not started again.",
+        discussion:
+            "The operator, the party that requested the run, or a party whose approval it awaits (declining it).")
 
     @OptionGroup var connection: ServiceConnection
 
@@ -184,12 +237,13 @@ struct RunListCommand: AsyncParsableCommand {
     var project: String
 
     @Option(
-        help: ArgumentHelp("Only runs with this status: queued, running, succeeded or failed.", valueName: "status"))
+        help: ArgumentHelp(
+            "Only runs with this status: awaitingApproval, queued, running, succeeded or failed.", valueName: "status"))
     var status: String?
 
     func validate() throws {
         if let status, ServiceAPI.RunStatus(rawValue: status) == nil {
-            throw ValidationError("--status must be queued, running, succeeded or failed")
+            throw ValidationError("--status must be awaitingApproval, queued, running, succeeded or failed")
         }
     }
 
@@ -229,8 +283,9 @@ enum RunSummary {
                 + (run.attempt > 1 ? ", attempt \(run.attempt)" : ""),
             "uploads: watchlist \(run.watchlistUpload), bulk \(run.bulkUpload)",
             "settings: \(ProjectSummary.settings(run.settings))",
-            "requested by \(run.requestedBy); queued \(run.queuedAt)"
+            "requested by \(run.requestedBy) at \(run.queuedAt)"
                 + (run.startedAt.map { ", started \($0)" } ?? "") + (run.finishedAt.map { ", finished \($0)" } ?? ""),
+            "approvals: " + approvals(of: run),
         ]
         if let summary = run.summary {
             let count = RunListCommand.count
@@ -246,6 +301,14 @@ enum RunSummary {
         }
         if let failure = run.failure { lines.append("failure: \(failure.code.rawValue): \(failure.message)") }
         return lines.map { $0.printable + "\n" }.joined()
+    }
+
+    /// `agency-b (bulk) at …, …`, or `none`.
+    static func approvals(of run: ServiceAPI.Run) -> String {
+        let given: [String] = run.approvals.map { approval in
+            "\(approval.party) (\(approval.role.rawValue)) at \(approval.approvedAt)"
+        }
+        return given.isEmpty ? "none" : given.joined(separator: ", ")
     }
 
     /// A failed run in one line: `run r-… failed (code): message`.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchContract
 import BlindmatchProtocol
 
 extension ServiceAPI.Role: ExpressibleByArgument {}
@@ -6,10 +7,65 @@ extension ServiceAPI.Role: ExpressibleByArgument {}
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Issue, list and revoke the matching service's bearer tokens (operator only).",
+        abstract:
+            "Issue, list and revoke the matching service's bearer tokens (operator); activate a party token (party).",
         discussion:
             "A token has a public id (t-…, the one in the audit log), a role and a scope: an operator or auditor token is service-wide; a party token is bound to one party of one project. The secret is shown once, when issued, and only written into a file of mode 0600; the server keeps only its SHA-256. See Protocol/service.md, \"Roles and tokens\".",
-        subcommands: [TokenIssueCommand.self, TokenListCommand.self, TokenRevokeCommand.self])
+        subcommands: [
+            TokenIssueCommand.self, TokenListCommand.self, TokenRevokeCommand.self, TokenActivateCommand.self,
+        ])
+}
+
+struct TokenActivateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activate",
+        abstract: "Activate your party token by signing its challenge with your party's signing key.",
+        discussion:
+            "A party token is issued inactive: until its party proves that it holds the private key of its registered public key, the token reads nothing (Protocol/service.md, \"Party tokens are bound to the party's key\"). This reads the token's challenge from /me, signs the activation message with --signing-key (the PEM private key of mode 0600 that signs your token files) and sends the signature. Prints the token's id and the key it was bound to. The private key never leaves this machine."
+    )
+
+    @OptionGroup var connection: ServiceConnection
+
+    @Option(
+        name: .customLong("signing-key"),
+        help: ArgumentHelp("Your party's Ed25519 private key (PEM, mode 0600).", valueName: "party.key"))
+    var signingKey: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let caller = try await Self.activate(
+                signingKey: try SigningKey(contentsOfFile: signingKey), connection: connection)
+            Console.output(
+                "\(caller.tokenId.printable)\nactive since \((caller.activatedAt ?? "-").printable); bound to key \((caller.partyKey?.fingerprint ?? "-").printable)\n"
+            )
+        }
+    }
+
+    /// Reads the token's challenge and activates it with `key`; returns the caller as `/me` then shows it.
+    static func activate(signingKey key: SigningKey, connection: ServiceConnection) async throws -> ServiceAPI.Caller {
+        try await connection.withClient { client in
+            let caller: ServiceAPI.Caller = try await client.json(Endpoint(.GET, "me"))
+            guard let activation = caller.activation, let project = caller.project, let party = caller.party else {
+                throw ClientError(
+                    .invalidArgument,
+                    caller.role == .party
+                        ? "this token is active already (since \(caller.activatedAt ?? "its issue"))"
+                        : "only a party token is activated; this one is an \(caller.role.rawValue) token")
+            }
+            guard activation.key == key.publicKey.fingerprint else {
+                throw ClientError(
+                    .invalidArgument,
+                    "the service has key \(activation.key.prefix(16))… registered for \(party), not this signing key's \(key.publicKey.fingerprint.prefix(16))…: if your party did not rotate its key, tell the operator and your auditor"
+                )
+            }
+            let message = TokenActivation.message(
+                token: caller.tokenId, project: project, party: party, key: activation.key,
+                challenge: activation.challenge)
+            return try await client.json(
+                Endpoint(.POST, "me", "activate"),
+                sending: ServiceAPI.ActivationRequest(signature: Base64.encode(try key.signature(for: message))))
+        }
+    }
 }
 
 struct TokenIssueCommand: AsyncParsableCommand {

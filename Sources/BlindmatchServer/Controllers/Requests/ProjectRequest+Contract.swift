@@ -90,6 +90,7 @@ extension ProjectRequest {
                     statuses: ResultStatus.allCases.filter(statuses.contains)))
         }
         self.disclosure = DisclosurePolicy(scoreDecimals: decimals, grants: grants)
+        runPolicy = try RunPolicy(request: body.runPolicy)
     }
 
     /// A `PublicKeyInput`: the PEM or the hex of an Ed25519 key, and `fingerprint`, when given, must be the key's.

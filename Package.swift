@@ -142,8 +142,8 @@ let package = Package(
             name: "BlindmatchCLITests",
             // Depends on the executable so that `swift test` builds the binary these tests drive.
             dependencies: [
-                "BlindmatchProtocol", "BlindmatchMatching", "BlindmatchServer", "BlindmatchContract", "blindmatch",
-                "BlindmatchTestSupport",
+                "BlindmatchProtocol", "BlindmatchMatching", "BlindmatchServer", "BlindmatchContract", "BlindmatchAudit",
+                "blindmatch", "BlindmatchTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

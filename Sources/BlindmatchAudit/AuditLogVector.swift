@@ -55,9 +55,24 @@ public enum AuditLogVector {
             ],
             time: at("2026-01-06T14:31:47Z"))
         try chain.appendCheckpoint(signingKey: key, time: at("2026-01-06T15:00:00Z"))
+        // The bulk party joins, activates its token with its key, and approves the run the watch list requests.
+        let bulkKey = Hex.encode(SHA256Hasher.hash(Array("blindmatch audit vector: council-b's key".utf8)))
         try chain.append(
-            actor: .operator, action: .runQueued, project: project, details: ["run": "r-1", "threshold": "0.85"],
-            time: at("2026-01-07T08:00:00Z"))
+            actor: .operator, action: .partyRegistered, project: project,
+            details: ["party": "council-b", "role": "bulk", "key": .string(bulkKey)], time: at("2026-01-06T16:00:00Z"))
+        try chain.append(
+            actor: .operator, action: .tokenIssued, project: project,
+            details: ["party": "council-b", "role": "party", "tokenId": "t-0002"], time: at("2026-01-06T16:00:30Z"))
+        try chain.append(
+            actor: .party("council-b"), action: .tokenActivated, project: project,
+            details: ["tokenId": "t-0002", "key": .string(bulkKey), "byToken": "t-0002"],
+            time: at("2026-01-06T16:05:00Z"))
+        try chain.append(
+            actor: .party("agency-a"), action: .runQueued, project: project,
+            details: ["run": "r-1", "threshold": "0.85", "byToken": "t-0001"], time: at("2026-01-07T08:00:00Z"))
+        try chain.append(
+            actor: .party("council-b"), action: .runApproved, project: project,
+            details: ["run": "r-1", "byToken": "t-0002"], time: at("2026-01-07T08:00:00Z"))
         try chain.append(
             actor: .system, action: .runStarted, project: project, details: ["run": "r-1"],
             time: at("2026-01-07T08:00:01Z"))
@@ -69,11 +84,17 @@ public enum AuditLogVector {
             actor: .party("agency-a"), action: .resultRead, project: project, details: ["run": "r-1", "rows": 3],
             time: at("2026-01-07T10:12:44Z"))
         try chain.append(
+            actor: .party("agency-a"), action: .uploadWithdrawn, project: project,
+            details: ["upload": "u-1", "file": .string(file), "byToken": "t-0001"], time: at("2026-01-07T11:00:00Z"))
+        try chain.append(
             actor: .auditor("ico"), action: .accessRefused, project: project,
             details: [
                 "reason": "an auditor does not read results", "request": "GET /projects/{id}/runs/{run}/results",
             ],
             time: at("2026-01-08T11:00:00Z"))
+        try chain.append(
+            actor: .unauthenticated, action: .accessRefused, project: nil,
+            details: ["reason": "unauthenticated", "request": "GET /me", "count": 42], time: at("2026-01-08T11:10:00Z"))
         try chain.append(
             actor: .operator, action: .tokenRevoked, project: project, details: ["tokenId": "t-0001"],
             time: at("2026-01-09T16:45:00Z"))

@@ -37,3 +37,15 @@ extension Components.Schemas.RunRequest: OptionalMembers {
 extension Components.Schemas.ResultRow: OptionalMembers {
     public static let optionalMembers: Set<String> = ["counterpartRow", "rule", "score", "status"]
 }
+
+extension Components.Schemas.ProjectRequest: OptionalMembers {
+    public static let optionalMembers: Set<String> = ["runPolicy"]
+}
+
+extension Components.Schemas.RunPolicy: OptionalMembers {
+    public static let optionalMembers: Set<String> = ["requesters", "approvers", "minimumRecords", "runsPerDay"]
+}
+
+extension Components.Schemas.RunPolicy.MinimumRecordsPayload: OptionalMembers {
+    public static let optionalMembers: Set<String> = ["watchlist", "bulk"]
+}

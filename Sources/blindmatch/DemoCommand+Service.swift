@@ -50,7 +50,11 @@ extension DemoCommand {
                 threshold: MatchDefaults.threshold, reviewFrom: "0.75",
                 solver: ServiceAPI.Solver(rawValue: MatchDefaults.solver.rawValue),
                 vetoKeys: MatchDefaults.veto, blocking: true),
-            disclosure: ProjectCreateCommand.defaultPolicy(hasReviewBand: true))
+            disclosure: ProjectCreateCommand.defaultPolicy(hasReviewBand: true),
+            // The service's default run policy, with its smallest uploads lowered to the demo's sizes when they are
+            // smaller (`--watch`, `--bulk`).
+            runPolicy: ServiceAPI.RunPolicy(
+                minimumRecords: .init(watchlist: min(100, watch), bulk: min(1_000, bulk))))
         let project = try await ProjectCreateCommand.create(request, connection: operatorConnection)
         step(
             "8. The operator creates project \(project.id.printable) with both agencies and their public keys: \(ProjectSummary.settings(project.matching))"

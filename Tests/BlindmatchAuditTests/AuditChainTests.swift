@@ -73,7 +73,7 @@ struct AuditChainTests {
         try chain.appendCheckpoint(signingKey: key, time: time)
         let result = AuditVerification(jsonLines: chain.jsonLines, publicKey: key.publicKey)
         #expect(result.isValid, "\(result.failures)")
-        #expect(result.entryCount == 16)
+        #expect(result.entryCount == 22)
         #expect(result.checkpointCount == 3)
     }
 

@@ -24,7 +24,7 @@ struct AuditLogVectorTests {
         #expect(key == (try AuditLogVector.publicKey()))
         let result = AuditVerification(jsonLines: try RepositoryFile.bytes(Self.path), publicKey: key)
         #expect(result.isValid, "\(result.failures)")
-        #expect(result.entryCount == 14 && result.checkpointCount == 2 && result.unsignedEntryCount == 0)
+        #expect(result.entryCount == 20 && result.checkpointCount == 2 && result.unsignedEntryCount == 0)
     }
 
     /// The vector uses every action but run.failed and project.closed, and every kind of actor.

@@ -33,9 +33,9 @@ struct AuditVerificationTests {
     @Test func theUntouchedLogHolds() throws {
         let result = try verify(try log())
         #expect(result.isValid, "\(result.failures)")
-        #expect(result.entryCount == 14)
+        #expect(result.entryCount == 20)
         #expect(result.checkpointCount == 2)
-        #expect(result.lastCheckpointSeq == 13)
+        #expect(result.lastCheckpointSeq == 19)
         #expect(result.unsignedEntryCount == 0)
         #expect(result.keyFingerprint == "03396219237f75a64f12aeb7f39723abf400b160c364980a765dac24aeba2464")
         let entries = try Self.chain.get().entries
@@ -72,7 +72,7 @@ struct AuditVerificationTests {
         expectFirstFailure(result, line: 6, seq: 5, rule: .checkpointSignature)
         #expect(result.failures.map(\.rule) == [.checkpointSignature, .checkpointSignature, .signedToTheEnd])
         #expect(result.checkpointCount == 0)
-        #expect(result.unsignedEntryCount == 14)
+        #expect(result.unsignedEntryCount == 20)
     }
 
     @Test func aDeletedEntryIsNamed() throws {
@@ -88,7 +88,7 @@ struct AuditVerificationTests {
         var log = try log()
         log.lines.remove(at: 7)
         try log.reseal(from: 7)
-        expectFirstFailure(try verify(log), line: 13, seq: 12, rule: .checkpointSignature)
+        expectFirstFailure(try verify(log), line: 19, seq: 18, rule: .checkpointSignature)
     }
 
     @Test func aReorderedPairIsNamed() throws {
@@ -121,10 +121,10 @@ struct AuditVerificationTests {
         var bytes = log.bytes
         bytes.removeLast(40)
         let result = AuditVerification(jsonLines: bytes, publicKey: try Self.matcherKey.get().publicKey)
-        expectFirstFailure(result, line: 14, seq: nil, rule: .line)
+        expectFirstFailure(result, line: 20, seq: nil, rule: .line)
         #expect(result.firstFailure?.detail.contains("cut off") == true)
         #expect(result.failures.last?.rule == .signedToTheEnd)
-        #expect(result.unsignedEntryCount == 8)
+        #expect(result.unsignedEntryCount == 14)
         #expect(result.lastCheckpointSeq == 5)
     }
 
@@ -132,7 +132,7 @@ struct AuditVerificationTests {
         var bytes = try log().bytes
         bytes.removeLast()
         let result = AuditVerification(jsonLines: bytes, publicKey: try Self.matcherKey.get().publicKey)
-        expectFirstFailure(result, line: 14, seq: 13, rule: .line)
+        expectFirstFailure(result, line: 20, seq: 19, rule: .line)
         #expect(result.failureCount == 1)
     }
 
@@ -141,11 +141,11 @@ struct AuditVerificationTests {
         log.lines.removeLast()
         let result = try verify(log)
         expectFirstFailure(result, line: 7, seq: 6, rule: .signedToTheEnd)
-        #expect(result.firstFailure?.detail == "7 entries after the last checkpoint (lines 7–13) are not signed")
-        #expect(result.unsignedEntryCount == 7)
+        #expect(result.firstFailure?.detail == "13 entries after the last checkpoint (lines 7–19) are not signed")
+        #expect(result.unsignedEntryCount == 13)
         let relaxed = try verify(log, requiringFinalCheckpoint: false)
         #expect(relaxed.isValid)
-        #expect(relaxed.unsignedEntryCount == 7)
+        #expect(relaxed.unsignedEntryCount == 13)
     }
 
     @Test func aCheckpointByAnotherKeyIsForged() throws {
@@ -159,29 +159,29 @@ struct AuditVerificationTests {
 
     @Test func aCheckpointClaimingTheMatchersKeyWithAnotherSignatureIsForged() throws {
         var log = try log()
-        try log.reseal(from: 13, signingWith: try Self.otherKey.get())
-        log.alterDetail(at: 13, "key", to: .string(try Self.matcherKey.get().publicKey.fingerprint))
-        log.rehash(at: 13)
-        expectFirstFailure(try verify(log), line: 14, seq: 13, rule: .checkpointSignature)
+        try log.reseal(from: 19, signingWith: try Self.otherKey.get())
+        log.alterDetail(at: 19, "key", to: .string(try Self.matcherKey.get().publicKey.fingerprint))
+        log.rehash(at: 19)
+        expectFirstFailure(try verify(log), line: 20, seq: 19, rule: .checkpointSignature)
     }
 
     @Test func aCheckpointOverTheWrongHashFails() throws {
         var log = try log()
         let key = try Self.matcherKey.get()
-        let wrong = try #require(Hex.decode(Tampering.json(log.lines[11])["hash"]?.stringValue ?? ""))
+        let wrong = try #require(Hex.decode(Tampering.json(log.lines[17])["hash"]?.stringValue ?? ""))
         let signature = try key.signature(for: AuditEntry.checkpointMessage(covering: wrong))
-        log.alterDetail(at: 13, "signature", to: .string(Base64.encode(signature)))
-        log.rehash(at: 13)
+        log.alterDetail(at: 19, "signature", to: .string(Base64.encode(signature)))
+        log.rehash(at: 19)
         let result = try verify(log)
-        expectFirstFailure(result, line: 14, seq: 13, rule: .checkpointSignature)
+        expectFirstFailure(result, line: 20, seq: 19, rule: .checkpointSignature)
         #expect(result.failures.map(\.rule) == [.checkpointSignature, .signedToTheEnd])
     }
 
     @Test func aCheckpointThatDoesNotCoverTheEntryBeforeItIsMisformed() throws {
         var log = try log()
-        log.alterDetail(at: 13, "upTo", to: .number("11"))
-        log.rehash(at: 13)
-        expectFirstFailure(try verify(log), line: 14, seq: 13, rule: .checkpointForm)
+        log.alterDetail(at: 19, "upTo", to: .number("17"))
+        log.rehash(at: 19)
+        expectFirstFailure(try verify(log), line: 20, seq: 19, rule: .checkpointForm)
     }
 
     @Test func anotherKeyVerifiesNoCheckpoint() throws {

@@ -451,6 +451,11 @@ struct CLITests {
         #expect(output.contains("listening on http://127.0.0.1:"), "\(output)")
         #expect(output.components(separatedBy: "streamed: accepted as u-").count == 3, "\(output)")
         #expect(output.contains(" succeeded: "), "\(output)")
+        // The new steps: each agency activates its token; the watch list requests, the bulk agency approves; each
+        // agency's receipts are checked against the exported log.
+        #expect(output.components(separatedBy: "activates its token by signing its challenge").count == 3)
+        #expect(output.contains("awaitingApproval") && output.contains("and approves it: queued"), "\(output)")
+        #expect(output.contains("each agency checks the receipts its commands kept"), "\(output)")
         #expect(output.contains("agency-a fetches its view"), "\(output)")
         #expect(output.contains("council-b fetches its view"), "\(output)")
         #expect(output.contains("holds only row numbers"), "\(output)")

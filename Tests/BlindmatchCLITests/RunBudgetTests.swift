@@ -79,7 +79,7 @@ extension ServiceAPITests {
         await budgeted.stop()
     }
 
-    @Test func anOperatorCancelsAQueuedOrRunningRun() async throws {
+    @Test func theRequesterOrTheOperatorCancelsAQueuedOrRunningRun() async throws {
         let data = try AgencyData(watch: 40, bulk: 400)
         let executor = HeldRunExecutor(hold: .seconds(60))
         let server = try await InProcessServer(
@@ -90,20 +90,21 @@ extension ServiceAPITests {
         let base = "\(server.baseURL)/projects/\(project.id)"
         try await project.uploadBoth(server, data: data)
         let first = try #require(
-            try await HTTP.request(.POST, base + "/runs", token: operatorToken).json?["id"]?.stringValue)
+            try await HTTP.request(.POST, base + "/runs", token: project.watchlistToken).json?["id"]?.stringValue)
         #expect(
             try await HTTP.waitForStatus("running", server, project: project.id, run: first, token: operatorToken))
         let second = try #require(
-            try await HTTP.request(.POST, base + "/runs", token: operatorToken).json?["id"]?.stringValue)
+            try await HTTP.request(.POST, base + "/runs", token: project.watchlistToken).json?["id"]?.stringValue)
 
-        // A party may not cancel (the role matrix walks every caller); the operator cancels the queued run.
-        let refused = try await HTTP.request(.POST, base + "/runs/\(second)/cancel", token: project.watchlistToken)
-        #expect(refused.status == 403)
+        // A party that did not request the run may not cancel it; its requester cancels the queued run.
+        let refused = try await HTTP.request(.POST, base + "/runs/\(second)/cancel", token: project.bulkToken)
+        #expect(refused.status == 403 && refused.code == "forbiddenParty")
         let queued = Self.conforming(
-            try await HTTP.request(.POST, base + "/runs/\(second)/cancel", token: operatorToken),
+            try await HTTP.request(.POST, base + "/runs/\(second)/cancel", token: project.watchlistToken),
             "POST", "/projects/{projectId}/runs/{runId}/cancel")
         #expect(queued.status == 200 && queued.json?["status"]?.stringValue == "failed")
         #expect(queued.json?["failure"]?["code"]?.stringValue == "cancelled")
+        #expect(queued.json?["failure"]?["message"]?.stringValue?.contains("party:agency-a") == true)
         #expect(queued.json?["attempt"]?.intValue == 0)
 
         // The running run fails at once, and its worker lets go within moments, not when the hold would end.

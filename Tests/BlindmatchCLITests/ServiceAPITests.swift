@@ -38,7 +38,7 @@ struct ServiceAPITests {
     }
 
     @Test func theContractIsLoaded() {
-        #expect(Contract.operationCount == 23)
+        #expect(Contract.operationCount == 26)
     }
 
     @Test func everyEndpointChecksTheCallersRoleAndScope() async throws {
@@ -63,9 +63,10 @@ struct ServiceAPITests {
                 body: HTTP.json(.object([("role", "party"), ("project", .string(otherID)), ("party", "agency-a")]))
             )
             .json?["token"]?.stringValue)
+        try await data.activate(outsider, party: "agency-a", on: server)
         try await project.uploadBoth(server, data: data)
         let queued = try await HTTP.request(
-            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: operatorToken)
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
         Self.conforming(queued, "POST", "/projects/{projectId}/runs")
         let run = try #require(queued.json?["id"]?.stringValue)
         let finished = try await HTTP.waitForRun(server, project: project.id, run: run, token: operatorToken)
@@ -94,6 +95,9 @@ struct ServiceAPITests {
             /// The party whose resource this is, where a party may read only its own (an upload): the one scope
             /// rule that depends on the data rather than on the path.
             var owner: Caller? = nil
+            /// Parties the project's run policy refuses here (403 `forbiddenParty`) although their role may call it:
+            /// the tests' policy names no approver, and only the requester may cancel its run.
+            var refusedByPolicy: Set<Caller> = []
             var body: [UInt8]? = nil
             var contentType: String? = "application/json"
 
@@ -116,6 +120,7 @@ struct ServiceAPITests {
                             continue
                         }
                         if let owner, owner != caller { continue }
+                        if refusedByPolicy.contains(caller) { continue }
                         callers.insert(caller)
                     }
                 }
@@ -128,6 +133,7 @@ struct ServiceAPITests {
             Endpoint(method: .GET, template: "/metrics", path: "/metrics"),
             Endpoint(
                 method: .GET, template: "/me", path: "/me"),
+            Endpoint(method: .POST, template: "/me/activate", path: "/me/activate", body: invalidJSON),
             Endpoint(method: .POST, template: "/tokens", path: "/tokens", body: invalidJSON),
             Endpoint(method: .GET, template: "/tokens", path: "/tokens"),
             Endpoint(method: .GET, template: "/tokens/{tokenId}", path: "/tokens/\(spareToken)"),
@@ -170,8 +176,14 @@ struct ServiceAPITests {
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/report",
                 path: "/projects/\(p)/runs/\(run)/report"),
             Endpoint(
+                method: .POST, template: "/projects/{projectId}/runs/{runId}/approve",
+                path: "/projects/\(p)/runs/\(run)/approve", refusedByPolicy: [.watchlist, .bulk]),
+            Endpoint(
                 method: .POST, template: "/projects/{projectId}/runs/{runId}/cancel",
-                path: "/projects/\(p)/runs/\(run)/cancel"),
+                path: "/projects/\(p)/runs/\(run)/cancel", refusedByPolicy: [.bulk]),
+            Endpoint(
+                method: .POST, template: "/projects/{projectId}/uploads/{uploadId}/withdraw",
+                path: "/projects/\(p)/uploads/u-0000000000000000/withdraw"),
             Endpoint(
                 method: .GET, template: "/projects/{projectId}/runs/{runId}/results/{party}",
                 path: "/projects/\(p)/runs/\(run)/results/agency-a"),
@@ -233,7 +245,7 @@ struct ServiceAPITests {
         try await project.uploadBoth(server, data: data)
         let operatorToken = try server.operatorToken
         let queued = try await HTTP.request(
-            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: operatorToken)
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
         let run = try #require(queued.json?["id"]?.stringValue)
         _ = try await HTTP.waitForRun(server, project: project.id, run: run, token: operatorToken)
         let p = project.id
@@ -315,7 +327,7 @@ struct ServiceAPITests {
                 return (route, count)
             })
         #expect(counts == ["GET /me": 300, "GET /projects": 50])
-        #expect(refusals.allSatisfy { $0["actor"]?.stringValue == "system" })
+        #expect(refusals.allSatisfy { $0["actor"]?.stringValue == "unauthenticated" })
         let metrics = try await HTTP.request(.GET, server.baseURL + "/metrics", token: operatorToken)
         #expect(metrics.status == 200)
     }
@@ -470,7 +482,8 @@ struct ServiceAPITests {
         #expect(wrongMethod.status == 405 && wrongMethod.code == "methodNotAllowed")
         let noRun = try await HTTP.request(.POST, "\(server.baseURL)/projects/\(project)/runs", token: operatorToken)
         Self.conforming(noRun, "POST", "/projects/{projectId}/runs")
-        #expect(noRun.status == 409 && noRun.code == "uploadMissing")
+        // The operator does not request runs: the project's run policy names parties only.
+        #expect(noRun.status == 403 && noRun.code == "forbiddenRole")
         let badCursor = try await HTTP.request(.GET, server.baseURL + "/projects?cursor=zzz", token: operatorToken)
         Self.conforming(badCursor, "GET", "/projects")
         #expect(badCursor.status == 400)
@@ -582,8 +595,30 @@ extension ServiceAPITests {
             body: HTTP.json(.object([("pem", .string(pem))])))
         Self.conforming(rotated, "PUT", "/projects/{projectId}/parties/{party}/public-key")
         #expect(rotated.status == 200)
-        let old = try await project.upload(
-            server, data: data, file: "a.bmt", party: "agency-a", token: project.watchlistToken)
+        // The party's tokens were bound to the old key: rotating it revokes them, and the rotation shows.
+        let operatorID = try #require(
+            try await HTTP.request(.GET, server.baseURL + "/me", token: operatorToken).json?["tokenId"]?.stringValue)
+        #expect(rotated.json?["registeredBy"]?.stringValue == "operator")
+        #expect(rotated.json?["registeredByToken"]?.stringValue == operatorID)
+        #expect(try await HTTP.request(.GET, server.baseURL + "/me", token: project.watchlistToken).status == 401)
+        #expect(try await HTTP.request(.GET, server.baseURL + "/me", token: project.bulkToken).status == 200)
+        let fresh = try #require(
+            try await HTTP.request(
+                .POST, server.baseURL + "/tokens", token: operatorToken,
+                body: HTTP.json(.object([("role", "party"), ("project", .string(project.id)), ("party", "agency-a")]))
+            ).json?["token"]?.stringValue)
+        // A new token activates only with the key registered now.
+        let withOldKey = try await data.activation(fresh, party: "agency-a", on: server)
+        ServiceAPITests.conforming(withOldKey, "POST", "/me/activate")
+        #expect(withOldKey.status == 422 && withOldKey.code == "activationRefused", "\(withOldKey.text)")
+        try await data.activate(fresh, party: "agency-a", key: "agency-a-2026", on: server)
+        let me = try await HTTP.request(.GET, server.baseURL + "/me", token: fresh)
+        ServiceAPITests.conforming(me, "GET", "/me")
+        #expect(me.json?["partyKey"]?["registeredBy"]?.stringValue == "operator")
+        #expect(me.json?["partyKey"]?["registeredByToken"]?.stringValue == operatorID)
+        #expect(me.json?["activation"] == .null && me.json?["activatedAt"]?.stringValue != nil)
+        // Files signed by the old key are refused from now on; what was accepted stays.
+        let old = try await project.upload(server, data: data, file: "a.bmt", party: "agency-a", token: fresh)
         #expect(old.status == 422 && old.code == "tokenFileSigner", "\(old.text)")
         let sameKey = try await HTTP.request(
             .PUT, base + "/parties/council-b/public-key", token: operatorToken,
@@ -605,14 +640,15 @@ extension ServiceAPITests {
         let again = try await HTTP.request(
             .POST, base + "/close", token: operatorToken, body: HTTP.json(.object([("reason", "Twice.")])))
         #expect(again.status == 409 && again.code == "projectClosed")
-        let queued = try await HTTP.request(.POST, base + "/runs", token: operatorToken)
+        let queued = try await HTTP.request(.POST, base + "/runs", token: fresh)
         Self.conforming(queued, "POST", "/projects/{projectId}/runs")
-        #expect(queued.status == 409 && queued.code == "projectClosed")
+        #expect(queued.status == 401)
         let seen = try await HTTP.request(.GET, base + "/runs/\(run)", token: project.auditorToken)
         #expect(seen.status == 200 && seen.json?["status"]?.stringValue == "succeeded")
         let log = try await HTTP.request(.GET, server.baseURL + "/audit/log", token: project.auditorToken).text
         #expect(log.contains(#""action":"project.closed""#))
-        #expect(log.components(separatedBy: #""action":"token.revoked""#).count - 1 == 2)
+        // One by the rotation (agency-a's first token), two by the close (agency-a's second, council-b's).
+        #expect(log.components(separatedBy: #""action":"token.revoked""#).count - 1 == 3)
         #expect(log.components(separatedBy: #""action":"party.registered""#).count - 1 == 3)
     }
 }
@@ -630,7 +666,7 @@ extension ServiceAPITests {
         let base = "\(server.baseURL)/projects/\(project.id)"
         try await project.uploadBoth(server, data: data)
         let run = try #require(
-            try await HTTP.request(.POST, base + "/runs", token: operatorToken).json?["id"]?.stringValue)
+            try await HTTP.request(.POST, base + "/runs", token: project.watchlistToken).json?["id"]?.stringValue)
         #expect(
             try await HTTP.waitForStatus("running", server, project: project.id, run: run, token: project.bulkToken))
         let closed = try await HTTP.request(

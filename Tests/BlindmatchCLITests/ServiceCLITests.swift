@@ -33,6 +33,12 @@ struct ServiceCLITests {
                 ["token", "issue", "--role", "party", "--project", project, "--party", party, "--output", file],
                 as: "operator.token")
             #expect(try FileIO.permissions(of: "\(data.path)/\(file)") & 0o777 == 0o600)
+            // Each party activates its token with its own signing key; until then the token reads nothing.
+            let inactive = try CLI.run(
+                ["project", "show", project, "--server", server.baseURL, "--token-file", file], in: data.path)
+            #expect(inactive.status == 1 && inactive.error.contains("tokenNotActivated"), "\(inactive.error)")
+            let activated = try run(["token", "activate", "--signing-key", "\(party).key"], as: file)
+            #expect(activated.output.hasPrefix("t-") && activated.output.contains("bound to key"))
         }
         _ = try run(
             ["token", "issue", "--role", "auditor", "--name", "test-auditor", "--output", "auditor.token"],
@@ -49,10 +55,18 @@ struct ServiceCLITests {
         _ = try run(["upload", "--project", project, "--party", "agency-a", "a.bmt"], as: "agency-a.token")
         _ = try run(["upload", "--project", project, "--party", "council-b", "b.bmt"], as: "council-b.token")
 
-        // The watch-list agency runs the match and each party fetches its own view.
-        let started = try run(["run", "--project", project], as: "agency-a.token")
+        // The watch-list agency requests the match, the bulk agency approves it, and each fetches its own view.
+        let started = try run(["run", "--project", project, "--no-wait"], as: "agency-a.token")
         let runID = try #require(started.output.split(separator: "\n").first.map(String.init))
-        #expect(runID.hasPrefix("r-"))
+        #expect(runID.hasPrefix("r-") && started.output.contains("awaitingApproval"), "\(started.output)")
+        let approved = try run(["run", "approve", "--project", project, runID], as: "council-b.token")
+        #expect(approved.output.contains("approvals: council-b (bulk)"), "\(approved.output)")
+        var shown = ""
+        for _ in 0..<300 where !shown.contains("status: succeeded") {
+            shown = try run(["run", "show", "--project", project, runID], as: "agency-a.token").output
+            if !shown.contains("status: succeeded") { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(shown.contains("status: succeeded"), "\(shown)")
         _ = try run(
             ["results", "--project", project, "--run", runID, "--party", "agency-a", "--output", "a-results.csv"],
             as: "agency-a.token")
@@ -136,12 +150,18 @@ struct ServiceCLITests {
         // The auditor exports the log and checks it against the matcher's key obtained out of band.
         _ = try run(["audit", "export", "--output", "audit.jsonl"], as: "auditor.token")
         let verified = try CLI.run(
-            ["audit", "verify", "audit.jsonl", "--public-key", server.dataDirectory + "/matcher.pub"], in: data.path)
+            [
+                "audit", "verify", "audit.jsonl", "--public-key", server.dataDirectory + "/matcher.pub", "--receipts",
+                "receipts",
+            ], in: data.path)
         #expect(verified.status == 0, "\(verified.output)")
         #expect(verified.output.contains("the chain holds"))
+        // Both agencies' commands kept a receipt of every upload, request, approval and results page.
+        #expect(verified.output.contains("6 receipts hold"), "\(verified.output)")
         let log = try String(contentsOfFile: "\(data.path)/audit.jsonl", encoding: .utf8)
         for action in [
-            "project.created", "party.registered", "token.issued", "upload.accepted", "run.queued",
+            "project.created", "party.registered", "token.issued", "token.activated", "upload.accepted", "run.queued",
+            "run.approved",
             "run.started", "run.succeeded", "result.read", "access.refused", "audit.exported", "checkpoint",
         ] {
             #expect(log.contains("\"action\":\"\(action)\""), "\(action)")

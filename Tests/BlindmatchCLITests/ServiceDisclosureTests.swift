@@ -113,6 +113,7 @@ import Testing
             .POST, server.baseURL + "/tokens", token: operatorToken,
             body: HTTP.json(.object([("role", "party"), ("project", .string(id)), ("party", "agency-a")])))
         let token = try #require(issued.json?["token"]?.stringValue)
+        try await data.activate(token, party: "agency-a", on: server)
         let project = ServiceProject(id: id, watchlistToken: token, bulkToken: "", auditorToken: "")
         let refused = try await project.upload(server, data: data, file: "a.bmt", party: "agency-a", token: token)
         ServiceAPITests.conforming(refused, "POST", "/projects/{projectId}/parties/{party}/uploads")

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BlindmatchContract
 import BlindmatchProtocol
 import Foundation
 import Glibc
@@ -209,12 +210,22 @@ final class AgencyData {
         try String(contentsOfFile: "\(path)/\(party).pub", encoding: .utf8)
     }
 
-    /// A `ProjectRequest` body for these files.
-    func projectRequest(name: String = "service test", reviewFrom: String? = "0.75", blocking: Bool = true) throws
-        -> JSONValue
-    {
+    /// The run policy of the tests' projects unless a test says otherwise: either party requests, nobody approves,
+    /// any size, so that each test exercises its own subject; the default policy has tests of its own
+    /// (`ServiceConsentTests`).
+    static let permissiveRunPolicy: JSONValue = .object([
+        ("requesters", .array(["watchlist", "bulk"])), ("approvers", .array([])),
+        ("minimumRecords", .object([("watchlist", .number("1")), ("bulk", .number("1"))])),
+        ("runsPerDay", .number("1000")),
+    ])
+
+    /// A `ProjectRequest` body for these files; `runPolicy` nil leaves the member out (the service's default).
+    func projectRequest(
+        name: String = "service test", reviewFrom: String? = "0.75", blocking: Bool = true,
+        runPolicy: JSONValue? = AgencyData.permissiveRunPolicy
+    ) throws -> JSONValue {
         let header = try header("a.bmt")
-        return .object([
+        var members: [(key: String, value: JSONValue)] = [
             ("name", .string(name)), ("purpose", .string("Test the service.")),
             ("legalBasis", .string("Test data only; no legal gateway needed.")),
             ("schemaFingerprint", .string(header.schemaFingerprint)),
@@ -263,7 +274,33 @@ final class AgencyData {
                     )
                 ])
             ),
-        ])
+        ]
+        if let runPolicy { members.append((key: "runPolicy", value: runPolicy)) }
+        return .object(members)
+    }
+
+    /// Activates a party token (`POST /me/activate`) with the party's signing key in this folder (`key`: another
+    /// key file's name, without `.key`); throws unless the service answers 200.
+    func activate(_ token: String, party: String, key: String? = nil, on server: some TestServer) async throws {
+        let reply = try await activation(token, party: party, key: key, on: server)
+        guard reply.status == 200 else { throw ServiceTestError("token not activated: \(reply.status) \(reply.text)") }
+    }
+
+    /// The reply to activating `token` with the key file `key` (default: the party's own).
+    func activation(_ token: String, party: String, key: String? = nil, on server: some TestServer) async throws
+        -> HTTPReply
+    {
+        let me = try await HTTP.request(.GET, server.baseURL + "/me", token: token)
+        guard let json = me.json, let challenge = json["activation"]?["challenge"]?.stringValue,
+            let registered = json["activation"]?["key"]?.stringValue, let id = json["tokenId"]?.stringValue,
+            let project = json["project"]?.stringValue
+        else { throw ServiceTestError("no activation challenge: \(me.status) \(me.text)") }
+        let signingKey = try SigningKey(contentsOfFile: "\(path)/\(key ?? party).key")
+        let message = TokenActivation.message(
+            token: id, project: project, party: party, key: registered, challenge: challenge)
+        return try await HTTP.request(
+            .POST, server.baseURL + "/me/activate", token: token,
+            body: HTTP.json(.object([("signature", .string(Base64.encode(try signingKey.signature(for: message))))])))
     }
 }
 
@@ -278,13 +315,15 @@ struct ServiceProject {
     let bulkToken: String
     let auditorToken: String
 
+    /// The project, with both party tokens issued and activated by their parties' keys.
     static func create(
-        on server: some TestServer, data: AgencyData, name: String = "service test", blocking: Bool = true
+        on server: some TestServer, data: AgencyData, name: String = "service test", blocking: Bool = true,
+        runPolicy: JSONValue? = AgencyData.permissiveRunPolicy
     ) async throws -> ServiceProject {
         let operatorToken = try server.operatorToken
         let created = try await HTTP.request(
             .POST, server.baseURL + "/projects", token: operatorToken,
-            body: HTTP.json(try data.projectRequest(name: name, blocking: blocking)))
+            body: HTTP.json(try data.projectRequest(name: name, blocking: blocking, runPolicy: runPolicy)))
         guard created.status == 201, let id = created.json?["id"]?.stringValue else {
             throw ServiceTestError("project not created: \(created.status) \(created.text)")
         }
@@ -296,11 +335,13 @@ struct ServiceProject {
             }
             return token
         }
+        let watchlistToken = try await issue(
+            .object([("role", "party"), ("project", .string(id)), ("party", "agency-a")]))
+        let bulkToken = try await issue(.object([("role", "party"), ("project", .string(id)), ("party", "council-b")]))
+        try await data.activate(watchlistToken, party: "agency-a", on: server)
+        try await data.activate(bulkToken, party: "council-b", on: server)
         return ServiceProject(
-            id: id,
-            watchlistToken: try await issue(
-                .object([("role", "party"), ("project", .string(id)), ("party", "agency-a")])),
-            bulkToken: try await issue(.object([("role", "party"), ("project", .string(id)), ("party", "council-b")])),
+            id: id, watchlistToken: watchlistToken, bulkToken: bulkToken,
             auditorToken: try await issue(.object([("role", "auditor"), ("name", "test-auditor")])))
     }
 

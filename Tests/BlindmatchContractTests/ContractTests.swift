@@ -23,7 +23,9 @@ import Yams
             "StaffTokenRequest": Schemas.StaffTokenRequest.self, "PemPublicKeyInput": Schemas.PemPublicKeyInput.self,
             "HexPublicKeyInput": Schemas.HexPublicKeyInput.self, "MatchingSettings": Schemas.MatchingSettings.self,
             "DisclosurePolicy": Schemas.DisclosurePolicy.self, "RunRequest": Schemas.RunRequest.self,
-            "ResultRow": Schemas.ResultRow.self,
+            "ResultRow": Schemas.ResultRow.self, "ProjectRequest": Schemas.ProjectRequest.self,
+            "RunPolicy": Schemas.RunPolicy.self,
+            "RunPolicy.minimumRecords": Schemas.RunPolicy.MinimumRecordsPayload.self,
         ]
     }
 
@@ -58,7 +60,8 @@ import Yams
             watchlistUpload: "u-0123456789abcdef", bulkUpload: "u-fedcba9876543210",
             settings: .init(threshold: "0.85", reviewFrom: nil, solver: .manyToOne, vetoKeys: ["nino"], blocking: true),
             attempt: 0, progress: .init(stage: .queued, fraction: 0), summary: nil, failure: nil,
-            requestedBy: "operator", queuedAt: "2026-12-07T00:00:00Z", startedAt: nil, finishedAt: nil)
+            requestedBy: "party:agency-a", approvals: [], queuedAt: "2026-12-07T00:00:00Z", startedAt: nil,
+            finishedAt: nil)
         let value = try ContractEncoder().encode(run)
         for member in ["summary", "failure", "startedAt", "finishedAt"] {
             #expect(value[member] == .null, "\(member)")

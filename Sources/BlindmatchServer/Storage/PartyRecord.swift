@@ -1,3 +1,4 @@
+import BlindmatchAudit
 import BlindmatchContract
 import BlindmatchProtocol
 import Foundation
@@ -20,7 +21,7 @@ struct PartyRecord: Sendable, FetchableRecord {
         role = try row.enumValue("role")
         publicKey = PublicSigningKey(rawBytes: [UInt8](row["publicKey"] as Data))
         registeredAt = row["registeredAt"]
-        registeredBy = row["registeredBy"]
+        registeredBy = (row["registeredBy"] as String?) ?? AuditActor.operator.text
         registeredByToken = row["registeredByToken"]
     }
 

@@ -42,7 +42,8 @@ struct RunRecord: Sendable {
         failureCode = row["failureCode"]
         failureMessage = row["failureMessage"]
         requestedBy = row["requestedBy"]
-        approvals = try ContractDecoder.decode([Approval].self, from: row["approvals"], source: "approvals")
+        approvals = try ContractDecoder.decode(
+            [Approval].self, from: (row["approvals"] as String?) ?? "[]", source: "approvals")
         queuedAt = row["queuedAt"]
         startedAt = row["startedAt"]
         finishedAt = row["finishedAt"]

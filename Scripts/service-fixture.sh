@@ -36,6 +36,7 @@ fixture_start() {
     project=$("$bin" project create --token-file "$work/operator.token" --name fixture --purpose "Fixture." \
         --legal-basis "Synthetic data." --schema "$schema" --key-id "$key_id" \
         --watchlist "agency-a=$work/agency-a.pub" --bulk "council-b=$work/council-b.pub" --review-from 0.75 \
+        --minimum-records watchlist=1,bulk=1 --runs-per-day 1000 \
         | grep -oE 'p-[0-9a-f]{16}' | head -1)
     "$bin" token issue --token-file "$work/operator.token" --role party --project "$project" --party agency-a \
         -o "$work/a.token" >/dev/null
@@ -43,10 +44,22 @@ fixture_start() {
         -o "$work/b.token" >/dev/null
     "$bin" token issue --token-file "$work/operator.token" --role auditor --name fixture-auditor \
         -o "$work/auditor.token" >/dev/null
-    "$bin" upload --token-file "$work/a.token" --project "$project" --party agency-a "$work/a.bmt" >/dev/null
-    upload=$("$bin" upload --token-file "$work/b.token" --project "$project" --party council-b "$work/b.bmt" \
-        | grep -oE 'u-[0-9a-f]{16}' | head -1)
-    run=$("$bin" run --token-file "$work/a.token" --project "$project" | grep -oE 'r-[0-9a-f]{16}' | head -1)
+    # Each party binds its token to its signing key (Protocol/service.md, "Party tokens are bound to the party's key").
+    "$bin" token activate --token-file "$work/a.token" --signing-key "$work/agency-a.key" >/dev/null
+    "$bin" token activate --token-file "$work/b.token" --signing-key "$work/council-b.key" >/dev/null
+    local receipts="$work/receipts"
+    "$bin" upload --token-file "$work/a.token" --receipts "$receipts" --project "$project" --party agency-a \
+        "$work/a.bmt" >/dev/null
+    upload=$("$bin" upload --token-file "$work/b.token" --receipts "$receipts" --project "$project" --party council-b \
+        "$work/b.bmt" | grep -oE 'u-[0-9a-f]{16}' | head -1)
+    # The watch list requests the run, the bulk party approves it (the default run policy), and it runs to its end.
+    run=$("$bin" run --token-file "$work/a.token" --receipts "$receipts" --project "$project" --no-wait \
+        | grep -oE 'r-[0-9a-f]{16}' | head -1)
+    "$bin" run approve --token-file "$work/b.token" --receipts "$receipts" --project "$project" "$run" >/dev/null
+    for _ in $(seq 1 600); do
+        "$bin" run show --token-file "$work/a.token" --project "$project" "$run" | grep -q 'status: succeeded' && break
+        sleep 0.2
+    done
     operator_token=$(tr -d '\n' < "$work/operator.token")
     auditor_token=$(tr -d '\n' < "$work/auditor.token")
     a_token=$(tr -d '\n' < "$work/a.token")

@@ -17,6 +17,17 @@ struct ReceiptOptions: ParsableArguments {
             valueName: "dir"))
     var directory = "receipts"
 
+    /// Sends `endpoint` (with an optional JSON body), keeps the receipt of `action` its answer carries, and decodes
+    /// the answer.
+    func send<Response: Decodable>(
+        _ endpoint: Endpoint, sending body: (some Encodable)? = String?.none, action: String, project: String,
+        client: ServiceClient, as type: Response.Type = Response.self
+    ) async throws -> Response {
+        let (response, bytes) = try await client.jsonBytes(endpoint, sending: body)
+        try keep(response, action: action, project: project, server: client.server)
+        return try client.decode(type, from: bytes, for: endpoint)
+    }
+
     /// Keeps the receipt a response carries, as `DIR/<seq>-<action>.json`; a response without one is an error (the
     /// service must give one for this action).
     func keep(_ response: HTTPClientResponse, action: String, project: String, server: String) throws {

@@ -76,10 +76,9 @@ struct RunStartCommand: AsyncParsableCommand {
         receipts: ReceiptOptions, queued: (ServiceAPI.Run) -> Void
     ) async throws -> ServiceAPI.Run {
         try await connection.withClient { client in
-            let endpoint = Endpoint(.POST, "projects", project, "runs")
-            let (response, bytes) = try await client.jsonBytes(endpoint, sending: request)
-            try receipts.keep(response, action: "run.queued", project: project, server: client.server)
-            let run = try client.decode(ServiceAPI.Run.self, from: bytes, for: endpoint)
+            let run: ServiceAPI.Run = try await receipts.send(
+                Endpoint(.POST, "projects", project, "runs"), sending: request, action: "run.queued", project: project,
+                client: client)
             queued(run)
             if !waiting { return run }
             return try await follow(run, project: project, client: client)
@@ -134,10 +133,9 @@ struct RunApproveCommand: AsyncParsableCommand {
         async throws -> ServiceAPI.Run
     {
         try await connection.withClient { client in
-            let endpoint = Endpoint(.POST, "projects", project, "runs", id, "approve")
-            let (response, bytes) = try await client.jsonBytes(endpoint)
-            try receipts.keep(response, action: "run.approved", project: project, server: client.server)
-            return try client.decode(ServiceAPI.Run.self, from: bytes, for: endpoint)
+            try await receipts.send(
+                Endpoint(.POST, "projects", project, "runs", id, "approve"), action: "run.approved", project: project,
+                client: client)
         }
     }
 }

@@ -31,10 +31,9 @@ struct UploadWithdrawCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let upload: ServiceAPI.Upload = try await connection.withClient { client in
-                let endpoint = Endpoint(.POST, "projects", project, "uploads", id, "withdraw")
-                let (response, bytes) = try await client.jsonBytes(endpoint)
-                try receipts.keep(response, action: "upload.withdrawn", project: project, server: client.server)
-                return try client.decode(ServiceAPI.Upload.self, from: bytes, for: endpoint)
+                try await receipts.send(
+                    Endpoint(.POST, "projects", project, "uploads", id, "withdraw"), action: "upload.withdrawn",
+                    project: project, client: client)
             }
             Console.output("\(upload.id.printable)\nwithdrawn \((upload.withdrawnAt ?? "-").printable)\n")
         }

@@ -120,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BlindmatchAssessmentTests",
-            dependencies: ["BlindmatchAssessment", "BlindmatchAgency", "BlindmatchProtocol"]
+            dependencies: ["BlindmatchAssessment", "BlindmatchAgency", "BlindmatchProtocol", "BlindmatchSynthetic"]
         ),
         .testTarget(
             name: "BlindmatchMatchingTests",

@@ -64,7 +64,7 @@ public struct Assessment {
         let population = ReferencePopulation(values: reference, fields: input.fields)
         let scorer = Scorer(fields: input.fields, truth: truth, reference: reference, bounds: bounds)
         var scores: [AttackScore] = []
-        for attack in attacks {
+        for attack in attacks where attack.applies(to: schema) {
             progress.show("\(name): \(attack.name)")
             let start = MonotonicClock.seconds()
             let outcome = attack.run(on: view, schema: schema, reference: population, progress: progress)

@@ -10,6 +10,12 @@ public protocol Attack: Sendable {
     func run(
         on view: MatcherView, schema: LinkageSchema, reference: ReferencePopulation, progress: any JobProgress
     ) -> AttackOutcome
+    /// Whether the attack has anything to do on files made with `schema` (it is left out of the report otherwise).
+    func applies(to schema: LinkageSchema) -> Bool
+}
+
+extension Attack {
+    public func applies(to schema: LinkageSchema) -> Bool { true }
 }
 
 /// The attacks `assess` runs.
@@ -19,11 +25,10 @@ public enum Attacks {
         [
             FrequencyAlignmentAttack(),
             TokenFrequencyAttack(),
-            AttackFunction("pattern mining") { view, schema, reference, progress in
-                PatternMiningAttack.run(
-                    filters: view.filters, schema: schema, reference: reference,
-                    progress: { progress.fraction($0) })
-            },
+            patternMining,
+            // Balanced filters (SPEC §5.5.3) are unbalanced first: nothing runs on other schemas.
+            AfterBalanceUnwinding(FrequencyAlignmentAttack()),
+            AfterBalanceUnwinding(patternMining),
             AttackFunction("graph matching") { view, schema, reference, progress in
                 GraphMatchingAttack.run(
                     filters: view.filters, schema: schema, reference: reference,
@@ -31,5 +36,12 @@ public enum Attacks {
             },
             DisclosureCounts(),
         ]
+    }
+
+    static var patternMining: AttackFunction {
+        AttackFunction("pattern mining") { view, schema, reference, progress in
+            PatternMiningAttack.run(
+                filters: view.filters, schema: schema, reference: reference, progress: { progress.fraction($0) })
+        }
     }
 }

@@ -47,7 +47,8 @@ extension DemoCommand {
                 try ProjectCreateCommand.party(named: $0.name, role: $0.role, publicKeyFile: "\(folder)/\($0.name).pub")
             },
             matching: ServiceAPI.MatchingSettings(
-                threshold: MatchDefaults.threshold, reviewFrom: "0.75",
+                threshold: MatchDefaults.threshold(for: schema),
+                reviewFrom: MatchDefaults.reviewFrom(below: MatchDefaults.threshold(for: schema)),
                 solver: ServiceAPI.Solver(rawValue: MatchDefaults.solver.rawValue),
                 vetoKeys: MatchDefaults.veto, blocking: true),
             disclosure: ProjectCreateCommand.defaultPolicy(hasReviewBand: true),

@@ -127,7 +127,7 @@ struct DemoCommand: AsyncParsableCommand {
         let (a, b) = (Self.watchlistAgency.name, Self.bulkAgency.name)
         let watchFile = try TokenFile(contentsOf: "\(folder)/\(a).bmt")
         var settings = MatchEngine.Settings(
-            threshold: try DiceThreshold(MatchDefaults.threshold), solver: MatchDefaults.solver,
+            threshold: try DiceThreshold(MatchDefaults.threshold(for: watchFile.header)), solver: MatchDefaults.solver,
             threads: Machine.cores, vetoKeys: MatchDefaults.veto.compactMap(watchFile.header.matchKeys.firstIndex))
         settings.fitsModel = true
         let (results, report) = try MatchEngine(settings: settings).run(

@@ -48,8 +48,10 @@ struct MatchCommand: ParsableCommand {
                 return index
             }
             let options = self.settings
+            let threshold = options.threshold(default: MatchDefaults.threshold(for: a.header))
+            try options.checkReviewBand(below: threshold)
             var settings = MatchEngine.Settings(
-                threshold: try DiceThreshold(options.threshold),
+                threshold: try DiceThreshold(threshold),
                 reviewFrom: try options.reviewFrom.map(DiceThreshold.init), solver: options.resolvedSolver,
                 threads: threads ?? Machine.cores, vetoKeys: vetoKeys)
             settings.useBlocking = !options.noBlocking
@@ -67,7 +69,7 @@ struct MatchCommand: ParsableCommand {
             let thresholdText =
                 settings.chooseThreshold
                 ? "threshold chosen by the model: weight \(Format.decimal(report.linkage?.threshold ?? 0, places: 2))"
-                : "threshold \(options.threshold)"
+                : "threshold \(threshold)\(options.givenThreshold == nil ? " (default for these filters)" : "")"
             var lines = [
                 "\(Format.count(a.recordCount)) × \(Format.count(b.recordCount)) records in \(Format.decimal(seconds, places: 2)) s: \(Format.count(matches)) matches, \(Format.count(results.count - matches)) possible (solver \(settings.solver.rawValue), \(thresholdText)\(options.reviewFrom.map { ", review from \($0)" } ?? ""))",
                 "exact stage: \(Format.count(report.exactPairs)) pairs in \(Format.decimal(report.exactSeconds, places: 2)) s; fuzzy stage (\(report.blocked ? "blocking keys" : "all pairs")): \(Format.count(report.fuzzyPairs)) more pairs, \(Format.count(report.comparisons)) comparisons in \(Format.decimal(report.fuzzySeconds, places: 2)) s (\(DiceKernel.implementation))",
@@ -91,11 +93,47 @@ struct MatchCommand: ParsableCommand {
     }
 }
 
-/// The defaults `match` uses, chosen by measurement on `synth` data (see README).
+/// The defaults `match` uses, chosen by measurement (README, "Measured"; docs/privacy.md, "The default threshold").
 enum MatchDefaults {
+    /// The Dice threshold for filters without diffusion (and for clkhash filters).
     static let threshold = "0.85"
     static let solver = Solver.manyToOne
     static let veto = ["nino"]
+
+    /// The Dice threshold for filters diffused with `taps` taps (SPEC §5.5.2), or without diffusion (nil). Diffusion
+    /// flips about `taps` output bits for every input bit that differs between two records, so near-matches score
+    /// lower the more taps there are. Each value is the lowest threshold, in steps of 0.05, that kept precision at or
+    /// above 0.99 on every data set measured with the example schema's columns (`synth` default and harsh profiles
+    /// and independent data, seeds 1–3, 2,000 × 50,000; with and without the salt): 0.85 without diffusion, 0.75
+    /// for 2 or 3 taps, 0.65 for 4 or 5, 0.60 for 6 (lower thresholds were not measured, so 0.60 from there on).
+    static func threshold(diffusionTaps taps: Int?) -> String {
+        guard let taps else { return threshold }
+        switch taps {
+        case ...3: return "0.75"
+        case 4...5: return "0.65"
+        default: return "0.60"
+        }
+    }
+
+    /// The default threshold for filters hardened as `schema` says.
+    static func threshold(for schema: LinkageSchema) -> String {
+        threshold(diffusionTaps: schema.bloom?.hardening.diffusionTaps)
+    }
+
+    /// The default threshold for filters hardened as a token file's header says (`hardening.diffusionTaps`, SPEC
+    /// §6.3); the header is signed with the file, so the matcher needs no schema for it.
+    static func threshold(for header: TokenFileHeader) -> String {
+        guard case .object(let members) = header.hardening,
+            case .number(let text)? = members.first(where: { $0.key == "diffusionTaps" })?.value
+        else { return threshold }
+        return threshold(diffusionTaps: Int(text) ?? Int(Double(text) ?? 0))
+    }
+
+    /// The lower end of a review band 0.1 below `threshold` (the demo's).
+    static func reviewFrom(below threshold: String) -> String {
+        guard let value = Double(threshold) else { return threshold }
+        return Format.decimal(max(0.01, value - 0.1), places: 2)
+    }
 }
 
 /// The matches file: `row_a,row_b,rule,score,status`.

@@ -74,6 +74,34 @@ struct CLITests {
         #expect(!inspect.output.contains("Robert") && !inspect.output.lowercased().contains("smith"))
     }
 
+    /// Without --threshold, `match` takes the threshold for the filters' diffusion as their header records it:
+    /// 0.85 without diffusion, 0.75 for 2–3 taps (the example schema's), 0.65 for 4–5, 0.60 from 6; a review band
+    /// must lie below the threshold in force.
+    @Test(arguments: [(nil, "0.85"), (2, "0.75"), (3, "0.75"), (5, "0.65"), (8, "0.60")] as [(Int?, String)])
+    func theDefaultThresholdFollowsTheFiltersDiffusion(taps: Int?, expected: String) throws {
+        let scratch = try Scratch()
+        try scratch.makeKeys()
+        try scratch.write("data.csv", Self.records)
+        let example = try String(contentsOfFile: Self.schema, encoding: .utf8)
+        let schema = example.replacingOccurrences(
+            of: #",\s*"diffusion": \{\s*"taps": 3\s*\}"#,
+            with: taps.map { #", "diffusion": {"taps": \#($0)}"# } ?? "", options: .regularExpression)
+        #expect(schema != example || taps == 3)
+        try scratch.write("schema.json", schema)
+        let result = try CLI.run(
+            [
+                "tokenise", "--schema", "schema.json", "--secret-file", "project.secret", "--input", "data.csv",
+                "--output", "tokens.bmt", "--signing-key", "agency.key", "--party", "agency-a",
+            ], in: scratch.path)
+        #expect(result.status == 0, "\(result.error)")
+        let match = try CLI.run(["match", "tokens.bmt", "tokens.bmt", "--output", "m.csv"], in: scratch.path)
+        #expect(match.status == 0, "\(match.error)")
+        #expect(match.output.contains("threshold \(expected) (default for these filters)"), "\(match.output)")
+        let band = try CLI.run(
+            ["match", "tokens.bmt", "tokens.bmt", "--review-from", expected, "--output", "m.csv"], in: scratch.path)
+        #expect(band.status == 1 && band.error.contains("--review-from must be below the threshold (\(expected))"))
+    }
+
     /// A hostile file's header strings reach the terminal escaped: a C1 control (8-bit CSI) in the party name is
     /// shown as `\u{9b}` by inspect (and its JSON), never as the byte a terminal would obey.
     @Test func headerStringsReachTheTerminalEscaped() throws {
@@ -487,7 +515,8 @@ struct QualityTests {
         }
         let match = try CLI.run(["match", "watch.bmt", "bulk.bmt", "--output", "matches.csv"], in: scratch.path)
         #expect(match.status == 0, "\(match.error)")
-        #expect(match.output.contains("threshold 0.85"))
+        // The example schema diffuses its filters (3 taps): the default threshold follows the files' header.
+        #expect(match.output.contains("threshold 0.75 (default for these filters)"), "\(match.output)")
         let evaluation = try CLI.run(
             [
                 "evaluate", "--matches", "matches.csv", "--map-a", "watch.map.csv", "--map-b", "bulk.map.csv",

@@ -125,7 +125,7 @@ struct ProjectCreateCommand: AsyncParsableCommand {
         _ = try runPolicy()
         if settings.isAutomatic {
             throw ValidationError(
-                "--threshold auto is for `match` only: a project's runs decide with a fixed threshold (default \(MatchDefaults.threshold)), and `run report` gives each run's estimated quality to choose it by"
+                "--threshold auto is for `match` only: a project's runs decide with a fixed threshold (default \(MatchDefaults.threshold) for a schema without diffusion, lower with it: `match --help`), and `run report` gives each run's estimated quality to choose it by"
             )
         }
         guard Self.isHex(keyID.lowercased(), digits: 32) else {
@@ -159,8 +159,10 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             let (name, path) = try Self.party(argument, option: option)
             return try Self.party(named: name, role: role, publicKeyFile: path)
         }
+        let threshold = settings.threshold(default: MatchDefaults.threshold(for: linkageSchema))
+        try settings.checkReviewBand(below: threshold)
         let matching = ServiceAPI.MatchingSettings(
-            threshold: settings.threshold, reviewFrom: settings.reviewFrom,
+            threshold: threshold, reviewFrom: settings.reviewFrom,
             solver: settings.solver.flatMap(ServiceAPI.Solver.init(rawValue:)),
             vetoKeys: settings.noVeto ? [] : (settings.veto.isEmpty ? nil : settings.veto),
             blocking: !settings.noBlocking)

@@ -7,13 +7,13 @@ struct MatchSettingsOptions: ParsableArguments {
     @Option(
         name: .customLong("threshold"),
         help: ArgumentHelp(
-            "Dice score for a match (default \(MatchDefaults.threshold)); `auto` (match only, experimental): the fitted decision model chooses.",
+            "Dice score for a match (default: \(MatchDefaults.threshold) for filters without diffusion; with diffusion, as the files' header says, \(MatchDefaults.threshold(diffusionTaps: 3)) for 2–3 taps as the example schema's, \(MatchDefaults.threshold(diffusionTaps: 4)) for 4–5, \(MatchDefaults.threshold(diffusionTaps: 6)) for more); `auto` (match only, experimental): the fitted decision model chooses.",
             valueName: "t"))
     var givenThreshold: String?
 
-    /// The Dice threshold given, or the default one (also for `auto`, which only `match` understands).
-    var threshold: String {
-        guard let givenThreshold, givenThreshold != "auto" else { return MatchDefaults.threshold }
+    /// The Dice threshold given, or `defaultThreshold` (also for `auto`, which only `match` understands).
+    func threshold(default defaultThreshold: String) -> String {
+        guard let givenThreshold, givenThreshold != "auto" else { return defaultThreshold }
         return givenThreshold
     }
 
@@ -48,12 +48,22 @@ struct MatchSettingsOptions: ParsableArguments {
         }
         if noVeto && !veto.isEmpty { throw ValidationError("--veto and --no-veto cannot be combined") }
         do {
-            let match = try DiceThreshold(threshold)
-            if let reviewFrom, !(try DiceThreshold(reviewFrom) < match) {
-                throw ValidationError("--review-from must be below --threshold")
+            if let givenThreshold, givenThreshold != "auto" {
+                try checkReviewBand(below: try DiceThreshold(givenThreshold).description)
+            } else if let reviewFrom {
+                _ = try DiceThreshold(reviewFrom)
             }
         } catch let error as MatchingError {
             throw ValidationError(error.reason)
+        }
+    }
+
+    /// Refuses a `--review-from` that is not below `threshold` (the given or the default threshold, which depends
+    /// on the files' hardening and is known only once they are read).
+    func checkReviewBand(below threshold: String) throws {
+        guard let reviewFrom else { return }
+        guard try DiceThreshold(reviewFrom) < DiceThreshold(threshold) else {
+            throw MatchingError(.invalidThreshold, "--review-from must be below the threshold (\(threshold))")
         }
     }
 

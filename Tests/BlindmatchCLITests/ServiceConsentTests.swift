@@ -149,6 +149,8 @@ import Testing
         #expect(more.status == 429 && more.code == "tooManyRuns", "\(more.text)")
         let log = try await HTTP.request(.GET, server.baseURL + "/audit/log", token: project.auditorToken).text
         #expect(log.contains("\"reason\":\"runPolicy.minimumRecords\""))
+        #expect(log.contains("\"reason\":\"tooManyRuns\""))
+        #expect(log.contains("\"runPolicy\":\"requesters watchlist; approvers none; minimum records 100 watchlist"))
     }
 
     @Test func aTokenTheOperatorMintedAloneReadsNothing() async throws {

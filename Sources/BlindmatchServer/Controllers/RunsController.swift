@@ -66,8 +66,16 @@ struct RunsController<Store: LinkageStore>: Sendable {
                 named = id
             }
         }
-        let (run, receipt) = try await store.queueRun(
-            project: project, requester: party, upload: named, id: try Identifier.make("r"), by: token.acting)
+        let queued: (run: RunRecord, receipt: Receipt)
+        do {
+            queued = try await store.queueRun(
+                project: project, requester: party, upload: named, id: try Identifier.make("r"), by: token.acting)
+        } catch let error as APIError where error.code == .tooManyRuns {
+            // A probe that hit the project's cap is itself worth an auditor's eye.
+            try await store.auditRefusal(actor: token.actor, reason: error.code.rawValue, route: context.route(request))
+            throw error
+        }
+        let (run, receipt) = queued
         await board.wake()
         return try JSONResponse.make(
             run.wire(for: try await viewer(of: run, token: token, project: project)), status: .accepted,

@@ -25,6 +25,15 @@ struct RunPolicy: Sendable, Equatable {
 
     func minimumRecords(for role: PartyRole) -> Int { minimumRecords[role] ?? 1 }
 
+    /// The policy in one line for the audit log's `project.created` entry: `requesters watchlist; approvers bulk;
+    /// minimum records 100 watchlist, 1000 bulk; 10 runs a day`.
+    var auditText: String {
+        let requesters = wire.requesters.map(\.rawValue).joined(separator: ",")
+        let approvers = wire.approvers.isEmpty ? "none" : wire.approvers.map(\.rawValue).joined(separator: ",")
+        return "requesters \(requesters); approvers \(approvers); minimum records "
+            + "\(minimumRecords(for: .watchlist)) watchlist, \(minimumRecords(for: .bulk)) bulk; \(runsPerDay) runs a day"
+    }
+
     /// `RunPolicyResolved`, which is also how the store keeps it.
     var wire: Components.Schemas.RunPolicyResolved {
         .init(

@@ -65,6 +65,7 @@ extension SQLiteLinkageStore {
                 db, actor: actor, action: .projectCreated, project: id,
                 details: [
                     "name": .string(String(request.name.prefix(200))), "schema": .string(request.schemaFingerprint),
+                    "runPolicy": .string(request.runPolicy.auditText),
                 ])
             for party in request.parties {
                 try db.execute(

@@ -72,6 +72,7 @@ extension SQLiteLinkageStore {
             // The turn at which a run was last claimed: projects take turns at the matcher (claimNextRun).
             try db.execute(sql: "ALTER TABLE run ADD COLUMN turn INTEGER")
         }
+        registerConsoleMigrations(in: &migrator)
         return migrator
     }
 }

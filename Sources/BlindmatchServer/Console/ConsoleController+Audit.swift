@@ -47,7 +47,7 @@ extension ConsoleController {
             items.append([
                 "seq": entry.seq, "time": entry.time.text, "actor": entry.actor.text, "action": entry.action.rawValue,
                 "project": entry.project ?? "—",
-                "details": entry.details.members.map { member in
+                "details": entry.details.members.map { member -> String in
                     switch member.value {
                     case .string(let text): "\(member.name)=\(text)"
                     case .integer(let number): "\(member.name)=\(number)"

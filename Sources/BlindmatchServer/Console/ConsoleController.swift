@@ -157,7 +157,7 @@ struct ConsoleViewer: Sendable {
     /// `name` or `name (party of p-…)`, as the header shows who is signed in.
     var who: String {
         switch token.role {
-        case ._operator: "operator \(token.name)"
+        case ._operator: token.name == "operator" ? "operator" : "operator \(token.name)"
         case .auditor: "auditor \(token.name)"
         case .party: "\(token.party ?? token.name) (party, \(token.project ?? "-"))"
         }

@@ -27,37 +27,69 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
     /// form of a POST.
     typealias Handler = @Sendable (Request, ServiceRequestContext, ConsoleViewer, ConsoleForm) async throws -> Response
 
+    /// Every page that needs a session: its method and template, and the API operation whose roles and party scope
+    /// it has (nil: any signed-in role). The console's role-matrix test walks this list.
+    static var routes: [ConsoleRoute] {
+        [
+            ConsoleRoute(.post, "/console/sign-out", shows: nil),
+            ConsoleRoute(.get, "/console/projects", shows: "GET /projects"),
+            ConsoleRoute(.get, "/console/projects/{projectId}", shows: "GET /projects/{projectId}"),
+            ConsoleRoute(.get, "/console/projects/{projectId}/uploads", shows: "GET /projects/{projectId}/uploads"),
+            ConsoleRoute(.get, "/console/projects/{projectId}/runs", shows: "GET /projects/{projectId}/runs"),
+            ConsoleRoute(
+                .get, "/console/projects/{projectId}/runs/{runId}", shows: "GET /projects/{projectId}/runs/{runId}"),
+            ConsoleRoute(
+                .get, "/console/projects/{projectId}/runs/{runId}/progress",
+                shows: "GET /projects/{projectId}/runs/{runId}"),
+            ConsoleRoute(
+                .get, "/console/projects/{projectId}/runs/{runId}/report",
+                shows: "GET /projects/{projectId}/runs/{runId}/report"),
+            ConsoleRoute(.get, "/console/projects/{projectId}/close", shows: "POST /projects/{projectId}/close"),
+            ConsoleRoute(.post, "/console/projects/{projectId}/close", shows: "POST /projects/{projectId}/close"),
+            ConsoleRoute(.get, "/console/audit", shows: "GET /audit/log"),
+            ConsoleRoute(.post, "/console/audit/export", shows: "GET /audit/log"),
+            ConsoleRoute(.get, "/console/tokens", shows: "GET /tokens"),
+            ConsoleRoute(.post, "/console/tokens", shows: "POST /tokens"),
+            ConsoleRoute(.get, "/console/tokens/{tokenId}/revoke", shows: "DELETE /tokens/{tokenId}"),
+            ConsoleRoute(.post, "/console/tokens/{tokenId}/revoke", shows: "DELETE /tokens/{tokenId}"),
+            ConsoleRoute(.get, "/console/service", shows: "GET /metrics"),
+        ]
+    }
+
+    /// The handler of each of ``routes``.
+    private func handler(of route: ConsoleRoute) -> Handler? {
+        switch route.key {
+        case "POST /console/sign-out": signOut
+        case "GET /console/projects": projectList
+        case "GET /console/projects/{projectId}": projectPage
+        case "GET /console/projects/{projectId}/uploads": uploadList
+        case "GET /console/projects/{projectId}/runs": runList
+        case "GET /console/projects/{projectId}/runs/{runId}": runPage
+        case "GET /console/projects/{projectId}/runs/{runId}/progress": runProgress
+        case "GET /console/projects/{projectId}/runs/{runId}/report": reportPage
+        case "GET /console/projects/{projectId}/close": closeForm
+        case "POST /console/projects/{projectId}/close": closeProject
+        case "GET /console/audit": auditPage
+        case "POST /console/audit/export": auditExport
+        case "GET /console/tokens": tokenList
+        case "POST /console/tokens": issueToken
+        case "GET /console/tokens/{tokenId}/revoke": revokeForm
+        case "POST /console/tokens/{tokenId}/revoke": revokeToken
+        case "GET /console/service": servicePage
+        default: nil
+        }
+    }
+
+    /// Registers the console's routes: the three open ones (the entry and signing in) and ``routes``.
     func register(on router: Router<ServiceRequestContext>) {
         router.on("/console", method: .get) { _, _ in ConsolePages.redirect(to: "/console/projects") }
         router.on("/console/sign-in", method: .get) { request, _ in try await signInForm(request) }
         router.on("/console/sign-in", method: .post) { request, _ in try await signIn(request) }
-        add(router, .post, "/console/sign-out", shows: nil, signOut)
-        add(router, .get, "/console/projects", shows: "GET /projects", projectList)
-        add(router, .get, "/console/projects/{projectId}", shows: "GET /projects/{projectId}", projectPage)
-        add(
-            router, .get, "/console/projects/{projectId}/uploads", shows: "GET /projects/{projectId}/uploads",
-            uploadList)
-        add(router, .get, "/console/projects/{projectId}/runs", shows: "GET /projects/{projectId}/runs", runList)
-        add(
-            router, .get, "/console/projects/{projectId}/runs/{runId}", shows: "GET /projects/{projectId}/runs/{runId}",
-            runPage)
-        add(
-            router, .get, "/console/projects/{projectId}/runs/{runId}/progress",
-            shows: "GET /projects/{projectId}/runs/{runId}", runProgress)
-        add(
-            router, .get, "/console/projects/{projectId}/runs/{runId}/report",
-            shows: "GET /projects/{projectId}/runs/{runId}/report", reportPage)
-        add(router, .get, "/console/projects/{projectId}/close", shows: "POST /projects/{projectId}/close", closeForm)
-        add(
-            router, .post, "/console/projects/{projectId}/close", shows: "POST /projects/{projectId}/close",
-            closeProject)
-        add(router, .get, "/console/audit", shows: "GET /audit/log", auditPage)
-        add(router, .post, "/console/audit/export", shows: "GET /audit/log", auditExport)
-        add(router, .get, "/console/tokens", shows: "GET /tokens", tokenList)
-        add(router, .post, "/console/tokens", shows: "POST /tokens", issueToken)
-        add(router, .get, "/console/tokens/{tokenId}/revoke", shows: "DELETE /tokens/{tokenId}", revokeForm)
-        add(router, .post, "/console/tokens/{tokenId}/revoke", shows: "DELETE /tokens/{tokenId}", revokeToken)
-        add(router, .get, "/console/service", shows: "GET /metrics", servicePage)
+        for route in Self.routes {
+            if let handler = handler(of: route) {
+                add(router, route.method, route.template, shows: route.shows, handler)
+            }
+        }
     }
 
     /// Whether `viewer` may call the API operation `operation` (for links and sections of a page).
@@ -124,6 +156,22 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
         case .open(let session, let token): return ConsoleViewer(session: session, token: token, secret: secret)
         }
     }
+}
+
+/// A console page that needs a session.
+struct ConsoleRoute: Sendable {
+    let method: HTTPRequest.Method
+    let template: String
+    /// The API operation (`METHOD /template`) whose roles and party scope the page has; nil for any signed-in role.
+    let shows: String?
+
+    init(_ method: HTTPRequest.Method, _ template: String, shows: String?) {
+        self.method = method
+        self.template = template
+        self.shows = shows
+    }
+
+    var key: String { "\(method.rawValue) \(template)" }
 }
 
 /// What `serve` tells the console.

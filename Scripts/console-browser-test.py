@@ -90,6 +90,7 @@ class BrowserTest:
             "prefs", {"download.default_directory": self.downloads, "download.prompt_for_download": False})
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         driver.set_page_load_timeout(60)
+        driver.implicitly_wait(10)
         return driver
 
     def shot(self, driver, name):
@@ -105,6 +106,13 @@ class BrowserTest:
     @staticmethod
     def text(driver):
         return driver.find_element(By.TAG_NAME, "body").text
+
+    def wait_for_text(self, driver, text):
+        """Waits (a click returns before the next page has loaded) until the page shows `text`."""
+        try:
+            WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: text in self.text(d))
+        except Exception:
+            raise AssertionError("the page never showed %r: %s" % (text, self.text(driver)[:500]))
 
     def expect(self, condition, message):
         if not condition:
@@ -153,6 +161,7 @@ class BrowserTest:
             self.shot(driver, "operator-projects")
 
             driver.find_element(By.LINK_TEXT, "fixture").click()
+            self.wait_for_text(driver, "Disclosure policy")
             body = self.text(driver)
             for expected in ["Fixture.", "Synthetic data.", "agency-a", "council-b", "watchlist", "bulk",
                              "Disclosure policy", "Matching settings", "Run policy", "Close this project"]:
@@ -162,6 +171,7 @@ class BrowserTest:
             self.shot(driver, "operator-project")
 
             driver.find_element(By.LINK_TEXT, "Uploads").click()
+            self.wait_for_text(driver, "Accepted token files")
             body = self.text(driver)
             self.expect("Refused uploads" in body and "SPEC" in body, "the refused upload is shown with its rule")
             self.expect("council-b" in body and "agency-a" in body, "both parties' accepted uploads")
@@ -184,6 +194,7 @@ class BrowserTest:
             self.shot(driver, "operator-run-succeeded")
 
             driver.find_element(By.PARTIAL_LINK_TEXT, "Score histogram").click()
+            self.wait_for_text(driver, "Quality report of run")
             svgs = driver.find_elements(By.CSS_SELECTOR, "figure svg[role=img]")
             self.expect(len(svgs) == 2, "the histogram and the curve are drawn")
             rows = driver.find_elements(By.CSS_SELECTOR, "#histogram-table tbody tr")
@@ -198,10 +209,12 @@ class BrowserTest:
 
             # Issue a token (the secret shown once), then revoke it with confirmation.
             driver.find_element(By.LINK_TEXT, "Tokens").click()
+            self.wait_for_text(driver, "Issue a token")
             self.shot(driver, "operator-tokens")
             driver.find_element(By.CSS_SELECTOR, "#role option[value=auditor]").click()
             driver.find_element(By.ID, "name").send_keys("browser-auditor")
             driver.find_element(By.CSS_SELECTOR, "form.stack button").click()
+            self.wait_for_text(driver, "Token issued")
             secret = driver.find_element(By.ID, "secret").get_attribute("value")
             self.expect(secret.startswith("bm_") and len(secret) == 46, "the new token is shown once")
             label = driver.find_element(By.CSS_SELECTOR, "label[for=secret]").text
@@ -209,22 +222,26 @@ class BrowserTest:
             self.shot(driver, "operator-token-issued")
             self.expect(self.api("GET", "/me", secret)[0] == 200, "the issued token works on the API")
             driver.find_element(By.LINK_TEXT, "Back to the tokens").click()
+            self.wait_for_text(driver, "Issue a token")
             self.expect(secret not in driver.page_source, "the secret is not shown again")
             driver.find_element(By.LINK_TEXT, "Revoke %s…" % token_id).click()
+            self.wait_for_text(driver, "I want to revoke")
             self.shot(driver, "operator-token-revoke-confirm")
             driver.find_element(By.ID, "confirm").click()
             driver.find_element(By.CSS_SELECTOR, "button.danger").click()
-            self.expect("Token %s is revoked" % token_id in self.text(driver), "the token is revoked")
+            self.wait_for_text(driver, "Token %s is revoked" % token_id)
             self.shot(driver, "operator-token-revoked")
             self.expect(self.api("GET", "/me", secret)[0] == 401, "the revoked token no longer works")
 
             driver.find_element(By.LINK_TEXT, "Health and metrics").click()
+            self.wait_for_text(driver, "Metrics (as")
             body = self.text(driver)
             self.expect("Healthy" in body and "Uploads refused" in body, "health and metrics")
             self.shot(driver, "operator-service")
 
             driver.find_element(By.LINK_TEXT, "Audit log").click()
-            self.expect("The chain holds." in self.text(driver), "the operator sees the verdict too")
+            self.wait_for_text(driver, "The chain holds.")
+            self.shot(driver, "operator-audit")
             self.sign_out(driver)
             driver.get(self.url + "/console/projects")
             self.expect(driver.current_url.endswith("/console/sign-in"), "after signing out the session is gone")
@@ -239,11 +256,18 @@ class BrowserTest:
             nav = [link.text for link in driver.find_elements(By.CSS_SELECTOR, "nav a")]
             self.expect(nav == ["Projects", "Audit log"], "the auditor's navigation: %s" % nav)
             driver.find_element(By.LINK_TEXT, "Audit log").click()
+            self.wait_for_text(driver, "Audit entries")
             body = self.text(driver)
             self.expect("The chain holds." in body, "the chain is verified on the server")
             for action in ["token.issued", "token.revoked", "upload.refused", "run.succeeded"]:
                 self.expect(action in body, "the log shows %s" % action)
             self.shot(driver, "auditor-audit")
+            # As printed (auditors file these pages): the print stylesheet drops the navigation and the forms.
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+            self.expect(not driver.find_element(By.CSS_SELECTOR, "header.bar").is_displayed(), "no header in print")
+            self.expect(driver.find_element(By.ID, "verdict").is_displayed(), "the verdict prints")
+            self.shot(driver, "auditor-audit-print")
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
             driver.find_element(By.CSS_SELECTOR, "form[action='/console/audit/export'] button").click()
             exported = os.path.join(self.downloads, "audit.jsonl")
@@ -299,6 +323,7 @@ class BrowserTest:
             self.shot(driver, "%s-uploads" % name)
             driver.get("%s/console/projects/%s/runs" % (self.url, self.project))
             driver.find_element(By.CSS_SELECTOR, "tbody tr a").click()
+            self.wait_for_text(driver, "Summary")
             body = self.text(driver)
             self.expect("What your grant allows" in body, "the party view says it is a party view")
             facts = {dt.text: dd.text for dt, dd in zip(driver.find_elements(By.CSS_SELECTOR, "dl.facts dt"),

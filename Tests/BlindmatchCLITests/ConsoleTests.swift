@@ -285,6 +285,7 @@ struct ConsoleTests {
         let log = try await HTTP.request(.GET, setting.server.baseURL + "/audit/log", token: operatorToken).text
         #expect(!log.contains(session.cookie) && !log.contains(String(secret)))
         #expect(log.contains(#""action":"token.issued""#) && log.contains(#""session":"s-"#))
+        #expect(log.contains(#""reason":"csrf","request":"POST /console/tokens""#), "CSRF refusals are audited")
     }
 
     @Test func theSecureAttributeComesWithTLS() async throws {

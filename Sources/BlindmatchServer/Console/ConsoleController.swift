@@ -116,11 +116,13 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
                 var context = context
                 context.caller = found.token
                 let form = method == .post ? try await ConsoleForm(request) : ConsoleForm()
+                if method == .post, !found.checks(csrf: form["csrf"]) {
+                    // Audited as a refusal whose reason says what failed (the contract has no error code for it).
+                    try await store.auditRefusal(actor: found.token.actor, reason: "csrf", route: route)
+                    throw APIError.forbidden(
+                        .forbiddenRole, "the form's CSRF token is missing or not this session's; reload the page")
+                }
                 do {
-                    if method == .post, !found.checks(csrf: form["csrf"]) {
-                        throw APIError.forbidden(
-                            .forbiddenRole, "the form's CSRF token is missing or not this session's; reload the page")
-                    }
                     if let operation {
                         try authorize(found.token, operation: operation, context: context)
                     }

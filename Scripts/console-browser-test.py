@@ -24,6 +24,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -109,9 +110,15 @@ class BrowserTest:
 
     def wait_for_text(self, driver, text):
         """Waits (a click returns before the next page has loaded) until the page shows `text`."""
+        def shows(d):
+            try:
+                return text in self.text(d)
+            except StaleElementReferenceException:  # the old page went away while it was read
+                return False
+
         try:
-            WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: text in self.text(d))
-        except Exception:
+            WebDriverWait(driver, 30, poll_frequency=0.2).until(shows)
+        except TimeoutException:
             raise AssertionError("the page never showed %r: %s" % (text, self.text(driver)[:500]))
 
     def expect(self, condition, message):
@@ -169,6 +176,13 @@ class BrowserTest:
             fingerprints = driver.find_elements(By.CSS_SELECTOR, "table td code")
             self.expect(len([f for f in fingerprints if len(f.text) >= 16]) >= 2, "both parties' key fingerprints")
             self.shot(driver, "operator-project")
+            # Replacing a party's key asks for the new key and a confirmation (not submitted here).
+            driver.find_element(By.LINK_TEXT, "Replace agency-a's key…").click()
+            self.wait_for_text(driver, "Current key fingerprint")
+            self.expect(driver.find_element(By.CSS_SELECTOR, "label[for=pem]").is_displayed(), "the key has a label")
+            self.shot(driver, "operator-key-confirm")
+            driver.back()
+            self.wait_for_text(driver, "Disclosure policy")
 
             driver.find_element(By.LINK_TEXT, "Uploads").click()
             self.wait_for_text(driver, "Accepted token files")

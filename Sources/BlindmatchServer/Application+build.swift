@@ -84,6 +84,7 @@ func buildApplication(
         settings: ConsoleSettings(
             idleSeconds: Int(configuration.consoleIdleTimeout.components.seconds),
             secureCookies: configuration.tls != nil || configuration.behindTLSProxy),
+        allowTestKeys: configuration.allowTestKeys,
         pages: try ConsolePages(), dataDirectory: directory
     ).register(on: router)
 

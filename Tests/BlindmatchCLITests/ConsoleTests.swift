@@ -141,6 +141,14 @@ struct ConsoleTests {
                 "POST /console/projects/{projectId}/close", "/console/projects/\(p)/close",
                 "POST /projects/{projectId}/close", [("reason", "walk")]
             ),
+            (
+                "GET /console/projects/{projectId}/parties/{party}/key", "/console/projects/\(p)/parties/agency-a/key",
+                "PUT /projects/{projectId}/parties/{party}/public-key", []
+            ),
+            (
+                "POST /console/projects/{projectId}/parties/{party}/key", "/console/projects/\(p)/parties/agency-a/key",
+                "PUT /projects/{projectId}/parties/{party}/public-key", [("pem", "not a key")]
+            ),
             ("GET /console/audit", "/console/audit", "GET /audit/log", []),
             ("POST /console/audit/export", "/console/audit/export", "GET /audit/log", []),
             ("GET /console/tokens", "/console/tokens", "GET /tokens", []),
@@ -345,6 +353,7 @@ struct ConsoleTests {
             ("/console/projects/\(p)/close", [("reason", "auditor"), ("confirm", "yes")]),
             ("/console/tokens", [("role", "auditor"), ("name", "auditor-made")]),
             ("/console/tokens/\(spare)/revoke", [("confirm", "yes")]),
+            ("/console/projects/\(p)/parties/agency-a/key", [("pem", try setting.data.publicKeyPEM("agency-a"))]),
         ]
         for (path, form) in writes {
             let reply = try await ConsoleClient.post(
@@ -356,7 +365,17 @@ struct ConsoleTests {
         #expect(project.json?["status"]?.stringValue == "open")
         let tokens = try await HTTP.request(.GET, setting.server.baseURL + "/tokens", token: setting.tokens[.operator])
         #expect(!tokens.text.contains("auditor-made") && tokens.text.contains(spare))
-        // The operator's confirmed close goes through.
+        // The operator's confirmed writes go through.
+        // So does a confirmed key replacement, with the API's checks (the other party's key is refused).
+        let key = try SigningKey.generate().publicKey
+        let inUse = try await ConsoleClient.post(
+            setting.server, "/console/projects/\(p)/parties/agency-a/key", session: once,
+            form: [("csrf", once.csrf), ("pem", try setting.data.publicKeyPEM("council-b")), ("confirm", "yes")])
+        #expect(inUse.status == 409 && inUse.text.contains("keyInUse"))
+        let rotated = try await ConsoleClient.post(
+            setting.server, "/console/projects/\(p)/parties/agency-a/key", session: once,
+            form: [("csrf", once.csrf), ("pem", key.pem()), ("confirm", "yes")])
+        #expect(rotated.status == 200 && rotated.text.contains(key.fingerprint))
         let closed = try await ConsoleClient.post(
             setting.server, "/console/projects/\(p)/close", session: once,
             form: [("csrf", once.csrf), ("reason", "done in the console"), ("confirm", "yes")])
@@ -364,6 +383,7 @@ struct ConsoleTests {
         let after = try await HTTP.request(
             .GET, "\(setting.server.baseURL)/projects/\(p)", token: setting.tokens[.operator])
         #expect(after.json?["closeReason"]?.stringValue == "done in the console")
+        #expect(after.text.contains(key.fingerprint))
         // A revoked token ends its sessions at once, and cannot open another.
         let fresh = try await ConsoleClient.signIn(setting.server, token: try setting.token(.auditor))
         let auditorSession = try #require(fresh)

@@ -45,11 +45,15 @@ extension ConsoleController {
             "id": project.id, "name": project.name, "status": project.status.rawValue, "purpose": project.purpose,
             "legalBasis": project.legalBasis, "createdAt": project.createdAt,
             "schemaFingerprint": project.schemaFingerprint, "keyId": project.keyId,
-            "parties": project.parties.map {
-                [
-                    "name": $0.name, "role": $0.role.rawValue, "fingerprint": $0.publicKey.fingerprint,
-                    "registeredAt": $0.registeredAt,
+            "parties": project.parties.map { party -> [String: Any] in
+                var row: [String: Any] = [
+                    "name": party.name, "role": party.role.rawValue, "fingerprint": party.publicKey.fingerprint,
+                    "registeredAt": party.registeredAt,
                 ]
+                if project.isOpen && allows("PUT /projects/{projectId}/parties/{party}/public-key", viewer) {
+                    row["rotateHref"] = "/console/projects/\(project.id)/parties/\(party.name)/key"
+                }
+                return row
             },
             "sections": sections, "scoreDecimals": project.disclosure.scoreDecimals,
             "grants": project.disclosure.grants.map {
@@ -142,5 +146,57 @@ extension ConsoleController {
                 "heading": "Project closed", "message": "\(project.name) (\(project.id)) is closed: \(reason).",
                 "nextHref": "/console/projects/\(project.id)", "nextLabel": "Back to the project",
             ], viewer: viewer, current: "/console/projects")
+    }
+
+    /// `GET /console/projects/{projectId}/parties/{party}/key`: the form for a party's new key, with confirmation.
+    @Sendable func keyForm(
+        _ request: Request, _ context: ServiceRequestContext, _ viewer: ConsoleViewer, _: ConsoleForm
+    )
+        async throws -> Response
+    {
+        let (project, party) = try await projectParty(context)
+        guard project.isOpen else { throw APIError.projectClosed(project.id) }
+        return page(
+            "confirm", title: "Replace \(party.name)'s key",
+            [
+                "heading": "Replace the signing key of \(party.name)?",
+                "warning":
+                    "Uploads are checked against the registered key: once replaced, only files signed with the new key are accepted from \(party.name). Do this only on the party's request, with its new public key obtained from it directly.",
+                "action": "/console/projects/\(project.id)/parties/\(party.name)/key", "reason": false, "pem": true,
+                "current": party.publicKey.fingerprint,
+                "confirmLabel": "\(party.name) asked for this key to replace its current one",
+                "button": "Replace the key", "backHref": "/console/projects/\(project.id)", "backLabel": project.name,
+            ], viewer: viewer, current: "/console/projects")
+    }
+
+    /// `POST /console/projects/{projectId}/parties/{party}/key`: as `PUT …/public-key`, once confirmed, with the
+    /// API's own checks (``ProjectsController/replaceKey(of:party:with:by:)``).
+    @Sendable func replaceKey(
+        _ request: Request, _ context: ServiceRequestContext, _ viewer: ConsoleViewer, _ form: ConsoleForm
+    ) async throws -> Response {
+        let (project, party) = try await projectParty(context)
+        let key = try ProjectRequest.publicKey(
+            .PemPublicKeyInput(.init(pem: (form["pem"] ?? "").replacingOccurrences(of: "\r\n", with: "\n"))),
+            at: "the key")
+        guard form["confirm"] == "yes" else { throw APIError.invalid("tick the box to confirm") }
+        let replaced = try await ProjectsController(
+            store: store, files: files, board: board, allowTestKeys: allowTestKeys
+        ).replaceKey(of: project, party: party.name, with: key, by: viewer.token.acting)
+        return page(
+            "done", title: "Key replaced",
+            [
+                "heading": "Key replaced",
+                "message":
+                    "\(replaced.name)'s key is now \(replaced.publicKey.fingerprint) (since \(replaced.registeredAt)).",
+                "nextHref": "/console/projects/\(project.id)", "nextLabel": "Back to the project",
+            ], viewer: viewer, current: "/console/projects")
+    }
+
+    private func projectParty(_ context: ServiceRequestContext) async throws -> (ProjectRecord, PartyRecord) {
+        let project = try await store.project(in: context)
+        guard let party = project.party(named: context.parameter("party")) else {
+            throw APIError.notFound("no party of that name in this project")
+        }
+        return (project, party)
     }
 }

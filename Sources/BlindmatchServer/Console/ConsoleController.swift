@@ -20,6 +20,8 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
     /// The roles of each API operation, by `METHOD /template`, as the API registered them.
     let operations: [String: Set<Role>?]
     let settings: ConsoleSettings
+    /// Whether the published test keys may be registered (`serve --allow-test-keys`), as for the API.
+    let allowTestKeys: Bool
     let pages: ConsolePages
     let dataDirectory: String
 
@@ -46,6 +48,12 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
                 shows: "GET /projects/{projectId}/runs/{runId}/report"),
             ConsoleRoute(.get, "/console/projects/{projectId}/close", shows: "POST /projects/{projectId}/close"),
             ConsoleRoute(.post, "/console/projects/{projectId}/close", shows: "POST /projects/{projectId}/close"),
+            ConsoleRoute(
+                .get, "/console/projects/{projectId}/parties/{party}/key",
+                shows: "PUT /projects/{projectId}/parties/{party}/public-key"),
+            ConsoleRoute(
+                .post, "/console/projects/{projectId}/parties/{party}/key",
+                shows: "PUT /projects/{projectId}/parties/{party}/public-key"),
             ConsoleRoute(.get, "/console/audit", shows: "GET /audit/log"),
             ConsoleRoute(.post, "/console/audit/export", shows: "GET /audit/log"),
             ConsoleRoute(.get, "/console/tokens", shows: "GET /tokens"),
@@ -69,6 +77,8 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
         case "GET /console/projects/{projectId}/runs/{runId}/report": reportPage
         case "GET /console/projects/{projectId}/close": closeForm
         case "POST /console/projects/{projectId}/close": closeProject
+        case "GET /console/projects/{projectId}/parties/{party}/key": keyForm
+        case "POST /console/projects/{projectId}/parties/{party}/key": replaceKey
         case "GET /console/audit": auditPage
         case "POST /console/audit/export": auditExport
         case "GET /console/tokens": tokenList

@@ -42,7 +42,7 @@ extension ConsoleTemplates {
         <th scope="col">Registered</th></tr></thead>
         <tbody>
         {{#parties}}<tr><td>{{name}}</td><td>{{role}}</td><td><code>{{fingerprint}}</code></td>
-        <td>{{registeredAt}}</td></tr>{{/parties}}
+        <td>{{registeredAt}}{{#rotateHref}}<br><a class="noprint" href="{{rotateHref}}">Replace {{name}}'s key…</a>{{/rotateHref}}</td></tr>{{/parties}}
         </tbody>
         </table>
         {{#sections}}
@@ -104,6 +104,11 @@ extension ConsoleTemplates {
         <label for="reason">Reason (recorded in the audit log)</label>
         <input type="text" id="reason" name="reason" required maxlength="200">
         {{/reason}}
+        {{#pem}}
+        <p>Current key fingerprint: <code>{{current}}</code></p>
+        <label for="pem">The party's new Ed25519 public key (PEM, from <code>blindmatch keygen --signing</code>)</label>
+        <textarea id="pem" name="pem" rows="4" required spellcheck="false"></textarea>
+        {{/pem}}
         <div><input type="checkbox" id="confirm" name="confirm" value="yes" required>
         <label for="confirm">{{confirmLabel}}</label></div>
         <div><button type="submit" class="danger">{{button}}</button> <a href="{{backHref}}">Cancel</a></div>

@@ -282,6 +282,11 @@ struct ConsoleTests {
         }
         let tokens = try await HTTP.request(.GET, setting.server.baseURL + "/tokens", token: operatorToken)
         #expect(!tokens.text.contains("forged"))
+        // A form body beyond 64 KiB is refused before it is read, with the contract's 413.
+        let large = try await ConsoleClient.post(
+            setting.server, "/console/tokens", session: session,
+            form: [("csrf", session.csrf), ("name", String(repeating: "x", count: 70_000))])
+        #expect(large.status == 413 && large.text.contains("payloadTooLarge"), "\(large.status) \(large.text.prefix(400))")
         // With it, the same form issues the token and shows its secret once.
         let issued = try await ConsoleClient.post(
             setting.server, "/console/tokens", session: session,

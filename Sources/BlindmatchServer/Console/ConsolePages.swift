@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Mustache
+import NIOCore
 
 /// The console's templates, parsed once, and the HTML responses made from them.
 struct ConsolePages: Sendable {
@@ -55,7 +56,12 @@ struct ConsoleForm: Sendable {
                 .unsupportedMediaType, .unsupportedMediaType,
                 "the console's forms are application/x-www-form-urlencoded")
         }
-        let body = try await request.body.collect(upTo: 64 << 10)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: 64 << 10)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, .payloadTooLarge, "a console form is at most 64 KiB")
+        }
         for pair in String(buffer: body).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = Self.decode(parts[0]) else { continue }

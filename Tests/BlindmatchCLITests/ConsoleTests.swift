@@ -286,7 +286,8 @@ struct ConsoleTests {
         let large = try await ConsoleClient.post(
             setting.server, "/console/tokens", session: session,
             form: [("csrf", session.csrf), ("name", String(repeating: "x", count: 70_000))])
-        #expect(large.status == 413 && large.text.contains("payloadTooLarge"), "\(large.status) \(large.text.prefix(400))")
+        #expect(
+            large.status == 413 && large.text.contains("payloadTooLarge"), "\(large.status) \(large.text.prefix(400))")
         // With it, the same form issues the token and shows its secret once.
         let issued = try await ConsoleClient.post(
             setting.server, "/console/tokens", session: session,
@@ -312,6 +313,31 @@ struct ConsoleTests {
         #expect(formCookie.hasSuffix("; Secure"))
         let session = try #require(try await ConsoleClient.signIn(server, token: try server.operatorToken))
         #expect(session.setCookie.contains("; Secure"))
+    }
+
+    @Test func theAuditPageSaysPlainlyWhetherTheChainHolds() async throws {
+        let scratch = try Scratch()
+        let server = try await InProcessServer(
+            dataDirectory: scratch.path + "/server", operatorTokenFile: scratch.path + "/operator.token",
+            executor: EngineRunExecutor(threads: 1))
+        defer { server.stopSoon() }
+        let session = try #require(try await ConsoleClient.signIn(server, token: try server.operatorToken))
+        let holds = try await ConsoleClient.get(server, "/console/audit", session: session)
+        #expect(holds.status == 200 && holds.text.contains("The chain holds."))
+        // Entries appended since are checked on the next view.
+        for name in ["one", "two", "three"] {
+            _ = try await HTTP.request(
+                .POST, server.baseURL + "/tokens", token: try server.operatorToken,
+                body: HTTP.json(.object([("role", "auditor"), ("name", .string(name))])))
+        }
+        let next = try await ConsoleClient.get(server, "/console/audit", session: session)
+        #expect(next.text.contains("The chain holds.") && next.text.contains("auditor=three"))
+        // An entry changed in the store behind the service's back: checked again from the first line, the page says
+        // the chain does not hold, and where.
+        try ServiceAuditChainTests.tamper(server.dataDirectory, seq: 1)
+        let broken = try await ConsoleClient.get(server, "/console/audit?recheck=1", session: session)
+        #expect(broken.status == 200 && broken.text.contains("The chain does NOT hold."))
+        #expect(broken.text.contains("seq 1"), "the first failure names where")
     }
 
     @Test func anIdleSessionEndsAndABadTokenOpensNone() async throws {

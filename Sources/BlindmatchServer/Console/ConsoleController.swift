@@ -24,6 +24,8 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
     let allowTestKeys: Bool
     let pages: ConsolePages
     let dataDirectory: String
+    /// The audit page's check of the stored log, kept between views.
+    let auditCheck = ConsoleAuditCheck()
 
     /// A console page: the request, its context (with the session's token as the caller), the session, and the
     /// form of a POST.

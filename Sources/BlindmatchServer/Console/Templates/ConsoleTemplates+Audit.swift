@@ -9,8 +9,11 @@ extension ConsoleTemplates {
         {{^holds}}<p><strong>The chain does NOT hold.</strong> {{failureCount}} failures; the first:
         {{firstFailure}}</p>{{/holds}}
         </div>
-        <p class="hint">Checked on the server just now, from the stored log's first line, with the verifier that
-        <code>blindmatch audit verify</code> uses (SPEC §10.5). To check it yourself, download the export and run
+        <p class="hint">Checked on the server with the verifier that <code>blindmatch audit verify</code> uses
+        (SPEC §10.5): from the stored log's first line at {{checkedFrom}}, and the {{newlyChecked}} entries appended
+        since the previous view just now. <a class="noprint" href="/console/audit?recheck=1">Check the whole log again
+        from its first line</a> (it reads and hashes every entry). The service also checks the whole stored log at start
+        and before it signs each checkpoint. To check it yourself, download the export and run
         <code>blindmatch audit verify audit.jsonl --public-key matcher.pub</code> with the key obtained out of band.</p>
         <form method="post" action="/console/audit/export">
         <input type="hidden" name="csrf" value="{{csrf}}">

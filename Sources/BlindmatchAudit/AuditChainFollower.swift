@@ -21,4 +21,8 @@ public struct AuditChainFollower: Sendable {
 
     /// Where the chain first broke, if it did.
     public var firstFailure: AuditVerification.Failure? { checker.failures.first }
+
+    /// The outcome so far, as ``AuditVerification`` reports a whole log: entries after the last checkpoint are
+    /// counted as unsigned, not failed (the log is still growing).
+    public var verification: AuditVerification { AuditVerification(checker, requiringFinalCheckpoint: false) }
 }

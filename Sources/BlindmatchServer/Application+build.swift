@@ -12,6 +12,9 @@ public struct BuiltService: Sendable {
     public let application: any ApplicationProtocol
     /// The first operator token, when this start made it; only its hash is stored.
     public let firstOperatorToken: String?
+    /// Makes a one-time web console sign-in ticket that opens one session acting as the bearer token given, valid for
+    /// the lifetime given (`blindmatch demo --console`); nil for a token that is not valid.
+    public let makeConsoleTicket: @Sendable (_ token: String, _ lifetime: Duration) async throws -> String?
 }
 
 /// Builds the central matching service (`Protocol/openapi.yaml`) on the data directory: opens the store with its
@@ -78,6 +81,14 @@ func buildApplication(
     ResultsController(store: store).register(in: &routes)
     AuditController(store: store, refusals: refusals).register(in: &routes)
     templates.set(routes.templates)
+    ConsoleController(
+        store: store, board: board, refusals: refusals, files: files, operations: routes.roles,
+        settings: ConsoleSettings(
+            idleSeconds: Int(configuration.consoleIdleTimeout.components.seconds),
+            secureCookies: configuration.tls != nil || configuration.behindTLSProxy),
+        allowTestKeys: configuration.allowTestKeys,
+        pages: try ConsolePages(), dataDirectory: directory
+    ).register(on: router)
 
     let application = Application(
         router: router, server: server,
@@ -92,5 +103,8 @@ func buildApplication(
         ],
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
         logger: logger)
-    return BuiltService(application: application, firstOperatorToken: firstToken)
+    return BuiltService(
+        application: application, firstOperatorToken: firstToken,
+        makeConsoleTicket: { token, lifetime in try await ConsoleTicket.make(for: token, lifetime: lifetime, in: store)
+        })
 }

@@ -4,11 +4,11 @@ import ServiceLifecycle
 /// The matching service embedded in another command (`demo`), talked to over loopback HTTP as any client would.
 enum EmbeddedService {
     /// Builds the service, serves for as long as `body` runs (which receives the bound port and the first operator
-    /// token, if this start made one), then stops the server gracefully and waits until it has stopped, also when
+    /// token, if this start made one, and the service for what else it offers), then stops the server gracefully and waits until it has stopped, also when
     /// `body` throws. `blindmatch serve` instead serves until a signal.
     static func serving<Result: Sendable>(
         _ configuration: ServiceConfiguration,
-        _ body: @Sendable (_ port: Int, _ firstOperatorToken: String?) async throws -> Result
+        _ body: @Sendable (_ port: Int, _ firstOperatorToken: String?, _ service: BuiltService) async throws -> Result
     ) async throws -> Result {
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
         let built = try await buildApplication(configuration: configuration) { port in listening.yield(port) }
@@ -26,7 +26,7 @@ enum EmbeddedService {
             }
             let result: Result
             do {
-                result = try await body(port, built.firstOperatorToken)
+                result = try await body(port, built.firstOperatorToken, built)
             } catch {
                 await group.triggerGracefulShutdown()
                 try? await server.waitForAll()

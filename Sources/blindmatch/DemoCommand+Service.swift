@@ -13,7 +13,7 @@ extension DemoCommand {
         configuration.port = 0
         configuration.threads = Machine.cores
         configuration.logLevel = .warning
-        try await EmbeddedService.serving(configuration) { port, firstToken in
+        try await EmbeddedService.serving(configuration) { port, firstToken, service in
             guard let token = firstToken else {
                 throw ServerError(.startup, "\(dataDirectory) already has an operator token")
             }
@@ -27,6 +27,7 @@ extension DemoCommand {
             let run = try await setUpAndRun(in: folder, server: server, schema: schema, keyID: keyID)
             try await fetchAndEvaluate(run, in: folder, server: server)
             try await audit(in: folder, server: server, dataDirectory: dataDirectory)
+            if console { try await keepServingTheConsole(server: server, operatorToken: token, service: service) }
         }
         step("15. The matcher stops the service (gracefully); nothing left this machine")
     }

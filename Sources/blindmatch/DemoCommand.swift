@@ -35,6 +35,12 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Watch-list records to make.")
     var watch = 2_000
 
+    @Flag(
+        help:
+            "At the end, keep the service running and print the web console's address and a one-time sign-in ticket for the operator; Ctrl-C stops it."
+    )
+    var console = false
+
     func run() async throws {
         try await reportingErrors {
             if let directory, !FileIO.exists(directory) {

@@ -137,10 +137,16 @@ struct ServeCommand: AsyncParsableCommand {
         help: "A TLS terminator is in front: allow plain HTTP on a --host other than loopback.")
     var behindTLSProxy = false
 
+    @Option(
+        name: .customLong("console-idle-minutes"),
+        help: "A web console session (/console) unused for this long ends; the browser must sign in again.")
+    var consoleIdleMinutes = 15
+
     func validate() throws {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
+        guard consoleIdleMinutes >= 1 else { throw ValidationError("--console-idle-minutes must be at least 1") }
         guard maxRunAttempts >= 1 else { throw ValidationError("--max-run-attempts must be at least 1") }
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
         guard headerTimeout >= 1 else { throw ValidationError("--header-timeout must be at least 1 second") }
@@ -178,6 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runTimeLimit = .seconds(runTimeLimit)
             configuration.runComparisonLimit = runComparisonLimit
             configuration.runMemoryLimit = runMemoryLimit
+            configuration.consoleIdleTimeout = .seconds(consoleIdleMinutes * 60)
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)
@@ -186,6 +193,7 @@ struct ServeCommand: AsyncParsableCommand {
             let scheme = configuration.tls == nil ? "http" : "https"
             let built = try await buildApplication(configuration: configuration) { port in
                 Console.output("blindmatch serve: listening on \(scheme)://\(host):\(port)\n")
+                Console.output("blindmatch serve: web console at \(scheme)://\(host):\(port)/console\n")
             }
             if let token = built.firstOperatorToken {
                 if let operatorTokenFile {

@@ -79,14 +79,20 @@ struct ProjectsController<Store: LinkageStore>: Sendable {
         }
         let key = try ProjectRequest.publicKey(
             try await request.contractBody(Components.Schemas.PublicKeyInput.self), at: "the body")
+        let party = try await replaceKey(of: existing, party: name, with: key, by: try context.token.acting)
+        return try JSONResponse.make(party.wire)
+    }
+
+    /// The checks on a new key and its registration, once the key is read: for the API and the web console.
+    func replaceKey(of existing: ProjectRecord, party name: String, with key: PublicSigningKey, by acting: Acting)
+        async throws -> PartyRecord
+    {
         try TestKeys.refuse(key, named: "the key", allowed: allowTestKeys)
         guard existing.isOpen else { throw APIError.projectClosed(existing.id) }
         if existing.parties.contains(where: { $0.name != name && $0.publicKey == key }) {
             throw APIError.conflict(.keyInUse, "the other party of this project has this key")
         }
-        let party = try await store.replacePartyKey(
-            project: existing.id, party: name, key: key, by: try context.token.acting)
-        return try JSONResponse.make(party.wire)
+        return try await store.replacePartyKey(project: existing.id, party: name, key: key, by: acting)
     }
 }
 

@@ -157,7 +157,7 @@ struct RunsController<Store: LinkageStore>: Sendable {
 
     /// Which counts of `run` the caller reads: the operator and auditors all, a party those of its own view for the
     /// statuses its grant names (Protocol/service.md, "What each reply discloses").
-    private func viewer(of run: RunRecord, token: TokenRecord, project: ProjectRecord) async throws -> RunViewer {
+    func viewer(of run: RunRecord, token: TokenRecord, project: ProjectRecord) async throws -> RunViewer {
         guard token.role == .party else { return .staff }
         guard let party = token.party.flatMap(project.party(named:)) else { return .party(.bulk, view: [:]) }
         guard run.status == .succeeded, let grant = project.disclosure.grant(for: party.role) else {

@@ -26,27 +26,37 @@ struct AuthenticationMiddleware<Store: LinkageStore>: RouterMiddleware {
         var context = context
         context.caller = caller
         do {
-            guard roles.contains(caller.role) else {
-                throw APIError.forbidden(.forbiddenRole, "the \(caller.role.rawValue) role cannot do this")
-            }
-            if caller.role == .party {
-                if let project = context.parameters.get("projectId"), project != caller.project {
-                    throw APIError.forbidden(.forbiddenProject, "this token belongs to another project")
-                }
-                if let party = context.parameters.get("party"), party != caller.party {
-                    throw APIError.forbidden(.forbiddenParty, "this token belongs to another party")
-                }
-                if caller.activatedAt == nil && !allowsInactive {
-                    throw APIError.forbidden(
-                        .tokenNotActivated,
-                        "this party token is not activated: its party signs its challenge with the party's registered key first (blindmatch token activate)"
-                    )
-                }
-            }
+            try Self.authorize(
+                caller, roles: roles, project: context.parameters.get("projectId"),
+                party: context.parameters.get("party"), allowsInactive: allowsInactive)
             return try await next(request, context)
         } catch let error as APIError where error.kind == .forbidden {
             try await store.auditRefusal(actor: caller.actor, reason: error.code.rawValue, route: route)
             throw error
+        }
+    }
+
+    /// 403 unless `caller` holds one of `roles` and, for a party token, `project` and `party` (the path's, when it
+    /// names them) are its own. The web console asks the same question for the operation each page shows.
+    static func authorize(
+        _ caller: TokenRecord, roles: Set<Role>, project: String?, party: String?, allowsInactive: Bool = false
+    ) throws {
+        guard roles.contains(caller.role) else {
+            throw APIError.forbidden(.forbiddenRole, "the \(caller.role.rawValue) role cannot do this")
+        }
+        if caller.role == .party {
+            if let project, project != caller.project {
+                throw APIError.forbidden(.forbiddenProject, "this token belongs to another project")
+            }
+            if let party, party != caller.party {
+                throw APIError.forbidden(.forbiddenParty, "this token belongs to another party")
+            }
+            if caller.activatedAt == nil && !allowsInactive {
+                throw APIError.forbidden(
+                    .tokenNotActivated,
+                    "this party token is not activated: its party signs its challenge with the party's registered key first (blindmatch token activate)"
+                )
+            }
         }
     }
 
@@ -79,6 +89,8 @@ struct RouteRegistry<Store: LinkageStore> {
     let refusals: RefusalTally
     /// Every registered template, split into segments.
     private(set) var templates: [[String]] = []
+    /// The roles of each operation, by `METHOD /template` (nil for anyone): what the console checks its pages against.
+    private(set) var roles: [String: Set<Role>?] = [:]
 
     init(router: Router<ServiceRequestContext>, store: Store, refusals: RefusalTally) {
         self.router = router
@@ -92,6 +104,7 @@ struct RouteRegistry<Store: LinkageStore> {
         _ handler: @escaping Handler
     ) {
         templates.append(template.split(separator: "/").map(String.init))
+        self.roles["\(method.rawValue) \(template)"] = roles
         let path = RouterPath(template)
         if let roles {
             router.group()

@@ -131,6 +131,24 @@ protocol LinkageStore: Sendable {
     /// Signs everything logged so far (a clean stop ends with a checkpoint).
     func appendCheckpoint() async throws
 
+    // MARK: The web console
+
+    /// Opens a console session (audited as `token.issued` with `session`), closing idle ones first.
+    func openConsoleSession(_ session: NewConsoleSession) async throws
+    /// The session whose secret has this SHA-256: open (touched), just ended (idle, or its token no longer valid:
+    /// closed and audited as `token.revoked`), or none.
+    func consoleSession(hash: [UInt8], idleSeconds: Int, now: Int64) async throws -> ConsoleSessionLookup
+    /// Signs a session out (audited as `token.revoked` with `session` and reason `signedOut`).
+    func closeConsoleSession(id: String, by actor: Acting, project: String?) async throws
+    /// Stores a one-time sign-in ticket for `token` (audited as `token.issued` with `ticket`).
+    func issueConsoleTicket(id: String, hash: [UInt8], for token: TokenRecord, expiresAt: String) async throws
+    /// Deletes the ticket with this SHA-256 and returns its id and token, if it had not expired and its token is
+    /// still valid.
+    func redeemConsoleTicket(hash: [UInt8], now: String) async throws -> (ticket: String, token: TokenRecord)?
+    /// The newest `limit` entries of `action` about `project` (the console's refused uploads, which only the log
+    /// keeps), newest first.
+    func auditEntries(action: AuditAction, project: String, limit: Int) async throws -> [AuditEntry]
+
     // MARK: Operations
 
     func metrics() async throws -> MetricsSnapshot

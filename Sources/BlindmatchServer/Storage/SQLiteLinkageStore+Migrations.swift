@@ -96,6 +96,7 @@ extension SQLiteLinkageStore {
                     UPDATE token SET activatedAt = issuedAt;
                     """)
         }
+        registerConsoleMigrations(in: &migrator)
         return migrator
     }
 }

@@ -52,13 +52,14 @@ struct ConsoleTests {
                 .POST, server.baseURL + "/tokens", token: operatorToken,
                 body: HTTP.json(.object([("role", "party"), ("project", .string(otherID)), ("party", "agency-a")]))
             ).json?["token"]?.stringValue)
+        try await data.activate(outsider, party: "agency-a", on: server)
         try await project.uploadBoth(server, data: data)
         let refused = try await HTTP.request(
             .POST, "\(server.baseURL)/projects/\(project.id)/parties/agency-a/uploads", token: project.watchlistToken,
             body: Array("not a token file".utf8), contentType: "application/vnd.blindmatch.tokens")
         #expect(refused.status == 400 || refused.status == 422)
         let queued = try await HTTP.request(
-            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: operatorToken)
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
         let run = try #require(queued.json?["id"]?.stringValue)
         let finished = try await HTTP.waitForRun(server, project: project.id, run: run, token: operatorToken)
         #expect(finished["status"]?.stringValue == "succeeded")

@@ -49,7 +49,7 @@ struct ServiceController<Store: LinkageStore>: Sendable {
         var activation: Components.Schemas.Caller.ActivationPayload?
         var partyKey: Components.Schemas.Caller.PartyKeyPayload?
         if token.role == .party, let project = token.project, let name = token.party,
-            let party = try await store.project(id: project)?.party(named: name)
+            let party = try await store.party(project: project, name: name)
         {
             if token.activatedAt == nil, let challenge = token.challenge {
                 activation = .init(challenge: challenge, key: party.publicKey.fingerprint)

@@ -34,6 +34,8 @@ protocol LinkageStore: Sendable {
 
     func createProject(_ request: ProjectRequest, id: String, by actor: Acting) async throws -> ProjectRecord
     func project(id: String) async throws -> ProjectRecord?
+    /// One party of a project, without the rest of the project (`GET /me` of a party token reads it).
+    func party(project: String, name: String) async throws -> PartyRecord?
     /// Newest first; `only` restricts the listing to one project (a party token's).
     func projects(_ page: PageRequest, status: ProjectStatus?, only: String?) async throws -> Page<ProjectRecord>
     /// Closes an open project: fails its queued and running runs, deletes its results, revokes its party tokens, and

@@ -22,6 +22,15 @@ extension SQLiteLinkageStore {
         try await database.read { db in try Self.project(db, id: id) }
     }
 
+    func party(project: String, name: String) async throws -> PartyRecord? {
+        try await database.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM party WHERE project = ? AND name = ?"),
+                arguments: [project, name]
+            ).map(PartyRecord.init(row:))
+        }
+    }
+
     func projects(_ page: PageRequest, status: ProjectStatus?, only: String?) async throws -> Page<ProjectRecord> {
         var conditions: [(String, StatementArguments)] = []
         if let status { conditions.append(("status = ?", [status.rawValue])) }

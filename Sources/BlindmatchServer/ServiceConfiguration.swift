@@ -57,6 +57,8 @@ public struct ServiceConfiguration: Sendable {
     /// A TLS terminator is in front (`serve --behind-tls-proxy`): plain HTTP on an address other than loopback is then
     /// allowed.
     public var behindTLSProxy = false
+    /// Arm the crash tests' pause points (``TestHooks``; `serve --test-hooks`, debug builds only).
+    public var testHooks = false
 
     /// The PEM files of the service's TLS: its certificate chain, its private key (0600, refused when others can read
     /// it) and, for mutual TLS, the certificate authorities whose client certificates it accepts.

@@ -137,6 +137,10 @@ struct ServeCommand: AsyncParsableCommand {
         help: "A TLS terminator is in front: allow plain HTTP on a --host other than loopback.")
     var behindTLSProxy = false
 
+    /// The crash tests' pause points (BLINDMATCH_TEST_PAUSE); debug builds only, not in the help.
+    @Flag(name: .customLong("test-hooks"), help: .hidden)
+    var testHooks = false
+
     func validate() throws {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -178,6 +182,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runTimeLimit = .seconds(runTimeLimit)
             configuration.runComparisonLimit = runComparisonLimit
             configuration.runMemoryLimit = runMemoryLimit
+            configuration.testHooks = testHooks
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

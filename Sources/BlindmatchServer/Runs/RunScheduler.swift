@@ -5,9 +5,9 @@ import ServiceLifecycle
 /// Runs queued matching runs one at a time, taking projects in turn (``LinkageStore/claimNextRun(maximumAttempts:)``),
 /// each within its budget (``RunBudget``).
 ///
-/// A run's state lives in the store: it is claimed (`running`, `attempt` + 1, `run.started`), executed, and finished
-/// in one transaction that writes its results, marks it `succeeded` and appends `run.succeeded`, so that no one ever
-/// sees a succeeded run with partial results. On a graceful shutdown the run in progress is stopped and queued again
+/// A run's state lives in the store: it is claimed (`running`, `attempt` + 1, `run.started`), executed, its results
+/// written in short transactions (unread while the run is not `succeeded`), and finished in one transaction that marks
+/// it `succeeded` and appends `run.succeeded`, so that no one ever sees a succeeded run with partial results. On a graceful shutdown the run in progress is stopped and queued again
 /// as it was; a run cut short by a crash is left `running`, and the next start queues it again
 /// (``LinkageStore/requeueInterruptedRuns()``) as a new attempt, up to `maximumAttempts`. The engine is
 /// deterministic, so the next attempt reaches the same result.
@@ -76,7 +76,16 @@ struct RunScheduler<Store: LinkageStore>: Service {
                     break
                 }
                 // Published unless the run is no longer this attempt's (its project was closed meanwhile).
-                try await store.finish(run, outcome: outcome)
+                do {
+                    try await store.finish(run, outcome: outcome)
+                } catch {
+                    guard Task.isCancelled else { throw error }
+                    // Stopped while its results were being written: queued again as it was (the next start removes
+                    // the rows written so far).
+                    let store = self.store
+                    try? await Task { try await store.release(run) }.value
+                    break
+                }
                 log(run, outcome)
             } catch {
                 if Task.isCancelled { break }

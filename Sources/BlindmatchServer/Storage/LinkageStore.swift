@@ -81,8 +81,9 @@ protocol LinkageStore: Sendable {
     func release(_ run: RunRecord) async throws
     /// The SHA-256 of each of the run's two token files, watch list first; nil when one is gone.
     func files(of run: RunRecord) async throws -> (watchlist: String, bulk: String)?
-    /// Publishes how the run ended in one transaction: results, status and audit entry, unless the run is no longer
-    /// this attempt's (its project was closed). Returns whether it published.
+    /// Publishes how the run ended, unless the run is no longer this attempt's (cancelled, its project closed): the
+    /// results first, in short transactions that nobody reads (only a succeeded run's rows are), then status and
+    /// audit entry in one. Returns whether it published; the rows of a run it did not publish are removed.
     @discardableResult
     func finish(_ run: RunRecord, outcome: RunOutcome) async throws -> Bool
 

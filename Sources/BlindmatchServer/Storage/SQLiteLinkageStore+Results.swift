@@ -1,4 +1,5 @@
 import BlindmatchAudit
+import BlindmatchMatching
 import BlindmatchProtocol
 import GRDB
 
@@ -85,5 +86,80 @@ extension SQLiteLinkageStore {
                 details: ["run": .string(run), "rows": .integer(count)])
         }
         return ResultPage(rows: page, total: total, hasMore: rows.count > query.limit)
+    }
+}
+
+/// A succeeded run's results are written in short transactions of their own before the one that publishes the run,
+/// so that storing a large result set (1,000,000 rows take seconds) never holds the one writer that every other
+/// request's audit entry waits on. Rows of a run that is not `succeeded` are never read (the results route and the
+/// view counts look at succeeded runs only), so staged rows are invisible until the run is published, and the rows of
+/// an attempt that did not publish (a crash, a stop, a cancel, a closed project) are removed.
+extension SQLiteLinkageStore {
+    /// Rows written (or removed) per transaction: tens of milliseconds of the writer each.
+    static var resultChunk: Int { TestHooks.resultChunk ?? 5000 }
+
+    /// Writes `results` as the rows of `run`'s current attempt, replacing any an earlier attempt left; stops and
+    /// removes what it wrote as soon as the run is no longer this attempt's (cancelled, project closed). Returns
+    /// whether every row was written and the run is still this attempt's.
+    func stageResults(of run: RunRecord, _ results: [MatchResult], matchKeys keys: [String]) async throws -> Bool {
+        try await removeResults(of: run.id)
+        var start = 0
+        while start < results.count {
+            let chunk = results[start..<min(start + Self.resultChunk, results.count)]
+            let later = start > 0
+            let current = try await database.write { db in
+                guard try Self.isCurrentAttempt(db, run) else { return false }
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO result (run, rowA, rowB, rule, scoreMilli, status) VALUES (?, ?, ?, ?, ?, ?)")
+                for result in chunk {
+                    try insert.execute(arguments: [
+                        run.id, Int(result.rowA), Int(result.rowB), result.rule.name(matchKeys: keys),
+                        Int((result.score * 1000).rounded()), result.status.rawValue,
+                    ])
+                }
+                if later { TestHooks.pause(at: .resultsInsert) }
+                return true
+            }
+            guard current else {
+                try await removeResults(of: run.id)
+                return false
+            }
+            start += chunk.count
+        }
+        return true
+    }
+
+    /// Whether `run` is still running as this attempt, in the caller's transaction.
+    static func isCurrentAttempt(_ db: Database, _ run: RunRecord) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM run WHERE id = ? AND status = 'running' AND attempt = ?",
+            arguments: [run.id, run.attempt]) ?? false
+    }
+
+    /// Removes a run's rows, a chunk per transaction.
+    func removeResults(of run: String) async throws {
+        while true {
+            let removed = try await database.write { db in
+                try db.execute(
+                    sql: "DELETE FROM result WHERE rowid IN (SELECT rowid FROM result WHERE run = ? LIMIT ?)",
+                    arguments: [run, Self.resultChunk])
+                return db.changesCount
+            }
+            if removed < Self.resultChunk { return }
+        }
+    }
+
+    /// Removes the rows of every run that is not published (what an attempt cut short by a crash or a stop staged):
+    /// at start, before any run is claimed.
+    func removeUnpublishedResults() async throws {
+        let runs = try await database.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM run WHERE status <> 'succeeded'
+                        AND EXISTS (SELECT 1 FROM result WHERE result.run = run.id)
+                    """)
+        }
+        for run in runs { try await removeResults(of: run) }
     }
 }

@@ -65,9 +65,12 @@ struct RunScheduler<Store: LinkageStore>: Service {
                 } onCancel: {
                     flag.cancel()
                 }
-                await board.end()
-                if case .interrupted = outcome { continue }
+                if case .interrupted = outcome {
+                    await board.end()
+                    continue
+                }
                 if Task.isCancelled {
+                    await board.end()
                     // A stop is not the run's fault: it goes back to the queue without using up an attempt (a crash
                     // runs no code at all, and leaves it `running` for the next start to count). In a task of its
                     // own: this one is cancelled, and the store's writes honour cancellation.
@@ -76,9 +79,12 @@ struct RunScheduler<Store: LinkageStore>: Service {
                     break
                 }
                 // Published unless the run is no longer this attempt's (its project was closed meanwhile).
+                // The board shows the run `writing` until its results are stored and published.
                 do {
                     try await store.finish(run, outcome: outcome)
+                    await board.end()
                 } catch {
+                    await board.end()
                     guard Task.isCancelled else { throw error }
                     // Stopped while its results were being written: queued again as it was (the next start removes
                     // the rows written so far).

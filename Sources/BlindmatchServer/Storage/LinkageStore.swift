@@ -32,8 +32,9 @@ protocol LinkageStore: Sendable {
     func project(id: String) async throws -> ProjectRecord?
     /// Newest first; `only` restricts the listing to one project (a party token's).
     func projects(_ page: PageRequest, status: ProjectStatus?, only: String?) async throws -> Page<ProjectRecord>
-    /// Closes an open project: fails its queued and running runs, deletes its results, revokes its party tokens, and
-    /// calls `removeFiles` with the token files no open project uses any more, inside the transaction.
+    /// Closes an open project: fails its queued and running runs, revokes its party tokens, and calls `removeFiles`
+    /// with the token files no open project uses any more, inside the transaction; then deletes its results, a chunk
+    /// per transaction, before it returns.
     func closeProject(id: String, reason: String, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
         async throws -> ProjectRecord
     /// Registers a new key for a party of an open project (audited as `party.registered`).

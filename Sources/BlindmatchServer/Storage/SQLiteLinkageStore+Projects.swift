@@ -86,7 +86,7 @@ extension SQLiteLinkageStore {
     func closeProject(id: String, reason: String, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
         async throws -> ProjectRecord
     {
-        try await database.write { db in
+        let closed = try await database.write { db in
             let now = AuditTime.now().text
             try db.execute(
                 sql:
@@ -107,8 +107,6 @@ extension SQLiteLinkageStore {
                     db, actor: .system, action: .runFailed, project: id,
                     details: ["run": .string(run), "reason": "projectClosed"])
             }
-            try db.execute(
-                sql: "DELETE FROM result WHERE run IN (SELECT id FROM run WHERE project = ?)", arguments: [id])
             for token in try String.fetchAll(
                 db, sql: "SELECT id FROM token WHERE project = ? AND revokedAt IS NULL", arguments: [id])
             {
@@ -127,6 +125,10 @@ extension SQLiteLinkageStore {
             }
             return project
         }
+        // Its results after the close, a chunk per transaction (a 1,000,000-row set would hold the writer for
+        // seconds): nothing reads a closed project's results, and a crash meanwhile leaves the rest to the next start.
+        try await removeResults(ofProject: id)
+        return closed
     }
 
     func replacePartyKey(project: String, party name: String, key: PublicSigningKey, by actor: Acting)

@@ -23,23 +23,12 @@ extension SQLiteLinkageStore {
     }
 
     func resultView(_ query: ResultQuery, by actor: Acting) async throws -> ResultPage {
-        let divisor = [1000, 100, 10, 1][query.scoreDecimals]
-        let own = query.party.role == .watchlist ? "rowA" : "rowB"
-        let other = query.party.role == .watchlist ? "rowB" : "rowA"
+        let view = ResultViewSQL(grant: query.grant, role: query.party.role, scoreDecimals: query.scoreDecimals)
         let fields = query.grant.fields
-        let expressions = fields.map { field -> String in
-            switch field {
-            case .row: own
-            case .counterpartRow: other
-            case .rule: "rule"
-            case .score: divisor == 1 ? "scoreMilli" : "(scoreMilli + \(divisor / 2)) / \(divisor)"
-            case .status: "status"
-            }
-        }
-        let columns = expressions.enumerated().map { "\($1) AS c\($0)" }.joined(separator: ", ")
+        let expressions = view.expressions
+        let columns = view.columns
         let order = fields.indices.map { "c\($0)" }.joined(separator: ", ")
-        let statuses = query.grant.statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-        let view = "FROM result WHERE run = ? AND status IN (\(statuses))"
+        let from = view.from
         var keyset = ""
         var arguments: StatementArguments = [query.run]
         if let last = query.after, last.count == fields.count {
@@ -60,7 +49,7 @@ extension SQLiteLinkageStore {
         let run = query.run
         let (rows, total) = try await database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT DISTINCT \(columns) \(view)\(after) ORDER BY \(order) LIMIT ?",
+                db, sql: "SELECT DISTINCT \(columns) \(from)\(after) ORDER BY \(order) LIMIT ?",
                 arguments: pageArguments
             ).map { row in
                 fields.indices.map { index -> ResultValue in
@@ -70,10 +59,7 @@ extension SQLiteLinkageStore {
                     }
                 }
             }
-            let total =
-                try knownSize
-                ?? Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT \(columns) \(view))", arguments: [run]) ?? 0
+            let total = try knownSize ?? Int.fetchOne(db, sql: view.count, arguments: [run]) ?? 0
             return (rows, total)
         }
         viewSizes.withLock { $0[sizeKey] = total }
@@ -87,6 +73,38 @@ extension SQLiteLinkageStore {
         }
         return ResultPage(rows: page, total: total, hasMore: rows.count > query.limit)
     }
+}
+
+/// The SQL of a party's view of a run's results under its grant: the granted fields (the score rounded to the
+/// policy's decimals) of the rows with a granted status, each distinct row once.
+struct ResultViewSQL {
+    /// Each granted field's expression, in grant order.
+    let expressions: [String]
+    /// `expression AS cN, …`.
+    let columns: String
+    /// `FROM result WHERE run = ? AND status IN (…)`.
+    let from: String
+
+    init(grant: DisclosurePolicy.Grant, role: PartyRole, scoreDecimals: Int) {
+        let divisor = [1000, 100, 10, 1][scoreDecimals]
+        let own = role == .watchlist ? "rowA" : "rowB"
+        let other = role == .watchlist ? "rowB" : "rowA"
+        expressions = grant.fields.map { field -> String in
+            switch field {
+            case .row: own
+            case .counterpartRow: other
+            case .rule: "rule"
+            case .score: divisor == 1 ? "scoreMilli" : "(scoreMilli + \(divisor / 2)) / \(divisor)"
+            case .status: "status"
+            }
+        }
+        columns = expressions.enumerated().map { "\($1) AS c\($0)" }.joined(separator: ", ")
+        let statuses = grant.statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        from = "FROM result WHERE run = ? AND status IN (\(statuses))"
+    }
+
+    /// The view's size (one argument: the run).
+    var count: String { "SELECT COUNT(*) FROM (SELECT DISTINCT \(columns) \(from))" }
 }
 
 /// A succeeded run's results are written in short transactions of their own before the one that publishes the run,
@@ -129,6 +147,23 @@ extension SQLiteLinkageStore {
         return true
     }
 
+    /// Counts each party's view of a run whose rows are all written, before it is published, in read transactions
+    /// beside the writer: the first page of a 1,000,000-row view then costs what any page costs, instead of a count
+    /// of the whole view (seconds on a busy machine) while its reader waits.
+    func countViews(of run: RunRecord) async throws {
+        guard let project = try await database.read({ db in try Self.project(db, id: run.project) }) else { return }
+        for party in project.parties {
+            _ = try await viewCounts(run: run.id, role: party.role)
+            guard let grant = project.disclosure.grant(for: party.role) else { continue }
+            let view = ResultViewSQL(
+                grant: grant, role: party.role, scoreDecimals: project.disclosure.scoreDecimals)
+            let total = try await database.read { db in
+                try Int.fetchOne(db, sql: view.count, arguments: [run.id]) ?? 0
+            }
+            viewSizes.withLock { $0["\(run.id) \(party.name)"] = total }
+        }
+    }
+
     /// Whether `run` is still running as this attempt, in the caller's transaction.
     static func isCurrentAttempt(_ db: Database, _ run: RunRecord) throws -> Bool {
         try Bool.fetchOne(
@@ -149,14 +184,24 @@ extension SQLiteLinkageStore {
         }
     }
 
-    /// Removes the rows of every run that is not published (what an attempt cut short by a crash or a stop staged):
-    /// at start, before any run is claimed.
+    /// Removes the rows of every run of a closed project.
+    func removeResults(ofProject project: String) async throws {
+        let runs = try await database.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM run WHERE project = ?", arguments: [project])
+        }
+        for run in runs { try await removeResults(of: run) }
+    }
+
+    /// Removes the rows of every run that is not published (what an attempt cut short by a crash or a stop staged)
+    /// and of every closed project's runs (a crash in the middle of removing them): at start, before any run is
+    /// claimed.
     func removeUnpublishedResults() async throws {
         let runs = try await database.read { db in
             try String.fetchAll(
                 db,
                 sql: """
-                    SELECT id FROM run WHERE status <> 'succeeded'
+                    SELECT run.id FROM run JOIN project ON project.id = run.project
+                    WHERE (run.status <> 'succeeded' OR project.status <> 'open')
                         AND EXISTS (SELECT 1 FROM result WHERE result.run = run.id)
                     """)
         }

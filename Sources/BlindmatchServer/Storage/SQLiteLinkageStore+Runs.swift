@@ -185,6 +185,7 @@ extension SQLiteLinkageStore {
         // transaction: a large result set never holds the writer that other requests wait on.
         if case .succeeded(let results, let keys, _, _) = outcome {
             guard try await stageResults(of: run, results, matchKeys: keys) else { return false }
+            try await countViews(of: run)
         }
         let published = try await database.write { db in
             let now = AuditTime.now().text

@@ -80,6 +80,7 @@ struct RunScheduler<Store: LinkageStore>: Service {
                 }
                 // Published unless the run is no longer this attempt's (its project was closed meanwhile).
                 // The board shows the run `writing` until its results are stored and published.
+                let storing = ContinuousClock.now
                 do {
                     try await store.finish(run, outcome: outcome)
                     await board.end()
@@ -92,7 +93,7 @@ struct RunScheduler<Store: LinkageStore>: Service {
                     try? await Task { try await store.release(run) }.value
                     break
                 }
-                log(run, outcome)
+                log(run, outcome, storing: ContinuousClock.now - storing)
             } catch {
                 if Task.isCancelled { break }
                 logger.error("run scheduling failed: \(ServerError.logText(error))")
@@ -114,7 +115,7 @@ struct RunScheduler<Store: LinkageStore>: Service {
         }
     }
 
-    private func log(_ run: RunRecord, _ outcome: RunOutcome) {
+    private func log(_ run: RunRecord, _ outcome: RunOutcome, storing: Duration) {
         switch outcome {
         case .succeeded(_, _, _, let summary):
             logger.info(
@@ -122,6 +123,7 @@ struct RunScheduler<Store: LinkageStore>: Service {
                 metadata: [
                     "run": "\(run.id)", "pairs": "\(summary.matches + summary.possible)",
                     "seconds": "\(summary.seconds)",
+                    "storeSeconds": "\(Double(storing / .milliseconds(1)) / 1000)",
                 ])
         case .failed(let code, _):
             logger.notice("run failed", metadata: ["run": "\(run.id)", "code": "\(code)"])

@@ -47,20 +47,28 @@ extension SQLiteLinkageStore {
         let sizeKey = "\(query.run) \(query.party.name)"
         let knownSize = viewSizes.withLock { $0[sizeKey] }
         let run = query.run
-        let (rows, total) = try await database.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT DISTINCT \(columns) \(from)\(after) ORDER BY \(order) LIMIT ?",
-                arguments: pageArguments
-            ).map { row in
-                fields.indices.map { index -> ResultValue in
+        // A view that starts with both row numbers walks an index in its own order and stops at the page's end;
+        // DISTINCT would make SQLite read and sort every row after the cursor first (a second a page at 1,000,000
+        // rows). Its rows differ unless the store holds a row twice, and the equal rows such a store would give are
+        // adjacent in this order: they are dropped here.
+        let indexOrder = fields.count >= 2 && Set(fields.prefix(2)) == [.row, .counterpartRow]
+        let distinct = indexOrder ? "" : "DISTINCT "
+        let (rows, fetched, total) = try await database.read { db in
+            var rows: [[ResultValue]] = []
+            let fetched = try Row.fetchAll(
+                db, sql: "SELECT \(distinct)\(columns) \(from)\(after) ORDER BY \(order) LIMIT ?",
+                arguments: pageArguments)
+            for row in fetched {
+                let values = fields.indices.map { index -> ResultValue in
                     switch fields[index] {
                     case .row, .counterpartRow, .score: .integer(row[index])
                     case .rule, .status: .text(row[index])
                     }
                 }
+                if values != rows.last { rows.append(values) }
             }
             let total = try knownSize ?? Int.fetchOne(db, sql: view.count, arguments: [run]) ?? 0
-            return (rows, total)
+            return (rows, fetched.count, total)
         }
         viewSizes.withLock { $0[sizeKey] = total }
         let page = Array(rows.prefix(query.limit))
@@ -71,7 +79,7 @@ extension SQLiteLinkageStore {
                 db, actor: actor, action: .resultRead, project: project,
                 details: ["run": .string(run), "rows": .integer(count)])
         }
-        return ResultPage(rows: page, total: total, hasMore: rows.count > query.limit)
+        return ResultPage(rows: page, total: total, hasMore: fetched > query.limit)
     }
 }
 

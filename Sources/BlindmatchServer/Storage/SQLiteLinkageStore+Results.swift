@@ -121,8 +121,9 @@ struct ResultViewSQL {
 /// view counts look at succeeded runs only), so staged rows are invisible until the run is published, and the rows of
 /// an attempt that did not publish (a crash, a stop, a cancel, a closed project) are removed.
 extension SQLiteLinkageStore {
-    /// Rows written (or removed) per transaction: tens of milliseconds of the writer each.
-    static var resultChunk: Int { TestHooks.resultChunk ?? 5000 }
+    /// Rows written (or removed) per transaction: each holds the writer for about 35 ms on a busy 2-core machine
+    /// (5,000 made a results page, whose audit entry waits for the writer, take 108 ms at the median).
+    static var resultChunk: Int { TestHooks.resultChunk ?? 1000 }
 
     /// Writes `results` as the rows of `run`'s current attempt, replacing any an earlier attempt left; stops and
     /// removes what it wrote as soon as the run is no longer this attempt's (cancelled, project closed). Returns

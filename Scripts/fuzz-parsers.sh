@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer) of the parsers that read what others send: token files, JSON, linkage schemas,
 # CSV and audit-log lines. `swift test` runs seeded mutation tests of the same parsers (ParserFuzzTests, CSVFuzzTests,
-# AuditFuzzTests, RequestFuzzTests); this runs them for longer, guided by coverage, with AddressSanitizer:
+# AuditFuzzTests, RequestFuzzTests); this runs them guided by coverage, with AddressSanitizer:
 #
-#   Scripts/fuzz-parsers.sh TARGET [SECONDS]      TARGET: tokenfile, json, schema, csv or audit; default 60 s
+#   Scripts/fuzz-parsers.sh TARGET [SECONDS]    explore: TARGET is tokenfile, json, schema, csv or audit (60 s)
+#   Scripts/fuzz-parsers.sh ci [RUNS]           every target from the committed corpus, fixed seed, RUNS inputs
+#                                               each (default 20,000), at most 20 s each (what .ci/run does)
+#   Scripts/fuzz-parsers.sh merge TARGET        minimise what exploring found into Scripts/fuzz/corpus/TARGET
 #
-# The modules are compiled straight from Sources/ with `swiftc -sanitize=fuzzer,address` (no package change), into
-# .build/fuzz/TARGET. The corpus starts from the repository's own files (the token-file vector, the example schema,
-# the audit-log vector) and grows in .build/fuzz/TARGET-corpus; a crash is written as crash-… in the working
-# directory and the script exits non-zero: make it a test case, then fix it.
+# One binary serves every target (BLINDMATCH_FUZZ_TARGET picks one), so it compiles once: the modules are compiled
+# straight from Sources/ with `swiftc -sanitize=fuzzer,address` (no package change) into .build/fuzz/all, and only
+# again when a source is newer. The committed corpus (Scripts/fuzz/corpus/TARGET: the repository's own valid inputs
+# and what coverage-guided runs kept, minimised with -merge=1; synthetic, no secrets) seeds every mode; exploring grows
+# .build/fuzz/TARGET-corpus. A crash is written to .build/fuzz/crashes/ and the script exits non-zero: make it a
+# seeded regression test in the parser's *FuzzTests.swift, then fix it.
 set -euo pipefail
-target=${1:?usage: $0 tokenfile|json|schema|csv|audit [SECONDS]}
-seconds=${2:-60}
+usage="usage: $0 tokenfile|json|schema|csv|audit [SECONDS] | ci [RUNS] | merge TARGET"
+mode=${1:?$usage}
 root=$(cd "$(dirname "$0")/.." && pwd)
-out="$root/.build/fuzz/$target"
-mkdir -p "$out" "$out-corpus"
+out="$root/.build/fuzz/all"
+corpus="$root/Scripts/fuzz/corpus"
+targets=(tokenfile json schema csv audit)
+mkdir -p "$out" "$root/.build/fuzz/crashes"
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I "$root/Sources/COpenSSL" -swift-version 6)
 
 # One module at a time, each a static library with its interface, as SwiftPM would build them.
@@ -22,35 +29,61 @@ module() {
     local name=$1
     shift
     if [ ! -f "$out/lib$name.a" ] || [ -n "$(find "$root/Sources/$name" -newer "$out/lib$name.a" -name '*.swift')" ]; then
+        echo "compiling $name for fuzzing" >&2
         swiftc "${flags[@]}" -I "$out" -L "$out" -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" \
             -emit-library -static -o "$out/lib$name.a" "$@" $(find "$root/Sources/$name" -name '*.swift' | sort)
+        rm -f "$out/fuzz"
     fi
 }
 module BlindmatchProtocol
-links=(-lBlindmatchProtocol -lcrypto)
-case $target in
-    tokenfile) define=FUZZ_TOKENFILE ;;
-    json) define=FUZZ_JSON ;;
-    schema) define=FUZZ_SCHEMA ;;
-    csv) define=FUZZ_CSV; module BlindmatchAgency -lBlindmatchProtocol; links=(-lBlindmatchAgency "${links[@]}") ;;
-    audit) define=FUZZ_AUDIT; module BlindmatchAudit -lBlindmatchProtocol; links=(-lBlindmatchAudit "${links[@]}") ;;
-    *) echo "unknown target $target" >&2; exit 2 ;;
-esac
-swiftc "${flags[@]}" -D "$define" -I "$out" -L "$out" "${links[@]}" -o "$out/fuzz" "$root/Scripts/fuzz/Harness.swift"
+module BlindmatchAgency -lBlindmatchProtocol
+module BlindmatchAudit -lBlindmatchProtocol
+if [ ! -x "$out/fuzz" ] || [ "$root/Scripts/fuzz/Harness.swift" -nt "$out/fuzz" ]; then
+    # The linker's warnings about AddressSanitizer's local symbols are noise: shown only when the link fails.
+    swiftc "${flags[@]}" -I "$out" -L "$out" -lBlindmatchAgency -lBlindmatchAudit -lBlindmatchProtocol -lcrypto \
+        -o "$out/fuzz" "$root/Scripts/fuzz/Harness.swift" > "$out/link.log" 2>&1 || { cat "$out/link.log" >&2; exit 1; }
+fi
 
-# Seeds: the repository's own valid inputs.
-seeds="$out-seeds"
-mkdir -p "$seeds"
-case $target in
-    tokenfile)
-        python3 -c 'import json,sys; sys.stdout.buffer.write(bytes.fromhex(json.load(open(sys.argv[1]))["expectedHex"]))' \
-            "$root/Protocol/vectors/token-file.json" > "$seeds/vector.bmt" ;;
-    json | schema) cp "$root/Protocol/examples/uk-watchlist.json" "$seeds/" ;;
-    csv) printf 'id,given_name,surname\r\nA1,"Zo\xc3\xab ""Z""","O'"'"'Brien,\nJones"\r\n' > "$seeds/a.csv" ;;
-    audit) cp "$root/Protocol/vectors/audit-log.jsonl" "$seeds/" ;;
-esac
-cd "$out"
 # Leak detection is off: Swift's lazily initialised globals and metadata caches, allocated on the first input and kept
 # for the process's life, are reported as leaks of that input (an empty input "leaked" 18 KB and replayed clean).
-ASAN_OPTIONS=detect_leaks=0 "$out/fuzz" -max_total_time="$seconds" -max_len=65536 -timeout=10 -detect_leaks=0 -print_final_stats=1 \
-    "$out-corpus" "$seeds"
+export ASAN_OPTIONS=detect_leaks=0
+common=(-max_len=65536 -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 -artifact_prefix="$root/.build/fuzz/crashes/")
+known() { [[ " ${targets[*]} " == *" $1 "* ]] || { echo "$usage" >&2; exit 2; }; }
+
+case $mode in
+    ci)
+        runs=${2:-20000}
+        for target in "${targets[@]}"; do
+            # New inputs go to a scratch folder, never into the committed corpus.
+            scratch=$(mktemp -d)
+            start=$(date +%s)
+            BLINDMATCH_FUZZ_TARGET=$target "$out/fuzz" "${common[@]}" -seed=11 -runs="$runs" -max_total_time=20 \
+                "$scratch" "$corpus/$target" > "$scratch.log" 2>&1 || {
+                tail -40 "$scratch.log" >&2
+                echo "fuzzing $target found a crash (in .build/fuzz/crashes/): make it a test, then fix it" >&2
+                exit 1
+            }
+            echo "$target: $(grep -oE 'Done [0-9]+ runs' "$scratch.log" | head -1) from $(ls "$corpus/$target" | wc -l) seeds in $(($(date +%s) - start)) s, $(grep -oE 'cov: [0-9]+' "$scratch.log" | tail -1)"
+            rm -rf "$scratch" "$scratch.log"
+        done
+        ;;
+    merge)
+        target=${2:?$usage}
+        known "$target"
+        merged=$(mktemp -d)
+        # Edges only (no hit counters) and inputs of at most 8 KiB: the fewest small files that reach every edge.
+        BLINDMATCH_FUZZ_TARGET=$target "$out/fuzz" "${common[@]}" -max_len=8192 -use_counters=0 -merge=1 "$merged" \
+            "$corpus/$target" "$root/.build/fuzz/$target-corpus"
+        rm -rf "${corpus:?}/$target"
+        mv "$merged" "$corpus/$target"
+        chmod 755 "$corpus/$target"
+        echo "$target: $(ls "$corpus/$target" | wc -l) inputs in $corpus/$target"
+        ;;
+    *)
+        known "$mode"
+        seconds=${2:-60}
+        mkdir -p "$root/.build/fuzz/$mode-corpus"
+        BLINDMATCH_FUZZ_TARGET=$mode "$out/fuzz" "${common[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+            "$root/.build/fuzz/$mode-corpus" "$corpus/$mode"
+        ;;
+esac

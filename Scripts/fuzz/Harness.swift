@@ -1,22 +1,37 @@
-// libFuzzer entry point for the parsers that read what others send; built by Scripts/fuzz-parsers.sh, which says
-// which target (FUZZ_TOKENFILE, FUZZ_JSON, FUZZ_SCHEMA, FUZZ_CSV or FUZZ_AUDIT) this build is for.
+// libFuzzer entry point for the parsers that read what others send, all in one binary so that it compiles once;
+// built by Scripts/fuzz-parsers.sh. BLINDMATCH_FUZZ_TARGET says which parser this process feeds: tokenfile, json,
+// schema, csv or audit.
+import BlindmatchAgency
+import BlindmatchAudit
 import BlindmatchProtocol
 import Foundation
 
-#if FUZZ_CSV
-    import BlindmatchAgency
-#endif
-#if FUZZ_AUDIT
-    import BlindmatchAudit
-#endif
+/// Files live in memory where there is /dev/shm: libFuzzer runs thousands of inputs a second. Removed at exit.
+let scratch: String = {
+    let folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
+    let path = folder + "/blindmatch-fuzz-\(getpid())"
+    atexit { _ = unlink(scratch) }
+    return path
+}()
 
-/// Files live in memory: libFuzzer runs thousands of inputs a second.
-let scratch = "/dev/shm/blindmatch-fuzz-\(getpid())"
+enum Target: String {
+    case tokenfile, json, schema, csv, audit
+
+    /// Read once: the first input decides, and an unknown name stops the process before any input is fed.
+    static let chosen: Target = {
+        let name = ProcessInfo.processInfo.environment["BLINDMATCH_FUZZ_TARGET"] ?? ""
+        guard let target = Target(rawValue: name) else {
+            fatalError("BLINDMATCH_FUZZ_TARGET must be tokenfile, json, schema, csv or audit (it is \"\(name)\")")
+        }
+        return target
+    }()
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    #if FUZZ_TOKENFILE
+    switch Target.chosen {
+    case .tokenfile:
         guard FileManager.default.createFile(atPath: scratch, contents: Data(bytes)),
             let file = try? TokenFile(contentsOf: scratch)
         else { return 0 }
@@ -26,21 +41,21 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         }
         _ = file.filters.reduce(0, &+)
         _ = file.verify(allowUnsigned: true)
-    #elseif FUZZ_JSON
+    case .json:
         if let value = try? JSONValue(parsing: bytes, source: "fuzz") {
             guard let again = try? JSONValue(parsing: value.canonicalBytes, source: "canonical"), again == value else {
                 fatalError("canonical JSON does not read back as the same value")
             }
         }
-    #elseif FUZZ_SCHEMA
+    case .schema:
         _ = try? LinkageSchema(parsing: bytes, source: "fuzz")
-    #elseif FUZZ_CSV
+    case .csv:
         guard FileManager.default.createFile(atPath: scratch, contents: Data(bytes)),
             var reader = try? CSVReader(path: scratch)
         else { return 0 }
         var batch = RecordBatch(width: reader.header.count, capacity: 8)
         while (try? reader.read(into: &batch, limit: 4)) == true {}
-    #elseif FUZZ_AUDIT
+    case .audit:
         for line in bytes.split(separator: 0x0a) {
             if let entry = try? AuditEntry(parsing: Array(line)) {
                 guard (try? AuditEntry(parsing: entry.canonicalBytes)) == entry else {
@@ -48,6 +63,6 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                 }
             }
         }
-    #endif
+    }
     return 0
 }

@@ -52,10 +52,15 @@ func buildApplication(
             "\(configuration.checkpointKeyFile ?? directory + "/matcher.key") is a published test key (Keys/test/): checkpoints signed with it prove nothing; remove it to have a new one made (or serve --allow-test-keys for trials)"
         )
     }
+    if configuration.testHooks {
+        guard TestHooks.available else { throw ServerError(.startup, "--test-hooks exist in debug builds only") }
+        TestHooks.arm()
+    }
     let store = try SQLiteLinkageStore(path: directory + "/blindmatch.sqlite", checkpointKey: checkpointKey)
     let files = try TokenFileStore(dataDirectory: directory)
     files.removeTemporaryFiles()
     try await store.requeueInterruptedRuns()
+    try await store.removeUnpublishedResults()
     for sha in files.removeFiles(notIn: try await store.referencedFiles()) {
         logger.notice("removed an unreferenced token file", metadata: ["sha256": "\(sha)"])
     }

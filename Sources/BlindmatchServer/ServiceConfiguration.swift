@@ -59,6 +59,8 @@ public struct ServiceConfiguration: Sendable {
     public var behindTLSProxy = false
     /// A web console session unused for this long ends (`serve --console-idle-minutes`).
     public var consoleIdleTimeout: Duration = .seconds(15 * 60)
+    /// Arm the crash tests' pause points (``TestHooks``; `serve --test-hooks`, debug builds only).
+    public var testHooks = false
 
     /// The PEM files of the service's TLS: its certificate chain, its private key (0600, refused when others can read
     /// it) and, for mutual TLS, the certificate authorities whose client certificates it accepts.

@@ -141,6 +141,9 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("console-idle-minutes"),
         help: "A web console session (/console) unused for this long ends; the browser must sign in again.")
     var consoleIdleMinutes = 15
+    /// The crash tests' pause points (BLINDMATCH_TEST_PAUSE); debug builds only, not in the help.
+    @Flag(name: .customLong("test-hooks"), help: .hidden)
+    var testHooks = false
 
     func validate() throws {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
@@ -185,6 +188,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runComparisonLimit = runComparisonLimit
             configuration.runMemoryLimit = runMemoryLimit
             configuration.consoleIdleTimeout = .seconds(consoleIdleMinutes * 60)
+            configuration.testHooks = testHooks
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

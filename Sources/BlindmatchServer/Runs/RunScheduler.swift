@@ -5,9 +5,9 @@ import ServiceLifecycle
 /// Runs queued matching runs one at a time, taking projects in turn (``LinkageStore/claimNextRun(maximumAttempts:)``),
 /// each within its budget (``RunBudget``).
 ///
-/// A run's state lives in the store: it is claimed (`running`, `attempt` + 1, `run.started`), executed, and finished
-/// in one transaction that writes its results, marks it `succeeded` and appends `run.succeeded`, so that no one ever
-/// sees a succeeded run with partial results. On a graceful shutdown the run in progress is stopped and queued again
+/// A run's state lives in the store: it is claimed (`running`, `attempt` + 1, `run.started`), executed, its results
+/// written in short transactions (unread while the run is not `succeeded`), and finished in one transaction that marks
+/// it `succeeded` and appends `run.succeeded`, so that no one ever sees a succeeded run with partial results. On a graceful shutdown the run in progress is stopped and queued again
 /// as it was; a run cut short by a crash is left `running`, and the next start queues it again
 /// (``LinkageStore/requeueInterruptedRuns()``) as a new attempt, up to `maximumAttempts`. The engine is
 /// deterministic, so the next attempt reaches the same result.
@@ -65,9 +65,12 @@ struct RunScheduler<Store: LinkageStore>: Service {
                 } onCancel: {
                     flag.cancel()
                 }
-                await board.end()
-                if case .interrupted = outcome { continue }
+                if case .interrupted = outcome {
+                    await board.end()
+                    continue
+                }
                 if Task.isCancelled {
+                    await board.end()
                     // A stop is not the run's fault: it goes back to the queue without using up an attempt (a crash
                     // runs no code at all, and leaves it `running` for the next start to count). In a task of its
                     // own: this one is cancelled, and the store's writes honour cancellation.
@@ -76,8 +79,21 @@ struct RunScheduler<Store: LinkageStore>: Service {
                     break
                 }
                 // Published unless the run is no longer this attempt's (its project was closed meanwhile).
-                try await store.finish(run, outcome: outcome)
-                log(run, outcome)
+                // The board shows the run `writing` until its results are stored and published.
+                let storing = ContinuousClock.now
+                do {
+                    try await store.finish(run, outcome: outcome)
+                    await board.end()
+                } catch {
+                    await board.end()
+                    guard Task.isCancelled else { throw error }
+                    // Stopped while its results were being written: queued again as it was (the next start removes
+                    // the rows written so far).
+                    let store = self.store
+                    try? await Task { try await store.release(run) }.value
+                    break
+                }
+                log(run, outcome, storing: ContinuousClock.now - storing)
             } catch {
                 if Task.isCancelled { break }
                 logger.error("run scheduling failed: \(ServerError.logText(error))")
@@ -99,7 +115,7 @@ struct RunScheduler<Store: LinkageStore>: Service {
         }
     }
 
-    private func log(_ run: RunRecord, _ outcome: RunOutcome) {
+    private func log(_ run: RunRecord, _ outcome: RunOutcome, storing: Duration) {
         switch outcome {
         case .succeeded(_, _, _, let summary):
             logger.info(
@@ -107,6 +123,7 @@ struct RunScheduler<Store: LinkageStore>: Service {
                 metadata: [
                     "run": "\(run.id)", "pairs": "\(summary.matches + summary.possible)",
                     "seconds": "\(summary.seconds)",
+                    "storeSeconds": "\(Double(storing / .milliseconds(1)) / 1000)",
                 ])
         case .failed(let code, _):
             logger.notice("run failed", metadata: ["run": "\(run.id)", "code": "\(code)"])

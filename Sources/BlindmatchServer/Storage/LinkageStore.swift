@@ -38,8 +38,9 @@ protocol LinkageStore: Sendable {
     func party(project: String, name: String) async throws -> PartyRecord?
     /// Newest first; `only` restricts the listing to one project (a party token's).
     func projects(_ page: PageRequest, status: ProjectStatus?, only: String?) async throws -> Page<ProjectRecord>
-    /// Closes an open project: fails its queued and running runs, deletes its results, revokes its party tokens, and
-    /// calls `removeFiles` with the token files no open project uses any more, inside the transaction.
+    /// Closes an open project: fails its queued and running runs, revokes its party tokens, and calls `removeFiles`
+    /// with the token files no open project uses any more, inside the transaction; then deletes its results, a chunk
+    /// per transaction, before it returns.
     func closeProject(id: String, reason: String, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
         async throws -> ProjectRecord
     /// Registers a new key for a party of an open project (audited as `party.registered`) and revokes the party's
@@ -100,8 +101,9 @@ protocol LinkageStore: Sendable {
     func release(_ run: RunRecord) async throws
     /// The SHA-256 of each of the run's two token files, watch list first; nil when one is gone.
     func files(of run: RunRecord) async throws -> (watchlist: String, bulk: String)?
-    /// Publishes how the run ended in one transaction: results, status and audit entry, unless the run is no longer
-    /// this attempt's (its project was closed). Returns whether it published.
+    /// Publishes how the run ended, unless the run is no longer this attempt's (cancelled, its project closed): the
+    /// results first, in short transactions that nobody reads (only a succeeded run's rows are), then status and
+    /// audit entry in one. Returns whether it published; the rows of a run it did not publish are removed.
     @discardableResult
     func finish(_ run: RunRecord, outcome: RunOutcome) async throws -> Bool
 

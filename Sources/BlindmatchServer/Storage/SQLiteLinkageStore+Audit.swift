@@ -30,6 +30,7 @@ extension SQLiteLinkageStore {
         try await verifyWholeChain()
         return try await database.write { db in
             try Self.append(db, actor: actor, action: .auditExported, project: nil)
+            TestHooks.pause(at: .export)
             return try self.appendCheckpoint(db)
         }
     }
@@ -55,6 +56,7 @@ extension SQLiteLinkageStore {
         if last.action == .checkpoint { return last }
         let entry = try AuditEntry.makeCheckpoint(after: last, signingKey: checkpointKey, time: AuditTime.now())
         try AuditRecord(entry).insert(db)
+        TestHooks.pause(at: .checkpoint)
         return entry
     }
 

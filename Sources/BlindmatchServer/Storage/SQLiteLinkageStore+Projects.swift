@@ -103,7 +103,7 @@ extension SQLiteLinkageStore {
     func closeProject(id: String, reason: String, by actor: Acting, removeFiles: @Sendable ([String]) -> Void)
         async throws -> ProjectRecord
     {
-        try await database.write { db in
+        let closed = try await database.write { db in
             let now = AuditTime.now().text
             try db.execute(
                 sql:
@@ -118,8 +118,6 @@ extension SQLiteLinkageStore {
             {
                 try Self.fail(db, run: run, project: id, code: .projectClosed, actor: Acting(actor: .system))
             }
-            try db.execute(
-                sql: "DELETE FROM result WHERE run IN (SELECT id FROM run WHERE project = ?)", arguments: [id])
             for token in try String.fetchAll(
                 db, sql: "SELECT id FROM token WHERE project = ? AND revokedAt IS NULL", arguments: [id])
             {
@@ -129,7 +127,8 @@ extension SQLiteLinkageStore {
                 db,
                 sql: """
                     SELECT DISTINCT sha256 FROM upload WHERE project = ? AND sha256 NOT IN (
-                        SELECT u.sha256 FROM upload u JOIN project p ON p.id = u.project WHERE p.status = 'open')
+                        SELECT u.sha256 FROM upload u JOIN project p ON p.id = u.project
+                        WHERE p.status = 'open' AND u.withdrawnAt IS NULL)
                     """, arguments: [id])
             // In the transaction, so that no upload of the same content to an open project slips in between.
             removeFiles(orphans)
@@ -138,6 +137,10 @@ extension SQLiteLinkageStore {
             }
             return project
         }
+        // Its results after the close, a chunk per transaction (a 1,000,000-row set would hold the writer for
+        // seconds): nothing reads a closed project's results, and a crash meanwhile leaves the rest to the next start.
+        try await removeResults(ofProject: id)
+        return closed
     }
 
     func replacePartyKey(project: String, party name: String, key: PublicSigningKey, by actor: Acting)

@@ -251,10 +251,16 @@ extension SQLiteLinkageStore {
 
     @discardableResult
     func finish(_ run: RunRecord, outcome: RunOutcome) async throws -> Bool {
-        try await database.write { db in
+        // The rows first, in short transactions of their own (stageResults), then the run's status in one short
+        // transaction: a large result set never holds the writer that other requests wait on.
+        if case .succeeded(let results, let keys, _, _) = outcome {
+            guard try await stageResults(of: run, results, matchKeys: keys) else { return false }
+            try await countViews(of: run)
+        }
+        let published = try await database.write { db in
             let now = AuditTime.now().text
             switch outcome {
-            case .succeeded(let results, let keys, let report, let summary):
+            case .succeeded(let results, _, let report, let summary):
                 try db.execute(
                     sql: """
                         UPDATE run SET status = 'succeeded', stage = 'done', fraction = 1, summary = ?, finishedAt = ?,
@@ -266,14 +272,6 @@ extension SQLiteLinkageStore {
                         try report.linkage.map(Self.storedReport), run.id, run.attempt,
                     ])
                 guard db.changesCount > 0 else { return false }
-                let insert = try db.makeStatement(
-                    sql: "INSERT INTO result (run, rowA, rowB, rule, scoreMilli, status) VALUES (?, ?, ?, ?, ?, ?)")
-                for result in results {
-                    try insert.execute(arguments: [
-                        run.id, Int(result.rowA), Int(result.rowB), result.rule.name(matchKeys: keys),
-                        Int((result.score * 1000).rounded()), result.status.rawValue,
-                    ])
-                }
                 try Self.append(
                     db, actor: .system, action: .runSucceeded, project: run.project,
                     details: [
@@ -295,6 +293,8 @@ extension SQLiteLinkageStore {
             }
             return true
         }
+        if !published, case .succeeded = outcome { try await removeResults(of: run.id) }
+        return published
     }
 
     /// A run's quality report as the store keeps it: `LinkageReport`'s JSON, members sorted.

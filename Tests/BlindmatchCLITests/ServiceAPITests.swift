@@ -48,22 +48,7 @@ struct ServiceAPITests {
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         // A second project, to hold a party token from elsewhere.
-        var other = try data.projectRequest(name: "another project")
-        if case .object(var members) = other {
-            members = members.map { $0.key == "keyId" ? ("keyId", .string(String(repeating: "ab", count: 16))) : $0 }
-            other = .object(members)
-        }
-        let created = try await HTTP.request(
-            .POST, server.baseURL + "/projects", token: operatorToken, body: HTTP.json(other))
-        Self.conforming(created, "POST", "/projects")
-        let otherID = try #require(created.json?["id"]?.stringValue)
-        let outsider = try #require(
-            try await HTTP.request(
-                .POST, server.baseURL + "/tokens", token: operatorToken,
-                body: HTTP.json(.object([("role", "party"), ("project", .string(otherID)), ("party", "agency-a")]))
-            )
-            .json?["token"]?.stringValue)
-        try await data.activate(outsider, party: "agency-a", on: server)
+        let outsider = try await ServiceProject.outsider(on: server, data: data)
         try await project.uploadBoth(server, data: data)
         let queued = try await HTTP.request(
             .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)

@@ -345,6 +345,30 @@ struct ServiceProject {
             auditorToken: try await issue(.object([("role", "auditor"), ("name", "test-auditor")])))
     }
 
+    /// An activated party token of a second project (same parties, another key id): a party from elsewhere.
+    static func outsider(on server: some TestServer, data: AgencyData) async throws -> String {
+        let operatorToken = try server.operatorToken
+        var other = try data.projectRequest(name: "another project")
+        if case .object(var members) = other {
+            members = members.map { $0.key == "keyId" ? ("keyId", .string(String(repeating: "ab", count: 16))) : $0 }
+            other = .object(members)
+        }
+        let created = try await HTTP.request(
+            .POST, server.baseURL + "/projects", token: operatorToken, body: HTTP.json(other))
+        ServiceAPITests.conforming(created, "POST", "/projects")
+        guard let otherID = created.json?["id"]?.stringValue else {
+            throw ServiceTestError("the second project was not created: \(created.status) \(created.text)")
+        }
+        let issued = try await HTTP.request(
+            .POST, server.baseURL + "/tokens", token: operatorToken,
+            body: HTTP.json(.object([("role", "party"), ("project", .string(otherID)), ("party", "agency-a")])))
+        guard let token = issued.json?["token"]?.stringValue else {
+            throw ServiceTestError("the outsider's token was not issued: \(issued.status) \(issued.text)")
+        }
+        try await data.activate(token, party: "agency-a", on: server)
+        return token
+    }
+
     /// Both agencies upload their files (`a.bmt`, `b.bmt`); each must be accepted.
     func uploadBoth(_ server: some TestServer, data: AgencyData) async throws {
         for (file, party, token) in [("a.bmt", "agency-a", watchlistToken), ("b.bmt", "council-b", bulkToken)] {

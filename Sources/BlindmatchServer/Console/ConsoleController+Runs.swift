@@ -96,12 +96,7 @@ extension ConsoleController {
     {
         let project = try await store.project(in: context)
         let run = try await store.run(in: context, of: project)
-        guard run.status == .succeeded else {
-            throw APIError.conflict(.runNotFinished, "run \(run.id) is \(run.status.rawValue)")
-        }
-        guard let text = try await store.runReport(run: run.id) else {
-            throw APIError.notFound("run \(run.id) has no report (it ran before reports were kept)")
-        }
+        let text = try await store.report(of: run)
         let report = try JSONDecoder().decode(LinkageReport.self, from: Data(text.utf8))
         let estimate = report.estimate
         let facts: [(String, String)] = [

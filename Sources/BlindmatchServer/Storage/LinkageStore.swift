@@ -214,3 +214,17 @@ struct MetricsSnapshot: Sendable {
     var uploadLargest: Int
     var uploadLast: Int?
 }
+
+extension LinkageStore {
+    /// The quality report of a succeeded run: 409 `runNotFinished` before it succeeded, 404 for a run that succeeded
+    /// before reports were kept. The API's `GET …/report` and the console's report page both read it so.
+    func report(of run: RunRecord) async throws -> String {
+        guard run.status == .succeeded else {
+            throw APIError.conflict(.runNotFinished, "run \(run.id) is \(run.status.rawValue)")
+        }
+        guard let text = try await runReport(run: run.id) else {
+            throw APIError.notFound("run \(run.id) has no report (it ran before reports were kept)")
+        }
+        return text
+    }
+}

@@ -201,7 +201,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: receipts, withIntermediateDirectories: true)
         var kept: [AuditReceipt] = []
         func keep(_ reply: HTTPReply, _ action: String) throws {
-            let receipt = try #require(reply.headers["Blindmatch-Receipt"].first.flatMap(AuditReceipt.init(header:)))
+            guard let receipt = reply.headers["Blindmatch-Receipt"].first.flatMap(AuditReceipt.init(header:)) else {
+                throw ServiceTestError("no receipt for \(action): \(reply.status) \(reply.text)")
+            }
             kept.append(receipt)
             let file: JSONValue = .object([
                 ("action", .string(action)), ("project", .string(project.id)), ("receipt", .string(receipt.header)),

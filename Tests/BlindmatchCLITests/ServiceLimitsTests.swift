@@ -6,8 +6,9 @@ import Testing
 
 @testable import BlindmatchServer
 
-/// A raw TCP connection to a loopback port, for clients that misbehave on purpose (idle, slow).
-final class RawConnection {
+/// A raw TCP connection to a loopback port, for clients that misbehave on purpose (idle, slow). One task uses it at a
+/// time.
+final class RawConnection: @unchecked Sendable {
     let descriptor: Int32
 
     init(port: Int) throws {
@@ -50,6 +51,14 @@ final class RawConnection {
 
     /// What arrives within `seconds`: until one whole response (head and its `Content-Length` of body) is in, the
     /// peer closes, or the time runs out.
+    /// ``receive(within:)`` on a thread of its own: against a server in this process, a blocking read on one of the
+    /// test process's few cooperative threads could keep that server from answering on a loaded machine.
+    func response(within seconds: Int) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.receive(within: seconds)) }
+        }
+    }
+
     func receive(within seconds: Int) -> (text: String, closed: Bool) {
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -163,7 +172,7 @@ struct ServiceLimitsTests {
         for offset in stride(from: 0, to: file.count - 20, by: 20) where reply.text.isEmpty && !reply.closed {
             slow.send(Array(file[offset..<(offset + 20)]))
             try await Task.sleep(for: .milliseconds(200))
-            reply = slow.receive(within: 1)
+            reply = await slow.response(within: 1)
         }
         #expect(reply.text.hasPrefix("HTTP/1.1 408"), "\(reply.text)")
         #expect(reply.text.contains("uploadTooSlow"))
@@ -231,7 +240,7 @@ struct ServiceLimitsTests {
             server, data: data, file: "b.bmt", party: "council-b", token: project.bulkToken)
         #expect(other.status == 201)
         streaming.send(Array(file.dropFirst(100)))
-        #expect(streaming.receive(within: 60).text.hasPrefix("HTTP/1.1 201"))
+        #expect(await streaming.response(within: 60).text.hasPrefix("HTTP/1.1 201"))
         await server.stop()
     }
 

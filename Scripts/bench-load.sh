@@ -92,7 +92,7 @@ pids=()
 for _ in $(seq 1 "$parallel"); do uploader & pids+=($!); done
 
 queued=$(date +%s.%N)
-big_run=$("$bin" run --token-file "$work/a.token" --project "$project" --no-wait | grep -oE 'r-[0-9a-f]{16}' | head -1)
+big_run=$(fixture_run "$bin")
 # Storing has begun when the first rows of the run are in the store (read beside the server with Debian's sqlite3).
 store="$work/server/data/blindmatch.sqlite"
 for _ in $(seq 1 72000); do

@@ -69,7 +69,7 @@ report "GET /me" "$(cat "$me")"
 grep -E 'VmRSS|VmHWM' "/proc/$fixture_pid/status" | tr -s ' \t' ' '
 
 echo "-- a run of 2,000 × $rows records, while a 1,000-row results page is read:"
-big_run=$("$bin" run --token-file "$work/a.token" --project "$project" --no-wait | grep -oE 'r-[0-9a-f]{16}' | head -1)
+big_run=$(fixture_run "$bin")
 page=$(mktemp)
 wrk -t 1 -c 4 -d "${seconds}s" --latency -H "Authorization: Bearer $a_token" \
     "$url/projects/$project/runs/$run/results/agency-a?limit=1000" > "$page"

@@ -2,6 +2,8 @@
 # a temporary data directory, with one project, both parties' uploads, one succeeded run, and a token per role.
 #
 #   fixture_start BIN WATCH BULK     sets: work url project run upload operator_token auditor_token a_token b_token
+#   fixture_run BIN                  prints the id of a new run, requested by the watch list and approved by the
+#                                    bulk party (the fixture's run policy); it does not wait for the run
 #   fixture_stop                     stops the server and removes the temporary folder (also on EXIT)
 #
 # Everything stays on 127.0.0.1 and in a temporary folder.
@@ -47,15 +49,12 @@ fixture_start() {
     # Each party binds its token to its signing key (Protocol/service.md, "Party tokens are bound to the party's key").
     "$bin" token activate --token-file "$work/a.token" --signing-key "$work/agency-a.key" >/dev/null
     "$bin" token activate --token-file "$work/b.token" --signing-key "$work/council-b.key" >/dev/null
-    local receipts="$work/receipts"
-    "$bin" upload --token-file "$work/a.token" --receipts "$receipts" --project "$project" --party agency-a \
+    "$bin" upload --token-file "$work/a.token" --receipts "$work/receipts" --project "$project" --party agency-a \
         "$work/a.bmt" >/dev/null
-    upload=$("$bin" upload --token-file "$work/b.token" --receipts "$receipts" --project "$project" --party council-b \
+    upload=$("$bin" upload --token-file "$work/b.token" --receipts "$work/receipts" --project "$project" --party council-b \
         "$work/b.bmt" | grep -oE 'u-[0-9a-f]{16}' | head -1)
-    # The watch list requests the run, the bulk party approves it (the default run policy), and it runs to its end.
-    run=$("$bin" run --token-file "$work/a.token" --receipts "$receipts" --project "$project" --no-wait \
-        | grep -oE 'r-[0-9a-f]{16}' | head -1)
-    "$bin" run approve --token-file "$work/b.token" --receipts "$receipts" --project "$project" "$run" >/dev/null
+    # The fixture's run, to its end.
+    run=$(fixture_run "$bin")
     for _ in $(seq 1 600); do
         "$bin" run show --token-file "$work/a.token" --project "$project" "$run" | grep -q 'status: succeeded' && break
         sleep 0.2
@@ -64,6 +63,14 @@ fixture_start() {
     auditor_token=$(tr -d '\n' < "$work/auditor.token")
     a_token=$(tr -d '\n' < "$work/a.token")
     b_token=$(tr -d '\n' < "$work/b.token")
+}
+
+fixture_run() {
+    local run
+    run=$("$1" run --token-file "$work/a.token" --receipts "$work/receipts" --project "$project" --no-wait \
+        | grep -oE 'r-[0-9a-f]{16}' | head -1)
+    "$1" run approve --token-file "$work/b.token" --receipts "$work/receipts" --project "$project" "$run" >/dev/null
+    echo "$run"
 }
 
 fixture_stop() {

@@ -364,13 +364,13 @@ struct ServiceAPITests {
 
         // A body that ends before its Content-Length, and one that announces more than the limit.
         let fileBytes = try FileIO.readAll("\(data.path)/a.bmt")
-        let truncated = try RawHTTP.send(
+        let truncated = try await RawHTTP.response(
             port: server.port,
             head:
                 "POST /projects/\(project.id)/parties/agency-a/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(project.watchlistToken)\r\nContent-Type: application/vnd.blindmatch.tokens\r\nContent-Length: \(fileBytes.count)\r\n\r\n",
             body: Array(fileBytes.prefix(fileBytes.count / 2)), closeAfter: true)
         #expect(truncated.hasPrefix("HTTP/1.1 400") && truncated.contains("truncatedUpload"), "\(truncated)")
-        let huge = try RawHTTP.send(
+        let huge = try await RawHTTP.response(
             port: server.port,
             head:
                 "POST /projects/\(project.id)/parties/agency-a/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(project.watchlistToken)\r\nContent-Type: application/vnd.blindmatch.tokens\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n",
@@ -674,6 +674,17 @@ extension ServiceAPITests {
 
 /// A raw HTTP/1.1 exchange over a socket, for requests a well-behaved client refuses to send.
 enum RawHTTP {
+    /// ``send(port:head:body:closeAfter:)`` on a thread of its own: its blocking socket calls must not hold one of
+    /// the test process's few cooperative threads while a server in this process has to answer.
+    static func response(port: Int, head: String, body: [UInt8], closeAfter: Bool) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result { try send(port: port, head: head, body: body, closeAfter: closeAfter) })
+            }
+        }
+    }
+
     static func send(port: Int, head: String, body: [UInt8], closeAfter: Bool) throws -> String {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw ServiceTestError("no socket") }

@@ -10,7 +10,7 @@ import Testing
 /// The web console (`/console`) through the service built in this process: every console route walked by every kind
 /// of caller against the roles the contract gives the API operation it shows, nothing outside a party's grant on its
 /// pages, CSRF, the session cookie's attributes, idle expiry, one-time tickets, and an auditor who can write nothing.
-@Suite(.serialized)
+@Suite(.serialized, .awaitsServerStops)
 struct ConsoleTests {
     /// A service with the test project (both uploads, one succeeded run, one refused upload), a second project
     /// whose party token is the outsider, and each caller's bearer token.

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import ServiceLifecycle
 import Synchronization
+import Testing
 
 @testable import BlindmatchServer
 
@@ -55,10 +56,17 @@ final class InProcessServer: TestServer, @unchecked Sendable {
         self.port = port
     }
 
-    /// Starts a graceful stop without waiting for it, for a `defer` in a test that may end early.
+    /// Starts a graceful stop without waiting for it, for a `defer` in a test that may end early. The stop is awaited
+    /// when the test ends (the suite's ``AwaitsServerStops`` trait): a server still shutting down when the test
+    /// process exits can take the process down with it.
     func stopSoon() {
         let group = self.group
-        Task { await group.triggerGracefulShutdown() }
+        let task = self.task
+        PendingServerStops.add(
+            Task {
+                await group.triggerGracefulShutdown()
+                _ = await task.result
+            })
     }
 
     /// Stops gracefully: requests in flight finish, the log ends with a checkpoint.
@@ -113,4 +121,39 @@ final class HeldRunExecutor: RunExecutor {
         released.withLock { $0 += 1 }
         return outcome
     }
+}
+
+/// The stops that `stopSoon` started and nobody has awaited yet.
+enum PendingServerStops {
+    private static let tasks = Mutex<[Task<Void, Never>]>([])
+
+    static func add(_ task: Task<Void, Never>) { tasks.withLock { $0.append(task) } }
+
+    /// Waits for every stop started so far.
+    static func awaitAll() async {
+        while let next = tasks.withLock({ $0.popLast() }) { await next.value }
+    }
+}
+
+/// Awaits, after each test of the suite, the stops its `defer { server.stopSoon() }` started, so that no in-process
+/// server outlives the test that made it.
+struct AwaitsServerStops: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        do {
+            try await function()
+        } catch {
+            await PendingServerStops.awaitAll()
+            throw error
+        }
+        await PendingServerStops.awaitAll()
+    }
+}
+
+extension Trait where Self == AwaitsServerStops {
+    /// ``AwaitsServerStops``.
+    static var awaitsServerStops: Self { AwaitsServerStops() }
 }

@@ -11,7 +11,7 @@ import Testing
 /// The service built in this process (`buildApplication`) on a loopback port, driven over HTTP (the binary only for
 /// the crash and restart test): who may do what, what is refused on arrival,
 /// malformed requests, and a run that survives a crash. Every reply is also held to `Protocol/openapi.yaml`.
-@Suite(.serialized)
+@Suite(.serialized, .awaitsServerStops)
 struct ServiceAPITests {
     /// Checks a reply against the contract and returns it.
     @discardableResult

@@ -8,7 +8,7 @@ import Testing
 /// Consent to run, key-bound party tokens and receipts (issue 10), through the real server: the project's run policy
 /// decides who requests and who approves, a withdrawn upload is never matched, probing is bounded, a token the
 /// operator minted alone reads nothing, and a party's receipts catch a log the operator rewrote.
-@Suite(.serialized) struct ServiceConsentTests {
+@Suite(.serialized, .awaitsServerStops) struct ServiceConsentTests {
     static func start(_ data: AgencyData) async throws -> InProcessServer {
         try await InProcessServer(
             dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",

@@ -320,6 +320,13 @@ struct ConsoleTests {
         }
         let next = try await ConsoleClient.get(server, "/console/audit", session: session)
         #expect(next.text.contains("The chain holds.") && next.text.contains("auditor=three"))
+        // A console path that is no page is a console page saying so, not the API's JSON.
+        for path in ["/console/no-such-page", "/console/projects/p-0000000000000000/nothing/here"] {
+            let missing = try await ConsoleClient.get(server, path, session: session)
+            #expect(missing.status == 404, "\(path)")
+            #expect(missing.headers["Content-Type"].first?.hasPrefix("text/html") == true, "\(path)")
+            #expect(missing.text.contains("Not found"), "\(path)")
+        }
         // An entry changed in the store behind the service's back: checked again from the first line, the page says
         // the chain does not hold, and where.
         try ServiceAuditChainTests.tamper(server.dataDirectory, seq: 1)

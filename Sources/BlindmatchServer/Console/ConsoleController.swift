@@ -102,6 +102,10 @@ struct ConsoleController<Store: LinkageStore>: Sendable {
                 add(router, route.method, route.template, shows: route.shows, handler)
             }
         }
+        // Any other console path is a page, not an API resource: a 404 page rather than the API's JSON refusal.
+        router.on("/console/**", method: .get) { _, _ in
+            errorPage(APIError.notFound("there is no such console page"), viewer: nil)
+        }
     }
 
     /// Whether `viewer` may call the API operation `operation` (for links and sections of a page).

@@ -28,6 +28,10 @@ struct DecisionModel: Sendable {
     let floor: Double
     let fellegiSunter: MatchWeightModel?
     let mixture: ScoreMixture?
+    /// The number of true pairs in A × B by capture–recapture over the identifier keys (``CaptureRecapture``), when
+    /// the schema has one and enough pairs were captured twice; it replaces the model's own count in the recall
+    /// estimate and the threshold's choice.
+    let captureRecapture: CaptureRecapture?
 
     /// The compared pairs below the candidate floor, as a sample: each sampled pair stands for `scale` pairs.
     struct BelowFloor: Sendable {
@@ -70,6 +74,7 @@ struct DecisionModel: Sendable {
             let mixture = ScoreMixture.fit(scores: candidates.map(\.score), floor: floor)
             self.mixture = mixture
             fellegiSunter = nil
+            captureRecapture = nil
             weights = candidates.map { mixture.weight(score: $0.score) }
             return
         }
@@ -159,7 +164,11 @@ struct DecisionModel: Sendable {
             binNames: binNames, randomDice: Self.randomDice(a, b, floor: floor), uncomparedBelowFloor: !blocked)
         fellegiSunter = fit.model
         mixture = nil
-        weights = cellOf.map { fit.weights[$0] }
+        let weights = cellOf.map { fit.weights[$0] }
+        self.weights = weights
+        captureRecapture = CaptureRecapture.estimate(
+            weights: weights, identifierLevels: { cells[cellOf[$0]].identifiers },
+            identifierFeatures: Array(fit.model.features.prefix(identifierColumns.count)))
     }
 
     /// Random pairs of A × B drawn for the non-matches' score distribution where no key agrees.
@@ -189,8 +198,13 @@ struct DecisionModel: Sendable {
         return counts.map { $0 / total }
     }
 
-    /// Expected true pairs outside the candidates (never compared, or below the floor), by the model.
+    /// Expected true pairs outside the candidates (never compared, or below the floor): by capture–recapture where
+    /// it applies (the true pairs it counts beyond the candidates' expected ones), else by the model.
     var expectedOutside: Double {
+        if let captureRecapture {
+            let inCandidates = weights.reduce(0) { $0 + MatchWeightModel.probability(weight: $1) }
+            return max(captureRecapture.truePairs - inCandidates, 0)
+        }
         if let mixture {
             return mixture.belowFloorRatio * weights.reduce(0) { $0 + MatchWeightModel.probability(weight: $1) }
         }
@@ -231,9 +245,11 @@ struct DecisionModel: Sendable {
             model: fellegiSunter == nil ? "score-mixture" : "fellegi-sunter", threshold: threshold ?? lowestReported,
             thresholdChosen: chosen, diceThreshold: diceThreshold, candidateFloor: floor,
             candidatePairs: candidates.count,
-            estimate: LinkageReport.estimate(weights: weights, reported: reported, outside: expectedOutside),
+            estimate: LinkageReport.estimate(
+                weights: weights, reported: reported, outside: expectedOutside,
+                outsideVariance: captureRecapture?.variance),
             histogram: histogram,
             curve: LinkageReport.curve(weights: weights, histogram: histogram, outside: expectedOutside),
-            fellegiSunter: fellegiSunter, scoreMixture: mixture)
+            fellegiSunter: fellegiSunter, scoreMixture: mixture, captureRecapture: captureRecapture)
     }
 }

@@ -96,7 +96,7 @@ extension LinkageReport {
         weights: [Double], reported: [Int], outside: Double = 0, outsideVariance: Double? = nil
     ) -> Estimate {
         var expected = outside
-        var variance = outsideVariance ?? outside
+        var variance = outsideVariance ?? max(outside, 0)
         for weight in weights {
             let p = MatchWeightModel.probability(weight: weight)
             expected += p

@@ -82,6 +82,44 @@ struct DecisionModelTests {
         #expect(histogram.edges.count == histogram.matches.count + 1)
     }
 
+    /// Capture–recapture counts the true pairs the model cannot see: 2,000 true pairs, an identifier agreeing on
+    /// each with probability 0.45 and the other evidence sufficing with probability 0.8, independently; the 400 whose
+    /// other evidence fails and whose identifier is missing are no candidates at all, as with blocking.
+    @Test func captureRecaptureCountsTheTruePairsTheModelMisses() throws {
+        let identifier = MatchWeightModel.Feature(
+            name: "nino", levels: ["missing", "agree", "disagree"], m: [0.5, 0.45, 0.05], u: [0.5, 1e-6, 0.5],
+            parts: nil)
+        var generator = SystemRandomNumberGenerator()
+        var weights: [Double] = []
+        var levels: [[UInt8]] = []
+        for _ in 0..<2_000 {
+            let agrees = Double.random(in: 0..<1, using: &generator) < 0.45
+            let suffices = Double.random(in: 0..<1, using: &generator) < 0.8
+            guard agrees || suffices else { continue }
+            let other = suffices ? 20.0 : -20
+            weights.append(other + (agrees ? identifier.weights[1] : identifier.weights[0]))
+            levels.append([agrees ? 1 : 0])
+        }
+        // Non-matches: nothing agrees and the other evidence is against them.
+        for _ in 0..<5_000 {
+            weights.append(-25)
+            levels.append([0])
+        }
+        let count = try #require(
+            CaptureRecapture.estimate(
+                weights: weights, identifierLevels: { levels[$0] }, identifierFeatures: [identifier]))
+        #expect(abs(count.truePairs - 2_000) < 4 * count.variance.squareRoot() + 1, "\(count.truePairs)")
+        #expect(count.variance > 0)
+        // The model's own expectation sees only the candidates' 1,600 or so.
+        let inCandidates = weights.reduce(0) { $0 + MatchWeightModel.probability(weight: $1) }
+        #expect(inCandidates < 1_700)
+        // Too few pairs in both captures: no count.
+        #expect(
+            CaptureRecapture.estimate(
+                weights: Array(weights.prefix(30)), identifierLevels: { levels[$0] }, identifierFeatures: [identifier])
+                == nil)
+    }
+
     /// Fitting the model to report estimates leaves a Dice-threshold run's results as they were.
     @Test func fittingTheModelDoesNotChangeAThresholdRun() throws {
         let population = try SyntheticPopulation(

@@ -58,6 +58,8 @@ public struct LinkageReport: Codable, Sendable, Equatable {
     public var curve: [CurvePoint]
     public var fellegiSunter: MatchWeightModel?
     public var scoreMixture: ScoreMixture?
+    /// The count of true pairs by capture–recapture that the recall estimate uses, when it applies.
+    public var captureRecapture: CaptureRecapture? = nil
 }
 
 extension LinkageReport {
@@ -89,9 +91,12 @@ extension LinkageReport {
 
     /// Estimates for reporting the pairs `reported` (indices into `weights`) out of all candidate pairs.
     /// `outside` true pairs are expected beyond the candidates (counted as missed, with Poisson variance).
-    static func estimate(weights: [Double], reported: [Int], outside: Double = 0) -> Estimate {
+    /// `outsideVariance` is their variance when known (capture–recapture), else Poisson's.
+    static func estimate(
+        weights: [Double], reported: [Int], outside: Double = 0, outsideVariance: Double? = nil
+    ) -> Estimate {
         var expected = outside
-        var variance = outside
+        var variance = outsideVariance ?? max(outside, 0)
         for weight in weights {
             let p = MatchWeightModel.probability(weight: weight)
             expected += p

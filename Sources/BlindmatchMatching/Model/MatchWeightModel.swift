@@ -10,10 +10,10 @@ import Glibc
 /// "the names agree" its match class: the non-matches of the model are the cross product, not the candidates.
 ///
 /// Comparisons, assumed independent given the class:
-/// - **identifiers**: each match key that agrees on some pair where no pattern key agrees (the example schema's
+/// - **identifiers**: each match key that agrees on some pair where no blocking key agrees (the example schema's
 ///   NINO) — agree, disagree, or missing on either side;
-/// - **pattern**: the joint pattern of the pattern keys (the blocking keys, or the match keys when there are none);
-///   keys share fields, so the pattern is one comparison, not one per key;
+/// - **pattern**: the joint pattern of the pattern keys (the other match keys and the blocking keys); keys share
+///   fields, so the pattern is one comparison, not one per key;
 /// - **Dice**, conditional on which pattern keys agree (a *stratum*): the score of a namesake is high because the
 ///   names agree, so the score's distribution is fitted per stratum (shrunk towards the pooled one) rather than
 ///   assumed independent of the pattern. 20 bins above the candidate floor and one below it.

@@ -42,7 +42,7 @@ enum LinkageReportOutput {
     static func html(_ report: LinkageReport) -> String {
         let estimate = report.estimate
         func number(_ value: Double) -> String { Format.decimal(value, places: 4) }
-        let rows = [
+        var rows = [
             ("threshold (match weight, log₂ odds)", Format.decimal(report.threshold, places: 2)),
             ("threshold chosen by the model", report.thresholdChosen ? "yes" : "no (Dice threshold given)"),
             ("estimated precision", "\(number(estimate.precision)) ± \(number(estimate.precisionError))"),
@@ -55,6 +55,14 @@ enum LinkageReportOutput {
             ("candidate Dice floor", Format.decimal(report.candidateFloor, places: 2)),
             ("model", report.model),
         ]
+        if let count = report.captureRecapture {
+            let error = Format.decimal(count.variance.squareRoot(), places: 1)
+            rows.append(
+                (
+                    "true pairs in A × B by capture–recapture on the identifier keys",
+                    "\(Format.decimal(count.truePairs, places: 1)) ± \(error)"
+                ))
+        }
         let table = rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined(separator: "\n")
         return """
             <!DOCTYPE html>
@@ -64,9 +72,11 @@ enum LinkageReportOutput {
             .m{fill:#1f77b4}.n{fill:#aaa}.t{stroke:#d62728;stroke-width:2}.p{stroke:#1f77b4;fill:none;stroke-width:2}\
             .r{stroke:#2ca02c;fill:none;stroke-width:2}text{font-size:11px}</style></head><body>
             <h1>Blindmatch run report</h1>
-            <p>Estimates from the decision model fitted to the two token files, without ground truth. They cover the \
-            candidate pairs only: a true pair never compared is invisible to them. ± is one standard error of the \
-            count of true matches under the model, not of the model itself.</p>
+            <p>Estimates from the decision model fitted to the two token files, without ground truth. The recall \
+            counts the true pairs the model expects outside the candidates (never compared, or below the floor) as \
+            missed; where the schema has an identifier key (a NINO), the number of true pairs is counted by \
+            capture–recapture instead (docs/decision-model.md). ± is one standard error of the count of true \
+            matches under the model, not of the model itself.</p>
             <table>\(table)</table>
             <h2>Match weights of the candidate pairs (log scale)</h2>
             <p>Expected matches (blue) and non-matches (grey) per unit of weight, as the model separates them; the \

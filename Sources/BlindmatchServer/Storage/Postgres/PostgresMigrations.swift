@@ -8,65 +8,65 @@ extension PostgresMigration {
             statements: [
                 """
                 CREATE TABLE token (
-                    id TEXT PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, role TEXT NOT NULL, name TEXT NOT NULL,
-                    project TEXT, party TEXT, issuedAt TEXT NOT NULL, expiresAt TEXT, revokedAt TEXT,
-                    ordinal BIGINT NOT NULL, activatedAt TEXT, challenge TEXT)
+                    id TEXT COLLATE "C" PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, role TEXT COLLATE "C" NOT NULL, name TEXT COLLATE "C" NOT NULL,
+                    project TEXT COLLATE "C", party TEXT COLLATE "C", issuedAt TEXT COLLATE "C" NOT NULL, expiresAt TEXT COLLATE "C", revokedAt TEXT COLLATE "C",
+                    ordinal BIGINT NOT NULL, activatedAt TEXT COLLATE "C", challenge TEXT COLLATE "C")
                 """,
                 """
                 CREATE TABLE project (
-                    id TEXT PRIMARY KEY, name TEXT NOT NULL, purpose TEXT NOT NULL, legalBasis TEXT NOT NULL,
-                    schemaFingerprint TEXT NOT NULL, keyId TEXT NOT NULL UNIQUE, matching TEXT NOT NULL,
-                    vetoDefaulted BIGINT NOT NULL, disclosure TEXT NOT NULL, status TEXT NOT NULL,
-                    createdAt TEXT NOT NULL, closedAt TEXT, closeReason TEXT, ordinal BIGINT NOT NULL,
-                    layoutFilterBits BIGINT, layoutMatchKeys TEXT, layoutBlockingKeys TEXT, runPolicy TEXT)
+                    id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL, purpose TEXT COLLATE "C" NOT NULL, legalBasis TEXT COLLATE "C" NOT NULL,
+                    schemaFingerprint TEXT COLLATE "C" NOT NULL, keyId TEXT COLLATE "C" NOT NULL UNIQUE, matching TEXT COLLATE "C" NOT NULL,
+                    vetoDefaulted BIGINT NOT NULL, disclosure TEXT COLLATE "C" NOT NULL, status TEXT COLLATE "C" NOT NULL,
+                    createdAt TEXT COLLATE "C" NOT NULL, closedAt TEXT COLLATE "C", closeReason TEXT COLLATE "C", ordinal BIGINT NOT NULL,
+                    layoutFilterBits BIGINT, layoutMatchKeys TEXT COLLATE "C", layoutBlockingKeys TEXT COLLATE "C", runPolicy TEXT COLLATE "C")
                 """,
                 """
                 CREATE TABLE party (
-                    project TEXT NOT NULL REFERENCES project(id), name TEXT NOT NULL, role TEXT NOT NULL,
-                    publicKey BYTEA NOT NULL, registeredAt TEXT NOT NULL,
-                    registeredBy TEXT NOT NULL DEFAULT 'operator', registeredByToken TEXT,
+                    project TEXT COLLATE "C" NOT NULL REFERENCES project(id), name TEXT COLLATE "C" NOT NULL, role TEXT COLLATE "C" NOT NULL,
+                    publicKey BYTEA NOT NULL, registeredAt TEXT COLLATE "C" NOT NULL,
+                    registeredBy TEXT COLLATE "C" NOT NULL DEFAULT 'operator', registeredByToken TEXT COLLATE "C",
                     PRIMARY KEY (project, name))
                 """,
                 """
                 CREATE TABLE upload (
-                    id TEXT PRIMARY KEY, project TEXT NOT NULL REFERENCES project(id), party TEXT NOT NULL,
-                    sha256 TEXT NOT NULL, bytes BIGINT NOT NULL, records BIGINT NOT NULL, signer TEXT NOT NULL,
-                    schemaFingerprint TEXT NOT NULL, keyId TEXT NOT NULL, filterBits BIGINT NOT NULL,
-                    matchKeys TEXT NOT NULL, blockingKeys TEXT NOT NULL, fileCreatedAt TEXT NOT NULL,
-                    receivedAt TEXT NOT NULL, ordinal BIGINT NOT NULL, withdrawnAt TEXT)
+                    id TEXT COLLATE "C" PRIMARY KEY, project TEXT COLLATE "C" NOT NULL REFERENCES project(id), party TEXT COLLATE "C" NOT NULL,
+                    sha256 TEXT COLLATE "C" NOT NULL, bytes BIGINT NOT NULL, records BIGINT NOT NULL, signer TEXT COLLATE "C" NOT NULL,
+                    schemaFingerprint TEXT COLLATE "C" NOT NULL, keyId TEXT COLLATE "C" NOT NULL, filterBits BIGINT NOT NULL,
+                    matchKeys TEXT COLLATE "C" NOT NULL, blockingKeys TEXT COLLATE "C" NOT NULL, fileCreatedAt TEXT COLLATE "C" NOT NULL,
+                    receivedAt TEXT COLLATE "C" NOT NULL, ordinal BIGINT NOT NULL, withdrawnAt TEXT COLLATE "C")
                 """,
                 """
                 CREATE TABLE run (
-                    id TEXT PRIMARY KEY, project TEXT NOT NULL REFERENCES project(id), status TEXT NOT NULL,
-                    watchlistUpload TEXT NOT NULL, bulkUpload TEXT NOT NULL, settings TEXT NOT NULL,
-                    vetoDefaulted BIGINT NOT NULL, attempt BIGINT NOT NULL, stage TEXT NOT NULL,
-                    fraction DOUBLE PRECISION NOT NULL, summary TEXT, failureCode TEXT, failureMessage TEXT,
-                    requestedBy TEXT NOT NULL, queuedAt TEXT NOT NULL, startedAt TEXT, finishedAt TEXT,
+                    id TEXT COLLATE "C" PRIMARY KEY, project TEXT COLLATE "C" NOT NULL REFERENCES project(id), status TEXT COLLATE "C" NOT NULL,
+                    watchlistUpload TEXT COLLATE "C" NOT NULL, bulkUpload TEXT COLLATE "C" NOT NULL, settings TEXT COLLATE "C" NOT NULL,
+                    vetoDefaulted BIGINT NOT NULL, attempt BIGINT NOT NULL, stage TEXT COLLATE "C" NOT NULL,
+                    fraction DOUBLE PRECISION NOT NULL, summary TEXT COLLATE "C", failureCode TEXT COLLATE "C", failureMessage TEXT COLLATE "C",
+                    requestedBy TEXT COLLATE "C" NOT NULL, queuedAt TEXT COLLATE "C" NOT NULL, startedAt TEXT COLLATE "C", finishedAt TEXT COLLATE "C",
                     comparisons BIGINT NOT NULL DEFAULT 0, fuzzySeconds DOUBLE PRECISION NOT NULL DEFAULT 0,
-                    ordinal BIGINT NOT NULL, report TEXT, turn BIGINT, approvals TEXT NOT NULL DEFAULT '[]',
-                    owner TEXT, leaseUntil BIGINT)
+                    ordinal BIGINT NOT NULL, report TEXT COLLATE "C", turn BIGINT, approvals TEXT COLLATE "C" NOT NULL DEFAULT '[]',
+                    owner TEXT COLLATE "C", leaseUntil BIGINT)
                 """,
                 "CREATE INDEX runByProjectQueued ON run(project, queuedAt)",
                 "CREATE INDEX runByStatus ON run(status)",
                 """
                 CREATE TABLE result (
-                    run TEXT NOT NULL REFERENCES run(id), rowA BIGINT NOT NULL, rowB BIGINT NOT NULL,
-                    rule TEXT NOT NULL, scoreMilli BIGINT NOT NULL, status TEXT NOT NULL)
+                    run TEXT COLLATE "C" NOT NULL REFERENCES run(id), rowA BIGINT NOT NULL, rowB BIGINT NOT NULL,
+                    rule TEXT COLLATE "C" NOT NULL, scoreMilli BIGINT NOT NULL, status TEXT COLLATE "C" NOT NULL)
                 """,
                 "CREATE INDEX resultByRunA ON result(run, rowA, rowB)",
                 "CREATE INDEX resultByRunB ON result(run, rowB, rowA)",
-                "CREATE TABLE audit (seq BIGINT PRIMARY KEY, line BYTEA NOT NULL, action TEXT)",
+                "CREATE TABLE audit (seq BIGINT PRIMARY KEY, line BYTEA NOT NULL, action TEXT COLLATE \"C\")",
                 "CREATE INDEX auditCheckpoints ON audit(action, seq)",
-                "CREATE TABLE counter (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+                "CREATE TABLE counter (name TEXT COLLATE \"C\" PRIMARY KEY, value BIGINT NOT NULL)",
                 """
                 CREATE TABLE consoleSession (
-                    id TEXT PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, token TEXT NOT NULL REFERENCES token(id),
-                    openedAt TEXT NOT NULL, lastSeen BIGINT NOT NULL)
+                    id TEXT COLLATE "C" PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, token TEXT COLLATE "C" NOT NULL REFERENCES token(id),
+                    openedAt TEXT COLLATE "C" NOT NULL, lastSeen BIGINT NOT NULL)
                 """,
                 """
                 CREATE TABLE consoleTicket (
-                    id TEXT PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, token TEXT NOT NULL REFERENCES token(id),
-                    expiresAt TEXT NOT NULL)
+                    id TEXT COLLATE "C" PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, token TEXT COLLATE "C" NOT NULL REFERENCES token(id),
+                    expiresAt TEXT COLLATE "C" NOT NULL)
                 """,
             ])
     ]

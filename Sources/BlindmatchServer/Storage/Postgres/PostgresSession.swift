@@ -50,6 +50,15 @@ struct PostgresSession {
         }
     }
 
+    /// Runs a query built by the caller (arrays as binds).
+    func execute(_ query: PostgresQuery) async throws {
+        do {
+            for try await _ in try await connection.query(query, logger: logger) {}
+        } catch let error as PSQLError {
+            throw Self.storageError(error)
+        }
+    }
+
     func execute(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) async throws {
         try await rows(sql, arguments)
     }

@@ -78,8 +78,11 @@ func buildApplication(
                 logger.notice("removed an unreferenced token file", metadata: ["sha256": "\(sha)"])
             }
             let board = RunBoard()
+            // Runs are computed in chunks, by this server and any `blindmatch worker` (ChunkedRunExecutor).
+            let chunked = ChunkedRunExecutor.replacing(
+                executor, pool: pool, configuration: configuration, logger: logger)
             return try await assemble(
-                configuration: configuration, store: store, files: files, board: board, executor: executor,
+                configuration: configuration, store: store, files: files, board: board, executor: chunked,
                 lock: nil, server: server, logger: logger,
                 before: [PostgresPoolService(pool: pool)],
                 after: [PostgresCoordinator(store: store, board: board, logger: logger)],

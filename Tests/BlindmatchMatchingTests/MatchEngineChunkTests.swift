@@ -78,6 +78,25 @@ struct MatchEngineChunkTests {
         }
     }
 
+    @Test func theGridCoversTheRunOnceWithinTheMemoryBudget() throws {
+        let population = try SyntheticPopulation(.init(watchCount: 60, bulkCount: 900, seed: 6))
+        let fixture = try TokenFixture()
+        let a = try fixture.file("watch", population.allWatchRecords().map(\.fields))
+        let b = try fixture.file("bulk", population.allBulkRecords().map(\.fields))
+        let engine = try MatchEngine(settings: .init(threshold: try DiceThreshold("0.8"), solver: .all, threads: 1))
+        let plan = try engine.plan(a, b)
+        for (limit, cap) in [(1 << 30, 1_000_000), (1 << 30, 200), (400_000, 1_000_000), (60_000, 1_000_000)] {
+            let grid = try ChunkGrid(a, b, blocked: plan.blocked, memoryLimit: limit, bulkRowsPerChunk: cap)
+            #expect(grid.cells.allSatisfy { $0.fixedBytes <= limit / 2 && $0.rowsB.count <= cap }, "\(limit) \(cap)")
+            let chunks = grid.cells.map { ChunkCandidates(rowsA: $0.rowsA, rowsB: $0.rowsB) }
+            #expect(throws: Never.self) { try MatchEngine.checkCover(chunks, recordsA: 60, recordsB: 900) }
+            if limit == 1 << 30 && cap == 200 { #expect(grid.cells.count == 5) }
+            let watchListPart = ChunkCost(file: a, blocked: plan.blocked, joinTable: true).bytes(rows: a.recordCount)
+            #expect((Set(grid.cells.map(\.rowsA)).count > 1) == (watchListPart > limit / 4), "\(limit)")
+        }
+        #expect(throws: MatchingError.self) { _ = try ChunkGrid(a, b, blocked: true, memoryLimit: 100) }
+    }
+
     @Test func finishRefusesChunksThatDoNotCoverTheFilesOnce() throws {
         let population = try SyntheticPopulation(.init(watchCount: 40, bulkCount: 300, seed: 5))
         let fixture = try TokenFixture()

@@ -146,7 +146,10 @@ public struct ChunkWorker: Sendable {
                 }
                 group.addTask {
                     do {
-                        return .success(try await candidates(claim, work: work, flag: flag))
+                        let start = ContinuousClock.now
+                    let chunk = try await candidates(claim, work: work, flag: flag)
+                    state.computeSeconds.withLock { $0 = MatchEngine.seconds(since: start) }
+                    return .success(chunk)
                     } catch {
                         return .failure(error)
                     }
@@ -177,6 +180,7 @@ public struct ChunkWorker: Sendable {
                             "worker": "\(id)", "run": "\(claim.run)", "chunk": "\(claim.chunk)",
                             "exactPairs": "\(chunk.exact.count)", "fuzzyPairs": "\(chunk.fuzzy.count)",
                             "comparisons": "\(chunk.comparisons)", "bytes": "\(bytes.count)",
+                            "computeSeconds": "\(state.computeSeconds.withLock { $0 })",
                         ])
                     return .done
                 }
@@ -302,6 +306,8 @@ final class ChunkState: Sendable {
     }
 
     private let value = Atomic<UInt8>(0)
+    /// Seconds the chunk's candidates took to compute (files opened and checked included).
+    let computeSeconds = Mutex<Double>(0)
 
     func stop(_ reason: Reason) {
         _ = value.compareExchange(expected: 0, desired: reason.rawValue, ordering: .relaxed)

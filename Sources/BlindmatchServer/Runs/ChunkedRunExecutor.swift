@@ -18,6 +18,8 @@ struct ChunkedRunExecutor: RunExecutor {
     var bulkRowsPerChunk = 250_000
     /// The wait between looks at the chunks while other workers hold them.
     var poll: Duration = .milliseconds(200)
+    /// Whether this server computes chunks itself (false only to measure workers alone: `bench chunks`).
+    var computesChunks = true
     let logger: Logger
 
     func execute(
@@ -39,9 +41,13 @@ struct ChunkedRunExecutor: RunExecutor {
                 run: run.id, attempt: run.attempt, plan: prepared.planBytes, watchlistSha256: files.watchlist.sha256,
                 bulkSha256: files.bulk.sha256, cells: prepared.cells, timeLimit: budget.timeLimit,
                 comparisonLimit: budget.comparisonLimit)
+            let planned = ContinuousClock.now
             logger.info(
                 "run split into chunks",
-                metadata: ["run": "\(run.id)", "attempt": "\(run.attempt)", "chunks": "\(prepared.cells.count)"])
+                metadata: [
+                    "run": "\(run.id)", "attempt": "\(run.attempt)", "chunks": "\(prepared.cells.count)",
+                    "planSeconds": "\(MatchEngine.seconds(since: clock))",
+                ])
             progress(RunProgress(stage: .fuzzy, fraction: 0.05))
             var last = -1
             while true {
@@ -61,16 +67,29 @@ struct ChunkedRunExecutor: RunExecutor {
                         RunProgress(stage: .fuzzy, fraction: 0.05 + 0.85 * Double(state.done) / Double(state.total)))
                 }
                 if state.done == state.total { break }
+                guard computesChunks else {
+                    try? await Task.sleep(for: poll)
+                    continue
+                }
                 switch try await worker.processOne(preferred: run.id, onlyPreferred: true, runFlag: cancellation) {
                 case nil, .released: try? await Task.sleep(for: poll)
                 case .done, .lost, .failed: break
                 }
             }
+            let computed = ContinuousClock.now
             let chunks = try await queue.candidates(run: run.id, attempt: run.attempt)
+            let loaded = ContinuousClock.now
             let engine = prepared.engine
             let (a, b, plan) = (prepared.a, prepared.b, prepared.plan)
             let (results, report) = try await offload { try engine.finish(a, b, plan: plan, chunks: chunks) }
             try? await queue.end(run: run.id, attempt: run.attempt, finished: true)
+            logger.info(
+                "run computed in chunks",
+                metadata: [
+                    "run": "\(run.id)", "chunksSeconds": "\(Self.seconds(computed - planned))",
+                    "loadSeconds": "\(Self.seconds(loaded - computed))",
+                    "finishSeconds": "\(MatchEngine.seconds(since: loaded))",
+                ])
             progress(RunProgress(stage: .writing, fraction: 0.95))
             let matches = results.filter { $0.status == .match }.count
             let summary = RunSummary(
@@ -139,6 +158,8 @@ struct ChunkedRunExecutor: RunExecutor {
         let queue = self.queue
         try? await Task { try await queue.end(run: run.id, attempt: run.attempt, finished: false) }.value
     }
+
+    static func seconds(_ duration: Duration) -> Double { PostgresChunkQueue.seconds(duration) }
 
     static func outcome(for error: any Error, cancellation: RunCancellation) -> RunOutcome {
         switch error {

@@ -26,7 +26,8 @@ public enum ChunkBenchmark {
         do {
             let queue = PostgresChunkQueue(pool: pool)
             let worker = ChunkWorker(
-                queue: queue, store: store, options: .init(threads: threads, memoryLimit: memoryLimit, lease: .seconds(30)),
+                queue: queue, store: store,
+                options: .init(threads: threads, memoryLimit: memoryLimit, lease: .seconds(30)),
                 logger: logger, role: "bench")
             var configuration = ServiceConfiguration(dataDirectory: store)
             configuration.runMemoryLimit = memoryLimit

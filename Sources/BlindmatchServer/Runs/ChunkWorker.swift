@@ -147,9 +147,9 @@ public struct ChunkWorker: Sendable {
                 group.addTask {
                     do {
                         let start = ContinuousClock.now
-                    let chunk = try await candidates(claim, work: work, flag: flag)
-                    state.computeSeconds.withLock { $0 = MatchEngine.seconds(since: start) }
-                    return .success(chunk)
+                        let chunk = try await candidates(claim, work: work, flag: flag)
+                        state.computeSeconds.withLock { $0 = MatchEngine.seconds(since: start) }
+                        return .success(chunk)
                     } catch {
                         return .failure(error)
                     }

@@ -31,7 +31,12 @@ struct PostgresSession {
     /// Runs a statement; returns the rows it returned, if any.
     @discardableResult
     func rows(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) async throws -> [Row] {
-        try await cells(sql, arguments).map { Row(Dictionary($0.map { ($0.0, $0.1 as (any DatabaseValueConvertible)?) }, uniquingKeysWith: { first, _ in first })) }
+        try await cells(sql, arguments).map {
+            Row(
+                Dictionary(
+                    $0.map { ($0.0, $0.1 as (any DatabaseValueConvertible)?) }, uniquingKeysWith: { first, _ in first })
+            )
+        }
     }
 
     /// Each row's columns in order, as GRDB values.
@@ -121,21 +126,33 @@ struct PostgresSession {
     static func values(_ row: PostgresRow) throws -> [(String, DatabaseValue)] {
         var values: [(String, DatabaseValue)] = []
         for cell in row {
+            values.append((cell.columnName, try value(of: cell)))
+        }
+        return values
+    }
+
+    /// A cell as a GRDB value; a type the store does not use is a storage error naming the column.
+    static func value(of cell: PostgresCell) throws -> DatabaseValue {
+        do {
             let value: DatabaseValue
-            if cell.bytes == nil {
-                value = .null
-            } else {
+            if let bytes = cell.bytes {
+                if cell.dataType == .bytea && cell.format == .binary {
+                    return Data(bytes.readableBytesView).databaseValue
+                }
                 switch cell.dataType {
                 case .int2, .int4, .int8, .oid: value = try cell.decode(Int64.self).databaseValue
                 case .float4, .float8, .numeric: value = try cell.decode(Double.self).databaseValue
                 case .bool: value = (try cell.decode(Bool.self) ? 1 : 0).databaseValue
-                case .bytea: value = Data(try cell.decode([UInt8].self)).databaseValue
                 default: value = try cell.decode(String.self).databaseValue
                 }
+            } else {
+                value = .null
             }
-            values.append((cell.columnName, value))
+            return value
+        } catch {
+            throw ServerError(
+                .storage, "PostgreSQL: column \(cell.columnName) of type \(cell.dataType) cannot be read")
         }
-        return values
     }
 
     static func storageError(_ error: PSQLError) -> ServerError {

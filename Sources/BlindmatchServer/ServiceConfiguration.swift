@@ -62,6 +62,9 @@ public struct ServiceConfiguration: Sendable {
     /// The shared PostgreSQL store (`serve --database URL`, its password given); nil: SQLite in the data directory,
     /// the default and the demo's store. With it, the data directory holds the token files that every server shares.
     public var database: PostgresLocation?
+    /// On PostgreSQL, the most bulk rows a chunk of a run takes (`serve --chunk-rows`; docs/scale.md, "Chunks and
+    /// workers").
+    public var chunkBulkRows = 250_000
     /// Arm the crash tests' pause points (``TestHooks``; `serve --test-hooks`, debug builds only).
     public var testHooks = false
 

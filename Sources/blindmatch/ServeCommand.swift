@@ -146,6 +146,13 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "file"))
     var databasePasswordFile: String?
 
+    @Option(
+        name: .customLong("chunk-rows"),
+        help: ArgumentHelp(
+            "With --database: the most bulk rows a chunk of a run takes (chunks are computed by this server and by any blindmatch worker).",
+            valueName: "rows"))
+    var chunkRows = 250_000
+
     @Flag(
         name: .customLong("behind-tls-proxy"),
         help: "A TLS terminator is in front: allow plain HTTP on a --host other than loopback.")
@@ -175,6 +182,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard runTimeLimit >= 1 else { throw ValidationError("--run-time-limit must be at least 1 second") }
         guard runComparisonLimit >= 1 else { throw ValidationError("--run-comparison-limit must be at least 1") }
         guard (runMemoryLimit ?? 1) >= 1 else { throw ValidationError("--run-memory-limit must be at least 1") }
+        guard chunkRows >= 1 else { throw ValidationError("--chunk-rows must be at least 1") }
         if databasePasswordFile != nil && database == nil {
             throw ValidationError("--database-password-file needs --database")
         }
@@ -206,6 +214,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runMemoryLimit = runMemoryLimit
             configuration.consoleIdleTimeout = .seconds(consoleIdleMinutes * 60)
             configuration.testHooks = testHooks
+            configuration.chunkBulkRows = chunkRows
             if let database {
                 configuration.database = try PostgresLocation(url: database).withPassword(file: databasePasswordFile)
             }

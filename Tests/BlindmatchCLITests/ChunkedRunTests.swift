@@ -1,5 +1,6 @@
 import BlindmatchMatching
 import BlindmatchProtocol
+import BlindmatchTestSupport
 import Foundation
 import GRDB
 import Logging
@@ -9,7 +10,7 @@ import Testing
 
 /// A run computed in chunks through PostgreSQL by a server's executor and two workers, one more worker dying with a
 /// chunk claimed: the same results as the single-process engine, and every chunk counted once.
-@Suite(.serialized) struct ChunkedRunTests {
+@Suite(.serialized, .awaitsServerStops) struct ChunkedRunTests {
     /// The run's files in a data directory's token store, named by SHA-256 as the service stores them.
     static func store(_ data: AgencyData, in directory: String) throws -> RunFiles {
         var stored: [(String, String)] = []
@@ -46,6 +47,93 @@ import Testing
             throw error
         }
         await drop()
+    }
+
+    /// The results of one run through the HTTP service: the watch-list party's rows, in order.
+    static func results(
+        of server: InProcessServer, data: AgencyData, beside: (() async throws -> Void)? = nil
+    ) async throws -> [String] {
+        let project = try await ServiceProject.create(on: server, data: data)
+        try await project.uploadBoth(server, data: data)
+        let queued = try await HTTP.request(
+            .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)
+        #expect(queued.status == 202 || queued.status == 201, "\(queued.text)")
+        let run = try #require(queued.json?["id"]?.stringValue)
+        try await beside?()
+        let finished = try await HTTP.waitForRun(
+            server, project: project.id, run: run, token: try server.operatorToken)
+        #expect(finished["status"]?.stringValue == "succeeded", "\(finished)")
+        let results = try await HTTP.request(
+            .GET, "\(server.baseURL)/projects/\(project.id)/runs/\(run)/results/agency-a?limit=1000",
+            token: project.watchlistToken)
+        #expect(results.status == 200)
+        let rows = try #require(results.json?["items"]?.arrayValue)
+        #expect(results.json?["totalRows"]?.intValue == rows.count)
+        return rows.map { String(decoding: $0.canonicalBytes, as: UTF8.self) }
+    }
+
+    /// `serve --database` with two workers and a third that dies holding a chunk: the run succeeds over HTTP with the
+    /// rows a server on SQLite finds in one process.
+    @Test func aServerOnPostgreSQLWithWorkersGivesTheRowsOfOneOnSQLite() async throws {
+        let data = try AgencyData(watch: 120, bulk: 2400, seed: 31)
+        let sqlite = try await InProcessServer(
+            dataDirectory: data.path + "/sqlite", operatorTokenFile: data.path + "/sqlite.token",
+            executor: EngineRunExecutor(threads: 1))
+        defer { sqlite.stopSoon() }
+        let expected = try await Self.results(of: sqlite, data: data)
+        await sqlite.stop()
+
+        let directory = data.path + "/postgres"
+        defer { PostgresTestStore.drop(dataDirectory: directory) }
+        let server = try await InProcessServer(
+            dataDirectory: directory, operatorTokenFile: data.path + "/postgres.token",
+            executor: EngineRunExecutor(threads: 1)
+        ) { configuration in
+            try? PostgresTestStore.configure(&configuration)
+            configuration.chunkBulkRows = 500
+        }
+        defer { server.stopSoon() }
+        var configuration = ServiceConfiguration(dataDirectory: directory)
+        try PostgresTestStore.configure(&configuration)
+        let location = try #require(configuration.database)
+        let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let pool = try await PostgresPool.open(location, logger: silent)
+        let queue = PostgresChunkQueue(pool: pool)
+        var options = ChunkWorker.Options(threads: 1, memoryLimit: 1 << 30, lease: .seconds(1))
+        options.idleWait = .milliseconds(50)
+        let workers = ["w1", "w2"].map {
+            ChunkWorker(queue: queue, store: directory, options: options, logger: silent, role: $0)
+        }
+        let loops = workers.map { worker in Task { await worker.run() } }
+        let doomed = DoomedClaim()
+        let rows = try await Self.results(of: server, data: data) {
+            // Claimed as soon as the run is published, never renewed nor written back.
+            for _ in 0..<500 {
+                if let claim = try await queue.claim(
+                    worker: "doomed", lease: .seconds(1), memoryLimit: 1 << 30, maximumAttempts: 3)
+                {
+                    doomed.claim = claim
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        for loop in loops { loop.cancel() }
+        for loop in loops { await loop.value }
+        #expect(!rows.isEmpty)
+        #expect(rows == expected)
+        let claim = try #require(doomed.claim, "the doomed worker claimed no chunk")
+        #expect(try await !queue.complete(claim, worker: "doomed", candidates: [0], comparisons: 1))
+        let chunks = try await pool.session { session in
+            try await session.rows(
+                "SELECT status, worker, attempts FROM run_chunk WHERE run = ?", [claim.run]
+            ).map { row -> (String, String, Int) in (row["status"], row["worker"], row["attempts"]) }
+        }
+        #expect(chunks.count == 5)  // 2,400 bulk rows in chunks of 500
+        #expect(chunks.allSatisfy { $0.0 == "done" && $0.1 != "doomed" })
+        #expect(chunks.filter { $0.2 == 2 }.count == 1)
+        await pool.close()
+        await server.stop()
     }
 
     static func computeInChunks(_ pool: PostgresPool) async throws {
@@ -123,33 +211,25 @@ import Testing
     }
 }
 
-/// A database of its own for a test, in the PostgreSQL that `BLINDMATCH_TEST_DATABASE` (a URL without password) and
-/// `BLINDMATCH_TEST_DATABASE_PASSWORD_FILE` name (`.ci/run` starts one; `Scripts/postgres-for-tests.sh start DIR`
-/// makes one by hand). Without them the test fails and says so: it does not skip.
+/// A database of its own for a test (``PostgresTestCluster``), open as a pool; the closure closes it and drops it.
 enum ChunkTestDatabase {
     static func make() async throws -> (PostgresPool, @Sendable () async -> Void) {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["BLINDMATCH_TEST_DATABASE"], !url.isEmpty else {
-            throw ServiceTestError(
-                "the chunked-run tests need PostgreSQL: set BLINDMATCH_TEST_DATABASE and BLINDMATCH_TEST_DATABASE_PASSWORD_FILE (Scripts/postgres-for-tests.sh start DIR prints them)"
-            )
-        }
-        let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let base = try PostgresLocation(url: url).withPassword(
-            file: environment["BLINDMATCH_TEST_DATABASE_PASSWORD_FILE"])
-        let name = "blindmatch_c_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let admin = try await PostgresPool.open(base, logger: silent, maximumConnections: 1)
-        try await admin.session { try await $0.execute("CREATE DATABASE \(name)") }
-        var location = base
-        location.database = name
-        let pool = try await PostgresPool.open(location, logger: silent)
+        let database = try PostgresTestCluster.makeDatabase()
+        let location = try PostgresLocation(url: database.url).withPassword(
+            file: database.passwordFile, environment: [:])
+        let pool = try await PostgresPool.open(
+            location, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         return (
             pool,
             {
                 await pool.close()
-                try? await admin.session { try await $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
-                await admin.close()
+                database.drop()
             }
         )
     }
+}
+
+/// The chunk a test's doomed worker holds when it dies.
+final class DoomedClaim: @unchecked Sendable {
+    var claim: PostgresChunkQueue.Claim?
 }

@@ -193,7 +193,9 @@ extension ChunkedRunExecutor {
             queue: queue, store: configuration.dataDirectory,
             options: .init(threads: configuration.threads, memoryLimit: budget.memoryLimit, lease: .seconds(10)),
             logger: logger, role: "serve")
-        return ChunkedRunExecutor(
+        var chunked = ChunkedRunExecutor(
             queue: queue, worker: worker, threads: configuration.threads, budget: budget, logger: logger)
+        chunked.bulkRowsPerChunk = configuration.chunkBulkRows
+        return chunked
     }
 }

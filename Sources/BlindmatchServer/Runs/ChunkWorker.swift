@@ -344,25 +344,38 @@ final class VerifiedFiles: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ChunkFileError(code: "uploadMissing", message: "an upload of the run is missing from the token store")
         }
-        let file = try TokenFile(contentsOf: path)
-        var hasher = SHA256Hasher()
-        hasher.update(file.bytes)
-        guard Hex.encode(hasher.finalize()) == sha256 else {
+        // Hashed through read(2), not the mapping: a chunk then holds only the pages of the rows it reads.
+        guard try Self.sha256(of: path) == sha256 else {
             throw ChunkFileError(
                 code: "uploadCorrupted",
                 message: "a stored token file no longer has the SHA-256 it was accepted with: upload it again")
         }
-        Self.dropPages(of: file)
+        let file = try TokenFile(contentsOf: path)
         insert(file, sha256: sha256)
         return file
     }
 
-    /// Lets the kernel drop the pages hashing read: a chunk reads back only its own rows.
-    static func dropPages(of file: TokenFile) {
-        guard let base = file.bytes.baseAddress else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: base) + page - 1) / page * page
-        let end = (Int(bitPattern: base) + file.bytes.count) / page * page
-        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED)) }
+    /// The SHA-256 of the file at `path`, read 8 MiB at a time.
+    static func sha256(of path: String) throws -> String {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ChunkFileError(
+                code: "uploadMissing", message: "an upload of the run cannot be read from the token store")
+        }
+        defer { close(descriptor) }
+        var hasher = SHA256Hasher()
+        var buffer = [UInt8](repeating: 0, count: 8 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                throw ChunkFileError(
+                    code: "uploadMissing", message: "an upload of the run cannot be read from the token store")
+            }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        }
+        // The pages read stay in the page cache, not in this process.
+        return Hex.encode(hasher.finalize())
     }
 }

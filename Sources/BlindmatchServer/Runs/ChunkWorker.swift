@@ -228,9 +228,20 @@ public struct ChunkWorker: Sendable {
             var settings = MatchEngine.Settings(
                 threshold: DiceThreshold(numerator: 1, denominator: 1), solver: .all, threads: threads)
             settings.cancellation = flag
+            defer { Self.dropPages(of: b) }
             return try MatchEngine(settings: settings).candidates(
                 a, b, plan: plan, rowsA: claim.rowsA, rowsB: claim.rowsB)
         }
+    }
+
+    /// Lets the kernel take back the pages of `file` that a chunk read (they stay in the page cache): a worker that
+    /// computes chunk after chunk of one bulk file then holds one chunk's rows of it, not every row it ever read.
+    static func dropPages(of file: TokenFile) {
+        guard let base = file.bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + file.bytes.count) / page * page
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED)) }
     }
 
     /// Renews the lease every third of it while the chunk is computed; stops the chunk when the lease is lost, the

@@ -16,8 +16,8 @@ enum PostgresTestStore {
 
     private static let databases = Mutex<[String: PostgresTestCluster.Database]>([:])
 
-    /// Sets `configuration` to the PostgreSQL store of its data directory (made on first use) and a checkpoint key
-    /// beside the directory (every server of the directory signs with it).
+    /// Sets `configuration` to the PostgreSQL store of its data directory (made on first use) and the directory's
+    /// checkpoint key (every server of the directory signs with it).
     static func configure(_ configuration: inout ServiceConfiguration) throws {
         let directory = configuration.dataDirectory
         let database = try databases.withLock { known in
@@ -29,15 +29,11 @@ enum PostgresTestStore {
         configuration.database = try PostgresLocation(url: database.url).withPassword(
             file: database.passwordFile, environment: [:])
         if configuration.checkpointKeyFile == nil {
-            let keyFile =
-                (directory as NSString).deletingLastPathComponent + "/"
-                + (directory as NSString).lastPathComponent + ".matcher.key"
-            if !FileIO.exists(keyFile) {
-                let file = try AtomicFile(destination: keyFile, mode: 0o600)
-                try file.write(try SigningKey.generate().privateKeyPEM())
-                try file.commit()
-            }
-            configuration.checkpointKeyFile = keyFile
+            // The key every server of the directory signs with, where a SQLite server keeps its own (so that tests
+            // reading `matcher.pub` find it), given explicitly as `--database` requires.
+            try DataDirectory.prepare(directory)
+            _ = try DataDirectory.checkpointKey(in: directory)
+            configuration.checkpointKeyFile = directory + "/matcher.key"
         }
     }
 

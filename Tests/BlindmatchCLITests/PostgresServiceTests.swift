@@ -53,7 +53,7 @@ import Testing
         let metrics = try await HTTP.request(.GET, server.baseURL + "/metrics", token: try server.operatorToken)
         #expect(metrics.status == 200)
         let log = try await Self.verifiedLog(
-            server, token: project.auditorToken, keyFile: directory.appending(".matcher.key"))
+            server, token: project.auditorToken, keyFile: directory + "/matcher.key")
         let text = String(decoding: log, as: UTF8.self)
         #expect(text.contains("\"run.succeeded\"") && text.contains("\"result.read\""))
         await server.stop()
@@ -109,7 +109,7 @@ import Testing
         // Both servers' entries form one chain that verifies, whichever server exports it.
         for server in [first, second] {
             _ = try await Self.verifiedLog(
-                server, token: project.auditorToken, keyFile: directory.appending(".matcher.key"))
+                server, token: project.auditorToken, keyFile: directory + "/matcher.key")
         }
         await first.stop()
         await second.stop()

@@ -100,6 +100,10 @@ extension PostgresLinkageStore {
             let insert = try Self.insertQuery(run: run.id, chunk, matchKeys: keys)
             let current = try await pool.session { db in
                 try await db.transaction { db in
+                    // Not waiting for the disk at each chunk is safe: the rows count only once the run is published,
+                    // and the publishing commit, which waits, makes every earlier commit durable with it (the WAL is
+                    // written in order). A crash before it loses the chunks, which the next attempt writes again.
+                    try await db.execute("SET LOCAL synchronous_commit = off")
                     guard try await Self.isCurrentAttempt(db, run) else { return false }
                     try await db.execute(insert)
                     if later { TestHooks.pause(at: .resultsInsert) }
@@ -171,9 +175,14 @@ extension PostgresLinkageStore {
     func removeResults(of run: String) async throws {
         while true {
             let removed = try await pool.session { db in
-                try await db.changes(
-                    "DELETE FROM result WHERE ctid IN (SELECT ctid FROM result WHERE run = ? LIMIT ?)",
-                    [run, Self.resultChunk])
+                try await db.transaction { db in
+                    // Rows nobody reads (an unpublished attempt's, a closed project's): a crash that loses the
+                    // delete leaves them to the next start's sweep.
+                    try await db.execute("SET LOCAL synchronous_commit = off")
+                    return try await db.changes(
+                        "DELETE FROM result WHERE ctid IN (SELECT ctid FROM result WHERE run = ? LIMIT ?)",
+                        [run, Self.resultChunk])
+                }
             }
             if removed < Self.resultChunk { return }
         }

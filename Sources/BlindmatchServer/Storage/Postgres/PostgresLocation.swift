@@ -113,20 +113,36 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// The pool's configuration for this location.
     func clientConfiguration(maximumConnections: Int = 16) throws -> PostgresClient.Configuration {
-        let tlsSetting: PostgresClient.Configuration.TLS
-        switch tls {
-        case .disable:
-            tlsSetting = .disable
-        case .require:
-            var settings = TLSConfiguration.makeClientConfiguration()
-            if let rootCertificates { settings.trustRoots = .file(rootCertificates) }
-            tlsSetting = .require(settings)
-        }
+        let tlsSetting: PostgresClient.Configuration.TLS =
+            switch tls {
+            case .disable: .disable
+            case .require: .require(tlsSettings)
+            }
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
         return configuration
+    }
+
+    /// A single connection's configuration, to try the location once before the pool (whose errors hide why).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tlsSetting: PostgresConnection.Configuration.TLS =
+            switch tls {
+            case .disable: .disable
+            case .require: .require(try NIOSSLContext(configuration: tlsSettings))
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
+    }
+
+    /// TLS under `require`: the server's certificate verified against the system's authorities or `sslrootcert`.
+    private var tlsSettings: TLSConfiguration {
+        var settings = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificates { settings.trustRoots = .file(rootCertificates) }
+        return settings
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -24,6 +24,15 @@ public final class PostgresPool: Sendable {
         _ location: PostgresLocation, logger: Logger = Logger(label: "blindmatch.postgres"),
         maximumConnections: Int = 16
     ) async throws -> PostgresPool {
+        // One connection first: when the database cannot be reached or refuses the login, the pool only reports
+        // that its connections keep failing; a connection says why.
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try location.connectionConfiguration(), id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw Self.describe(error, at: location)
+        }
         let client = PostgresClient(
             configuration: try location.clientConfiguration(maximumConnections: maximumConnections))
         let pool = PostgresPool(client: client, location: location, logger: logger)
@@ -86,7 +95,9 @@ public final class PostgresPool: Sendable {
             let cause = error.underlying.map { " (\($0))" } ?? ""
             return ServerError(.storage, "\(location): PostgreSQL cannot be reached: \(error.code)\(cause)")
         default:
-            return error
+            // The pool's own (its connections keep failing, it is shut down), whose type is not public API.
+            guard String(describing: type(of: error)) == "ConnectionPoolError" else { return error }
+            return ServerError(.storage, "\(location): PostgreSQL cannot be reached (\(error))")
         }
     }
 }

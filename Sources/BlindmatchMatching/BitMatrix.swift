@@ -39,6 +39,22 @@ public final class BitMatrix: @unchecked Sendable {
         }
     }
 
+    /// Copies, sorts and aligns the filters of rows `rows` of `file` (a chunk of a run): matrix row `i` holds file row
+    /// `rows.lowerBound + fileRow[i]`.
+    public convenience init(file: TokenFile, rows: Range<Int>) throws {
+        guard file.header.filterBits > 0 else {
+            throw MatchingError(.noFilters, "\(file.path) has no Bloom filters to compare")
+        }
+        guard rows.lowerBound >= 0, rows.upperBound <= file.recordCount else {
+            throw MatchingError(.invalidArgument, "rows \(rows) lie outside \(file.path)'s \(file.recordCount)")
+        }
+        let bytes = file.layout.filterBytes
+        try self.init(
+            filters: UnsafeRawBufferPointer(
+                rebasing: file.filters[(rows.lowerBound * bytes)..<(rows.upperBound * bytes)]),
+            count: rows.count, filterBits: file.header.filterBits)
+    }
+
     /// Builds a matrix from `count` filters of `filterBits` bits each, packed back to back in `filters`.
     public init(filters: UnsafeRawBufferPointer, count: Int, filterBits: Int) throws {
         let filterBytes = (filterBits + 7) / 8

@@ -30,22 +30,27 @@ public enum ExactJoin {
 
     /// Every pair joined by some match key, and what the join did. Slots come from `hashKey`; the stage stops with
     /// `MatchingError.cancelled` soon after `cancellation` is cancelled (it looks between blocks of B's rows), and
-    /// counts every pair it visits against the flag's comparison budget.
+    /// counts every pair it visits against the flag's comparison budget. With `rowsA` and `rowsB` only the pairs of
+    /// those rows (a chunk of the run, ``MatchEngine/candidates(_:_:plan:rowsA:rowsB:progress:)``); the pairs of a
+    /// chunk are exactly the pairs of the whole join that fall in it, each with the same key.
     public static func pairs(
-        between a: TokenFile, and b: TokenFile, hashKey: TokenHashKey, cancellation: RunCancellation?
+        between a: TokenFile, and b: TokenFile, rowsA: Range<Int>? = nil, rowsB: Range<Int>? = nil,
+        hashKey: TokenHashKey, cancellation: RunCancellation?
     ) throws -> (pairs: [Pair], statistics: Statistics) {
+        let rowsA = rowsA ?? 0..<a.recordCount
+        let rowsB = rowsB ?? 0..<b.recordCount
         var found: [Pair] = []
         var seen = Set<UInt64>()
         var statistics = Statistics()
         var counted = 0
         for key in 0..<a.header.matchKeys.count {
             try cancellation?.check()
-            let table = TokenTable(file: a, key: key, hashKey: hashKey)
+            let table = TokenTable(file: a, key: key, rows: rowsA, hashKey: hashKey)
             statistics.probes += table.insertionProbes
             let tokens = b.tokens(key: key)
-            var rowB = 0
-            while rowB < b.recordCount {
-                let end = min(b.recordCount, rowB + checkEvery)
+            var rowB = rowsB.lowerBound
+            while rowB < rowsB.upperBound {
+                let end = min(rowsB.upperBound, rowB + checkEvery)
                 var joined = 0
                 for row in rowB..<end where b.hasToken(row: row, key: key) {
                     let low = tokens.loadUnaligned(fromByteOffset: row * 16, as: UInt64.self)
@@ -87,14 +92,18 @@ struct TokenTable {
     private var next: [Int32]
     private let mask: Int
     private let bits: Int
+    /// The first row of A in the table: `next` is indexed from it.
+    private let firstRow: Int
     private let hashKey: TokenHashKey
     /// Slots looked at while inserting A's tokens.
     private(set) var insertionProbes = 0
 
-    /// A's tokens of `key`, of every `rowStride`-th row only (a sample, for estimating the candidates' scores),
-    /// slotted by `hashKey`.
-    init(file: TokenFile, key: Int, rowStride: Int = 1, hashKey: TokenHashKey) {
-        let count = file.recordCount
+    /// A's tokens of `key` in `rows` (every row when nil), of every `rowStride`-th row only (a sample, for estimating
+    /// the candidates' scores), slotted by `hashKey`.
+    init(file: TokenFile, key: Int, rows: Range<Int>? = nil, rowStride: Int = 1, hashKey: TokenHashKey) {
+        let rows = rows ?? 0..<file.recordCount
+        let count = rows.count
+        firstRow = rows.lowerBound
         var capacity = 16
         var bits = 4
         while capacity < count * 2 {
@@ -110,7 +119,8 @@ struct TokenTable {
         self.hashKey = hashKey
         let tokens = file.tokens(key: key)
         var probes = 0
-        for row in stride(from: 0, to: count, by: max(1, rowStride)) where file.hasToken(row: row, key: key) {
+        for row in stride(from: rows.lowerBound, to: rows.upperBound, by: max(1, rowStride))
+        where file.hasToken(row: row, key: key) {
             let low = tokens.loadUnaligned(fromByteOffset: row * 16, as: UInt64.self)
             let high = tokens.loadUnaligned(fromByteOffset: row * 16 + 8, as: UInt64.self)
             var slot = hashKey.slot(low: low, high: high, bits: bits)
@@ -123,8 +133,8 @@ struct TokenTable {
                 lows[slot] = low
                 highs[slot] = high
             }
-            next[row] = heads[slot]
-            heads[slot] = Int32(row)
+            next[row - rows.lowerBound] = heads[slot]
+            heads[slot] = Int32(row - rows.lowerBound)
         }
         insertionProbes = probes
     }
@@ -138,7 +148,7 @@ struct TokenTable {
             if lows[slot] == low && highs[slot] == high {
                 var row = heads[slot]
                 while row >= 0 {
-                    try body(UInt32(row))
+                    try body(UInt32(Int(row) + firstRow))
                     row = next[Int(row)]
                 }
                 return probes

@@ -23,7 +23,7 @@ extension MatchEngine {
 
     /// Bytes per pair found: a `ScoredPair` (20), a `MatchResult` (about 40), the exact stage's de-duplicating set and
     /// the engine's set of joined pairs (8 bytes each at up to half load), and the solver's working copies.
-    static let bytesPerPair = 160
+    public static let bytesPerPair = 160
 
     /// The estimate for a run of an engine with `settings` on watch list `a` and bulk data `b`.
     public static func memoryEstimate(_ a: TokenFile, _ b: TokenFile, settings: Settings) -> MemoryEstimate {

@@ -78,151 +78,16 @@ public struct MatchEngine: Sendable {
         self.settings = settings
     }
 
-    /// Matches watch list `a` against bulk data `b`.
+    /// Matches watch list `a` against bulk data `b`: ``plan(_:_:)``, one chunk that covers both files
+    /// (``candidates(_:_:plan:rowsA:rowsB:progress:)``), then ``finish(_:_:plan:chunks:)``: the path a chunked run
+    /// takes too, so both give the same results.
     public func run(
         _ a: TokenFile, _ b: TokenFile, progress: (@Sendable (String, Double) -> Void)? = nil
     ) throws -> ([MatchResult], Report) {
-        do {
-            try a.checkCompatible(with: b)
-        } catch let error as ProtocolError {
-            throw MatchingError(.invalidInput, error.reason)
-        }
-        var report = Report()
-        var candidates: [MatchResult] = []
-        var clock = ContinuousClock.now
-        try settings.cancellation?.check()
-        let hashKey = settings.hashKey ?? .random()
-        let (exact, exactStatistics) = try ExactJoin.pairs(
-            between: a, and: b, hashKey: hashKey, cancellation: settings.cancellation)
-        report.exactPairs = exact.count
-        report.exactProbes = exactStatistics.probes
-        report.exactSeconds = Self.seconds(since: clock)
-        var joined = Set<UInt64>(minimumCapacity: exact.count)
-        for pair in exact {
-            joined.insert(UInt64(pair.rowA) << 32 | UInt64(pair.rowB))
-            candidates.append(
-                MatchResult(rowA: pair.rowA, rowB: pair.rowB, rule: .matchKey(pair.key), score: 1, status: .match))
-        }
-        let fitsModel = (settings.fitsModel || settings.chooseThreshold) && a.header.filterBits > 0
-        var fuzzy: [ScoredPair] = []
-        var candidateFloor = 1.0
-        var floorSample: [ScoredPair] = []
-        let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
-        let matchColumns = Array(0..<a.header.matchKeys.count)
-        if a.header.filterBits > 0 {
-            clock = ContinuousClock.now
-            let lowest = settings.reviewFrom ?? settings.threshold
-            let reportFraction = progress.map { report in
-                { @Sendable fraction in report("comparing filters", fraction) }
-            }
-            let blocked =
-                settings.useBlocking && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
-                && BlockingJoin.canReadInPlace(b)
-            var floor = lowest
-            if fitsModel {
-                (candidateFloor, floorSample) = try CandidateFloor.choose(
-                    a, b, blockingColumns: blocked ? blockingColumns : nil, matchColumns: matchColumns,
-                    budget: max(10_000, settings.candidatesPerRow * a.recordCount), threads: settings.threads,
-                    cancellation: settings.cancellation)
-                let chosen = DiceThreshold(numerator: UInt64((candidateFloor * 100).rounded()), denominator: 100)
-                if settings.chooseThreshold || chosen < floor { floor = chosen }
-                candidateFloor = Double(floor.numerator) / Double(floor.denominator)
-            }
-            if blocked {
-                (fuzzy, report.comparisons) = try BlockingJoin.candidates(
-                    between: a, and: b, blockingColumns: blockingColumns, matchColumns: matchColumns,
-                    threshold: floor, threads: settings.threads, hashKey: hashKey, cancellation: settings.cancellation,
-                    progress: reportFraction)
-                report.blocked = true
-            } else {
-                let (found, statistics) = try DiceKernel.candidates(
-                    between: try BitMatrix(file: a), and: try BitMatrix(file: b), threshold: floor,
-                    threads: settings.threads, cancellation: settings.cancellation, progress: reportFraction)
-                fuzzy = found
-                report.comparisons = statistics.comparisons
-            }
-            fuzzy.removeAll { joined.contains(UInt64($0.rowA) << 32 | UInt64($0.rowB)) }
-            report.fuzzyPairs = fuzzy.count
-            report.fuzzySeconds = Self.seconds(since: clock)
-        }
-        try settings.cancellation?.check()
-        var model: DecisionModel?
-        if fitsModel {
-            clock = ContinuousClock.now
-            // The population: every pair of A × B. The pairs that share a blocking key but fall below the floor enter
-            // from a sample of the blocking join (the floor's own, with blocking); the rest are one aggregate in which
-            // no key agrees: never compared with blocking, below the floor without.
-            let population = Double(a.recordCount) * Double(b.recordCount)
-            var belowFloor = DecisionModel.BelowFloor.none
-            var uncompared = population - Double(exact.count) - Double(fuzzy.count)
-            let sampleStride = max(1, a.recordCount / 512)
-            if !report.blocked && !blockingColumns.isEmpty && BlockingJoin.canReadInPlace(a)
-                && BlockingJoin.canReadInPlace(b)
-            {
-                (floorSample, _) = try BlockingJoin.candidates(
-                    between: a, and: b, blockingColumns: blockingColumns, matchColumns: matchColumns,
-                    threshold: DiceThreshold(numerator: 1, denominator: 100), threads: settings.threads,
-                    rowStrideA: sampleStride, cancellation: settings.cancellation)
-            }
-            let below = floorSample.filter { $0.score < candidateFloor }
-            if report.blocked {
-                let belowCount = Double(max(report.comparisons - fuzzy.count, 0))
-                if !below.isEmpty { belowFloor = .init(pairs: below, scale: belowCount / Double(below.count)) }
-                uncompared = population - Double(exact.count) - Double(report.comparisons)
-            } else if !below.isEmpty {
-                belowFloor = .init(pairs: below, scale: Double(sampleStride))
-                uncompared -= Double(below.count * sampleStride)
-            }
-            model = DecisionModel(
-                a, b, exact: exact, fuzzy: fuzzy, floor: candidateFloor, belowFloor: belowFloor,
-                uncompared: uncompared, blocked: report.blocked, threads: settings.threads)
-            report.modelSeconds = Self.seconds(since: clock)
-        }
-        if settings.chooseThreshold, let model {
-            let threshold = LinkageReport.bestThreshold(weights: model.weights, outside: model.expectedOutside)
-            let chosen = model.results(atOrAbove: threshold)
-            let solved = settings.solver.solve(chosen.map(\.result))
-            let reported = Set(solved.map(Self.pairKey))
-            let indices = chosen.filter { reported.contains(Self.pairKey($0.result)) }.map(\.index)
-            report.linkage = model.report(threshold: threshold, chosen: true, diceThreshold: nil, reported: indices)
-            report.fuzzyPairs = solved.filter { $0.rule == .bloom }.count
-            for result in solved { report.pairsByRule[result.rule, default: 0] += 1 }
-            return (solved, report)
-        }
-        let threshold = settings.threshold
-        let lowest = settings.reviewFrom ?? settings.threshold
-        var fuzzyKept = 0
-        for pair in fuzzy
-        where lowest.isReached(common: pair.common, popcountA: pair.popcountA, popcountB: pair.popcountB) {
-            let status: MatchResult.Status =
-                threshold.isReached(common: pair.common, popcountA: pair.popcountA, popcountB: pair.popcountB)
-                ? .match : .possible
-            candidates.append(
-                MatchResult(rowA: pair.rowA, rowB: pair.rowB, rule: .bloom, score: pair.score, status: status))
-            fuzzyKept += 1
-        }
-        report.fuzzyPairs = fuzzyKept
-        try settings.cancellation?.check()
-        var solved = settings.solver.solve(candidates)
-        if !settings.vetoKeys.isEmpty {
-            let consistent = Self.keepConsistentIdentities(solved, a, b, vetoKeys: settings.vetoKeys)
-            if consistent.count < solved.count {
-                // Solve again without the dropped pairs, so a bulk row that lost its pair can take its next best.
-                let droppedPairs = Set(solved.map(Self.pairKey)).subtracting(consistent.map(Self.pairKey))
-                report.vetoed += droppedPairs.count
-                candidates.removeAll { droppedPairs.contains(Self.pairKey($0)) }
-                solved = Self.keepConsistentIdentities(
-                    settings.solver.solve(candidates), a, b, vetoKeys: settings.vetoKeys)
-            }
-        }
-        for result in solved { report.pairsByRule[result.rule, default: 0] += 1 }
-        if let model {
-            let reported = solved.filter { $0.status == .match }.compactMap { model.index[Self.pairKey($0)] }
-            report.linkage = model.report(
-                threshold: nil, chosen: false,
-                diceThreshold: Double(threshold.numerator) / Double(threshold.denominator), reported: reported)
-        }
-        return (solved, report)
+        let plan = try plan(a, b)
+        let chunk = try candidates(
+            a, b, plan: plan, rowsA: 0..<a.recordCount, rowsB: 0..<b.recordCount, progress: progress)
+        return try finish(a, b, plan: plan, chunks: [chunk])
     }
 
     /// Two bulk rows with different identifiers (veto-key tokens) cannot both be the same watch-list person: of the

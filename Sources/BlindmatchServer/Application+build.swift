@@ -42,7 +42,14 @@ func buildApplication(
     let directory = configuration.dataDirectory
     let server = try TLSSetup.server(for: configuration)
     try DataDirectory.prepare(directory)
-    let lock = try DataDirectory.lock(directory)
+    if configuration.database != nil && configuration.checkpointKeyFile == nil {
+        throw ServerError(
+            .startup,
+            "--database needs --checkpoint-key FILE: every server that shares the store signs the one audit log with the same key"
+        )
+    }
+    // SQLite: one server per data directory. PostgreSQL: the directory is the token store every server shares.
+    let lock = configuration.database == nil ? try DataDirectory.lock(directory) : nil
     let checkpointKey =
         try configuration.checkpointKeyFile.map(DataDirectory.checkpointKey(file:))
         ?? DataDirectory.checkpointKey(in: directory)
@@ -56,17 +63,57 @@ func buildApplication(
         guard TestHooks.available else { throw ServerError(.startup, "--test-hooks exist in debug builds only") }
         TestHooks.arm()
     }
-    let store = try SQLiteLinkageStore(path: directory + "/blindmatch.sqlite", checkpointKey: checkpointKey)
     let files = try TokenFileStore(dataDirectory: directory)
+    if let database = configuration.database {
+        let pool = try await PostgresPool.open(database, logger: logger)
+        do {
+            let store = try await PostgresLinkageStore(pool: pool, checkpointKey: checkpointKey)
+            // Other servers share the token store: what one of them is writing, or has placed but not yet recorded,
+            // is younger than this, and stays.
+            let sharedAge = Duration.seconds(15 * 60)
+            files.removeTemporaryFiles(unchangedFor: sharedAge)
+            try await store.requeueInterruptedRuns()
+            try await store.removeUnpublishedResults()
+            for sha in files.removeFiles(notIn: try await store.referencedFiles(), unchangedFor: sharedAge) {
+                logger.notice("removed an unreferenced token file", metadata: ["sha256": "\(sha)"])
+            }
+            let board = RunBoard()
+            // Runs are computed in chunks, by this server and any `blindmatch worker` (ChunkedRunExecutor).
+            let chunked = ChunkedRunExecutor.replacing(
+                executor, pool: pool, configuration: configuration, logger: logger)
+            return try await assemble(
+                configuration: configuration, store: store, files: files, board: board, executor: chunked,
+                lock: nil, server: server, logger: logger,
+                before: [PostgresPoolService(pool: pool)],
+                after: [PostgresCoordinator(store: store, board: board, logger: logger)],
+                onListening: onListening)
+        } catch {
+            await pool.close()
+            throw error
+        }
+    }
+    let store = try SQLiteLinkageStore(path: directory + "/blindmatch.sqlite", checkpointKey: checkpointKey)
     files.removeTemporaryFiles()
     try await store.requeueInterruptedRuns()
     try await store.removeUnpublishedResults()
     for sha in files.removeFiles(notIn: try await store.referencedFiles()) {
         logger.notice("removed an unreferenced token file", metadata: ["sha256": "\(sha)"])
     }
+    return try await assemble(
+        configuration: configuration, store: store, files: files, board: RunBoard(), executor: executor, lock: lock,
+        server: server, logger: logger, before: [], after: [], onListening: onListening)
+}
+
+/// The application on an opened store: routes, the scheduler and the checkpoint timer, and the store's own services
+/// (`before` the checkpoint timer, so they stop after it; `after` the scheduler).
+private func assemble<Store: LinkageStore>(
+    configuration: ServiceConfiguration, store: Store, files: TokenFileStore, board: RunBoard,
+    executor: any RunExecutor, lock: DataDirectoryLock?, server: HTTPServerBuilder, logger: Logger,
+    before: [any Service], after: [any Service], onListening: @escaping @Sendable (Int) -> Void
+) async throws -> BuiltService {
+    let directory = configuration.dataDirectory
     let firstToken = try await store.issueFirstOperatorToken()
 
-    let board = RunBoard()
     let refusals = RefusalTally()
     let router = Router(context: ServiceRequestContext.self)
     // Outermost, so that it sees every route's errors; it finds 405s among the templates registered below.
@@ -100,12 +147,12 @@ func buildApplication(
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil,
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
-        services: [
+        services: before + [
             CheckpointService(store: store, refusals: refusals, lock: lock, logger: logger),
             RunScheduler(
                 store: store, files: files, board: board, executor: executor,
                 maximumAttempts: configuration.maximumRunAttempts, budget: RunBudget(configuration), logger: logger),
-        ],
+        ] + after,
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
         logger: logger)
     return BuiltService(

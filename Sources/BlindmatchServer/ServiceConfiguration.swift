@@ -59,6 +59,12 @@ public struct ServiceConfiguration: Sendable {
     public var behindTLSProxy = false
     /// A web console session unused for this long ends (`serve --console-idle-minutes`).
     public var consoleIdleTimeout: Duration = .seconds(15 * 60)
+    /// The shared PostgreSQL store (`serve --database URL`, its password given); nil: SQLite in the data directory,
+    /// the default and the demo's store. With it, the data directory holds the token files that every server shares.
+    public var database: PostgresLocation?
+    /// On PostgreSQL, the most bulk rows a chunk of a run takes (`serve --chunk-rows`; docs/scale.md, "Chunks and
+    /// workers").
+    public var chunkBulkRows = 250_000
     /// Arm the crash tests' pause points (``TestHooks``; `serve --test-hooks`, debug builds only).
     public var testHooks = false
 

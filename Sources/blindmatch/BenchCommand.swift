@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure this machine, to size hardware (use a release build).",
-        subcommands: [TokeniseBench.self, MatchBench.self])
+        subcommands: [TokeniseBench.self, MatchBench.self, StoreBench.self, ChunkBench.self])
 }
 
 struct TokeniseBench: ParsableCommand {

@@ -17,7 +17,7 @@ struct BlindmatchCommand: AsyncParsableCommand {
             MatchCommand.self, EvaluateCommand.self, SynthCommand.self, BenchCommand.self, DemoCommand.self,
             AuditCommand.self, ServeCommand.self, TokenCommand.self, ProjectCommand.self, UploadCommand.self,
             RunCommand.self, ResultsCommand.self,
-            AssessCommand.self,
+            AssessCommand.self, WorkerCommand.self,
         ]
     )
 }

@@ -132,6 +132,27 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "file"))
     var checkpointKey: String?
 
+    @Option(
+        name: .customLong("database"),
+        help: ArgumentHelp(
+            "Keep the store in PostgreSQL rather than SQLite, so that several servers share it: postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|require]. Never a password in the URL: give it with --database-password-file or BLINDMATCH_DATABASE_PASSWORD. The data directory then holds the token files all servers share.",
+            valueName: "url"))
+    var database: String?
+
+    @Option(
+        name: .customLong("database-password-file"),
+        help: ArgumentHelp(
+            "The PostgreSQL password, in a file of mode 0600 owned by the caller (refused otherwise).",
+            valueName: "file"))
+    var databasePasswordFile: String?
+
+    @Option(
+        name: .customLong("chunk-rows"),
+        help: ArgumentHelp(
+            "With --database: the most bulk rows a chunk of a run takes (chunks are computed by this server and by any blindmatch worker).",
+            valueName: "rows"))
+    var chunkRows = 250_000
+
     @Flag(
         name: .customLong("behind-tls-proxy"),
         help: "A TLS terminator is in front: allow plain HTTP on a --host other than loopback.")
@@ -161,6 +182,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard runTimeLimit >= 1 else { throw ValidationError("--run-time-limit must be at least 1 second") }
         guard runComparisonLimit >= 1 else { throw ValidationError("--run-comparison-limit must be at least 1") }
         guard (runMemoryLimit ?? 1) >= 1 else { throw ValidationError("--run-memory-limit must be at least 1") }
+        guard chunkRows >= 1 else { throw ValidationError("--chunk-rows must be at least 1") }
+        if databasePasswordFile != nil && database == nil {
+            throw ValidationError("--database-password-file needs --database")
+        }
         if clientCA != nil && tlsCertificate == nil {
             throw ValidationError("--client-ca needs --tls-cert and --tls-key")
         }
@@ -189,6 +214,10 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runMemoryLimit = runMemoryLimit
             configuration.consoleIdleTimeout = .seconds(consoleIdleMinutes * 60)
             configuration.testHooks = testHooks
+            configuration.chunkBulkRows = chunkRows
+            if let database {
+                configuration.database = try PostgresLocation(url: database).withPassword(file: databasePasswordFile)
+            }
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServiceConfiguration.TLSFiles(
                     certificateChain: tlsCertificate, privateKey: tlsKey, clientCertificateAuthorities: clientCA)

@@ -35,6 +35,9 @@ final class InProcessServer: TestServer, @unchecked Sendable {
         configuration.threads = 2
         configuration.logLevel = .critical
         configure(&configuration)
+        if PostgresTestStore.requested && configuration.database == nil {
+            try PostgresTestStore.configure(&configuration)
+        }
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
         let built = try await buildApplication(configuration: configuration, executor: executor) { port in
             listening.yield(port)

@@ -18,9 +18,12 @@ public enum BlockingJoin {
         file.layout.filterBytes % 8 == 0 && Int(bitPattern: file.filters.baseAddress) % 8 == 0
     }
 
-    /// Popcounts of every filter of `file`, on `threads` threads.
-    static func popcounts(_ file: TokenFile, threads: Int) -> [UInt32] {
-        let count = file.recordCount
+    /// Popcounts of the filters of `rows` of `file` (every row when nil), on `threads` threads; element `i` is row
+    /// `rows.lowerBound + i`'s.
+    static func popcounts(_ file: TokenFile, rows: Range<Int>? = nil, threads: Int) -> [UInt32] {
+        let rows = rows ?? 0..<file.recordCount
+        let count = rows.count
+        let firstRow = rows.lowerBound
         let filterBytes = file.layout.filterBytes
         var result = [UInt32](repeating: 0, count: count)
         let filters = UnsafeSendable(file.filters)
@@ -33,7 +36,7 @@ public enum BlockingJoin {
                 guard start < end else { return }
                 for row in start..<end {
                     var total = 0
-                    let base = row * filterBytes
+                    let base = (firstRow + row) * filterBytes
                     var offset = 0
                     while offset + 8 <= filterBytes {
                         total +=
@@ -53,25 +56,31 @@ public enum BlockingJoin {
 
     /// Every pair sharing a token of one of `blockingColumns` (token-column indices, in order), sharing no token of
     /// `matchColumns`, with Dice ≥ `threshold`; and how many pairs were compared. With `rowStrideA` above 1 only
-    /// every `rowStrideA`-th row of A takes part (a sample).
+    /// every `rowStrideA`-th row of A takes part (a sample). With `rowsA` and `rowsB`, only the pairs of those rows:
+    /// a pair is compared, counted and kept in a chunk exactly as in the whole join, so chunks add up to it.
     public static func candidates(
-        between a: TokenFile, and b: TokenFile, blockingColumns: [Int], matchColumns: [Int],
-        threshold: DiceThreshold, threads: Int, rowStrideA: Int = 1, hashKey: TokenHashKey = .random(),
-        cancellation: RunCancellation? = nil, progress: (@Sendable (Double) -> Void)? = nil
+        between a: TokenFile, and b: TokenFile, rowsA: Range<Int>? = nil, rowsB: Range<Int>? = nil,
+        blockingColumns: [Int], matchColumns: [Int], threshold: DiceThreshold, threads: Int, rowStrideA: Int = 1,
+        hashKey: TokenHashKey = .random(), cancellation: RunCancellation? = nil,
+        progress: (@Sendable (Double) -> Void)? = nil
     ) throws -> ([ScoredPair], Int) {
         guard canReadInPlace(a), canReadInPlace(b) else {
             throw MatchingError(.invalidArgument, "blocking needs filters whose length is a multiple of 64 bits")
         }
+        let rowsA = rowsA ?? 0..<a.recordCount
+        let rowsB = rowsB ?? 0..<b.recordCount
+        let firstA = rowsA.lowerBound
+        let firstB = rowsB.lowerBound
         let workers = max(1, threads)
-        let popcountsA = popcounts(a, threads: workers)
-        let popcountsB = popcounts(b, threads: workers)
+        let popcountsA = popcounts(a, rows: rowsA, threads: workers)
+        let popcountsB = popcounts(b, rows: rowsB, threads: workers)
         let words = a.layout.filterBytes / 8
         let results = Mutex<([ScoredPair], Int)>(([], 0))
-        let chunks = max(1, min(4096, b.recordCount / 4096 + 1))
+        let chunks = max(1, min(4096, rowsB.count / 4096 + 1))
         let total = blockingColumns.count * chunks
         let done = Atomic<Int>(0)
         for (position, column) in blockingColumns.enumerated() {
-            let table = TokenTable(file: a, key: column, rowStride: rowStrideA, hashKey: hashKey)
+            let table = TokenTable(file: a, key: column, rows: rowsA, rowStride: rowStrideA, hashKey: hashKey)
             let earlier = Array(blockingColumns[..<position])
             let next = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
@@ -86,8 +95,8 @@ public enum BlockingJoin {
                 while true {
                     let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     if chunk >= chunks || cancellation?.isCancelled == true { break }
-                    let start = chunk * b.recordCount / chunks
-                    let end = (chunk + 1) * b.recordCount / chunks
+                    let start = firstB + chunk * rowsB.count / chunks
+                    let end = firstB + (chunk + 1) * rowsB.count / chunks
                     for rowB in start..<end where b.hasToken(row: rowB, key: column) {
                         if pendingComparisons >= 65_536 {
                             let goOn = cancellation?.record(
@@ -110,13 +119,13 @@ public enum BlockingJoin {
                             let common = bm_common_bits(
                                 (filtersA + a32 * words * 8).assumingMemoryBound(to: UInt64.self),
                                 (filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self), words)
-                            if threshold.isReached(
-                                common: common, popcountA: popcountsA[a32], popcountB: popcountsB[rowB])
-                            {
+                            let popcountA = popcountsA[a32 - firstA]
+                            let popcountB = popcountsB[rowB - firstB]
+                            if threshold.isReached(common: common, popcountA: popcountA, popcountB: popcountB) {
                                 pairs.append(
                                     ScoredPair(
-                                        rowA: rowA, rowB: UInt32(rowB), common: common, popcountA: popcountsA[a32],
-                                        popcountB: popcountsB[rowB]))
+                                        rowA: rowA, rowB: UInt32(rowB), common: common, popcountA: popcountA,
+                                        popcountB: popcountB))
                             }
                         }
                     }

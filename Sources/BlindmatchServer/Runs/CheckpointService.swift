@@ -9,7 +9,8 @@ import ServiceLifecycle
 struct CheckpointService<Store: LinkageStore>: Service {
     let store: Store
     let refusals: RefusalTally
-    let lock: DataDirectoryLock
+    /// The data directory's lock (SQLite); nil with a shared store, whose servers share the directory.
+    let lock: DataDirectoryLock?
     let logger: Logger
     /// How often to look, and how long entries may go unsigned.
     var every: Duration = .seconds(30)
@@ -26,7 +27,7 @@ struct CheckpointService<Store: LinkageStore>: Service {
                 } catch let error as ServerError where error.code == .auditChain {
                     // A log changed behind the service's back is not signed: the service stops, and says why.
                     logger.critical("stopping: \(error.reason)")
-                    lock.release()
+                    lock?.release()
                     throw error
                 } catch {
                     logger.error("checkpoint failed: \(ServerError.logText(error))")
@@ -40,6 +41,6 @@ struct CheckpointService<Store: LinkageStore>: Service {
             logger.error("final checkpoint failed: \(ServerError.logText(error))")
         }
         // The last service to stop: the data directory is free for the next server.
-        lock.release()
+        lock?.release()
     }
 }

@@ -4,7 +4,7 @@ import BlindmatchMatching
 /// that stops it) and the signal that something was queued.
 actor RunBoard {
     /// The run being executed (one at a time).
-    private var current: (id: String, project: String, progress: RunProgress, flag: RunCancellation)?
+    private var current: (id: String, project: String, attempt: Int, progress: RunProgress, flag: RunCancellation)?
     private var waiter: CheckedContinuation<Void, Never>?
     private var pending = false
     /// Runs and projects cancelled while no run of theirs was computing: a run the scheduler had claimed but not yet
@@ -20,7 +20,7 @@ actor RunBoard {
     }
 
     func begin(_ run: RunRecord, flag: RunCancellation) {
-        current = (run.id, run.project, RunProgress(stage: .exact, fraction: 0), flag)
+        current = (run.id, run.project, run.attempt, RunProgress(stage: .exact, fraction: 0), flag)
         if cancelledRuns.contains(run.id) || cancelledProjects.contains(run.project) { flag.cancel() }
         cancelledRuns.removeAll()
         cancelledProjects.removeAll()
@@ -29,6 +29,11 @@ actor RunBoard {
     func update(_ run: String, progress: RunProgress) {
         guard current?.id == run else { return }
         current?.progress = progress
+    }
+
+    /// The run being executed and its attempt, if any (a shared store renews its lease).
+    func running() -> (id: String, attempt: Int)? {
+        current.map { ($0.id, $0.attempt) }
     }
 
     func end() {

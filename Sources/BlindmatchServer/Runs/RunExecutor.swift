@@ -63,6 +63,30 @@ struct EngineRunExecutor: RunExecutor {
         }
     }
 
+    /// The run's two token files, read again as they are now: a stored file that changed since it was accepted (a disk
+    /// fault, someone with access to the data directory) is not matched (`uploadCorrupted`), nor are two files that
+    /// cannot be compared (`incompatibleUploads`).
+    static func openChecked(_ files: RunFiles) throws -> (TokenFile, TokenFile) {
+        let a = try TokenFile(contentsOf: files.watchlist.path)
+        let b = try TokenFile(contentsOf: files.bulk.path)
+        for (file, sha256) in [(a, files.watchlist.sha256), (b, files.bulk.sha256)] {
+            var hasher = SHA256Hasher()
+            hasher.update(file.bytes)
+            guard Hex.encode(hasher.finalize()) == sha256 else {
+                throw ChunkFileError(
+                    code: "uploadCorrupted",
+                    message: "a stored token file no longer has the SHA-256 it was accepted with: upload it again")
+            }
+        }
+        do {
+            try a.checkCompatible(with: b)
+        } catch {
+            throw ChunkFileError(
+                code: "incompatibleUploads", message: "the two uploads cannot be compared (SPEC §6.7)")
+        }
+        return (a, b)
+    }
+
     /// The engine on the run's two token files, with the run's settings.
     static func match(
         _ run: RunRecord, files: RunFiles, threads: Int, memoryLimit: Int = .max, cancellation: RunCancellation,
@@ -71,23 +95,12 @@ struct EngineRunExecutor: RunExecutor {
         let clock = ContinuousClock.now
         // A project closed while the run waited: its files may be gone already.
         try cancellation.check()
-        let a = try TokenFile(contentsOf: files.watchlist.path)
-        let b = try TokenFile(contentsOf: files.bulk.path)
-        // The files are read again as they are now: a stored file that changed since it was accepted (a disk fault,
-        // someone with access to the data directory) is not matched.
-        for (file, sha256) in [(a, files.watchlist.sha256), (b, files.bulk.sha256)] {
-            var hasher = SHA256Hasher()
-            hasher.update(file.bytes)
-            guard Hex.encode(hasher.finalize()) == sha256 else {
-                return .failed(
-                    code: "uploadCorrupted",
-                    message: "a stored token file no longer has the SHA-256 it was accepted with: upload it again")
-            }
-        }
+        let a: TokenFile
+        let b: TokenFile
         do {
-            try a.checkCompatible(with: b)
-        } catch {
-            return .failed(code: "incompatibleUploads", message: "the two uploads cannot be compared (SPEC §6.7)")
+            (a, b) = try openChecked(files)
+        } catch let error as ChunkFileError {
+            return .failed(code: error.code, message: error.message)
         }
         var settings = try MatchEngine.Settings(named: run.settings, matchKeys: a.header.matchKeys, threads: threads)
         settings.cancellation = cancellation

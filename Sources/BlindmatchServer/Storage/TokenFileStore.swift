@@ -38,9 +38,20 @@ struct TokenFileStore: Sendable {
     }
 
     /// Removes what interrupted uploads left behind.
-    func removeTemporaryFiles() {
+    func removeTemporaryFiles(unchangedFor age: Duration? = nil) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory) else { return }
-        for name in names { unlink("\(temporaryDirectory)/\(name)") }
+        for name in names where Self.isOlder("\(temporaryDirectory)/\(name)", than: age) {
+            unlink("\(temporaryDirectory)/\(name)")
+        }
+    }
+
+    /// Whether the file was last changed longer than `age` ago (always, when `age` is nil). Servers that share the
+    /// directory (`serve --database`) leave alone what another may be writing, or has placed but not yet recorded.
+    static func isOlder(_ path: String, than age: Duration?) -> Bool {
+        guard let age else { return true }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return Int64(time(nil)) - Int64(info.st_mtim.tv_sec) > age.components.seconds
     }
 
     /// Moves a checked temporary file into the store under its digest (or drops it when the same content is already
@@ -73,14 +84,14 @@ struct TokenFileStore: Sendable {
 
     /// Deletes stored token files that are not in `referenced` (what a crash between storing a file and recording
     /// it, or between closing a project and deleting its files, left behind); returns their digests.
-    func removeFiles(notIn referenced: Set<String>) -> [String] {
+    func removeFiles(notIn referenced: Set<String>, unchangedFor age: Duration? = nil) -> [String] {
         var removed: [String] = []
         let manager = FileManager.default
         for directory in (try? manager.contentsOfDirectory(atPath: root)) ?? [] {
             let path = root + "/" + directory
             for name in (try? manager.contentsOfDirectory(atPath: path)) ?? [] where name.hasSuffix(".bmt") {
                 let sha = String(name.dropLast(4))
-                if !referenced.contains(sha) {
+                if !referenced.contains(sha) && Self.isOlder(path + "/" + name, than: age) {
                     unlink(path + "/" + name)
                     removed.append(sha)
                 }

@@ -734,5 +734,13 @@ struct LinkageStoreTests {
         #expect(try PostgresLocation(url: "postgres://user@127.0.0.1/db").tls == .disable)
         #expect(throws: ServerError.self) { try PostgresLocation(url: "postgres://user@host/db?sslmode=allow") }
         #expect(throws: ServerError.self) { try PostgresLocation(url: "postgres://host/db") }
+        // The password file is a secret file: others may not read it.
+        let file = NSTemporaryDirectory() + "blindmatch-password-" + UUID().uuidString
+        defer { unlink(file) }
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("hunter2\n".utf8)))
+        chmod(file, 0o644)
+        #expect(throws: ProtocolError.self) { try location.withPassword(file: file, environment: [:]) }
+        chmod(file, 0o600)
+        #expect(try location.withPassword(file: file, environment: [:]).password == "hunter2")
     }
 }

@@ -93,9 +93,15 @@ public enum PostgresTestCluster {
     private static func startPrivateCluster() throws -> Server {
         let bin = try binaries()
         let asPostgres = geteuid() == 0
+        removeAbandonedClusters(bin: bin, asPostgres: asPostgres)
         let directory = NSTemporaryDirectory() + "blindmatch-pg-" + UUID().uuidString.prefix(8)
         let data = directory + "/data"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The test process that owns the cluster: a later one stops the cluster if this one was killed before its
+        // exit handler ran.
+        guard FileManager.default.createFile(atPath: directory + "/owner", contents: Data("\(getpid())".utf8)) else {
+            throw PostgresTestError("cannot write \(directory)/owner")
+        }
         let password = UUID().uuidString
         // The password as the server's initdb reads it (owned by whoever runs the server) and as the tests give it
         // (0600, owned by this process, as `--database-password-file` requires).
@@ -136,6 +142,21 @@ public enum PostgresTestCluster {
             try? FileManager.default.removeItem(atPath: (cluster.data as NSString).deletingLastPathComponent)
         }
         return Server(host: "127.0.0.1", port: port, user: "blindmatch", passwordFile: passwordFile)
+    }
+
+    /// Stops and removes the private clusters whose test process is gone (killed before its exit handler ran).
+    private static func removeAbandonedClusters(bin: String, asPostgres: Bool) {
+        let temporary = NSTemporaryDirectory()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        for name in names where name.hasPrefix("blindmatch-pg-") && !name.hasPrefix("blindmatch-pg-output-") {
+            let directory = temporary + name
+            guard let text = try? String(contentsOfFile: directory + "/owner", encoding: .utf8),
+                let owner = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                kill(owner, 0) != 0 && errno == ESRCH
+            else { continue }
+            try? run(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "stop"], asPostgres: asPostgres)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     /// Runs one SQL statement against the `postgres` database as the tests' user.

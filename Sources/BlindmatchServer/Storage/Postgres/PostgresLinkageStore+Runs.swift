@@ -323,8 +323,8 @@ extension PostgresLinkageStore {
         try await pool.session { db in try await db.string("SELECT report FROM run WHERE id = ?", [run]) }
     }
 
-    /// Tells the servers listening (`LISTEN blindmatch_runs`) that a run is queued; sent when the transaction
-    /// commits.
+    /// Tells whoever listens (`LISTEN blindmatch_runs`) that a run is queued; sent when the transaction commits.
+    /// The servers themselves do not listen yet: they look every 2 s (``PostgresCoordinator``).
     static func notifyQueued(_ db: PostgresSession) async throws {
         try await db.execute("SELECT pg_notify('blindmatch_runs', '')")
     }

@@ -26,11 +26,16 @@ final class PostgresLinkageStore: LinkageStore {
         self.pool = pool
         self.checkpointKey = checkpointKey
         self.leaseSeconds = leaseSeconds
-        owner =
-            "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/"
-            + Hex.encode(try SecureRandom.bytes(6))
+        owner = "\(Self.hostName())/\(getpid())/" + Hex.encode(try SecureRandom.bytes(6))
         chain = Mutex(AuditChainFollower(publicKey: checkpointKey.publicKey))
         try await verifyWholeChain()
+    }
+
+    /// The host's name as `gethostname` gives it (no name lookup).
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "host" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The audit entry after the log's last one, in the caller's transaction (which holds the audit lock).

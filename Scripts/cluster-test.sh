@@ -2,9 +2,9 @@
 # The service as a cluster on one machine (issue 13), each process in its own network namespace joined by veth pairs
 # to one bridge, so that every request, every database query and every chunk crosses an interface:
 #
-#   bmc-db   PostgreSQL              10.77.0.10:5432
-#   bmc-s1   blindmatch serve        10.77.0.11:8080
-#   bmc-s2   blindmatch serve        10.77.0.12:8080
+#   bmc-db   PostgreSQL              10.77.0.10:5432 (TLS)
+#   bmc-s1   blindmatch serve        10.77.0.11:8443 (HTTPS)
+#   bmc-s2   blindmatch serve        10.77.0.12:8443 (HTTPS)
 #   bmc-w1…3 blindmatch worker       10.77.0.21–23
 #   (the host) the clients           10.77.0.1 (the bridge)
 #
@@ -12,7 +12,9 @@
 #
 # It makes a project and its tokens through one server and the other; uploads the watch list through s1; starts the
 # bulk upload through s2 and SIGKILLs s2 in the middle of it (the upload must not be recorded), starts s2 again and
-# uploads again; requests the run through s1 and approves it through s2; SIGKILLs a worker while it holds a chunk.
+# uploads again; requests the run through s1 and approves it through s2; SIGKILLs worker w1 while it holds a chunk
+# (a debug build's test hook holds it there), then starts the other two workers. The servers run with
+# --no-local-chunks, so that the workers compute every chunk.
 # Then it checks that:
 #   - the run succeeds, with exactly the rows a single `blindmatch serve` on SQLite (no workers) finds on the same
 #     files with the same settings;
@@ -24,8 +26,10 @@
 set -euo pipefail
 
 bin=$(realpath "${1:?usage: cluster-test.sh BLINDMATCH_BINARY [WATCH BULK]}")
-watch_records=${2:-20000}
-bulk_records=${3:-300000}
+watch_records=${2:-2000}
+bulk_records=${3:-200000}
+# About ten chunks of bulk rows, so that three workers and two servers share the run and a killed worker has one.
+chunk_rows=$(((bulk_records + 9) / 10))
 here=$(cd "$(dirname "$0")" && pwd)
 schema="$here/../Protocol/examples/uk-watchlist.json"
 [ "$(id -u)" = 0 ] || { echo "cluster-test.sh needs root (network namespaces)" >&2; exit 1; }
@@ -45,15 +49,18 @@ cleanup() {
     for name in "${!pid[@]}"; do kill -9 "${pid[$name]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
     ip netns exec bmc-db "$here/postgres-for-tests.sh" stop "$work/postgres" >/dev/null 2>&1 || true
-    for namespace in "${namespaces[@]}"; do ip netns del "$namespace" 2>/dev/null || true; done
+    for namespace in "${namespaces[@]}"; do
+        ip netns del "$namespace" 2>/dev/null || true
+        ip link del "bmc-${namespace#bmc-}-h" 2>/dev/null || true
+    done
     ip link del bmc-br 2>/dev/null || true
     if [ "$failed" = 1 ]; then
         echo "cluster test FAILED (exit $status); the last lines of each process's log:" >&2
-        for file in "$work"/*.log "$work"/postgres/log/server.log; do
+        for file in "$work"/*.log "$work"/*.out "$work"/postgres/log/server.log; do
             [ -f "$file" ] && { echo "--- $file" >&2; tail -15 "$file" >&2; }
         done
     fi
-    rm -rf "$work"
+    if [ "$failed" = 1 ] && [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -63,7 +70,10 @@ fail() {
 }
 
 log "network: a bridge and a namespace with a veth pair for each process"
-for namespace in "${namespaces[@]}"; do ip netns del "$namespace" 2>/dev/null || true; done
+for namespace in "${namespaces[@]}"; do
+    ip netns del "$namespace" 2>/dev/null || true
+    ip link del "bmc-${namespace#bmc-}-h" 2>/dev/null || true
+done
 ip link del bmc-br 2>/dev/null || true
 ip link add bmc-br type bridge
 ip addr add 10.77.0.1/24 dev bmc-br
@@ -82,11 +92,11 @@ done
 
 log "PostgreSQL in bmc-db, listening on ${address[bmc-db]} only"
 eval "$(ip netns exec bmc-db "$here/postgres-for-tests.sh" start "$work/postgres" 5432 "${address[bmc-db]}" 10.77.0.0/24)"
-database="postgres://blindmatch@${address[bmc-db]}:5432/blindmatch_test"
+database=$BLINDMATCH_TEST_DATABASE  # over TLS (sslmode=require), verified against the CA the script made
 password_file=$BLINDMATCH_TEST_DATABASE_PASSWORD_FILE
 psql_query() {
-    PGPASSFILE=/dev/null PGPASSWORD=$(cat "$password_file") psql -qtA -h "${address[bmc-db]}" -U blindmatch \
-        -d blindmatch_test -c "$1"
+    PGPASSFILE=/dev/null PGPASSWORD=$(cat "$password_file") PGSSLMODE=verify-full \
+        PGSSLROOTCERT="$work/postgres/ca.pem" psql -qtA -h "${address[bmc-db]}" -U blindmatch -d blindmatch_test -c "$1"
 }
 
 log "data: $watch_records × $bulk_records synthetic records, tokenised by the two agencies"
@@ -104,43 +114,60 @@ log "data: $watch_records × $bulk_records synthetic records, tokenised by the t
 )
 key_id=$(grep -oE '[0-9a-f]{32}' "$work/keyid.txt" | head -1)
 
+log "TLS: a CA of the test's own, and one certificate for both servers' addresses"
+(
+    cd "$work"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=cluster test CA" \
+        -keyout ca.key -out ca.pem >/dev/null 2>&1
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=blindmatch" -keyout server.key \
+        -out server.csr >/dev/null 2>&1
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out server.pem \
+        -extfile <(printf 'subjectAltName=IP:%s,IP:%s\n' "${address[bmc-s1]}" "${address[bmc-s2]}") >/dev/null 2>&1
+    chmod 0600 ca.key server.key
+)
+
 start_server() { # NAME
     local name=$1
     ip netns exec "bmc-$name" "$bin" serve --database "$database" --database-password-file "$password_file" \
-        --data-dir "$work/shared" --checkpoint-key "$work/matcher.key" --host "${address[bmc-$name]}" --port 8080 \
-        --behind-tls-proxy --operator-token-file "$work/operator.token" --threads 1 \
+        --data-dir "$work/shared" --checkpoint-key "$work/matcher.key" --host "${address[bmc-$name]}" --port 8443 \
+        --tls-cert "$work/server.pem" --tls-key "$work/server.key" --operator-token-file "$work/operator.token" \
+        --threads 1 --chunk-rows "$chunk_rows" --no-local-chunks \
         >>"$work/$name.out" 2>>"$work/$name.log" &
     pid[$name]=$!
     for _ in $(seq 1 300); do
-        curl -fsS -o /dev/null "http://${address[bmc-$name]}:8080/healthz" 2>/dev/null && return 0
+        curl -fsS -o /dev/null --cacert "$work/ca.pem" "https://${address[bmc-$name]}:8443/healthz" 2>/dev/null &&
+            return 0
         kill -0 "${pid[$name]}" 2>/dev/null || fail "server $name exited at start"
         sleep 0.1
     done
     fail "server $name did not answer /healthz"
 }
 
-start_worker() { # NAME
+start_worker() { # NAME [ENVIRONMENT...]
     local name=$1
-    ip netns exec "bmc-$name" "$bin" worker --database "$database" --database-password-file "$password_file" \
-        --store "$work/shared" --threads 1 --lease-seconds 4 >>"$work/$name.log" 2>&1 &
+    shift
+    # (debug builds: --test-hooks lets BLINDMATCH_TEST_PAUSE=chunk-claimed hold the worker with a chunk claimed)
+    ip netns exec "bmc-$name" env "$@" "$bin" worker --database "$database" --database-password-file "$password_file" \
+        --store "$work/shared" --threads 1 --lease-seconds 4 --test-hooks >>"$work/$name.log" 2>&1 &
     pid[$name]=$!
 }
 
-log "two servers (bmc-s1, bmc-s2) on one database and one token store, three workers"
+log "two servers (bmc-s1, bmc-s2) on one database and one token store; they leave chunks to the workers"
 start_server s1
 start_server s2
-for worker in w1 w2 w3; do start_worker $worker; done
-s1="http://${address[bmc-s1]}:8080"
-s2="http://${address[bmc-s2]}:8080"
+log "worker w1, which will stop holding the first chunk it claims"
+start_worker w1 BLINDMATCH_TEST_PAUSE=chunk-claimed
+s1="https://${address[bmc-s1]}:8443"
+s2="https://${address[bmc-s2]}:8443"
 
 cli() { # SERVER TOKEN ARGS...
     local server=$1 token=$2
     shift 2
-    "$bin" "$@" --server "$server" --insecure --token-file "$work/$token.token"
+    "$bin" "$@" --server "$server" --ca-file "$work/ca.pem" --token-file "$work/$token.token"
 }
 
 log "the project through s1, the party tokens through s2, each activated through the other server"
-project=$("$bin" project create --server "$s1" --insecure --token-file "$work/operator.token" --name cluster \
+project=$("$bin" project create --server "$s1" --ca-file "$work/ca.pem" --token-file "$work/operator.token" --name cluster \
     --purpose "Cluster test." --legal-basis "Synthetic data." --schema "$schema" --key-id "$key_id" \
     --watchlist "agency-a=$work/agency-a.pub" --bulk "council-b=$work/council-b.pub" --review-from 0.65 \
     --minimum-records watchlist=1,bulk=1 --runs-per-day 100 | grep -oE 'p-[0-9a-f]{16}' | head -1)
@@ -160,7 +187,7 @@ printf 'Authorization: Bearer %s\n' "$(tr -d '\n' <"$work/b.token")" >"$work/b.h
 chmod 0600 "$work/b.header"
 bulk_bytes=$(stat -c %s "$work/b.bmt")
 rate=$((bulk_bytes / 6))
-curl -sS -o "$work/cut-upload.out" -w '%{http_code}' -H @"$work/b.header" \
+curl -sS -o "$work/cut-upload.out" -w '%{http_code}' --cacert "$work/ca.pem" -H @"$work/b.header" \
     -H 'Content-Type: application/octet-stream' --limit-rate "$rate" --data-binary @"$work/b.bmt" \
     "$s2/projects/$project/parties/council-b/uploads" >"$work/cut-upload.code" 2>"$work/cut-upload.log" &
 curl_pid=$!
@@ -183,20 +210,22 @@ log "the run: requested through s1, approved through s2"
 run=$(cli "$s1" a run --receipts "$work/receipts" --project "$project" --no-wait | grep -oE 'r-[0-9a-f]{16}' | head -1)
 cli "$s2" b run approve --receipts "$work/receipts" --project "$project" "$run" >/dev/null
 
-log "SIGKILL of the first worker seen holding a chunk of $run"
-victim=
+log "SIGKILL of worker w1 while it holds a chunk of $run; then workers w2 and w3"
 for _ in $(seq 1 600); do
-    holder=$(psql_query "SELECT worker FROM run_chunk WHERE run = '$run' AND status = 'claimed' LIMIT 1" || true)
-    for worker in w1 w2 w3; do
-        if [ -n "$holder" ] && grep -q "$holder" "$work/$worker.log" 2>/dev/null; then victim=$worker; fi
-    done
-    [ -n "$victim" ] && break
-    sleep 0.05
+    grep -q 'test hook: paused at chunk-claimed' "$work/w1.log" && break
+    kill -0 "${pid[w1]}" 2>/dev/null || fail "worker w1 exited"
+    sleep 0.1
 done
-[ -n "$victim" ] || fail "no worker was seen holding a chunk"
-kill -9 "${pid[$victim]}"
-unset "pid[$victim]"
-echo "killed $victim (worker $holder)"
+grep -q 'test hook: paused at chunk-claimed' "$work/w1.log" || fail "worker w1 claimed no chunk"
+w1_id=$(grep -oE 'worker=worker-[A-Za-z0-9_.-]+' "$work/w1.log" | head -1 | cut -d= -f2)
+held=$(psql_query "SELECT count(*) FROM run_chunk WHERE run = '$run' AND status = 'claimed' AND worker = '$w1_id'")
+[ "$held" = 1 ] || fail "worker w1 ($w1_id) holds $held chunks, expected 1"
+kill -9 "${pid[w1]}"
+wait "${pid[w1]}" 2>/dev/null || true
+unset 'pid[w1]'
+echo "killed w1 ($w1_id) holding a chunk"
+start_worker w2
+start_worker w3
 
 log "waiting for the run"
 status=
@@ -214,6 +243,8 @@ reclaimed=$(psql_query "SELECT count(*) FROM run_chunk WHERE run = '$run' AND at
 [ "$chunks" -gt 1 ] || fail "the run was not split into chunks ($chunks)"
 [ "$done_chunks" = "$chunks" ] || fail "$done_chunks of $chunks chunks are done"
 [ "$reclaimed" -ge 1 ] || fail "no chunk was claimed again after the worker's death"
+[ "$(psql_query "SELECT count(*) FROM run_chunk WHERE run = '$run' AND worker = '$w1_id'")" = 0 ] ||
+    fail "a chunk is still recorded as worker w1's, which died before writing it"
 echo "chunks: $chunks, all done once; claimed again after the kill: $reclaimed"
 
 cli "$s1" a results --receipts "$work/receipts" --project "$project" --run "$run" --party agency-a \
@@ -221,7 +252,10 @@ cli "$s1" a results --receipts "$work/receipts" --project "$project" --run "$run
 cli "$s2" b results --receipts "$work/receipts" --project "$project" --run "$run" --party council-b \
     --output "$work/cluster-b.csv" >/dev/null
 
-uploads=$(cli "$s1" operator upload list --project "$project" 2>/dev/null | grep -oE 'u-[0-9a-f]{16}' | sort | tr '\n' ' ')
+printf 'Authorization: Bearer %s\n' "$(tr -d '\n' <"$work/operator.token")" >"$work/operator.header"
+chmod 0600 "$work/operator.header"
+uploads=$(curl -fsS --cacert "$work/ca.pem" -H @"$work/operator.header" "$s1/projects/$project/uploads" |
+    python3 -c 'import json, sys; print(" ".join(sorted(u["id"] for u in json.load(sys.stdin)["items"])) + " ")')
 expected=$(printf '%s\n' "$upload_a" "$upload_b" | sort | tr '\n' ' ')
 [ "$uploads" = "$expected" ] || fail "the project's uploads are [$uploads], expected [$expected]"
 echo "uploads: the two accepted ones, nothing of the one cut short"

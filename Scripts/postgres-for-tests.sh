@@ -6,7 +6,8 @@
 #
 # `start` makes a new cluster in DIR (owned by the `postgres` user when run as root: PostgreSQL refuses to run as
 # root), listening on 127.0.0.1:PORT (default 5432) only — or on ADDRESS, accepting clients from NETWORK (a CIDR; the
-# cluster test's namespaces) — with password authentication (SCRAM) for TCP. It makes the
+# cluster test's namespaces) over TLS only, with a certificate from a CA made for it (DIR/ca.pem) — with password
+# authentication (SCRAM) for TCP. It makes the
 # role `blindmatch` (CREATEDB: each test makes its own database) with a random password kept in DIR/password (0600,
 # owned by the caller), and the database `blindmatch_test`. It prints, for `eval`:
 #   BLINDMATCH_TEST_DATABASE=postgres://blindmatch@127.0.0.1:PORT/blindmatch_test
@@ -44,9 +45,24 @@ start)
     as_owner "$bin/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
         --encoding=UTF8 --locale=C.UTF-8 >"$directory/log/initdb.log" 2>&1 ||
         { cat "$directory/log/initdb.log" >&2; exit 1; }
-    if [ -n "$network" ]; then echo "host all blindmatch $network scram-sha-256" >>"$data/pg_hba.conf"; fi
+    tls=
+    if [ -n "$network" ]; then
+        # Clients from another host: TLS only, with a certificate for ADDRESS from a CA of its own (DIR/ca.pem, for
+        # the clients' sslrootcert).
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=blindmatch test CA" \
+            -keyout "$directory/ca.key" -out "$directory/ca.pem" >/dev/null 2>&1
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$listen" \
+            -keyout "$data/server.key" -out "$directory/server.csr" >/dev/null 2>&1
+        openssl x509 -req -in "$directory/server.csr" -CA "$directory/ca.pem" -CAkey "$directory/ca.key" \
+            -CAcreateserial -days 2 -extfile <(printf 'subjectAltName=IP:%s\n' "$listen") \
+            -out "$data/server.crt" >/dev/null 2>&1
+        chmod 0600 "$data/server.key" "$directory/ca.key"
+        if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$data/server.key" "$data/server.crt"; fi
+        echo "hostssl all blindmatch $network scram-sha-256" >>"$data/pg_hba.conf"
+        tls="-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+    fi
     as_owner "$bin/pg_ctl" -D "$data" -l "$directory/log/server.log" -w \
-        -o "-c listen_addresses=$listen -c port=$port -c unix_socket_directories=$directory/socket -c max_connections=300 -c fsync=off" \
+        -o "-c listen_addresses=$listen -c port=$port -c unix_socket_directories=$directory/socket -c max_connections=300 -c fsync=off $tls" \
         start >/dev/null || { cat "$directory/log/server.log" >&2; exit 1; }
     (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$directory/password")
     chmod 0600 "$directory/password"
@@ -55,7 +71,11 @@ start)
         printf "CREATE ROLE blindmatch LOGIN CREATEDB PASSWORD '%s';\n" "$(cat "$directory/password")"
         printf "CREATE DATABASE blindmatch_test OWNER blindmatch;\n"
     } | as_owner "$bin/psql" -q -v ON_ERROR_STOP=1 -h "$directory/socket" -p "$port" -U postgres -d postgres >/dev/null
-    echo "export BLINDMATCH_TEST_DATABASE=postgres://blindmatch@$listen:$port/blindmatch_test"
+    if [ -n "$network" ]; then
+        echo "export BLINDMATCH_TEST_DATABASE='postgres://blindmatch@$listen:$port/blindmatch_test?sslmode=require&sslrootcert=$directory/ca.pem'"
+    else
+        echo "export BLINDMATCH_TEST_DATABASE=postgres://blindmatch@$listen:$port/blindmatch_test"
+    fi
     echo "export BLINDMATCH_TEST_DATABASE_PASSWORD_FILE=$directory/password"
     ;;
 stop)

@@ -64,6 +64,9 @@ public struct ServiceConfiguration: Sendable {
     public var database: PostgresLocation?
     /// On PostgreSQL, the most bulk rows a chunk of a run takes (`serve --chunk-rows`; docs/scale.md, "Chunks and
     /// workers").
+    /// Whether a server on PostgreSQL computes chunks of runs itself, beside any `blindmatch worker` (`serve
+    /// --no-local-chunks`: false, leaving them to workers; a run then waits until a worker takes its chunks).
+    public var computesChunks = true
     public var chunkBulkRows = 250_000
     /// Arm the crash tests' pause points (``TestHooks``; `serve --test-hooks`, debug builds only).
     public var testHooks = false

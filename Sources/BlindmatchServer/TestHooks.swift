@@ -16,6 +16,9 @@ public enum TestHooks {
         case export
         /// Inside a checkpoint's transaction, after the checkpoint entry is inserted.
         case checkpoint
+        /// In a worker (`blindmatch worker --test-hooks`), with a chunk claimed and its lease renewed, before it is
+        /// computed: the cluster test SIGKILLs the worker there (Scripts/cluster-test.sh).
+        case chunkClaimed = "chunk-claimed"
     }
 
     private static let enabled = Mutex<Set<Point>>([])
@@ -30,7 +33,7 @@ public enum TestHooks {
     }
 
     /// Arms the points `BLINDMATCH_TEST_PAUSE` names (comma-separated), in a debug build.
-    static func arm() {
+    public static func arm() {
         #if DEBUG
             let names = ProcessInfo.processInfo.environment["BLINDMATCH_TEST_PAUSE"] ?? ""
             let points = Set(names.split(separator: ",").compactMap { Point(rawValue: String($0)) })
@@ -48,7 +51,7 @@ public enum TestHooks {
     static func pause(at point: Point) {
         #if DEBUG
             guard enabled.withLock({ $0.remove(point) != nil }) else { return }
-            FileHandle.standardError.write(Data("blindmatch serve: test hook: paused at \(point.rawValue)\n".utf8))
+            FileHandle.standardError.write(Data("blindmatch: test hook: paused at \(point.rawValue)\n".utf8))
             for _ in 0..<1200 { usleep(100_000) }
         #endif
     }

@@ -162,6 +162,12 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("console-idle-minutes"),
         help: "A web console session (/console) unused for this long ends; the browser must sign in again.")
     var consoleIdleMinutes = 15
+    @Flag(
+        name: .customLong("no-local-chunks"),
+        help:
+            "With --database: leave the chunks of runs to `blindmatch worker` processes, so that this server only answers requests and coordinates (a run waits until a worker takes its chunks). By default a server computes chunks too, so a service with no workers runs everything."
+    )
+    var noLocalChunks = false
     /// The crash tests' pause points (BLINDMATCH_TEST_PAUSE); debug builds only, not in the help.
     @Flag(name: .customLong("test-hooks"), help: .hidden)
     var testHooks = false
@@ -214,6 +220,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runMemoryLimit = runMemoryLimit
             configuration.consoleIdleTimeout = .seconds(consoleIdleMinutes * 60)
             configuration.testHooks = testHooks
+            configuration.computesChunks = !noLocalChunks
             configuration.chunkBulkRows = chunkRows
             if let database {
                 configuration.database = try PostgresLocation(url: database).withPassword(file: databasePasswordFile)

@@ -52,6 +52,10 @@ struct WorkerCommand: AsyncParsableCommand {
             valueName: "size"))
     var memoryLimit: String?
 
+    /// The cluster test's pause point (BLINDMATCH_TEST_PAUSE=chunk-claimed); debug builds only, not in the help.
+    @Flag(name: .customLong("test-hooks"), help: .hidden)
+    var testHooks = false
+
     func validate() throws {
         guard (threads ?? 1) >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard leaseSeconds >= 2 else { throw ValidationError("--lease-seconds must be at least 2") }
@@ -62,6 +66,10 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if testHooks {
+                guard TestHooks.available else { throw ServerError(.startup, "--test-hooks exist in debug builds only") }
+                TestHooks.arm()
+            }
             let location = try PostgresLocation(url: database).withPassword(file: databasePasswordFile)
             let options = ChunkWorker.Options(
                 threads: threads ?? Machine.cores,

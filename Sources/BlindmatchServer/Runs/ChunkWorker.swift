@@ -146,6 +146,7 @@ public struct ChunkWorker: Sendable {
                 }
                 group.addTask {
                     do {
+                        TestHooks.pause(at: .chunkClaimed)
                         let start = ContinuousClock.now
                         let chunk = try await candidates(claim, work: work, flag: flag)
                         state.computeSeconds.withLock { $0 = MatchEngine.seconds(since: start) }

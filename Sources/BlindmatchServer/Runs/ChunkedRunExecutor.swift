@@ -196,6 +196,7 @@ extension ChunkedRunExecutor {
         var chunked = ChunkedRunExecutor(
             queue: queue, worker: worker, threads: configuration.threads, budget: budget, logger: logger)
         chunked.bulkRowsPerChunk = configuration.chunkBulkRows
+        chunked.computesChunks = configuration.computesChunks
         return chunked
     }
 }

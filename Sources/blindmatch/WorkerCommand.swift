@@ -67,7 +67,9 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             if testHooks {
-                guard TestHooks.available else { throw ServerError(.startup, "--test-hooks exist in debug builds only") }
+                guard TestHooks.available else {
+                    throw ServerError(.startup, "--test-hooks exist in debug builds only")
+                }
                 TestHooks.arm()
             }
             let location = try PostgresLocation(url: database).withPassword(file: databasePasswordFile)

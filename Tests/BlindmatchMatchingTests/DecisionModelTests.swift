@@ -57,14 +57,33 @@ struct DecisionModelTests {
         #expect(fit.weights[firstOnly] < 0)
     }
 
-    @Test func scoreMixtureSeparatesAHighPeakFromAFallingTail() {
+    /// A Bloom-only project's scores: non-matches falling off exponentially from the floor 0.7 (the null sample has
+    /// their shape, ten times as many), matches spread evenly from 0.7 to 1. The mixture must find the matches'
+    /// count, and the F1-maximising threshold must land where the posterior falls to about half the best F1.
+    @Test func scoreMixtureFindsEvenMatchesAboveANullShapedTail() {
         var random = SystemRandomNumberGenerator()
-        var scores: [Double] = []
-        for _ in 0..<9_000 { scores.append(0.5 + min(-log(Double.random(in: 1e-9..<1, using: &random)) / 12, 0.5)) }
-        for _ in 0..<1_000 { scores.append(min(0.93 + 0.02 * Double.random(in: -1..<1, using: &random), 1)) }
-        let mixture = ScoreMixture.fit(scores: scores, floor: 0.5)
-        #expect(abs(mixture.matchShare - 0.1) < 0.02, "share \(mixture.matchShare)")
-        #expect(mixture.weight(score: 0.95) > 3 && mixture.weight(score: 0.6) < -3)
+        func tail() -> Double { 0.7 + min(-log(Double.random(in: 1e-12..<1, using: &random)) / 60, 0.2999) }
+        let scores =
+            (0..<50_000).map { _ in tail() } + (0..<1_500).map { _ in Double.random(in: 0.7..<1, using: &random) }
+        let null = (0..<500_000).map { _ in tail() }
+        let mixture = ScoreMixture.fit(scores: scores, nullScores: null, floor: 0.7)
+        #expect(abs(mixture.expectedMatches - 1_500) < 150, "matches \(mixture.expectedMatches)")
+        #expect(mixture.weight(score: 0.95) > 5 && mixture.weight(score: 0.71) < -5)
+        // The best threshold by the true densities (matches even, non-matches 50,000 · e^(−60 (s − 0.7)) above s).
+        let best = (700...999).map { Double($0) / 1_000 }.max { left, right in
+            func f1(_ t: Double) -> Double {
+                let found = 1_500 * (1 - t) / 0.3
+                return 2 * found / (found + 50_000 * exp(-60 * (t - 0.7)) + 1_500)
+            }
+            return f1(left) < f1(right)
+        } ?? 0
+        let weights = scores.map { mixture.weight(score: $0) }
+        let threshold = LinkageReport.bestThreshold(weights: weights, outside: 0)
+        let chosen = scores.filter { mixture.weight(score: $0) >= threshold }.min() ?? 0
+        #expect(abs(chosen - best) < 0.012, "threshold at Dice \(chosen), best \(best)")
+        // Scores without a null sample still give a mixture (flat non-matches), never a trap.
+        let bare = ScoreMixture.fit(scores: scores, nullScores: [], floor: 0.7)
+        #expect(bare.weight(score: 0.99).isFinite)
     }
 
     @Test func estimatesFollowTheProbabilities() {

@@ -64,19 +64,18 @@ struct DecisionModelTests {
         var random = SystemRandomNumberGenerator()
         func tail() -> Double { 0.7 + min(-log(Double.random(in: 1e-12..<1, using: &random)) / 60, 0.2999) }
         let scores =
-            (0..<50_000).map { _ in tail() } + (0..<1_500).map { _ in Double.random(in: 0.7..<1, using: &random) }
-        let null = (0..<500_000).map { _ in tail() }
+            (0..<20_000).map { _ in tail() } + (0..<600).map { _ in Double.random(in: 0.7..<1, using: &random) }
+        let null = (0..<200_000).map { _ in tail() }
         let mixture = ScoreMixture.fit(scores: scores, nullScores: null, floor: 0.7)
-        #expect(abs(mixture.expectedMatches - 1_500) < 150, "matches \(mixture.expectedMatches)")
+        #expect(abs(mixture.expectedMatches - 600) < 60, "matches \(mixture.expectedMatches)")
         #expect(mixture.weight(score: 0.95) > 5 && mixture.weight(score: 0.71) < -5)
-        // The best threshold by the true densities (matches even, non-matches 50,000 · e^(−60 (s − 0.7)) above s).
-        let best = (700...999).map { Double($0) / 1_000 }.max { left, right in
-            func f1(_ t: Double) -> Double {
-                let found = 1_500 * (1 - t) / 0.3
-                return 2 * found / (found + 50_000 * exp(-60 * (t - 0.7)) + 1_500)
-            }
-            return f1(left) < f1(right)
-        } ?? 0
+        // The best threshold by the true densities (matches even, non-matches 20,000 · e^(−60 (s − 0.7)) above s).
+        func trueF1(_ t: Double) -> Double {
+            let found = 600 * (1 - t) / 0.3
+            return 2 * found / (found + 20_000 * exp(-60 * (t - 0.7)) + 600)
+        }
+        var best = 0.7
+        for step in 700...999 where trueF1(Double(step) / 1_000) > trueF1(best) { best = Double(step) / 1_000 }
         let weights = scores.map { mixture.weight(score: $0) }
         let threshold = LinkageReport.bestThreshold(weights: weights, outside: 0)
         let chosen = scores.filter { mixture.weight(score: $0) >= threshold }.min() ?? 0

@@ -196,4 +196,36 @@ struct DecisionModelTests {
             #expect(abs(estimate.recall - recall) < 0.1, "blocking \(blocking): \(estimate.recall) vs \(recall)")
         }
     }
+
+    /// A Bloom-only project (no match or blocking keys): `--threshold auto` fits the score mixture, and its report
+    /// says so, with estimates consistent with what it reported. The mixture's quality is measured on dense clkhash
+    /// filters (docs/decision-model.md, "Bloom-only projects"); on these sparse filters its even match rate takes
+    /// non-matches near the floor for matches, so only the report is checked here, and that most true pairs are found.
+    @Test func bloomOnlyProjectsChooseTheirThresholdFromTheScores() throws {
+        let population = try SyntheticPopulation(
+            SyntheticProfile.standard.configuration(watchCount: 300, bulkCount: 6000, seed: 5))
+        let fixture = try TokenFixture(bloomOnly: true)
+        let watchRecords = population.allWatchRecords().map(\.fields)
+        let bulkRecords = population.allBulkRecords().map(\.fields)
+        let a = try fixture.file("watch", watchRecords)
+        let b = try fixture.file("bulk", bulkRecords)
+        #expect(a.header.tokenKeys.isEmpty)
+        let truth = Set(population.truePairs.map { "\(watchRecords[$0.watch][0]) \(bulkRecords[$0.bulk][0])" })
+        let watchKeys = try fixture.keys("watch")
+        let bulkKeys = try fixture.keys("bulk")
+        var settings = MatchEngine.Settings(threshold: try DiceThreshold("0.85"), solver: .manyToOne, threads: 2)
+        settings.chooseThreshold = true
+        let (results, report) = try MatchEngine(settings: settings).run(a, b)
+        let linkage = try #require(report.linkage)
+        #expect(linkage.model == "score-mixture" && linkage.thresholdChosen && linkage.fellegiSunter == nil)
+        let mixture = try #require(linkage.scoreMixture)
+        #expect(mixture.nullShape.count == ScoreMixture.binCount(floor: linkage.candidateFloor, width: 0.005))
+        #expect(results.allSatisfy { ($0.weight ?? -1_000) >= linkage.threshold })
+        let estimate = linkage.estimate
+        #expect(estimate.reported == results.count)
+        #expect(abs(estimate.falseMatches - Double(results.count) * (1 - estimate.precision)) < 1e-6)
+        let found = results.filter { truth.contains("\(watchKeys[Int($0.rowA)]) \(bulkKeys[Int($0.rowB)])") }
+        #expect(Double(found.count) / Double(truth.count) > 0.9, "recall \(found.count) of \(truth.count)")
+        #expect(estimate.precisionError > 0 && estimate.recall > 0 && estimate.recall <= 1)
+    }
 }

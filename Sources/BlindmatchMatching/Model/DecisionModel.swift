@@ -72,7 +72,9 @@ struct DecisionModel: Sendable {
         let keyCount = a.header.tokenKeys.count
         if keyCount == 0 {
             let mixture = ScoreMixture.fit(
-                scores: candidates.map(\.score), nullScores: Self.nullScores(b, floor: floor, threads: threads),
+                scores: candidates.map(\.score),
+                nullScores: Self.nullScores(
+                    b, floor: floor, comparisons: Double(a.recordCount) * Double(b.recordCount), threads: threads),
                 floor: floor)
             self.mixture = mixture
             fellegiSunter = nil
@@ -188,17 +190,19 @@ struct DecisionModel: Sendable {
     /// The least match weight of a pair on which an identifier key agrees (a match probability of 1 − 10⁻⁶).
     static let identifierAgrees = 20.0
 
-    /// Bulk rows compared with other bulk rows for the null sample: at most this many comparisons.
+    /// Bulk rows compared with other bulk rows for the null sample: at most this many comparisons (and no more than
+    /// the run's own A × B).
     static let nullComparisons = 50_000_000
 
     /// The scores at or above `floor` of pairs of two different bulk records: the non-matches' shape for the score
-    /// mixture (a bulk file's duplicates, if any, count as non-matches). About ``nullComparisons`` comparisons, every
-    /// k-th row of B against every k'-th; empty when the kernel cannot run.
-    static func nullScores(_ b: TokenFile, floor: Double, threads: Int) -> [Double] {
+    /// mixture (a bulk file's duplicates, if any, count as non-matches). About `comparisons` comparisons (at most
+    /// ``nullComparisons``), every k-th row of B against every k'-th; empty when the kernel cannot run.
+    static func nullScores(_ b: TokenFile, floor: Double, comparisons: Double, threads: Int) -> [Double] {
         let count = b.recordCount
         guard count > 1 else { return [] }
         let columns = min(count, 65_536)
-        let rows = max(64, min(count, nullComparisons / columns))
+        let budget = min(Double(nullComparisons), max(comparisons, 1_000_000))
+        let rows = max(64, min(count, Int(budget) / columns))
         guard let left = try? CandidateFloor.sample(b, rows: rows),
             let right = try? CandidateFloor.sample(b, rows: columns),
             let found = try? DiceKernel.candidates(

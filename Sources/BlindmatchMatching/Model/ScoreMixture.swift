@@ -8,8 +8,10 @@ import Glibc
 ///   date of birth), binned like the candidates; EM fits only their level. A normal or exponential tail does not
 ///   describe them: on dense clkhash filters the log-count falls by 0.5–0.95 per 0.01 of Dice, unevenly, because the
 ///   tail is made of pairs that share one whole field.
-/// - **Matches** are spread evenly over the scores above the floor (one rate per bin): on such filters they spread
-///   from 0.6 to 1 with no peak a normal would fit (the previous mixture's recall estimate was off by 0.3–0.5).
+/// - **Matches** have a rate per bin constrained to be **unimodal** (rising to one mode, then falling; least squares
+///   on EM's expected match counts per bin, by pool-adjacent-violators on each side of the best mode): no parametric
+///   shape, since on dense filters they spread from 0.6 to 1 with no peak a normal would fit (the previous mixture's
+///   recall estimate was off by 0.3–0.5), peaking at 0.85 on some data and falling above 0.86 on other.
 ///
 /// The posterior of a score is then the matches' rate against the null's scaled count in its bin, and the threshold
 /// that maximises the expected F1 lands where that posterior falls to about half the F1 (docs/decision-model.md).
@@ -23,11 +25,11 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     /// Non-matches per bin = `nonMatchScale` × `nullShape`.
     public var nonMatchScale: Double
     /// Expected matches per bin above the floor.
-    public var matchRate: Double
+    public var matchRates: [Double]
     public var iterations: Int
 
     /// The expected matches among the candidates (above the floor).
-    public var expectedMatches: Double { matchRate * Double(nullShape.count) }
+    public var expectedMatches: Double { matchRates.reduce(0, +) }
 
     /// The span of Dice below the floor over which the recall estimate assumes matches at the same rate as above it.
     /// Below the floor the non-matches are millions to one and the scores cannot show the matches: this is an
@@ -35,8 +37,10 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     /// 0.1–0.25 of Dice's worth at that rate; docs/decision-model.md).
     public static let belowFloorSpan = 0.1
 
-    /// Matches below the floor for every match above it (``belowFloorSpan``).
-    public var belowFloorRatio: Double { Self.belowFloorSpan / binWidth / Double(max(nullShape.count, 1)) }
+    /// Matches below the floor for every match above it: the lowest bin's rate over ``belowFloorSpan``.
+    public var belowFloorRatio: Double {
+        (matchRates.first ?? 0) * Self.belowFloorSpan / binWidth / max(expectedMatches, 1e-9)
+    }
 
     /// The bin of `score` (scores below the floor in the first bin, 1 in the last).
     public func bin(_ score: Double) -> Int {
@@ -46,7 +50,8 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     /// Posterior log₂ odds of a match for a pair with Dice `score`.
     public func weight(score: Double) -> Double {
         guard !nullShape.isEmpty else { return 0 }
-        return log2(max(matchRate, 1e-300) / max(nonMatchScale * nullShape[bin(score)], 1e-300))
+        let bin = bin(score)
+        return log2(max(matchRates[bin], 1e-300) / max(nonMatchScale * nullShape[bin], 1e-300))
     }
 
     /// The number of bins above `floor` at width `width`.
@@ -86,12 +91,12 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     /// Fits the mixture to `scores` (the candidates', each at least `floor`), with non-matches shaped as
     /// `nullScores` (scores of pairs known to be non-matches; those below the floor are ignored).
     public static func fit(
-        scores: [Double], nullScores: [Double], floor: Double, binWidth: Double = 0.005, maximumIterations: Int = 1_000
+        scores: [Double], nullScores: [Double], floor: Double, binWidth: Double = 0.005, maximumIterations: Int = 300
     ) -> ScoreMixture {
         let count = binCount(floor: floor, width: binWidth)
         var model = ScoreMixture(
             floor: floor, binWidth: binWidth, nullShape: [Double](repeating: 0.5, count: count), nonMatchScale: 1,
-            matchRate: 0, iterations: 0)
+            matchRates: [], iterations: 0)
         model.nullShape = nullShape(nullScores, floor: floor, binWidth: binWidth, count: count)
         var observed = [Double](repeating: 0, count: count)
         for score in scores { observed[model.bin(score)] += 1 }
@@ -99,28 +104,87 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
         let nullTotal = model.nullShape.reduce(0, +)
         // Start: the top tenth of the bins' mean count as the matches' rate, the rest non-matches.
         let top = max(1, count / 10)
-        model.matchRate = max(observed.suffix(top).reduce(0, +) / Double(top), 0.5)
-        model.nonMatchScale = max(total - model.matchRate * Double(count), 1) / nullTotal
+        let start = max(observed.suffix(top).reduce(0, +) / Double(top), 0.5)
+        model.matchRates = [Double](repeating: start, count: count)
+        model.nonMatchScale = max(total - start * Double(count), 1) / nullTotal
         guard total >= 10 else { return model }
+        var matches = [Double](repeating: 0, count: count)
         for iteration in 1...maximumIterations {
-            var matches = 0.0
             var others = 0.0
-            for bin in 0..<count where observed[bin] > 0 {
+            for bin in 0..<count {
                 let nonMatch = model.nonMatchScale * model.nullShape[bin]
-                let share = model.matchRate / (model.matchRate + nonMatch)
-                matches += observed[bin] * share
+                let share = model.matchRates[bin] / max(model.matchRates[bin] + nonMatch, 1e-300)
+                matches[bin] = observed[bin] * share
                 others += observed[bin] * (1 - share)
             }
-            let rate = matches / Double(count)
+            let rates = unimodal(matches).map { max($0, 1e-9) }
             let scale = others / nullTotal
-            let change = max(
-                abs(rate - model.matchRate) / max(model.matchRate, 1e-9),
-                abs(scale - model.nonMatchScale) / max(model.nonMatchScale, 1e-12))
-            model.matchRate = rate
+            var change = abs(scale - model.nonMatchScale) / max(model.nonMatchScale, 1e-12)
+            for bin in 0..<count {
+                change = max(change, abs(rates[bin] - model.matchRates[bin]) / max(model.matchRates[bin], 1e-9))
+            }
+            model.matchRates = rates
             model.nonMatchScale = scale
             model.iterations = iteration
-            if change < 1e-9 { break }
+            if change < 1e-6 { break }
         }
         return model
+    }
+
+    /// The least-squares fit to `values` that rises to one mode and then falls: the non-decreasing fit
+    /// (pool-adjacent-violators) of the values before the mode and the non-increasing fit of the rest, at the mode
+    /// whose two fits' squared errors add up least. One pass each way gives every prefix's and suffix's error.
+    static func unimodal(_ values: [Double]) -> [Double] {
+        let rising = increasingErrors(values)
+        let falling = Array(increasingErrors(values.reversed()).reversed())
+        var mode = 0
+        for split in 0...values.count where rising[split] + falling[split] < rising[mode] + falling[mode] {
+            mode = split
+        }
+        return increasing(Array(values[..<mode])) + increasing(values[mode...].reversed()).reversed()
+    }
+
+    /// The squared error of the non-decreasing fit to each prefix of `values` (`values.count + 1` entries, the
+    /// empty prefix first).
+    static func increasingErrors(_ values: [Double]) -> [Double] {
+        var blocks: [(sum: Double, count: Double)] = []
+        var squares = 0.0
+        var fitted = 0.0
+        var errors = [0.0]
+        for value in values {
+            squares += value * value
+            blocks.append((value, 1))
+            fitted += value * value
+            while blocks.count > 1
+                && blocks[blocks.count - 2].sum / blocks[blocks.count - 2].count
+                    > blocks[blocks.count - 1].sum / blocks[blocks.count - 1].count
+            {
+                let last = blocks.removeLast()
+                let previous = blocks.removeLast()
+                fitted -= last.sum * last.sum / last.count + previous.sum * previous.sum / previous.count
+                let merged = (sum: previous.sum + last.sum, count: previous.count + last.count)
+                fitted += merged.sum * merged.sum / merged.count
+                blocks.append(merged)
+            }
+            errors.append(max(squares - fitted, 0))
+        }
+        return errors
+    }
+
+    /// The non-decreasing least-squares fit to `values` (pool-adjacent-violators, equal weights).
+    static func increasing(_ values: [Double]) -> [Double] {
+        var blocks: [(sum: Double, count: Int)] = []
+        for value in values {
+            blocks.append((value, 1))
+            while blocks.count > 1
+                && blocks[blocks.count - 2].sum / Double(blocks[blocks.count - 2].count)
+                    > blocks[blocks.count - 1].sum / Double(blocks[blocks.count - 1].count)
+            {
+                let last = blocks.removeLast()
+                let previous = blocks.removeLast()
+                blocks.append((previous.sum + last.sum, previous.count + last.count))
+            }
+        }
+        return blocks.flatMap { [Double](repeating: $0.sum / Double($0.count), count: $0.count) }
     }
 }

@@ -21,16 +21,17 @@ final class TokenFixture {
     let schema: LinkageSchema
     let secret: LinkageSecret
 
-    init(secret: LinkageSecret? = nil) throws {
+    /// `bloomOnly`: the schema without match keys and blocking keys, as a clkhash project's (the filter alone).
+    init(secret: LinkageSecret? = nil, bloomOnly: Bool = false) throws {
         directory = try TemporaryDirectory()
-        schema = try LinkageSchema(parsing: try Self.unhardenedSchema(), source: Self.schemaPath)
+        schema = try LinkageSchema(parsing: try Self.unhardenedSchema(bloomOnly: bloomOnly), source: Self.schemaPath)
         self.secret = try secret ?? LinkageSecret(importing: Array(0..<32))
     }
 
     deinit { directory.remove() }
 
     /// The example schema with the Bloom encoding and blocking tokens it had before issue 15.
-    static func unhardenedSchema() throws -> [UInt8] {
+    static func unhardenedSchema(bloomOnly: Bool = false) throws -> [UInt8] {
         let data = try Data(contentsOf: URL(fileURLWithPath: schemaPath))
         var schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var bloom = try #require(schema["bloom"] as? [String: Any])
@@ -44,7 +45,8 @@ final class TokenFixture {
         schema["bloom"] = bloom
         var blocking = try #require(schema["blockingKeys"] as? [[String: Any]])
         for index in blocking.indices { blocking[index]["bucketBits"] = nil }
-        schema["blockingKeys"] = blocking
+        schema["blockingKeys"] = bloomOnly ? [] : blocking
+        if bloomOnly { schema["matchKeys"] = [] }
         return Array(try JSONSerialization.data(withJSONObject: schema))
     }
 

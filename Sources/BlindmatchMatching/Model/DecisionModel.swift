@@ -71,7 +71,11 @@ struct DecisionModel: Sendable {
         self.index = index
         let keyCount = a.header.tokenKeys.count
         if keyCount == 0 {
-            let mixture = ScoreMixture.fit(scores: candidates.map(\.score), floor: floor)
+            let mixture = ScoreMixture.fit(
+                scores: candidates.map(\.score),
+                nullScores: Self.nullScores(
+                    b, floor: floor, comparisons: Double(a.recordCount) * Double(b.recordCount), threads: threads),
+                floor: floor)
             self.mixture = mixture
             fellegiSunter = nil
             captureRecapture = nil
@@ -185,6 +189,31 @@ struct DecisionModel: Sendable {
 
     /// The least match weight of a pair on which an identifier key agrees (a match probability of 1 − 10⁻⁶).
     static let identifierAgrees = 20.0
+
+    /// Bulk rows compared with other bulk rows for the null sample: at most this many comparisons (and no more than
+    /// the run's own A × B).
+    static let nullComparisons = 50_000_000
+
+    /// The scores at or above `floor` of pairs of two different bulk records: the non-matches' shape for the score
+    /// mixture (a bulk file's duplicates, if any, count as non-matches). About `comparisons` comparisons (at most
+    /// ``nullComparisons``), every k-th row of B against every k'-th; empty when the kernel cannot run.
+    static func nullScores(_ b: TokenFile, floor: Double, comparisons: Double, threads: Int) -> [Double] {
+        let count = b.recordCount
+        guard count > 1 else { return [] }
+        let columns = min(count, 65_536)
+        let budget = min(Double(nullComparisons), max(comparisons, 1_000_000))
+        let rows = max(64, min(count, Int(budget) / columns))
+        guard let left = try? CandidateFloor.sample(b, rows: rows),
+            let right = try? CandidateFloor.sample(b, rows: columns),
+            let found = try? DiceKernel.candidates(
+                between: left.matrix, and: right.matrix,
+                threshold: DiceThreshold(numerator: UInt64((floor * 100).rounded(.down)), denominator: 100),
+                threads: threads, cancellation: nil)
+        else { return [] }
+        let strideLeft = max(1, (count + rows - 1) / rows)
+        let strideRight = max(1, (count + columns - 1) / columns)
+        return found.0.filter { Int($0.rowA) * strideLeft != Int($0.rowB) * strideRight }.map(\.score)
+    }
 
     /// Random pairs of A × B drawn for the non-matches' score distribution where no key agrees.
     static let randomPairs = 200_000

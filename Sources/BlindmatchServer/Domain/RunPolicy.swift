@@ -1,3 +1,4 @@
+import BlindmatchAudit
 import BlindmatchContract
 
 /// Who may request a run of a project, who must approve it, and the bounds on probing (`Protocol/service.md`,
@@ -93,5 +94,12 @@ struct RunPolicy: Sendable, Equatable {
         self.init(
             requesters: requesters ?? standard.requesters, approvers: approvers ?? standard.approvers,
             minimumRecords: minimum, runsPerDay: perDay)
+    }
+}
+
+extension RunPolicy {
+    /// The start of the 24 hours `runsPerDay` counts runs in, as the stores' `queuedAt` text.
+    static func windowStart(now: AuditTime = AuditTime.now()) -> String {
+        AuditTime(secondsSince1970: now.secondsSince1970 - 86_400)?.text ?? now.text
     }
 }

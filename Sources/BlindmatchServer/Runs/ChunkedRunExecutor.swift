@@ -91,12 +91,7 @@ struct ChunkedRunExecutor: RunExecutor {
                     "finishSeconds": "\(MatchEngine.seconds(since: loaded))",
                 ])
             progress(RunProgress(stage: .writing, fraction: 0.95))
-            let matches = results.filter { $0.status == .match }.count
-            let summary = RunSummary(
-                watchlistRecords: a.recordCount, bulkRecords: b.recordCount, matches: matches,
-                possible: results.count - matches, comparisons: report.comparisons,
-                seconds: MatchEngine.seconds(since: clock))
-            return .succeeded(results: results, matchKeys: a.header.matchKeys, report: report, summary: summary)
+            return .succeeded(results, a, b, report: report, since: clock)
         } catch {
             await stop(run)
             if Task.isCancelled { return RunBudget.failure(for: cancellation.reason) }

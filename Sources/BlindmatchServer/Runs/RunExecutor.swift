@@ -124,6 +124,17 @@ struct EngineRunExecutor: RunExecutor {
             progress(RunProgress(stage: .fuzzy, fraction: 0.05 + 0.85 * fraction))
         }
         progress(RunProgress(stage: .writing, fraction: 0.95))
+        return .succeeded(results, a, b, report: report, since: clock)
+    }
+}
+
+extension RunOutcome {
+    /// A run that succeeded with `results` on the token files `a` and `b`, its summary counted from them (every
+    /// executor reports the same figures).
+    static func succeeded(
+        _ results: [MatchResult], _ a: TokenFile, _ b: TokenFile, report: MatchEngine.Report,
+        since clock: ContinuousClock.Instant
+    ) -> RunOutcome {
         let matches = results.filter { $0.status == .match }.count
         let summary = RunSummary(
             watchlistRecords: a.recordCount, bulkRecords: b.recordCount, matches: matches,

@@ -62,13 +62,9 @@ extension SQLiteLinkageStore {
             guard let a = uploads[.watchlist], let b = uploads[.bulk] else {
                 throw ServerError(.storage, "a run needs two uploads")
             }
-            guard a.layout == b.layout, a.schemaFingerprint == b.schemaFingerprint, a.keyId == b.keyId else {
-                throw APIError(
-                    .unprocessableContent, .incompatibleUploads,
-                    "the two uploads cannot be compared (SPEC §6.7): schema, key id, filter length or keys differ")
-            }
+            try UploadRecord.requireComparable(a, b)
             let now = AuditTime.now()
-            let dayAgo = AuditTime(secondsSince1970: now.secondsSince1970 - 86_400)?.text ?? now.text
+            let dayAgo = RunPolicy.windowStart(now: now)
             let recent =
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM run WHERE project = ? AND queuedAt > ?",

@@ -79,3 +79,15 @@ struct NewUpload: Sendable {
     var header: TokenFileHeader
     var signer: String
 }
+
+extension UploadRecord {
+    /// 422 `incompatibleUploads` unless the two uploads can be compared (SPEC §6.7): the same schema, key id, filter
+    /// length and keys. Both stores check it inside the transaction that queues a run.
+    static func requireComparable(_ a: UploadRecord, _ b: UploadRecord) throws {
+        guard a.layout == b.layout, a.schemaFingerprint == b.schemaFingerprint, a.keyId == b.keyId else {
+            throw APIError(
+                .unprocessableContent, .incompatibleUploads,
+                "the two uploads cannot be compared (SPEC §6.7): schema, key id, filter length or keys differ")
+        }
+    }
+}

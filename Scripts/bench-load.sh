@@ -28,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/service-fixture.sh"
 fixture_start "$bin" 2000 50000
 schema="$here/../Protocol/examples/uk-watchlist.json"
-echo "binary: $bin; machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}'), $(nproc) cores"
+echo "binary: $bin; machine: $(fixture_machine)"
 (
     cd "$work"
     "$bin" synth --watch 10 --bulk "$rows" --seed 8 --output big >/dev/null
@@ -51,13 +51,6 @@ response = function(status, headers, body)
     path = (status == 200 and link and string.match(link, "<([^>]*)>")) or first
 end
 LUA
-report() { # name output-of-wrk
-    printf '%-34s %9s req/s  p50 %8s  p99 %8s  max %8s  non-2xx %s  socket errors %s\n' "$1" \
-        "$(awk '/Requests\/sec/ {print $2}' <<<"$2")" "$(awk '$1=="50%" {print $2}' <<<"$2")" \
-        "$(awk '$1=="99%" {print $2}' <<<"$2")" "$(awk '$1=="Latency" {print $4}' <<<"$2")" \
-        "$(awk '/Non-2xx/ {print $NF}' <<<"$2" | grep . || echo 0)" \
-        "$(awk '/Socket errors/ {print $0}' <<<"$2" | grep -oE '[0-9]+' | paste -sd/ - | grep . || echo 0)"
-}
 readers() { # label run-whose-results-are-paged
     local health me pages
     health=$(mktemp) me=$(mktemp) pages=$(mktemp)
@@ -68,9 +61,9 @@ readers() { # label run-whose-results-are-paged
     FIRST_PAGE="/projects/$project/runs/$2/results/agency-a?limit=1000" wrk -t 1 -c 4 -d "${seconds}s" --latency \
         -s "$work/pages.lua" -H "Authorization: Bearer $a_token" -H 'Accept: text/csv' "$url" > "$pages"
     wait "$h" "$m"
-    report "GET /healthz ($1)" "$(cat "$health")"
-    report "GET /me ($1)" "$(cat "$me")"
-    report "results pages ($1)" "$(cat "$pages")"
+    wrk_report "GET /healthz ($1)" "$(cat "$health")"
+    wrk_report "GET /me ($1)" "$(cat "$me")"
+    wrk_report "results pages ($1)" "$(cat "$pages")"
     echo "  pages read: $(awk '/requests in/ {print $1}' "$pages"); bytes: $(awk '/requests in/ {print $5}' "$pages")"
 }
 run_field() { # run field

@@ -22,7 +22,7 @@ measure() { # name path
         "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
         "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx/ {print $NF}' <<<"$out" | grep . || echo 0)"
 }
-echo "binary: $bin; $connections connections, ${seconds}s per endpoint; machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}'), $(nproc) cores"
+echo "binary: $bin; $connections connections, ${seconds}s per endpoint; machine: $(fixture_machine)"
 measure "GET /me" "/me"
 measure "results page" "/projects/$project/runs/$run/results/agency-a?limit=1000"
 grep -E 'VmRSS|VmHWM' "/proc/$fixture_pid/status" | tr -s ' \t' ' '

@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/service-fixture.sh"
 fixture_start "$bin" 2000 50000
 schema="$here/../Protocol/examples/uk-watchlist.json"
-echo "binary: $bin; machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}'), $(nproc) cores"
+echo "binary: $bin; machine: $(fixture_machine)"
 (
     cd "$work"
     "$bin" synth --watch 10 --bulk "$rows" --seed 8 --output big >/dev/null
@@ -34,13 +34,6 @@ echo "binary: $bin; machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2
 size=$(stat -c %s "$work/big.bmt")
 echo "token file: $size bytes"
 
-report() { # name output-of-wrk
-    printf '%-26s %9s req/s  p50 %8s  p99 %8s  max %8s  non-2xx %s  socket errors %s\n' "$1" \
-        "$(awk '/Requests\/sec/ {print $2}' <<<"$2")" "$(awk '$1=="50%" {print $2}' <<<"$2")" \
-        "$(awk '$1=="99%" {print $2}' <<<"$2")" "$(awk '$1=="Latency" {print $4}' <<<"$2")" \
-        "$(awk '/Non-2xx/ {print $NF}' <<<"$2" | grep . || echo 0)" \
-        "$(awk '/Socket errors/ {print $0}' <<<"$2" | grep -oE '[0-9]+' | paste -sd/ - | grep . || echo 0)"
-}
 uploads="$work/uploads.txt"
 : > "$uploads"
 stop="$work/stop"
@@ -64,8 +57,8 @@ echo "-- $parallel parallel uploads for ${seconds} s, with readers:"
 sort -k2 -n "$uploads" | awk -v size="$size" '{ n++; if ($1 != 201) bad++; t[n] = $2 } END {
     printf "uploads: %d (non-201: %d); seconds per upload: median %.2f, max %.2f; %.0f MB/s per upload\n",
         n, bad + 0, t[int((n + 1) / 2)], t[n], size / t[int((n + 1) / 2)] / 1e6 }'
-report "GET /healthz" "$(cat "$health")"
-report "GET /me" "$(cat "$me")"
+wrk_report "GET /healthz" "$(cat "$health")"
+wrk_report "GET /me" "$(cat "$me")"
 grep -E 'VmRSS|VmHWM' "/proc/$fixture_pid/status" | tr -s ' \t' ' '
 
 echo "-- a run of 2,000 × $rows records, while a 1,000-row results page is read:"
@@ -73,7 +66,7 @@ big_run=$(fixture_run "$bin")
 page=$(mktemp)
 wrk -t 1 -c 4 -d "${seconds}s" --latency -H "Authorization: Bearer $a_token" \
     "$url/projects/$project/runs/$run/results/agency-a?limit=1000" > "$page"
-report "results page (during run)" "$(cat "$page")"
+wrk_report "results page (during run)" "$(cat "$page")"
 for _ in $(seq 1 600); do
     status=$(curl -sS -H "Authorization: Bearer $a_token" "$url/projects/$project/runs/$big_run" \
         | grep -oE '"status":"[a-z]+"' | head -1)

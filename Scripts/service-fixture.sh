@@ -5,6 +5,8 @@
 #   fixture_run BIN                  prints the id of a new run, requested by the watch list and approved by the
 #                                    bulk party (the fixture's run policy); it does not wait for the run
 #   fixture_stop                     stops the server and removes the temporary folder (also on EXIT)
+#   fixture_machine                  the processor's model name and core count, for a benchmark's first line
+#   wrk_report NAME WRK-OUTPUT       one line of a wrk run: requests/s, p50/p99/max latency, non-2xx, socket errors
 #
 # Everything stays on 127.0.0.1 and in a temporary folder.
 
@@ -80,4 +82,16 @@ fixture_stop() {
     fi
     [ -n "${work:-}" ] && rm -rf "$work"
     work=
+}
+
+fixture_machine() {
+    echo "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}'), $(nproc) cores"
+}
+
+wrk_report() { # name output-of-wrk
+    printf '%-34s %9s req/s  p50 %8s  p99 %8s  max %8s  non-2xx %s  socket errors %s\n' "$1" \
+        "$(awk '/Requests\/sec/ {print $2}' <<<"$2")" "$(awk '$1=="50%" {print $2}' <<<"$2")" \
+        "$(awk '$1=="99%" {print $2}' <<<"$2")" "$(awk '$1=="Latency" {print $4}' <<<"$2")" \
+        "$(awk '/Non-2xx/ {print $NF}' <<<"$2" | grep . || echo 0)" \
+        "$(awk '/Socket errors/ {print $0}' <<<"$2" | grep -oE '[0-9]+' | paste -sd/ - | grep . || echo 0)"
 }

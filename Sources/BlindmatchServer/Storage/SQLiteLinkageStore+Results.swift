@@ -122,20 +122,13 @@ struct ResultViewSQL {
 /// view counts look at succeeded runs only), so staged rows are invisible until the run is published, and the rows of
 /// an attempt that did not publish (a crash, a stop, a cancel, a closed project) are removed.
 extension SQLiteLinkageStore {
-    /// Rows written (or removed) per transaction: each holds the writer for about 35 ms on a busy 2-core machine
-    /// (5,000 made a results page, whose audit entry waits for the writer, take 108 ms at the median).
-    static var resultChunk: Int { TestHooks.resultChunk ?? 1000 }
-
     /// Writes `results` as the rows of `run`'s current attempt, replacing any an earlier attempt left; stops and
     /// removes what it wrote as soon as the run is no longer this attempt's (cancelled, project closed). Returns
     /// whether every row was written and the run is still this attempt's.
     func stageResults(of run: RunRecord, _ results: [MatchResult], matchKeys keys: [String]) async throws -> Bool {
-        try await removeResults(of: run.id)
-        var start = 0
-        while start < results.count {
-            let chunk = results[start..<min(start + Self.resultChunk, results.count)]
-            let later = start > 0
-            let current = try await database.write { db in
+        let remove: () async throws -> Void = { try await self.removeResults(of: run.id) }
+        return try await ResultStaging.stage(results, remove: remove) { chunk, later in
+            try await database.write { db in
                 guard try Self.isCurrentAttempt(db, run) else { return false }
                 let insert = try db.cachedStatement(
                     sql: "INSERT INTO result (run, rowA, rowB, rule, scoreMilli, status) VALUES (?, ?, ?, ?, ?, ?)")
@@ -148,13 +141,7 @@ extension SQLiteLinkageStore {
                 if later { TestHooks.pause(at: .resultsInsert) }
                 return true
             }
-            guard current else {
-                try await removeResults(of: run.id)
-                return false
-            }
-            start += chunk.count
         }
-        return true
     }
 
     /// Counts each party's view of a run whose rows are all written, before it is published, in read transactions
@@ -187,10 +174,10 @@ extension SQLiteLinkageStore {
             let removed = try await database.write { db in
                 try db.execute(
                     sql: "DELETE FROM result WHERE rowid IN (SELECT rowid FROM result WHERE run = ? LIMIT ?)",
-                    arguments: [run, Self.resultChunk])
+                    arguments: [run, ResultStaging.chunk])
                 return db.changesCount
             }
-            if removed < Self.resultChunk { return }
+            if removed < ResultStaging.chunk { return }
         }
     }
 

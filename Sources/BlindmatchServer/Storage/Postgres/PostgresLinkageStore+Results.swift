@@ -86,19 +86,14 @@ extension PostgresLinkageStore {
     }
 }
 
-/// A run's rows, written in transactions of ``resultChunk`` rows before the run is published (as SQLite does, see
-/// ``SQLiteLinkageStore/stageResults(of:_:matchKeys:)``): each chunk is one INSERT of arrays (UNNEST), one round trip.
+/// A run's rows, written in transactions of ``ResultStaging/chunk`` rows before the run is published
+/// (``ResultStaging``, as SQLite does): each chunk is one INSERT of arrays (UNNEST), one round trip.
 extension PostgresLinkageStore {
-    static var resultChunk: Int { TestHooks.resultChunk ?? 1000 }
-
     func stageResults(of run: RunRecord, _ results: [MatchResult], matchKeys keys: [String]) async throws -> Bool {
-        try await removeResults(of: run.id)
-        var start = 0
-        while start < results.count {
-            let chunk = results[start..<min(start + Self.resultChunk, results.count)]
-            let later = start > 0
+        let remove: () async throws -> Void = { try await self.removeResults(of: run.id) }
+        return try await ResultStaging.stage(results, remove: remove) { chunk, later in
             let insert = try Self.insertQuery(run: run.id, chunk, matchKeys: keys)
-            let current = try await pool.session { db in
+            return try await pool.session { db in
                 try await db.transaction { db in
                     // Not waiting for the disk at each chunk is safe: the rows count only once the run is published,
                     // and the publishing commit, which waits, makes every earlier commit durable with it (the WAL is
@@ -110,13 +105,7 @@ extension PostgresLinkageStore {
                     return true
                 }
             }
-            guard current else {
-                try await removeResults(of: run.id)
-                return false
-            }
-            start += chunk.count
         }
-        return true
     }
 
     static func insertQuery(run: String, _ chunk: ArraySlice<MatchResult>, matchKeys keys: [String]) throws
@@ -181,10 +170,10 @@ extension PostgresLinkageStore {
                     try await db.execute("SET LOCAL synchronous_commit = off")
                     return try await db.changes(
                         "DELETE FROM result WHERE ctid IN (SELECT ctid FROM result WHERE run = ? LIMIT ?)",
-                        [run, Self.resultChunk])
+                        [run, ResultStaging.chunk])
                 }
             }
-            if removed < Self.resultChunk { return }
+            if removed < ResultStaging.chunk { return }
         }
     }
 

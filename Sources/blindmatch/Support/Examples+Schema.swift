@@ -6,7 +6,7 @@ extension Examples {
         {
           "blindmatchSchema": 1,
           "name": "uk-watchlist",
-          "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first. Match keys, blocking keys and Bloom weights were chosen by measurement on blindmatch synth data (README); the privacy settings (no sex in the filter, the date of birth as bigrams, blocking tokens truncated to 16 bits, salt by year of birth, diffusion with 3 taps) by blindmatch assess, at whose settings a threshold of 0.65 measures best (docs/privacy.md).",
+          "description": "UK-style person records (id,given_name,surname,dob,sex,postcode,nino) for matching a watch list against bulk administrative data. Dates are ISO or day-first. Match keys, blocking keys and Bloom weights were chosen by measurement on blindmatch synth data (README); the privacy settings (no sex in the filter, the date of birth as bigrams, blocking tokens truncated to 16 bits, diffusion with 3 taps, no salt) by blindmatch assess (docs/privacy.md); the threshold for these filters is measured in docs/privacy.md and docs/decision-model.md.",
           "recordKey": "id",
           "fields": [
             {
@@ -270,10 +270,6 @@ extension Examples {
             "hardening": {
               "xorFolds": 0,
               "balance": false,
-              "salt": {
-                "field": "dob",
-                "transform": "year"
-              },
               "diffusion": {
                 "taps": 3
               }

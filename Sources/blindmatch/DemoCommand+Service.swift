@@ -193,7 +193,8 @@ extension DemoCommand {
             matches: "\(folder)/\(a.name).results.csv", mapA: "\(folder)/\(a.name).map.csv",
             mapB: "\(folder)/\(b.name).map.csv", truth: "\(folder)/truth.csv")
         step("13. Against the truth (which only a demo has), \(a.name)'s view: matches: \(certain)")
-        step("    matches and possible: \(withPossible)")
+        // The model has no review band: possible pairs only where the project has one.
+        if "\(withPossible)" != "\(certain)" { step("    matches and possible: \(withPossible)") }
 
         // The operator keeps the run's quality report (aggregates only), as `run report --output` does; the last
         // step puts its estimates beside the truth.

@@ -88,6 +88,7 @@ struct ServiceCLITests {
             ["run", "report", "--project", project, runID, "--output", "report.json", "--html", "report.html"],
             as: "auditor.token")
         #expect(report.output.contains("precision") && report.output.contains("recall"), "\(report.output)")
+        #expect(report.output.contains("threshold 0.75 (the fixed rule;"), "\(report.output)")
         #expect(FileIO.exists("\(data.path)/report.json") && FileIO.exists("\(data.path)/report.html"))
         let partyReport = try CLI.run(
             [

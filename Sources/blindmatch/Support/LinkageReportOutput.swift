@@ -14,6 +14,19 @@ enum LinkageReportOutput {
             "estimated without ground truth (\(model), \(Format.count(report.candidatePairs)) candidate pairs above Dice \(Format.decimal(report.candidateFloor, places: 2)), \(Format.decimal(seconds, places: 2)) s): precision \(Format.decimal(estimate.precision, places: 4)) ± \(Format.decimal(estimate.precisionError, places: 4)), recall \(Format.decimal(estimate.recall, places: 4)) ± \(Format.decimal(estimate.recallError, places: 4)), F1 \(Format.decimal(estimate.f1, places: 4)); \(Format.decimal(estimate.falseMatches, places: 1)) false matches expected among \(Format.count(estimate.reported))"
     }
 
+    /// What decided the matches: `threshold chosen by the model: weight 0.68`, the fixed rule's Dice threshold as
+    /// given, or the fixed rule the model fell back to and why.
+    static func decision(_ report: LinkageReport) -> String {
+        let dice = report.diceThreshold.map { Format.decimal($0, places: 2) } ?? "-"
+        if report.thresholdChosen {
+            return "threshold chosen by the model: weight \(Format.decimal(report.threshold, places: 2))"
+        } else if let fallback = report.thresholdFallback {
+            return "threshold \(dice), the fixed rule's default: the model could not choose (\(fallback))"
+        }
+        let lowest = Format.decimal(report.threshold, places: 2)
+        return "threshold \(dice) (the fixed rule; lowest match weight reported \(lowest))"
+    }
+
     static func writeJSON(_ report: LinkageReport, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -17,7 +17,7 @@
 # --no-local-chunks, so that the workers compute every chunk.
 # Then it checks that:
 #   - the run succeeds, with exactly the rows a single `blindmatch serve` on SQLite (no workers) finds on the same
-#     files with the same settings;
+#     files with the same settings (the service's defaults: the decision model chooses the threshold);
 #   - every upload the clients were told was accepted is there, and the one cut short is not;
 #   - every chunk of the run was written back once (chunk rows `done`, none twice), and the killed worker's chunk was
 #     claimed again;
@@ -169,7 +169,7 @@ cli() { # SERVER TOKEN ARGS...
 log "the project through s1, the party tokens through s2, each activated through the other server"
 project=$("$bin" project create --server "$s1" --ca-file "$work/ca.pem" --token-file "$work/operator.token" --name cluster \
     --purpose "Cluster test." --legal-basis "Synthetic data." --schema "$schema" --key-id "$key_id" \
-    --watchlist "agency-a=$work/agency-a.pub" --bulk "council-b=$work/council-b.pub" --review-from 0.65 \
+    --watchlist "agency-a=$work/agency-a.pub" --bulk "council-b=$work/council-b.pub" \
     --minimum-records watchlist=1,bulk=1 --runs-per-day 100 | grep -oE 'p-[0-9a-f]{16}' | head -1)
 [ -n "$project" ] || fail "no project"
 cli "$s2" operator token issue --role party --project "$project" --party agency-a -o "$work/a.token" >/dev/null
@@ -275,7 +275,7 @@ reference=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$work/reference.out" | head -
 ref() { "$bin" "$@" --server "$reference"; }
 reference_project=$(ref project create --token-file "$work/reference/operator.token" --name cluster \
     --purpose "Cluster test." --legal-basis "Synthetic data." --schema "$schema" --key-id "$key_id" \
-    --watchlist "agency-a=$work/agency-a.pub" --bulk "council-b=$work/council-b.pub" --review-from 0.65 \
+    --watchlist "agency-a=$work/agency-a.pub" --bulk "council-b=$work/council-b.pub" \
     --minimum-records watchlist=1,bulk=1 --runs-per-day 100 | grep -oE 'p-[0-9a-f]{16}' | head -1)
 for side in a:agency-a b:council-b; do
     ref token issue --token-file "$work/reference/operator.token" --role party --project "$reference_project" \

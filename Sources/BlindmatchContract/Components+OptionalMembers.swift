@@ -23,7 +23,7 @@ extension Components.Schemas.HexPublicKeyInput: OptionalMembers {
 }
 
 extension Components.Schemas.MatchingSettings: OptionalMembers {
-    public static let optionalMembers: Set<String> = ["reviewFrom", "solver", "vetoKeys", "blocking"]
+    public static let optionalMembers: Set<String> = ["threshold", "reviewFrom", "solver", "vetoKeys", "blocking"]
 }
 
 extension Components.Schemas.DisclosurePolicy: OptionalMembers {
@@ -48,4 +48,8 @@ extension Components.Schemas.RunPolicy: OptionalMembers {
 
 extension Components.Schemas.RunPolicy.MinimumRecordsPayload: OptionalMembers {
     public static let optionalMembers: Set<String> = ["watchlist", "bulk"]
+}
+
+extension Components.Schemas.RunReport: OptionalMembers {
+    public static let optionalMembers: Set<String> = ["thresholdChosen", "thresholdFallback"]
 }

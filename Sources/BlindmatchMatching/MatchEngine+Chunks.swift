@@ -31,7 +31,9 @@ extension MatchEngine {
                 budget: max(10_000, settings.candidatesPerRow * a.recordCount), threads: settings.threads,
                 cancellation: settings.cancellation)
             let chosen = DiceThreshold(numerator: UInt64((chosenFloor * 100).rounded()), denominator: 100)
-            if settings.chooseThreshold || chosen < floor { floor = chosen }
+            // Never above the fixed rule's floor: a run whose model cannot choose falls back to the fixed rule and
+            // needs its candidates.
+            if chosen < floor { floor = chosen }
             plan.candidateFloor = Double(floor.numerator) / Double(floor.denominator)
             plan.floorSample = sample
             if !plan.blocked && !blockingColumns.isEmpty && readable {
@@ -146,7 +148,10 @@ extension MatchEngine {
             model = modelOf(a, b, plan: plan, exact: exact, fuzzy: fuzzy, comparisons: report.comparisons)
             report.modelSeconds = Self.seconds(since: clock)
         }
-        if settings.chooseThreshold, let model {
+        if settings.chooseThreshold {
+            report.thresholdFallback = Self.reasonNotToChoose(model, filterBits: a.header.filterBits)
+        }
+        if settings.chooseThreshold, report.thresholdFallback == nil, let model {
             let threshold = LinkageReport.bestThreshold(weights: model.weights, outside: model.expectedOutside)
             let chosen = model.results(atOrAbove: threshold)
             let solved = settings.solver.solve(chosen.map(\.result))
@@ -189,6 +194,7 @@ extension MatchEngine {
             report.linkage = model.report(
                 threshold: nil, chosen: false,
                 diceThreshold: Double(threshold.numerator) / Double(threshold.denominator), reported: reported)
+            report.linkage?.thresholdFallback = report.thresholdFallback
         }
         return (solved, report)
     }

@@ -28,9 +28,12 @@ public struct MatchEngine: Sendable {
         /// The key that slots tokens in the join tables; nil draws a new random one for each run, so that no upload
         /// can choose tokens that collide (``TokenHashKey``). Results do not depend on it.
         public var hashKey: TokenHashKey?
-        /// Let the fitted decision model choose which pairs match (`threshold`, `reviewFrom` and the veto keys are
-        /// then not used); when false the Dice threshold decides. Experimental: it reaches more recall and F1 than
-        /// the fixed threshold but less precision, short of issue 12's targets (docs/decision-model.md).
+        /// Let the fitted decision model choose which pairs match (`reviewFrom` and the veto keys are then not
+        /// used); when false the Dice threshold decides. `match` and the service's runs set it unless a threshold
+        /// is given: it reaches more recall and F1 than the fixed threshold but less precision
+        /// (docs/decision-model.md). Where no model can be fitted (``Report/thresholdFallback`` says why) the Dice
+        /// `threshold` and the veto keys decide as if it were false, so set `threshold` to the fixed rule's default
+        /// (``DefaultThreshold``).
         public var chooseThreshold = false
         /// Fit the decision model and report its estimates (``Report/linkage``) even when the Dice threshold
         /// decides. Costs a sampling pass and the candidates at a lower Dice floor (docs/decision-model.md).
@@ -67,6 +70,10 @@ public struct MatchEngine: Sendable {
         /// The fitted model, its threshold and its estimates of precision and recall; nil when no model was fitted.
         public var linkage: LinkageReport?
         public var modelSeconds = 0.0
+        /// Why the decision model did not choose the threshold although ``Settings/chooseThreshold`` asked it to (no
+        /// filters, too few candidates, EM that did not converge, …): the Dice threshold decided instead. Nil when
+        /// the model chose, or was not asked to.
+        public var thresholdFallback: String?
     }
 
     public let settings: Settings

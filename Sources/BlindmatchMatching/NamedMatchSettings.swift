@@ -1,9 +1,12 @@
+import BlindmatchProtocol
+
 /// A run's settings as a project or a command names them: thresholds as decimal text, veto keys by match-key name.
 ///
 /// ``MatchEngine/Settings/init(named:matchKeys:threads:)`` turns them into the engine's settings for files with
 /// given match keys; the service stores them as they are, so a run copies exactly what its project said.
 public struct NamedMatchSettings: Sendable, Equatable {
-    /// The match threshold, a Dice score as text (`"0.85"`).
+    /// The match threshold: a Dice score as text (`"0.85"`, the fixed rule), or ``automatic`` (`"auto"`: the fitted
+    /// decision model chooses, falling back to the fixed rule's default where it cannot).
     public var threshold: String
     /// Where the review band starts, as text; nil for no band.
     public var reviewFrom: String?
@@ -27,14 +30,26 @@ public struct NamedMatchSettings: Sendable, Equatable {
         self.vetoKeysDefaulted = vetoKeysDefaulted
         self.blocking = blocking
     }
+
+    /// The threshold that lets the decision model choose.
+    public static let automatic = "auto"
+
+    /// Whether the decision model chooses the threshold (``automatic``).
+    public var isAutomatic: Bool { threshold == Self.automatic }
 }
 
 extension MatchEngine.Settings {
-    /// The engine's settings for files with `matchKeys` (their header's cascade).
+    /// The engine's settings for files with `header` (its match keys' cascade, and its hardening for the fixed
+    /// rule's default threshold).
     ///
-    /// - Throws: `MatchingError.invalidThreshold` for a threshold that is not a Dice score in (0, 1];
-    ///   `MatchingError.unknownVetoKey` for a named veto key that is not one of `matchKeys`.
-    public init(named: NamedMatchSettings, matchKeys: [String], threads: Int) throws {
+    /// With ``NamedMatchSettings/automatic`` the decision model chooses (``chooseThreshold``), and the threshold is
+    /// the fixed rule's default for these filters (``DefaultThreshold``), which decides only where the model cannot.
+    ///
+    /// - Throws: `MatchingError.invalidThreshold` for a threshold that is neither `auto` nor a Dice score in (0, 1],
+    ///   or a review band with `auto`; `MatchingError.unknownVetoKey` for a named veto key that is not a match key
+    ///   of the files.
+    public init(named: NamedMatchSettings, header: TokenFileHeader, threads: Int) throws {
+        let matchKeys = header.matchKeys
         var indices: [Int] = []
         for name in named.vetoKeys {
             if let index = matchKeys.firstIndex(of: name) {
@@ -43,10 +58,15 @@ extension MatchEngine.Settings {
                 throw MatchingError(.unknownVetoKey, "veto key \(name) is not a match key of the files")
             }
         }
+        if named.isAutomatic && named.reviewFrom != nil {
+            throw MatchingError(.invalidThreshold, "a review band needs a Dice threshold, not auto")
+        }
         self.init(
-            threshold: try DiceThreshold(named.threshold), reviewFrom: try named.reviewFrom.map(DiceThreshold.init),
-            solver: named.solver, threads: max(1, threads), vetoKeys: indices)
+            threshold: try DiceThreshold(named.isAutomatic ? DefaultThreshold.text(for: header) : named.threshold),
+            reviewFrom: try named.reviewFrom.map(DiceThreshold.init), solver: named.solver, threads: max(1, threads),
+            vetoKeys: indices)
         useBlocking = named.blocking
+        chooseThreshold = named.isAutomatic
     }
 }
 

@@ -47,12 +47,12 @@ extension DemoCommand {
             parties: try [a, b].map {
                 try ProjectCreateCommand.party(named: $0.name, role: $0.role, publicKeyFile: "\(folder)/\($0.name).pub")
             },
+            // The service's defaults: no threshold given, so each run's decision model chooses (`auto`), with no
+            // review band (the model has none).
             matching: ServiceAPI.MatchingSettings(
-                threshold: MatchDefaults.threshold(for: schema),
-                reviewFrom: MatchDefaults.reviewFrom(below: MatchDefaults.threshold(for: schema)),
-                solver: ServiceAPI.Solver(rawValue: MatchDefaults.solver.rawValue),
-                vetoKeys: MatchDefaults.veto, blocking: true),
-            disclosure: ProjectCreateCommand.defaultPolicy(hasReviewBand: true),
+                solver: ServiceAPI.Solver(rawValue: MatchDefaults.solver.rawValue), vetoKeys: MatchDefaults.veto,
+                blocking: true),
+            disclosure: ProjectCreateCommand.defaultPolicy(hasReviewBand: false),
             // The service's default run policy, with its smallest uploads lowered to the demo's sizes when they are
             // smaller (`--watch`, `--bulk`).
             runPolicy: ServiceAPI.RunPolicy(
@@ -193,8 +193,29 @@ extension DemoCommand {
             matches: "\(folder)/\(a.name).results.csv", mapA: "\(folder)/\(a.name).map.csv",
             mapB: "\(folder)/\(b.name).map.csv", truth: "\(folder)/truth.csv")
         step("13. Against the truth (which only a demo has), \(a.name)'s view: matches: \(certain)")
-        step("    matches and possible: \(withPossible)")
+        // The model has no review band: possible pairs only where the project has one.
+        if "\(withPossible)" != "\(certain)" { step("    matches and possible: \(withPossible)") }
+
+        // The operator keeps the run's quality report (aggregates only), as `run report --output` does; the last
+        // step puts its estimates beside the truth.
+        let report: LinkageReport = try await ServiceConnection(
+            server: server, tokenFile: "\(folder)/operator.token"
+        ).withClient { client in
+            try await client.json(Endpoint(.GET, "projects", run.project, "runs", run.run, "report"))
+        }
+        try LinkageReportOutput.writeJSON(report, to: "\(folder)/\(Self.runReport)")
+        let chosen =
+            report.thresholdChosen
+            ? "the decision model chose match weight \(Format.decimal(report.threshold, places: 2))"
+            : "the fixed rule decided at Dice \(report.diceThreshold.map { Format.decimal($0, places: 2) } ?? "-")"
+                + (report.thresholdFallback.map { " (the model could not choose: \($0))" } ?? "")
+        step(
+            "    the operator saves the run's quality report (GET …/report, aggregates only) → \(Self.runReport): \(chosen)"
+        )
     }
+
+    /// Where the demo keeps the run's quality report, in its folder.
+    static let runReport = "run-report.json"
 
     /// Step 14: the auditor exports the audit log and checks it against the matcher's key, which the auditor holds
     /// from out of band (here: the data directory's `matcher.pub`, never one fetched from the service).

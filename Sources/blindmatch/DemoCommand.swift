@@ -127,28 +127,20 @@ struct DemoCommand: AsyncParsableCommand {
         return (schema, secret.keyID.hex)
     }
 
-    /// The engine run offline on the same files with its decision model fitted: the estimates it makes without
-    /// ground truth, beside the truth.
+    /// Step 16: the run's report, which the model made without ground truth, beside the truth of the watch list's
+    /// view (which only a demo has).
     private func compareEstimates(in folder: String) throws {
         let (a, b) = (Self.watchlistAgency.name, Self.bulkAgency.name)
-        let watchFile = try TokenFile(contentsOf: "\(folder)/\(a).bmt")
-        var settings = MatchEngine.Settings(
-            threshold: try DiceThreshold(MatchDefaults.threshold(for: watchFile.header)), solver: MatchDefaults.solver,
-            threads: Machine.cores, vetoKeys: MatchDefaults.veto.compactMap(watchFile.header.matchKeys.firstIndex))
-        settings.fitsModel = true
-        let (results, report) = try MatchEngine(settings: settings).run(
-            watchFile, try TokenFile(contentsOf: "\(folder)/\(b).bmt"))
-        try MatchOutput.write(results, header: watchFile.header, to: "\(folder)/offline.matches.csv")
+        let report = try LinkageReportOutput.readJSON("\(folder)/\(Self.runReport)")
         let (truth, _) = try EvaluateCommand.evaluate(
-            matches: "\(folder)/offline.matches.csv", mapA: "\(folder)/\(a).map.csv", mapB: "\(folder)/\(b).map.csv",
+            matches: "\(folder)/\(a).results.csv", mapA: "\(folder)/\(a).map.csv", mapB: "\(folder)/\(b).map.csv",
             truth: "\(folder)/truth.csv")
-        guard let estimate = report.linkage?.estimate else { return }
         step(
-            "16. The same match offline with the decision model fitted (experimental, docs/decision-model.md), its estimates without ground truth beside the truth:"
+            "16. The run's report (\(Self.runReport), docs/decision-model.md): the decision model's estimates, made without ground truth, beside the truth of \(a)'s view:"
         )
         step(
-            EvaluateCommand.comparison(estimate: estimate, truth: truth).split(separator: "\n").dropFirst().joined(
-                separator: "\n"))
+            EvaluateCommand.comparison(estimate: report.estimate, truth: truth).split(separator: "\n").dropFirst()
+                .joined(separator: "\n"))
     }
 
     func step(_ text: String) { Console.output(text + "\n") }

@@ -8,7 +8,7 @@ struct MatchCommand: ParsableCommand {
         abstract:
             "Match a watch list's token file against a bulk token file (offline; the service runs the same engine).",
         discussion:
-            "Exact stage: joins on match-key tokens in cascade order. Fuzzy stage: Dice coefficient on Bloom filters. With --threshold auto (experimental) a decision model fitted to the two files (Fellegi–Sunter over the whole cross product, estimated by EM without labels: identifier keys such as the NINO, the pattern of blocking keys that agree, and the Dice score given that pattern, with the pairs never compared as one aggregate and random pairs anchoring the non-matches' scores; for files without keys, a two-component mixture on the scores) scores every candidate pair and chooses the threshold that maximises the expected F1; a differing NINO is then evidence, not a veto. Otherwise pairs at or above the --threshold Dice score match (decided in integers, so a pair exactly at the threshold is kept), pairs from --review-from up to it are possible (for clerical review by the agencies), and with --report or --report-html the model only estimates the result's quality. The estimated precision, recall and F1 are printed whenever a model was fitted and written in full by --report (JSON) and --report-html (a page with inline SVG charts); the README's Measured section says how far they are from the truth. Writes row references (token-file rows), the rule that matched, the rounded score and the status. The files must share schema fingerprint, key id and filter length. See docs/decision-model.md."
+            "Exact stage: joins on match-key tokens in cascade order. Fuzzy stage: Dice coefficient on Bloom filters. By default (--threshold auto) a decision model fitted to the two files (Fellegi–Sunter over the whole cross product, estimated by EM without labels: identifier keys such as the NINO, the pattern of blocking keys that agree, and the Dice score given that pattern, with the pairs never compared as one aggregate and random pairs anchoring the non-matches' scores; for files without keys, a two-component mixture on the scores) scores every candidate pair and chooses the threshold that maximises the expected F1; a differing NINO is then evidence, not a veto. Where no model can be fitted (files without filters, too few candidate pairs, a fit that gives no usable weights) the fixed rule decides at its default threshold, and the output, standard error and --report say so. With --threshold t the fixed rule decides: pairs at or above the Dice score t match (decided in integers, so a pair exactly at the threshold is kept), pairs from --review-from up to it are possible (for clerical review by the agencies), a differing NINO vetoes a pair, and with --report or --report-html the model only estimates the result's quality. The estimated precision, recall and F1 are printed whenever a model was fitted and written in full by --report (JSON) and --report-html (a page with inline SVG charts); the README's Measured section says how far they are from the truth. Writes row references (token-file rows), the rule that matched, the rounded score and the status. The files must share schema fingerprint, key id and filter length. See docs/decision-model.md."
     )
 
     @Argument(help: ArgumentHelp("The watch list's token file (A).", valueName: "A.bmt"))
@@ -49,7 +49,7 @@ struct MatchCommand: ParsableCommand {
             }
             let options = self.settings
             let threshold = options.threshold(default: MatchDefaults.threshold(for: a.header))
-            try options.checkReviewBand(below: threshold)
+            if !options.isAutomatic { try options.checkReviewBand(below: threshold) }
             var settings = MatchEngine.Settings(
                 threshold: try DiceThreshold(threshold),
                 reviewFrom: try options.reviewFrom.map(DiceThreshold.init), solver: options.resolvedSolver,
@@ -66,10 +66,18 @@ struct MatchCommand: ParsableCommand {
             try MatchOutput.write(results, header: a.header, to: output)
             let seconds = Clock.now() - start
             let matches = results.filter { $0.status == .match }.count
+            let modelChose = settings.chooseThreshold && report.thresholdFallback == nil
             let thresholdText =
-                settings.chooseThreshold
+                modelChose
                 ? "threshold chosen by the model: weight \(Format.decimal(report.linkage?.threshold ?? 0, places: 2))"
-                : "threshold \(threshold)\(options.givenThreshold == nil ? " (default for these filters)" : "")"
+                : settings.chooseThreshold
+                    ? "threshold \(threshold), the fixed rule's default for these filters: the model could not choose"
+                    : "threshold \(threshold)"
+            if let fallback = report.thresholdFallback {
+                Console.error(
+                    "blindmatch match: the decision model could not choose the threshold (\(fallback)); the fixed rule decided at its default Dice threshold \(threshold) for these filters (--threshold \(threshold) asks for it)\n"
+                )
+            }
             var lines = [
                 "\(Format.count(a.recordCount)) × \(Format.count(b.recordCount)) records in \(Format.decimal(seconds, places: 2)) s: \(Format.count(matches)) matches, \(Format.count(results.count - matches)) possible (solver \(settings.solver.rawValue), \(thresholdText)\(options.reviewFrom.map { ", review from \($0)" } ?? ""))",
                 "exact stage: \(Format.count(report.exactPairs)) pairs in \(Format.decimal(report.exactSeconds, places: 2)) s; fuzzy stage (\(report.blocked ? "blocking keys" : "all pairs")): \(Format.count(report.fuzzyPairs)) more pairs, \(Format.count(report.comparisons)) comparisons in \(Format.decimal(report.fuzzySeconds, places: 2)) s (\(DiceKernel.implementation))",
@@ -82,8 +90,12 @@ struct MatchCommand: ParsableCommand {
                 lines.append(LinkageReportOutput.summary(linkage, seconds: report.modelSeconds))
                 if let path = self.report { try LinkageReportOutput.writeJSON(linkage, to: path) }
                 if let path = reportHTML { try LinkageReportOutput.writeHTML(linkage, to: path) }
+            } else if let fallback = report.thresholdFallback {
+                let dice = Double(threshold) ?? 0
+                if let path = self.report { try LinkageReportOutput.writeFallbackJSON(fallback, dice: dice, to: path) }
+                if let path = reportHTML { try LinkageReportOutput.writeFallbackHTML(fallback, dice: dice, to: path) }
             }
-            if !vetoNames.isEmpty && !settings.chooseThreshold {
+            if !vetoNames.isEmpty && !modelChose {
                 lines.append(
                     "vetoed by \(vetoNames.joined(separator: ", ")): \(Format.count(report.vetoed)) candidate pairs")
             }
@@ -94,40 +106,22 @@ struct MatchCommand: ParsableCommand {
 }
 
 /// The defaults `match` uses, chosen by measurement (README, "Measured"; docs/privacy.md, "The default threshold").
+/// Without `--threshold` the decision model chooses; the Dice thresholds here are the fixed rule's (`--threshold t`
+/// without `t` is never asked for, but a run that cannot fit the model falls back to them).
 enum MatchDefaults {
-    /// The Dice threshold for filters without diffusion (and for clkhash filters).
-    static let threshold = "0.85"
+    /// The fixed rule's Dice threshold for filters without diffusion (and for clkhash filters).
+    static let threshold = DefaultThreshold.withoutDiffusion
     static let solver = Solver.manyToOne
     static let veto = ["nino"]
 
-    /// The Dice threshold for filters diffused with `taps` taps (SPEC §5.5.2), or without diffusion (nil). Diffusion
-    /// flips about `taps` output bits for every input bit that differs between two records, so near-matches score
-    /// lower the more taps there are. Each value is the lowest threshold, in steps of 0.05, that kept precision at or
-    /// above 0.99 on every data set measured with the example schema's columns (`synth` default and harsh profiles
-    /// and independent data, seeds 1–3, 2,000 × 50,000; with and without the salt): 0.85 without diffusion, 0.75
-    /// for 2 or 3 taps, 0.65 for 4 or 5, 0.60 for 6 (lower thresholds were not measured, so 0.60 from there on).
-    static func threshold(diffusionTaps taps: Int?) -> String {
-        guard let taps else { return threshold }
-        switch taps {
-        case ...3: return "0.75"
-        case 4...5: return "0.65"
-        default: return "0.60"
-        }
-    }
+    /// The fixed rule's Dice threshold for filters diffused with `taps` taps (``DefaultThreshold``).
+    static func threshold(diffusionTaps taps: Int?) -> String { DefaultThreshold.text(diffusionTaps: taps) }
 
-    /// The default threshold for filters hardened as `schema` says.
-    static func threshold(for schema: LinkageSchema) -> String {
-        threshold(diffusionTaps: schema.bloom?.hardening.diffusionTaps)
-    }
+    /// The fixed rule's default threshold for filters hardened as `schema` says.
+    static func threshold(for schema: LinkageSchema) -> String { DefaultThreshold.text(for: schema) }
 
-    /// The default threshold for filters hardened as a token file's header says (`hardening.diffusionTaps`, SPEC
-    /// §6.3); the header is signed with the file, so the matcher needs no schema for it.
-    static func threshold(for header: TokenFileHeader) -> String {
-        guard case .object(let members) = header.hardening,
-            case .number(let text)? = members.first(where: { $0.key == "diffusionTaps" })?.value
-        else { return threshold }
-        return threshold(diffusionTaps: Int(text) ?? Int(Double(text) ?? 0))
-    }
+    /// The fixed rule's default threshold for filters hardened as a token file's header says.
+    static func threshold(for header: TokenFileHeader) -> String { DefaultThreshold.text(for: header) }
 
     /// The lower end of a review band 0.1 below `threshold` (the demo's).
     static func reviewFrom(below threshold: String) -> String {

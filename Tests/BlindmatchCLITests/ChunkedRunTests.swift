@@ -49,11 +49,12 @@ import Testing
         await drop()
     }
 
-    /// The results of one run through the HTTP service: the watch-list party's rows, in order.
+    /// The results of one run through the HTTP service, with its default settings (the decision model chooses the
+    /// threshold): the watch-list party's rows, in order.
     static func results(
         of server: InProcessServer, data: AgencyData, beside: (() async throws -> Void)? = nil
     ) async throws -> [String] {
-        let project = try await ServiceProject.create(on: server, data: data)
+        let project = try await ServiceProject.create(on: server, data: data, threshold: nil)
         try await project.uploadBoth(server, data: data)
         let queued = try await HTTP.request(
             .POST, "\(server.baseURL)/projects/\(project.id)/runs", token: project.watchlistToken)

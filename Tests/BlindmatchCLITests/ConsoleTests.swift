@@ -218,8 +218,17 @@ struct ConsoleTests {
     static func expectWithinGrant(
         _ reply: HTTPReply, caller: Caller, template: String, _ setting: Setting, _ apiRun: JSONValue?
     ) throws {
-        guard [.watchlist, .bulk].contains(caller), reply.status == 200 else { return }
         let page = reply.text
+        // The run page states the threshold; what decided and the estimates only for those who read the report.
+        if template == "/console/projects/{projectId}/runs/{runId}", reply.status == 200 {
+            #expect(page.contains("<dt>Threshold</dt><dd>Dice 0.85</dd>"), "\(caller) run page")
+            let readsReport = [.operator, .auditor].contains(caller)
+            #expect(
+                page.contains("<dt>Decided by</dt><dd>the fixed rule at the given Dice 0.850</dd>") == readsReport,
+                "\(caller) run page")
+            #expect(page.contains("Estimated precision / recall / F1") == readsReport, "\(caller) run page")
+        }
+        guard [.watchlist, .bulk].contains(caller), reply.status == 200 else { return }
         #expect(!page.contains("another project"), "\(caller) \(template) shows the other project")
         #expect(!page.contains("Refused uploads"), "\(caller) \(template) shows refusals")
         if template == "/console/projects/{projectId}/uploads" {

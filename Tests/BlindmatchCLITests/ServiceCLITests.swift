@@ -24,10 +24,11 @@ struct ServiceCLITests {
             [
                 "project", "create", "--name", "Watch list x council tax", "--purpose", "Test the whole flow.",
                 "--legal-basis", "Synthetic data only.", "--schema", data.schema, "--key-id", header.keyID,
-                "--watchlist", "agency-a=agency-a.pub", "--bulk", "council-b=council-b.pub", "--review-from", "0.65",
+                "--watchlist", "agency-a=agency-a.pub", "--bulk", "council-b=council-b.pub", "--threshold", "0.75",
+                "--review-from", "0.65",
             ], as: "operator.token")
-        // No --threshold: the example schema diffuses its filters, so the project takes the diffused default.
-        #expect(created.output.contains("threshold 0.75"), "\(created.output)")
+        // The fixed rule at the example schema's Dice threshold, with a clerical band.
+        #expect(created.output.contains("threshold 0.75, review from 0.65"), "\(created.output)")
         let project = try #require(created.output.split(separator: "\n").first.map(String.init))
         #expect(project.hasPrefix("p-"))
         for (party, file) in [("agency-a", "agency-a.token"), ("council-b", "council-b.token")] {
@@ -87,6 +88,7 @@ struct ServiceCLITests {
             ["run", "report", "--project", project, runID, "--output", "report.json", "--html", "report.html"],
             as: "auditor.token")
         #expect(report.output.contains("precision") && report.output.contains("recall"), "\(report.output)")
+        #expect(report.output.contains("threshold 0.75 (the fixed rule;"), "\(report.output)")
         #expect(FileIO.exists("\(data.path)/report.json") && FileIO.exists("\(data.path)/report.html"))
         let partyReport = try CLI.run(
             [
@@ -103,21 +105,37 @@ struct ServiceCLITests {
             ],
             in: data.path)
         #expect(late.status == 1 && late.error.contains("runFinished"), "\(late.error)")
-        // A project's threshold is a number: `auto` is for `match` only.
-        let auto = try CLI.run(
+        // Without --threshold (or with auto) a project's runs let the decision model choose; a review band then
+        // needs a Dice threshold.
+        for (name, extra) in [("auto", ["--threshold", "auto"]), ("default", [])] {
+            let auto = try CLI.run(
+                [
+                    "project", "create", "--name", name, "--purpose", "p", "--legal-basis", "l", "--schema",
+                    data.schema, "--key-id", String(repeating: name == "auto" ? "ab" : "cd", count: 16), "--watchlist",
+                    "agency-a=agency-a.pub", "--bulk", "council-b=council-b.pub", "--server", server.baseURL,
+                    "--token-file", "operator.token",
+                ] + extra, in: data.path)
+            #expect(auto.status == 0, "\(auto.error)")
+            #expect(auto.output.contains("threshold auto (chosen by each run's decision model)"), "\(auto.output)")
+        }
+        let band = try CLI.run(
             [
-                "project", "create", "--name", "auto", "--purpose", "p", "--legal-basis", "l", "--schema", data.schema,
-                "--key-id", header.keyID, "--watchlist", "agency-a=agency-a.pub", "--bulk", "council-b=council-b.pub",
-                "--threshold", "auto", "--server", server.baseURL, "--token-file", "operator.token",
+                "project", "create", "--name", "band", "--purpose", "p", "--legal-basis", "l", "--schema", data.schema,
+                "--key-id", String(repeating: "ef", count: 16), "--watchlist", "agency-a=agency-a.pub", "--bulk",
+                "council-b=council-b.pub", "--review-from", "0.65", "--server", server.baseURL, "--token-file",
+                "operator.token",
             ], in: data.path)
-        #expect(auto.status != 0 && auto.error.contains("--threshold auto is for `match` only"), "\(auto.error)")
+        #expect(
+            band.status != 0 && band.error.contains("--review-from needs the fixed rule's --threshold"), "\(band.error)"
+        )
 
-        // The service's pairs are exactly the offline engine's at its defaults (the threshold read from the files'
-        // hardening, as the project's from the schema's); scores rounded to 2 decimals.
+        // The service's pairs are exactly the offline engine's with the project's settings; scores rounded to 2
+        // decimals.
         let offlineRun = try CLI.run(
-            ["match", "a.bmt", "b.bmt", "--review-from", "0.65", "--output", "offline.csv"], in: data.path)
+            ["match", "a.bmt", "b.bmt", "--threshold", "0.75", "--review-from", "0.65", "--output", "offline.csv"],
+            in: data.path)
         #expect(offlineRun.status == 0, "\(offlineRun.error)")
-        #expect(offlineRun.output.contains("threshold 0.75 (default for these filters)"), "\(offlineRun.output)")
+        #expect(offlineRun.output.contains("threshold 0.75, review from 0.65"), "\(offlineRun.output)")
         func lines(_ file: String) throws -> [[String]] {
             try String(contentsOfFile: "\(data.path)/\(file)", encoding: .utf8).split(separator: "\n").dropFirst()
                 .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }

@@ -220,8 +220,9 @@ final class AgencyData {
     ])
 
     /// A `ProjectRequest` body for these files; `runPolicy` nil leaves the member out (the service's default).
+    /// `threshold` nil leaves the member out (the service's default, `auto`).
     func projectRequest(
-        name: String = "service test", reviewFrom: String? = "0.75", blocking: Bool = true,
+        name: String = "service test", threshold: String? = "0.85", reviewFrom: String? = "0.75", blocking: Bool = true,
         runPolicy: JSONValue? = AgencyData.permissiveRunPolicy
     ) throws -> JSONValue {
         let header = try header("a.bmt")
@@ -253,10 +254,10 @@ final class AgencyData {
             ),
             (
                 "matching",
-                .object([
-                    ("threshold", "0.85"), ("reviewFrom", reviewFrom.map(JSONValue.string) ?? .null),
-                    ("blocking", .bool(blocking)),
-                ])
+                .object(
+                    (threshold.map { [(key: "threshold", value: JSONValue.string($0))] } ?? []) + [
+                        ("reviewFrom", reviewFrom.map(JSONValue.string) ?? .null), ("blocking", .bool(blocking)),
+                    ])
             ),
             (
                 "disclosure",
@@ -316,14 +317,17 @@ struct ServiceProject {
     let auditorToken: String
 
     /// The project, with both party tokens issued and activated by their parties' keys.
+    /// `threshold` nil: the service's default (`auto`, without a review band); otherwise a review band from 0.75.
     static func create(
-        on server: some TestServer, data: AgencyData, name: String = "service test", blocking: Bool = true,
-        runPolicy: JSONValue? = AgencyData.permissiveRunPolicy
+        on server: some TestServer, data: AgencyData, name: String = "service test", threshold: String? = "0.85",
+        blocking: Bool = true, runPolicy: JSONValue? = AgencyData.permissiveRunPolicy
     ) async throws -> ServiceProject {
         let operatorToken = try server.operatorToken
+        let request = try data.projectRequest(
+            name: name, threshold: threshold, reviewFrom: threshold == nil ? nil : "0.75", blocking: blocking,
+            runPolicy: runPolicy)
         let created = try await HTTP.request(
-            .POST, server.baseURL + "/projects", token: operatorToken,
-            body: HTTP.json(try data.projectRequest(name: name, blocking: blocking, runPolicy: runPolicy)))
+            .POST, server.baseURL + "/projects", token: operatorToken, body: HTTP.json(request))
         guard created.status == 201, let id = created.json?["id"]?.stringValue else {
             throw ServiceTestError("project not created: \(created.status) \(created.text)")
         }

@@ -166,6 +166,7 @@ struct DecisionModelTests {
         settings.chooseThreshold = true
         let (chosen, chosenReport) = try MatchEngine(settings: settings).run(a, b)
         #expect(chosenReport.linkage?.thresholdChosen == true)
+        #expect(chosenReport.thresholdFallback == nil && chosenReport.linkage?.thresholdFallback == nil)
         #expect(chosen.allSatisfy { $0.weight != nil && $0.status == .match })
         #expect(chosen.allSatisfy { ($0.weight ?? 0) >= (chosenReport.linkage?.threshold ?? 0) })
     }

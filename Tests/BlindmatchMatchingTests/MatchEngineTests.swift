@@ -21,17 +21,20 @@ final class TokenFixture {
     let schema: LinkageSchema
     let secret: LinkageSecret
 
-    /// `bloomOnly`: the schema without match keys and blocking keys, as a clkhash project's (the filter alone).
-    init(secret: LinkageSecret? = nil, bloomOnly: Bool = false) throws {
+    /// `bloomOnly`: the schema without match keys and blocking keys, as a clkhash project's (the filter alone);
+    /// `withoutFilters`: the schema without its Bloom filter and blocking keys (match keys alone).
+    init(secret: LinkageSecret? = nil, bloomOnly: Bool = false, withoutFilters: Bool = false) throws {
         directory = try TemporaryDirectory()
-        schema = try LinkageSchema(parsing: try Self.unhardenedSchema(bloomOnly: bloomOnly), source: Self.schemaPath)
+        schema = try LinkageSchema(
+            parsing: try Self.unhardenedSchema(bloomOnly: bloomOnly, withoutFilters: withoutFilters),
+            source: Self.schemaPath)
         self.secret = try secret ?? LinkageSecret(importing: Array(0..<32))
     }
 
     deinit { directory.remove() }
 
     /// The example schema with the Bloom encoding and blocking tokens it had before issue 15.
-    static func unhardenedSchema(bloomOnly: Bool = false) throws -> [UInt8] {
+    static func unhardenedSchema(bloomOnly: Bool = false, withoutFilters: Bool = false) throws -> [UInt8] {
         let data = try Data(contentsOf: URL(fileURLWithPath: schemaPath))
         var schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var bloom = try #require(schema["bloom"] as? [String: Any])
@@ -47,6 +50,10 @@ final class TokenFixture {
         for index in blocking.indices { blocking[index]["bucketBits"] = nil }
         schema["blockingKeys"] = bloomOnly ? [] : blocking
         if bloomOnly { schema["matchKeys"] = [] }
+        if withoutFilters {
+            schema["bloom"] = nil
+            schema["blockingKeys"] = []
+        }
         return Array(try JSONSerialization.data(withJSONObject: schema))
     }
 

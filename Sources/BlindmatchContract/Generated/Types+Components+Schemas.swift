@@ -783,6 +783,10 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/Threshold`.
         public typealias Threshold = Swift.String
+        /// `auto`: the decision model fitted to the run's two files chooses which pairs match (docs/decision-model.md), falling back to the fixed rule's default Dice threshold for the files' filters where no model can be fitted (the run's report says why); or a `Threshold`: the fixed rule, pairs at or above that Dice score match and a differing veto key vetoes a pair.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ThresholdOrAuto`.
+        public typealias ThresholdOrAuto = Swift.String
         /// A `Threshold`, or null (written out rather than as a oneOf of the reference and null, which the type generator drops; see docs/architecture.md).
         ///
         /// - Remark: Generated from `#/components/schemas/ThresholdOrNull`.
@@ -1470,9 +1474,11 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/MatchingSettings`.
         public struct MatchingSettings: Codable, Hashable, Sendable {
+            /// `auto` (the default: the fitted decision model chooses) or a Dice score (the fixed rule). Projects stored before `auto` existed keep the Dice threshold they were created with.
+            ///
             /// - Remark: Generated from `#/components/schemas/MatchingSettings/threshold`.
-            public var threshold: Components.Schemas.Threshold
-            /// Lower end of the clerical band (pairs from here up to the threshold are `possible`); must be below the threshold; null for no band.
+            public var threshold: Components.Schemas.ThresholdOrAuto?
+            /// Lower end of the clerical band (pairs from here up to the threshold are `possible`); must be below the threshold, which must then be a Dice score (422 with `auto`, whose model has no band); null for no band.
             ///
             /// - Remark: Generated from `#/components/schemas/MatchingSettings/reviewFrom`.
             public var reviewFrom: Components.Schemas.ThresholdOrNull?
@@ -1489,13 +1495,13 @@ extension Components {
             /// Creates a new `MatchingSettings`.
             ///
             /// - Parameters:
-            ///   - threshold:
-            ///   - reviewFrom: Lower end of the clerical band (pairs from here up to the threshold are `possible`); must be below the threshold; null for no band.
+            ///   - threshold: `auto` (the default: the fitted decision model chooses) or a Dice score (the fixed rule). Projects stored before `auto` existed keep the Dice threshold they were created with.
+            ///   - reviewFrom: Lower end of the clerical band (pairs from here up to the threshold are `possible`); must be below the threshold, which must then be a Dice score (422 with `auto`, whose model has no band); null for no band.
             ///   - solver:
             ///   - vetoKeys: Match keys whose disagreement (both present, different) vetoes a pair. Checked against the files' match keys when a run starts (a run with an unknown name fails `vetoKeyUnknown`), except that the default `[nino]` applies only when the files have `nino`.
             ///   - blocking: Compare Bloom filters only for pairs sharing a blocking-key token; false compares every pair within popcount bounds.
             public init(
-                threshold: Components.Schemas.Threshold,
+                threshold: Components.Schemas.ThresholdOrAuto? = nil,
                 reviewFrom: Components.Schemas.ThresholdOrNull? = nil,
                 solver: Components.Schemas.Solver? = nil,
                 vetoKeys: [Swift.String]? = nil,
@@ -1516,8 +1522,8 @@ extension Components {
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
-                self.threshold = try container.decode(
-                    Components.Schemas.Threshold.self,
+                self.threshold = try container.decodeIfPresent(
+                    Components.Schemas.ThresholdOrAuto.self,
                     forKey: .threshold
                 )
                 self.reviewFrom = try container.decodeIfPresent(
@@ -1550,7 +1556,7 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/MatchingSettingsResolved`.
         public struct MatchingSettingsResolved: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/MatchingSettingsResolved/threshold`.
-            public var threshold: Components.Schemas.Threshold
+            public var threshold: Components.Schemas.ThresholdOrAuto
             /// - Remark: Generated from `#/components/schemas/MatchingSettingsResolved/reviewFrom`.
             public var reviewFrom: Components.Schemas.ThresholdOrNull?
             /// - Remark: Generated from `#/components/schemas/MatchingSettingsResolved/solver`.
@@ -1568,7 +1574,7 @@ extension Components {
             ///   - vetoKeys:
             ///   - blocking:
             public init(
-                threshold: Components.Schemas.Threshold,
+                threshold: Components.Schemas.ThresholdOrAuto,
                 reviewFrom: Components.Schemas.ThresholdOrNull? = nil,
                 solver: Components.Schemas.Solver,
                 vetoKeys: [Swift.String],
@@ -1590,7 +1596,7 @@ extension Components {
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 self.threshold = try container.decode(
-                    Components.Schemas.Threshold.self,
+                    Components.Schemas.ThresholdOrAuto.self,
                     forKey: .threshold
                 )
                 self.reviewFrom = try container.decodeIfPresent(
@@ -3179,7 +3185,7 @@ extension Components {
                 ])
             }
         }
-        /// `LinkageReport` as `blindmatch match --report` writes it (docs/decision-model.md): `model`, `threshold`, `estimate` (`precision`, `recall`, `f1`, `falseMatches` and their errors), `histogram`, `curve` and the fitted model's parameters. Its members are the engine's, documented there rather than here.
+        /// `LinkageReport` as `blindmatch match --report` writes it (docs/decision-model.md): `model`, `threshold` (the match weight: chosen by the model when `thresholdChosen`, else the lowest weight among the matches of a Dice threshold, `diceThreshold`), `estimate` (`precision`, `recall`, `f1`, `falseMatches` and their errors), `histogram`, `curve` and the fitted model's parameters; `thresholdFallback` says why the model did not choose although the project's threshold is `auto` (the fixed rule's default Dice threshold decided). Its members are the engine's, documented there rather than here.
         ///
         /// - Remark: Generated from `#/components/schemas/RunReport`.
         public struct RunReport: Codable, Hashable, Sendable {
@@ -3187,6 +3193,10 @@ extension Components {
             public var model: Swift.String
             /// - Remark: Generated from `#/components/schemas/RunReport/threshold`.
             public var threshold: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/RunReport/thresholdChosen`.
+            public var thresholdChosen: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/RunReport/thresholdFallback`.
+            public var thresholdFallback: Swift.String?
             /// - Remark: Generated from `#/components/schemas/RunReport/estimate`.
             public struct EstimatePayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/RunReport/estimate/precision`.
@@ -3231,22 +3241,30 @@ extension Components {
             /// - Parameters:
             ///   - model:
             ///   - threshold:
+            ///   - thresholdChosen:
+            ///   - thresholdFallback:
             ///   - estimate:
             ///   - histogram:
             public init(
                 model: Swift.String,
                 threshold: Swift.Double,
+                thresholdChosen: Swift.Bool? = nil,
+                thresholdFallback: Swift.String? = nil,
                 estimate: Components.Schemas.RunReport.EstimatePayload,
                 histogram: OpenAPIRuntime.OpenAPIObjectContainer
             ) {
                 self.model = model
                 self.threshold = threshold
+                self.thresholdChosen = thresholdChosen
+                self.thresholdFallback = thresholdFallback
                 self.estimate = estimate
                 self.histogram = histogram
             }
             public enum CodingKeys: String, CodingKey {
                 case model
                 case threshold
+                case thresholdChosen
+                case thresholdFallback
                 case estimate
                 case histogram
             }

@@ -60,6 +60,9 @@ public struct LinkageReport: Codable, Sendable, Equatable {
     public var scoreMixture: ScoreMixture?
     /// The count of true pairs by capture–recapture that the recall estimate uses, when it applies.
     public var captureRecapture: CaptureRecapture? = nil
+    /// Why the model did not choose the threshold although it was asked to (the fixed rule's Dice threshold decided
+    /// instead); absent when it chose or was not asked (``MatchEngine/Report/thresholdFallback``).
+    public var thresholdFallback: String? = nil
 }
 
 extension LinkageReport {

@@ -47,7 +47,7 @@ extension ConsoleController {
             progress: await board.progress(of: run),
             for: try await runs.viewer(of: run, token: viewer.token, project: project))
         let finished = wire.summary != nil
-        let summary: [(String, String)] = [
+        var summary: [(String, String)] = [
             ("Watch-list records", ConsoleFormat.count(wire.summary?.watchlistRecords, withheld: finished)),
             ("Bulk records", ConsoleFormat.count(wire.summary?.bulkRecords, withheld: finished)),
             ("Matches", ConsoleFormat.count(wire.summary?.matches, withheld: finished)),
@@ -69,6 +69,22 @@ extension ConsoleController {
         if wire.status == .succeeded && allows("GET /projects/{projectId}/runs/{runId}/report", viewer) {
             values["reportHref"] = "/console/projects/\(project.id)/runs/\(run.id)/report"
         }
+        // The threshold as the run's settings state it, and, for those who may read the report, what decided.
+        let automatic = wire.settings.threshold == NamedMatchSettings.automatic
+        summary.insert(
+            ("Threshold", automatic ? "auto (the decision model chooses)" : "Dice \(wire.settings.threshold)"), at: 0)
+        if values["reportHref"] != nil, let text = try? await store.report(of: run),
+            let report = try? JSONDecoder().decode(LinkageReport.self, from: Data(text.utf8))
+        {
+            summary.insert(("Decided by", Self.decision(report)), at: 1)
+            let estimate = report.estimate
+            summary.insert(
+                (
+                    "Estimated precision / recall / F1",
+                    "\(ConsoleFormat.decimal(estimate.precision, 3)) / \(ConsoleFormat.decimal(estimate.recall, 3)) / \(ConsoleFormat.decimal(estimate.f1, 3))"
+                ), at: 2)
+        }
+        values["summary"] = summary.map { ["name": $0.0, "value": $0.1] }
         return page("run", title: "Run \(run.id)", values, viewer: viewer, current: "/console/projects")
     }
 
@@ -101,8 +117,8 @@ extension ConsoleController {
         let estimate = report.estimate
         let facts: [(String, String)] = [
             ("Threshold (match weight)", ConsoleFormat.decimal(report.threshold, 2)),
-            ("Threshold chosen by the model", report.thresholdChosen ? "yes" : "no (a Dice threshold was given)"),
-            ("Dice threshold given", report.diceThreshold.map { ConsoleFormat.decimal($0, 3) } ?? "—"),
+            ("Decided by", Self.decision(report)),
+            ("Dice threshold", report.diceThreshold.map { ConsoleFormat.decimal($0, 3) } ?? "—"),
             ("Candidate pairs", ConsoleFormat.count(report.candidatePairs)),
             (
                 "Estimated precision",
@@ -141,5 +157,18 @@ extension ConsoleController {
             },
         ]
         return page("report", title: "Report of run \(run.id)", values, viewer: viewer, current: "/console/projects")
+    }
+
+    /// What decided a run's matches, in words: the model's own threshold, the fixed rule given, or the fixed rule
+    /// the model fell back to (and why).
+    static func decision(_ report: LinkageReport) -> String {
+        if report.thresholdChosen {
+            return "the decision model: match weight \(ConsoleFormat.decimal(report.threshold, 2)) chosen"
+        }
+        let dice = report.diceThreshold.map { ConsoleFormat.decimal($0, 3) } ?? "—"
+        if let fallback = report.thresholdFallback {
+            return "the fixed rule at its default Dice \(dice): the decision model could not choose (\(fallback))"
+        }
+        return "the fixed rule at the given Dice \(dice)"
     }
 }

@@ -132,8 +132,7 @@ struct ChunkedRunExecutor: RunExecutor {
             } catch let error as ChunkFileError {
                 return .outcome(.failed(code: error.code, message: error.message))
             }
-            var settings = try MatchEngine.Settings(
-                named: run.settings, matchKeys: a.header.matchKeys, threads: threads)
+            var settings = try MatchEngine.Settings(named: run.settings, header: a.header, threads: threads)
             settings.cancellation = cancellation
             settings.fitsModel = true
             let engine = try MatchEngine(settings: settings)

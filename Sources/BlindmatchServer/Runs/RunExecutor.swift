@@ -102,7 +102,7 @@ struct EngineRunExecutor: RunExecutor {
         } catch let error as ChunkFileError {
             return .failed(code: error.code, message: error.message)
         }
-        var settings = try MatchEngine.Settings(named: run.settings, matchKeys: a.header.matchKeys, threads: threads)
+        var settings = try MatchEngine.Settings(named: run.settings, header: a.header, threads: threads)
         settings.cancellation = cancellation
         // Refused before it starts when what it holds whatever it finds does not fit; otherwise its pairs are held to
         // what the budget leaves.
@@ -116,8 +116,8 @@ struct EngineRunExecutor: RunExecutor {
             )
         }
         cancellation.limitPairs(to: pairs)
-        // The decision model estimates the run's quality without ground truth (the report of GET …/report); the
-        // 0.85 rule still decides unless the project asks otherwise.
+        // The decision model estimates the run's quality without ground truth (the report of GET …/report), and
+        // chooses the threshold when the project's is `auto` (the default).
         settings.fitsModel = true
         progress(RunProgress(stage: .exact, fraction: 0))
         let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in

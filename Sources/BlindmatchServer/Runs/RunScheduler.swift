@@ -117,14 +117,15 @@ struct RunScheduler<Store: LinkageStore>: Service {
 
     private func log(_ run: RunRecord, _ outcome: RunOutcome, storing: Duration) {
         switch outcome {
-        case .succeeded(_, _, _, let summary):
-            logger.info(
-                "run succeeded",
-                metadata: [
-                    "run": "\(run.id)", "pairs": "\(summary.matches + summary.possible)",
-                    "seconds": "\(summary.seconds)",
-                    "storeSeconds": "\(Double(storing / .milliseconds(1)) / 1000)",
-                ])
+        case .succeeded(_, _, let report, let summary):
+            var metadata: Logger.Metadata = [
+                "run": "\(run.id)", "pairs": "\(summary.matches + summary.possible)",
+                "seconds": "\(summary.seconds)",
+                "storeSeconds": "\(Double(storing / .milliseconds(1)) / 1000)",
+            ]
+            // Why the project's `auto` threshold fell back to the fixed rule: counts and rules, never data.
+            if let fallback = report.thresholdFallback { metadata["thresholdFallback"] = "\(fallback)" }
+            logger.info("run succeeded", metadata: metadata)
         case .failed(let code, _):
             logger.notice("run failed", metadata: ["run": "\(run.id)", "code": "\(code)"])
         case .interrupted:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlindmatchMatching
 
 struct ProjectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -164,10 +165,14 @@ enum ProjectSummary {
 
     /// Matching settings in one line: `threshold 0.85, review from 0.75, solver many-to-one, veto nino, blocking`.
     static func settings(_ settings: ServiceAPI.MatchingSettingsResolved) -> String {
-        var parts = ["threshold \(settings.threshold)"]
+        let automatic = settings.threshold == NamedMatchSettings.automatic
+        var parts = [
+            automatic ? "threshold auto (chosen by each run's decision model)" : "threshold \(settings.threshold)"
+        ]
         parts.append(settings.reviewFrom.map { "review from \($0)" } ?? "no review band")
         parts.append("solver \(settings.solver.rawValue)")
-        parts.append(settings.vetoKeys.isEmpty ? "no veto" : "veto \(settings.vetoKeys.joined(separator: ", "))")
+        let veto = settings.vetoKeys.isEmpty ? "no veto" : "veto \(settings.vetoKeys.joined(separator: ", "))"
+        parts.append(automatic ? "\(veto) (where the model cannot choose)" : veto)
         parts.append(settings.blocking ? "blocking" : "no blocking")
         return parts.joined(separator: ", ")
     }

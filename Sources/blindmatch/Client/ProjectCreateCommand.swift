@@ -123,11 +123,6 @@ struct ProjectCreateCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try runPolicy()
-        if settings.isAutomatic {
-            throw ValidationError(
-                "--threshold auto is for `match` only: a project's runs decide with a fixed threshold (default \(MatchDefaults.threshold) for a schema without diffusion, lower with it: `match --help`), and `run report` gives each run's estimated quality to choose it by"
-            )
-        }
         guard Self.isHex(keyID.lowercased(), digits: 32) else {
             throw ValidationError("--key-id must be 32 hex digits (the key id `blindmatch keygen` printed)")
         }
@@ -159,8 +154,12 @@ struct ProjectCreateCommand: AsyncParsableCommand {
             let (name, path) = try Self.party(argument, option: option)
             return try Self.party(named: name, role: role, publicKeyFile: path)
         }
-        let threshold = settings.threshold(default: MatchDefaults.threshold(for: linkageSchema))
-        try settings.checkReviewBand(below: threshold)
+        // Without --threshold (or with auto) the service's default, `auto`: each run's fitted model chooses, and
+        // falls back to the fixed rule's default for the files' filters where it cannot.
+        let threshold =
+            settings.isAutomatic
+            ? NamedMatchSettings.automatic : settings.threshold(default: MatchDefaults.threshold(for: linkageSchema))
+        if !settings.isAutomatic { try settings.checkReviewBand(below: threshold) }
         let matching = ServiceAPI.MatchingSettings(
             threshold: threshold, reviewFrom: settings.reviewFrom,
             solver: settings.solver.flatMap(ServiceAPI.Solver.init(rawValue:)),

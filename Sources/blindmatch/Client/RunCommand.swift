@@ -218,7 +218,7 @@ struct RunReportCommand: AsyncParsableCommand {
             if let output { try LinkageReportOutput.writeJSON(report, to: output) }
             if let html { try LinkageReportOutput.writeHTML(report, to: html) }
             Console.output(
-                "run \(id.printable): threshold \(Format.decimal(report.threshold, places: 3)); "
+                "run \(id.printable): \(LinkageReportOutput.decision(report).printable); "
                     + LinkageReportOutput.summary(report, seconds: 0).printable + "\n")
         }
     }

@@ -14,6 +14,19 @@ enum LinkageReportOutput {
             "estimated without ground truth (\(model), \(Format.count(report.candidatePairs)) candidate pairs above Dice \(Format.decimal(report.candidateFloor, places: 2)), \(Format.decimal(seconds, places: 2)) s): precision \(Format.decimal(estimate.precision, places: 4)) ± \(Format.decimal(estimate.precisionError, places: 4)), recall \(Format.decimal(estimate.recall, places: 4)) ± \(Format.decimal(estimate.recallError, places: 4)), F1 \(Format.decimal(estimate.f1, places: 4)); \(Format.decimal(estimate.falseMatches, places: 1)) false matches expected among \(Format.count(estimate.reported))"
     }
 
+    /// What decided the matches: `threshold chosen by the model: weight 0.68`, the fixed rule's Dice threshold as
+    /// given, or the fixed rule the model fell back to and why.
+    static func decision(_ report: LinkageReport) -> String {
+        let dice = report.diceThreshold.map { Format.decimal($0, places: 2) } ?? "-"
+        if report.thresholdChosen {
+            return "threshold chosen by the model: weight \(Format.decimal(report.threshold, places: 2))"
+        } else if let fallback = report.thresholdFallback {
+            return "threshold \(dice), the fixed rule's default: the model could not choose (\(fallback))"
+        }
+        let lowest = Format.decimal(report.threshold, places: 2)
+        return "threshold \(dice) (the fixed rule; lowest match weight reported \(lowest))"
+    }
+
     static func writeJSON(_ report: LinkageReport, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -21,6 +34,44 @@ enum LinkageReportOutput {
         let file = try AtomicFile(destination: path)
         try file.write([UInt8](data) + [UInt8(ascii: "\n")])
         try file.commit()
+    }
+
+    /// `--report` when no model could be fitted at all (files without filters): what decided instead, and why.
+    static func writeFallbackJSON(_ reason: String, dice: Double, to path: String) throws {
+        struct Fallback: Encodable {
+            let model = "none"
+            let thresholdChosen = false
+            let diceThreshold: Double
+            let thresholdFallback: String
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(Fallback(diceThreshold: dice, thresholdFallback: reason))
+        let file = try AtomicFile(destination: path)
+        try file.write([UInt8](data) + [UInt8(ascii: "\n")])
+        try file.commit()
+    }
+
+    /// `--report-html` when no model could be fitted at all.
+    static func writeFallbackHTML(_ reason: String, dice: Double, to path: String) throws {
+        let file = try AtomicFile(destination: path)
+        try file.write(
+            """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Blindmatch run report</title></head><body>
+            <h1>Blindmatch run report</h1>
+            <p>No decision model was fitted: \(escaped(reason)). The fixed rule decided at its default Dice threshold \
+            \(Format.decimal(dice, places: 2)) for these filters, so there are no estimates.</p>
+            </body></html>
+
+            """)
+        try file.commit()
+    }
+
+    /// `text` safe inside HTML.
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 
     static func readJSON(_ path: String) throws -> LinkageReport {
@@ -44,7 +95,15 @@ enum LinkageReportOutput {
         func number(_ value: Double) -> String { Format.decimal(value, places: 4) }
         var rows = [
             ("threshold (match weight, log₂ odds)", Format.decimal(report.threshold, places: 2)),
-            ("threshold chosen by the model", report.thresholdChosen ? "yes" : "no (Dice threshold given)"),
+            (
+                "threshold chosen by the model",
+                report.thresholdChosen
+                    ? "yes"
+                    : report.thresholdFallback.map {
+                        "no: it could not (\(escaped($0))), so the fixed rule's default Dice threshold decided"
+                    } ?? "no (Dice threshold given)"
+            ),
+            ("Dice threshold", report.diceThreshold.map { Format.decimal($0, places: 3) } ?? "none (the model chose)"),
             ("estimated precision", "\(number(estimate.precision)) ± \(number(estimate.precisionError))"),
             ("estimated recall", "\(number(estimate.recall)) ± \(number(estimate.recallError))"),
             ("estimated F1", number(estimate.f1)),

@@ -7,22 +7,25 @@ struct MatchSettingsOptions: ParsableArguments {
     @Option(
         name: .customLong("threshold"),
         help: ArgumentHelp(
-            "Dice score for a match (default: \(MatchDefaults.threshold) for filters without diffusion; with diffusion, as the files' header says, \(MatchDefaults.threshold(diffusionTaps: 3)) for 2–3 taps as the example schema's, \(MatchDefaults.threshold(diffusionTaps: 4)) for 4–5, \(MatchDefaults.threshold(diffusionTaps: 6)) for more); `auto` (match only, experimental): the fitted decision model chooses.",
+            "`auto` (the default): the decision model fitted to the two files chooses which pairs match; where no model can be fitted (files without filters, too few candidate pairs, a fit that gives no usable weights) the fixed rule decides at its default, and the output says so. Or a Dice score t: the fixed rule, pairs at or above t match and a differing NINO vetoes a pair (its default: \(MatchDefaults.threshold) for filters without diffusion; with diffusion, as the files' header says, \(MatchDefaults.threshold(diffusionTaps: 3)) for 2–3 taps as the example schema's, \(MatchDefaults.threshold(diffusionTaps: 4)) for 4–5, \(MatchDefaults.threshold(diffusionTaps: 6)) for more).",
             valueName: "t"))
     var givenThreshold: String?
 
-    /// The Dice threshold given, or `defaultThreshold` (also for `auto`, which only `match` understands).
+    /// The Dice threshold given, or `defaultThreshold` (the fixed rule's, also for `auto`, where it decides only
+    /// if the model cannot).
     func threshold(default defaultThreshold: String) -> String {
-        guard let givenThreshold, givenThreshold != "auto" else { return defaultThreshold }
+        guard let givenThreshold, givenThreshold != NamedMatchSettings.automatic else { return defaultThreshold }
         return givenThreshold
     }
 
-    /// Whether the decision model is to choose the threshold (`--threshold auto`).
-    var isAutomatic: Bool { givenThreshold == "auto" }
+    /// Whether the decision model is to choose the threshold: without `--threshold`, or with `--threshold auto`.
+    var isAutomatic: Bool { givenThreshold == nil || givenThreshold == NamedMatchSettings.automatic }
 
     @Option(
         name: .customLong("review-from"),
-        help: ArgumentHelp("Lower end of the clerical band (possible matches); default: no band.", valueName: "l"))
+        help: ArgumentHelp(
+            "Lower end of the clerical band (possible matches), a Dice score below --threshold t; needs the fixed rule (a Dice --threshold), since the decision model has no band; default: no band.",
+            valueName: "l"))
     var reviewFrom: String?
 
     @Option(help: ArgumentHelp("one-to-one, many-to-one or all (default: many-to-one).", valueName: "solver"))
@@ -47,11 +50,15 @@ struct MatchSettingsOptions: ParsableArguments {
             throw ValidationError("--solver must be one-to-one, many-to-one or all")
         }
         if noVeto && !veto.isEmpty { throw ValidationError("--veto and --no-veto cannot be combined") }
+        if reviewFrom != nil && isAutomatic {
+            throw ValidationError(
+                "--review-from needs the fixed rule's --threshold (a Dice score, e.g. --threshold \(MatchDefaults.threshold(diffusionTaps: 3)) --review-from \(MatchDefaults.reviewFrom(below: MatchDefaults.threshold(diffusionTaps: 3)))): with --threshold auto, the default, the decision model decides and has no clerical band"
+            )
+        }
         do {
-            if let givenThreshold, givenThreshold != "auto" {
-                try checkReviewBand(below: try DiceThreshold(givenThreshold).description)
-            } else if let reviewFrom {
-                _ = try DiceThreshold(reviewFrom)
+            if let givenThreshold, !isAutomatic {
+                _ = try DiceThreshold(givenThreshold)
+                try checkReviewBand(below: givenThreshold)
             }
         } catch let error as MatchingError {
             throw ValidationError(error.reason)

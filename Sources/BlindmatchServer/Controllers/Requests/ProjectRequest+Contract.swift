@@ -41,24 +41,34 @@ extension ProjectRequest {
         guard parties[0].key != parties[1].key else { throw APIError.invalid("the two parties need different keys") }
 
         let matching = body.matching
+        // Omitted: the decision model chooses (`auto`), as `blindmatch match` does without --threshold.
         let threshold = try Rule.check(
-            matching.threshold, "matching.threshold", must: "a Dice score as text, e.g. \"0.85\"", Self.isThreshold)
+            matching.threshold ?? NamedMatchSettings.automatic, "matching.threshold",
+            must: "auto or a Dice score as text, e.g. \"0.85\""
+        ) { $0 == NamedMatchSettings.automatic || Self.isThreshold($0) }
         let reviewFrom = try matching.reviewFrom.map {
             try Rule.check($0, "matching.reviewFrom", must: "a Dice score as text, or null", Self.isThreshold)
         }
         let veto = try matching.vetoKeys.map {
             try Rule.names($0, "matching.vetoKeys", maxCount: 32, must: "a match-key name", Patterns.isKeyName)
         }
-        guard let thresholdValue = try? DiceThreshold(threshold) else {
-            throw APIError.invalid("matching.threshold must be above 0")
-        }
         if let reviewFrom {
             guard let value = try? DiceThreshold(reviewFrom) else {
                 throw APIError.invalid("matching.reviewFrom must be above 0")
             }
+            guard threshold != NamedMatchSettings.automatic else {
+                throw APIError.invalid(
+                    "matching.reviewFrom needs a Dice score as matching.threshold: with auto (the default) the decision model decides and has no review band"
+                )
+            }
+            guard let thresholdValue = try? DiceThreshold(threshold) else {
+                throw APIError.invalid("matching.threshold must be above 0")
+            }
             guard value < thresholdValue else {
                 throw APIError.invalid("matching.reviewFrom must be below matching.threshold")
             }
+        } else if threshold != NamedMatchSettings.automatic, (try? DiceThreshold(threshold)) == nil {
+            throw APIError.invalid("matching.threshold must be above 0")
         }
         self.matching = NamedMatchSettings(
             threshold: threshold, reviewFrom: reviewFrom,

@@ -60,6 +60,9 @@ public struct LinkageReport: Codable, Sendable, Equatable {
     public var scoreMixture: ScoreMixture?
     /// The count of true pairs by capture–recapture that the recall estimate uses, when it applies.
     public var captureRecapture: CaptureRecapture? = nil
+    /// How the pairs were conditioned on the other candidates of their watch-list row, when the schema has an
+    /// identifier key.
+    public var identity: IdentityConstraint? = nil
 }
 
 extension LinkageReport {

@@ -194,14 +194,20 @@ struct DecisionModel: Sendable {
                 fit.model.features.prefix(identifierColumns.count).map { feature in
                     feature.m[2] / max(feature.m[1] + feature.m[2], 1e-12)
                 }.max() ?? 0
+            let agrees = cellOf.map { cells[$0].identifiers.contains(1) }
             let adjusted = IdentityConstraint.adjust(
                 weights: pairwise, rowsA: candidates.map(\.rowA), rowsB: candidates.map(\.rowB),
-                recordsA: a.recordCount, identifierAgrees: { cells[cellOf[$0]].identifiers.contains(1) },
+                recordsA: a.recordCount, identifierAgrees: { agrees[$0] },
                 relation: { first, second in
-                    let levels = identifierColumns.map {
-                        BlockingJoin.comparison(b, Int(first), b, Int(second), column: $0)
+                    var relation = IdentityConstraint.Relation.unknown
+                    for column in identifierColumns {
+                        switch BlockingJoin.comparison(b, Int(first), b, Int(second), column: column) {
+                        case 1: return .agrees
+                        case 2: relation = .conflicts
+                        default: break
+                        }
                     }
-                    return levels.contains(1) ? .agrees : levels.contains(2) ? .conflicts : .unknown
+                    return relation
                 }, typoRate: typoRate)
             weights = adjusted.weights
             identity = adjusted.constraint

@@ -325,6 +325,24 @@ struct IdentityConstraintTests {
         #expect(abs(constraint.expectedMatchesAfter - constraint.expectedMatchesBefore + 200 * 0.6 + 60) < 5)
     }
 
+    /// The duplicate curve is the non-decreasing step function nearest the labels: violating neighbours are pooled to
+    /// their weighted mean, and the curve reads the block at or below a weight (the first block below all of them).
+    @Test func theCurvePoolsViolatorsAndStaysMonotone() throws {
+        let samples: [(weight: Double, duplicate: Bool, importance: Double)] = [
+            (1, false, 1), (2, true, 1), (3, false, 3), (4, true, 1), (5, true, 1),
+        ]
+        let curve = try #require(IdentityConstraint.fitIsotonic(samples))
+        #expect(curve.weights == [1, 2, 4])
+        #expect(curve.shares == [0, 0.25, 1])
+        #expect(IdentityConstraint.share(at: -7, curve) == 0)
+        #expect(IdentityConstraint.share(at: 3.5, curve) == 0.25)
+        #expect(IdentityConstraint.share(at: 4, curve) == 1)
+        #expect(IdentityConstraint.share(at: 60, curve) == 1)
+        // Samples of one weight are one point, whatever their order.
+        let tied = try #require(IdentityConstraint.fitIsotonic([(0, true, 1), (0, false, 1), (0, true, 1)]))
+        #expect(tied.weights == [0] && abs(tied.shares[0] - 2.0 / 3) < 1e-12)
+    }
+
     /// A secondary is never raised above its own probability by the curve, and a row whose top pair is itself
     /// unlikely leaves its secondaries nearly as they were.
     @Test func theCurveOnlyLowersAndAnUnlikelyTopChangesLittle() {
@@ -345,7 +363,7 @@ struct IdentityConstraintTests {
         let (adjusted, constraint) = IdentityConstraint.adjust(
             weights: weights, rowsA: rowsA, rowsB: rowsB, recordsA: 32, identifierAgrees: { _ in false },
             relation: { _, second in relations[Int(second)] ?? .unknown }, typoRate: 0.02)
-        #expect(constraint.intercept != nil)
+        #expect(constraint.curveShares != nil)
         #expect(abs(adjusted[61] - -3) < 1e-9, "raised: \(adjusted[61])")
         #expect(abs(adjusted[63] - -6) < 0.1, "unlikely top: \(adjusted[63])")
     }

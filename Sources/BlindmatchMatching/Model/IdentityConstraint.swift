@@ -17,8 +17,9 @@ import Glibc
 /// - one whose bulk identifier differs is true, given the top pair, only as a duplicate whose identifier was
 ///   mistyped (the rate at which true pairs' identifiers disagree, from the fitted model);
 /// - one where either bulk record has no identifier is true, given the top pair, with the probability that a
-///   secondary of its weight is a duplicate: a logistic curve in the weight, fitted (by maximum likelihood, each
-///   secondary weighted by its top pair's probability) to the secondaries whose identifier says which they are. It
+///   secondary of its weight is a duplicate: a non-decreasing step curve in the weight, fitted by isotonic
+///   regression (pool-adjacent-violators, each secondary weighted by its top pair's probability) to the
+///   secondaries whose identifier says which they are. It
 ///   assumes that whether a bulk record carries an identifier does not depend on whether it is a duplicate, and it
 ///   never raises a pair above its own probability.
 ///
@@ -32,10 +33,11 @@ public struct IdentityConstraint: Codable, Sendable, Equatable {
     public var agreeing: Int
     public var conflicting: Int
     public var unknown: Int
-    /// The curve P(duplicate | weight w) = 1 / (1 + 2^−(intercept + slope · w)); nil when too few secondaries
+    /// The curve P(duplicate | weight w): from each `curveWeights` entry (a weight, ascending) up to the next, the
+    /// share `curveShares` (non-decreasing; below the first weight the first share). Nil when too few secondaries
     /// were labelled to fit it (the unknown secondaries then keep their own probability).
-    public var intercept: Double?
-    public var slope: Double?
+    public var curveWeights: [Double]?
+    public var curveShares: [Double]?
     /// The rate at which two records of one person carry different identifier tokens (the fitted model's).
     public var typoRate: Double
     /// The sum of the match probabilities over all candidates before and after the constraint.
@@ -111,7 +113,7 @@ public struct IdentityConstraint: Codable, Sendable, Equatable {
             }
         }
         let curve =
-            agreeing >= minimumLabelled && conflicting >= minimumLabelled ? fitLogistic(samples) : nil
+            agreeing >= minimumLabelled && conflicting >= minimumLabelled ? fitIsotonic(samples) : nil
         let typo = min(max(typoRate, 0), 0.5)
         var adjusted = weights
         var before = 0.0
@@ -125,7 +127,7 @@ public struct IdentityConstraint: Codable, Sendable, Equatable {
             }
             let topProbability = MatchWeightModel.probability(weight: weights[top[index]])
             let duplicate: Double
-            let curveValue = curve.map { MatchWeightModel.probability(weight: $0.0 + $0.1 * weights[index]) }
+            let curveValue = curve.map { share(at: weights[index], $0) }
             switch relations[index] {
             case .agrees:
                 duplicate = 1
@@ -142,7 +144,8 @@ public struct IdentityConstraint: Codable, Sendable, Equatable {
             adjusted[index] = logOdds(probability)
         }
         let constraint = IdentityConstraint(
-            agreeing: agreeing, conflicting: conflicting, unknown: unknown, intercept: curve?.0, slope: curve?.1,
+            agreeing: agreeing, conflicting: conflicting, unknown: unknown, curveWeights: curve?.weights,
+            curveShares: curve?.shares,
             typoRate: typo, expectedMatchesBefore: before, expectedMatchesAfter: after)
         return (adjusted, constraint)
     }
@@ -153,42 +156,49 @@ public struct IdentityConstraint: Codable, Sendable, Equatable {
         return log2(clamped / (1 - clamped))
     }
 
-    /// Weighted logistic regression of `duplicate` on the weight (in log₂ odds: P = 1 / (1 + 2^−(a + b·w))), by
-    /// Newton's method with a weak ridge on the slope so that separable labels still give a finite curve. Weights are
-    /// clamped to ±60 bits.
-    static func fitLogistic(_ samples: [(weight: Double, duplicate: Bool, importance: Double)]) -> (Double, Double)? {
-        guard !samples.isEmpty else { return nil }
-        // Natural-log parameters on x = w / 10, converted to bits at the end.
-        var alpha = 0.0
-        var beta = 0.0
-        let ridge = 1e-3 * samples.reduce(0) { $0 + $1.importance }
-        for _ in 0..<50 {
-            var gradientA = 0.0
-            var gradientB = -ridge * beta
-            var hessianAA = 1e-9
-            var hessianAB = 0.0
-            var hessianBB = ridge
-            for sample in samples {
-                let x = min(max(sample.weight, -60), 60) / 10
-                let p = 1 / (1 + exp(-(alpha + beta * x)))
-                let residual = (sample.duplicate ? 1 : 0) - p
-                let curvature = sample.importance * p * (1 - p)
-                gradientA += sample.importance * residual
-                gradientB += sample.importance * residual * x
-                hessianAA += curvature
-                hessianAB += curvature * x
-                hessianBB += curvature * x * x
+    /// Weighted isotonic regression of `duplicate` on the weight (pool-adjacent-violators): the non-decreasing step
+    /// function closest to the labels in weighted squared error, as the blocks' lowest weights and shares.
+    static func fitIsotonic(
+        _ samples: [(weight: Double, duplicate: Bool, importance: Double)]
+    ) -> (weights: [Double], shares: [Double])? {
+        let sorted = samples.filter { $0.importance > 0 }.sorted { $0.weight < $1.weight }
+        guard !sorted.isEmpty else { return nil }
+        var starts: [Double] = []
+        var sums: [Double] = []
+        var masses: [Double] = []
+        var index = 0
+        while index < sorted.count {
+            // Samples of one weight are one point (the curve cannot tell them apart).
+            let start = sorted[index].weight
+            var sum = 0.0
+            var mass = 0.0
+            while index < sorted.count && sorted[index].weight == start {
+                sum += sorted[index].duplicate ? sorted[index].importance : 0
+                mass += sorted[index].importance
+                index += 1
             }
-            let determinant = hessianAA * hessianBB - hessianAB * hessianAB
-            guard determinant > 0 else { break }
-            let stepA = (hessianBB * gradientA - hessianAB * gradientB) / determinant
-            let stepB = (hessianAA * gradientB - hessianAB * gradientA) / determinant
-            alpha += max(min(stepA, 5), -5)
-            beta += max(min(stepB, 5), -5)
-            if abs(stepA) < 1e-8 && abs(stepB) < 1e-8 { break }
+            var blockStart = start
+            // Pool with the previous block while it is not below this one.
+            while let last = masses.last, sums[sums.count - 1] / last >= sum / mass {
+                sum += sums.removeLast()
+                mass += masses.removeLast()
+                blockStart = starts.removeLast()
+            }
+            starts.append(blockStart)
+            sums.append(sum)
+            masses.append(mass)
         }
-        guard alpha.isFinite, beta.isFinite else { return nil }
-        // ln-odds α + β·w/10 → log₂-odds.
-        return (alpha / log(2.0), beta / 10 / log(2.0))
+        return (starts, zip(sums, masses).map { $0 / $1 })
+    }
+
+    /// The curve's share at weight `weight`: that of the last block starting at or below it (the first block's below).
+    static func share(at weight: Double, _ curve: (weights: [Double], shares: [Double])) -> Double {
+        var low = 0
+        var high = curve.weights.count
+        while low < high {
+            let middle = (low + high) / 2
+            if curve.weights[middle] <= weight { low = middle + 1 } else { high = middle }
+        }
+        return curve.shares[max(low - 1, 0)]
     }
 }

@@ -27,13 +27,16 @@ public struct CaptureRecapture: Codable, Sendable, Equatable {
     static let minimumRecaptured = 20.0
 
     /// - Parameters:
-    ///   - weights: every candidate pair's match weight.
+    ///   - weights: every candidate pair's match weight: its probability counts it.
+    ///   - captureWeights: the weights that decide capture 2 (the weight less the identifier's evidence), when they
+    ///     differ from `weights`: they must not use the identifier in any other way.
     ///   - identifierLevels: a candidate's identifier levels (0 missing, 1 agree, 2 disagree), in the order of
     ///     `identifierFeatures`.
     ///   - identifierFeatures: the identifier comparisons of the fitted model.
     /// - Returns: nil without identifier keys, or when fewer than ``minimumRecaptured`` pairs are in both captures.
     static func estimate(
-        weights: [Double], identifierLevels: (Int) -> [UInt8], identifierFeatures: [MatchWeightModel.Feature]
+        weights: [Double], captureWeights: [Double]? = nil, identifierLevels: (Int) -> [UInt8],
+        identifierFeatures: [MatchWeightModel.Feature]
     ) -> CaptureRecapture? {
         guard !identifierFeatures.isEmpty else { return nil }
         let featureWeights = identifierFeatures.map(\.weights)
@@ -42,7 +45,7 @@ public struct CaptureRecapture: Codable, Sendable, Equatable {
         var both = 0.0
         for (index, weight) in weights.enumerated() {
             let levels = identifierLevels(index)
-            var withoutIdentifier = weight
+            var withoutIdentifier = captureWeights?[index] ?? weight
             var agrees = false
             for (feature, level) in zip(featureWeights, levels) {
                 withoutIdentifier += feature[0] - feature[Int(level)]

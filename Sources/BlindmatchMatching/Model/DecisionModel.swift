@@ -32,6 +32,9 @@ struct DecisionModel: Sendable {
     /// the schema has one and enough pairs were captured twice; it replaces the model's own count in the recall
     /// estimate and the threshold's choice.
     let captureRecapture: CaptureRecapture?
+    /// The pairs' conditioning on the other candidates of their watch-list row (``IdentityConstraint``), when the
+    /// schema has an identifier key.
+    let identity: IdentityConstraint?
 
     /// The compared pairs below the candidate floor, as a sample: each sampled pair stands for `scale` pairs.
     struct BelowFloor: Sendable {
@@ -79,6 +82,7 @@ struct DecisionModel: Sendable {
             self.mixture = mixture
             fellegiSunter = nil
             captureRecapture = nil
+            identity = nil
             weights = candidates.map { mixture.weight(score: $0.score) }
             return
         }
@@ -177,13 +181,43 @@ struct DecisionModel: Sendable {
         // An agreeing identifier decides: the fixed rule's exact join matches on it, and two people share a NINO by
         // chance about never. EM alone gave such a pair 0.8 where everything else differed (moved, renamed, date
         // missing), which put the precision estimate of the fixed rule 0.03 low on harsh data.
-        let weights = cellOf.indices.map { position in
+        let pairwise = cellOf.indices.map { position in
             cells[cellOf[position]].identifiers.contains(1)
                 ? max(fit.weights[cellOf[position]], Self.identifierAgrees) : fit.weights[cellOf[position]]
         }
+        // One watch-list record is one person: each pair conditioned on the others of its watch-list row
+        // (``IdentityConstraint``), through the bulk records' identifier tokens.
+        var weights = pairwise
+        var identity: IdentityConstraint?
+        if !identifierColumns.isEmpty {
+            let typoRate =
+                fit.model.features.prefix(identifierColumns.count).map { feature in
+                    feature.m[2] / max(feature.m[1] + feature.m[2], 1e-12)
+                }.max() ?? 0
+            let agrees = cellOf.map { cells[$0].identifiers.contains(1) }
+            let adjusted = IdentityConstraint.adjust(
+                weights: pairwise, rowsA: candidates.map(\.rowA), rowsB: candidates.map(\.rowB),
+                recordsA: a.recordCount, identifierAgrees: { agrees[$0] },
+                relation: { first, second in
+                    var relation = IdentityConstraint.Relation.unknown
+                    for column in identifierColumns {
+                        switch BlockingJoin.comparison(b, Int(first), b, Int(second), column: column) {
+                        case 1: return .agrees
+                        case 2: relation = .conflicts
+                        default: break
+                        }
+                    }
+                    return relation
+                }, typoRate: typoRate)
+            weights = adjusted.weights
+            identity = adjusted.constraint
+        }
+        self.identity = identity
         self.weights = weights
+        // Capture 2 ("a match without the identifier") is decided on the pairwise weights: the identity constraint
+        // reads the bulk records' identifiers, so its weights would tie the two captures together.
         captureRecapture = CaptureRecapture.estimate(
-            weights: weights, identifierLevels: { cells[cellOf[$0]].identifiers },
+            weights: weights, captureWeights: pairwise, identifierLevels: { cells[cellOf[$0]].identifiers },
             identifierFeatures: Array(fit.model.features.prefix(identifierColumns.count)))
     }
 
@@ -296,6 +330,7 @@ struct DecisionModel: Sendable {
                 outsideVariance: captureRecapture?.variance),
             histogram: histogram,
             curve: LinkageReport.curve(weights: weights, histogram: histogram, outside: expectedOutside),
-            fellegiSunter: fellegiSunter, scoreMixture: mixture, captureRecapture: captureRecapture)
+            fellegiSunter: fellegiSunter, scoreMixture: mixture, captureRecapture: captureRecapture,
+            identity: identity)
     }
 }

@@ -63,6 +63,9 @@ public struct LinkageReport: Codable, Sendable, Equatable {
     /// Why the model did not choose the threshold although it was asked to (the fixed rule's Dice threshold decided
     /// instead); absent when it chose or was not asked (``MatchEngine/Report/thresholdFallback``).
     public var thresholdFallback: String? = nil
+    /// How the pairs were conditioned on the other candidates of their watch-list row, when the schema has an
+    /// identifier key.
+    public var identity: IdentityConstraint? = nil
 }
 
 extension LinkageReport {

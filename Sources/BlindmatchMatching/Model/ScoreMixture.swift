@@ -61,17 +61,24 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     /// exponential fitted to the bins up to it.
     static let denseNullBin = 50.0
 
-    /// The null sample's count per bin. Where the sample is thin (past the last bin with ``denseNullBin`` pairs) its
-    /// count is capped by the exponential fitted (least squares on the log-counts, weighted by the counts) to the
-    /// bins up to there: a bulk file's own duplicates score near 1 and are no model of the watch list's
-    /// non-matches (with the raw counts the precision estimate ran 0.11–0.21 low on our data). With fewer than three
-    /// dense bins, the raw counts with half a pair added to each.
+    /// The null sample's count per bin. Where the sample is thin (past the run of bins with ``denseNullBin`` pairs
+    /// that starts at the first such bin) its count is capped by the exponential fitted (least squares on the
+    /// log-counts, weighted by the counts) to the bins up to there: a bulk file's own duplicates score near 1 and are
+    /// no model of the watch list's non-matches (with the raw counts the precision estimate ran 0.11–0.21 low on our
+    /// data). The run, not the last dense bin: exact duplicates all land in the top bin, and where a sample holds 50
+    /// of them (by which rows it drew) the raw counts stood up to 1, the matches' rate moved to the floor and the
+    /// threshold with it (docs/decision-model.md; recall 0.54 on one row order in 20 of the engine test's files).
+    /// With fewer than three dense bins, the raw counts with half a pair added to each.
     static func nullShape(_ scores: [Double], floor: Double, binWidth: Double, count: Int) -> [Double] {
         var raw = [Double](repeating: 0, count: count)
         for score in scores where score >= floor {
             raw[min(max(Int(((score - floor) / binWidth).rounded(.down)), 0), count - 1)] += 1
         }
-        guard let last = raw.lastIndex(where: { $0 >= denseNullBin }), last >= 2 else { return raw.map { $0 + 0.5 } }
+        // The dense run that starts at the first dense bin (the floor's, as a rule): a bin past it that is dense again
+        // holds a bulk file's duplicates (exact ones all score 1), not the tail.
+        guard let first = raw.firstIndex(where: { $0 >= denseNullBin }) else { return raw.map { $0 + 0.5 } }
+        let last = (raw[first...].firstIndex(where: { $0 < denseNullBin }) ?? raw.count) - 1
+        guard last >= 2 else { return raw.map { $0 + 0.5 } }
         var (sw, sx, sy, sxx, sxy) = (0.0, 0.0, 0.0, 0.0, 0.0)
         for bin in 0...last where raw[bin] > 0 {
             let (x, y, w) = (Double(bin), log(raw[bin]), raw[bin])

@@ -98,6 +98,24 @@ struct DecisionModelTests {
         #expect(bare.weight(score: 0.99).isFinite)
     }
 
+    /// The mixture's posterior per bin is made non-decreasing in the score: a dip above the mode (the unimodal rate
+    /// falling faster than the null) is pooled with the bin below it, keeping the pool's expected matches, and the
+    /// bins that already rise keep their own odds.
+    @Test func scoreMixtureWeightsRiseWithTheScore() {
+        let mixture = ScoreMixture(
+            floor: 0.7, binWidth: 0.06, nullShape: [100, 50, 10, 10, 1], nonMatchScale: 1,
+            matchRates: [1, 10, 100, 50, 50], iterations: 1)
+        let weights = mixture.monotoneWeights()
+        #expect(weights.count == 5)
+        #expect(zip(weights, weights.dropFirst()).allSatisfy { $0 <= $1 })
+        // The raw odds dip from bin 2 (100 : 10) to bin 3 (50 : 10); pooled, both are 150 : 20.
+        #expect(mixture.weight(score: 0.85) > mixture.weight(score: 0.9))
+        #expect(abs(weights[2] - log2(150.0 / 20)) < 1e-12 && weights[3] == weights[2])
+        #expect(abs(weights[0] - mixture.weight(score: 0.71)) < 1e-12)
+        #expect(abs(weights[4] - mixture.weight(score: 0.99)) < 1e-12)
+        #expect(weights[mixture.bin(0.85)] == weights[2])
+    }
+
     @Test func estimatesFollowTheProbabilities() {
         // Weight 0 is probability ½; a weight of 60 is certain.
         let weights = [60.0, 60, 0, 0, -60]

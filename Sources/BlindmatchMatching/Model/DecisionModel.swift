@@ -79,7 +79,8 @@ struct DecisionModel: Sendable {
             self.mixture = mixture
             fellegiSunter = nil
             captureRecapture = nil
-            weights = candidates.map { mixture.weight(score: $0.score) }
+            let table = mixture.monotoneWeights()
+            weights = candidates.map { table[mixture.bin($0.score)] }
             return
         }
         // Comparison vectors, on every thread; then EM on the distinct vectors.

@@ -13,8 +13,9 @@ import Glibc
 ///   shape, since on dense filters they spread from 0.6 to 1 with no peak a normal would fit (the previous mixture's
 ///   recall estimate was off by 0.3–0.5), peaking at 0.85 on some data and falling above 0.86 on other.
 ///
-/// The posterior of a score is then the matches' rate against the null's scaled count in its bin, and the threshold
-/// that maximises the expected F1 lands where that posterior falls to about half the F1 (docs/decision-model.md).
+/// The posterior of a score is then the matches' rate against the null's scaled count in its bin (``weight(score:)``),
+/// made non-decreasing in the score for the decision (``monotoneWeights()``), and the threshold that maximises the
+/// expected F1 lands where that posterior falls to about half the F1 (docs/decision-model.md).
 public struct ScoreMixture: Codable, Sendable, Equatable {
     /// The candidate floor: scores below it were not collected.
     public var floor: Double

@@ -97,7 +97,7 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     /// no model of the watch list's non-matches (with the raw counts the precision estimate ran 0.11–0.21 low on our
     /// data). The run, not the last dense bin: exact duplicates all land in the top bin, and where a sample holds 50
     /// of them (by which rows it drew) the raw counts stood up to 1, the matches' rate moved to the floor and the
-    /// threshold with it (docs/decision-model.md; recall 0.54 on one row order in 20 of the engine test's files).
+    /// threshold with it (docs/decision-model.md; recall 0.54 on one row order in 40 of the engine test's files).
     /// With fewer than three dense bins, the raw counts with half a pair added to each.
     static func nullShape(_ scores: [Double], floor: Double, binWidth: Double, count: Int) -> [Double] {
         var raw = [Double](repeating: 0, count: count)

@@ -20,11 +20,18 @@ final class TokenFixture {
     let directory: TemporaryDirectory
     let schema: LinkageSchema
     let secret: LinkageSecret
+    /// Seeds the token files' row shuffle (``SeededGenerator``), so that a run is repeatable; nil shuffles at
+    /// random, as real token files are.
+    let shuffleSeed: [UInt8]?
 
     /// `bloomOnly`: the schema without match keys and blocking keys, as a clkhash project's (the filter alone);
     /// `withoutFilters`: the schema without its Bloom filter and blocking keys (match keys alone).
-    init(secret: LinkageSecret? = nil, bloomOnly: Bool = false, withoutFilters: Bool = false) throws {
+    init(
+        secret: LinkageSecret? = nil, bloomOnly: Bool = false, withoutFilters: Bool = false,
+        shuffleSeed: [UInt8]? = nil
+    ) throws {
         directory = try TemporaryDirectory()
+        self.shuffleSeed = shuffleSeed
         schema = try LinkageSchema(
             parsing: try Self.unhardenedSchema(bloomOnly: bloomOnly, withoutFilters: withoutFilters),
             source: Self.schemaPath)
@@ -66,7 +73,8 @@ final class TokenFixture {
         let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
         let writer = try TokenFileWriter(
             path: "\(directory.path)/\(name).bmt", mapPath: "\(directory.path)/\(name).map.csv", context: context,
-            party: name, expectedRecords: records.count)
+            party: name, expectedRecords: records.count,
+            generator: shuffleSeed.map { SeededGenerator(seed: $0 + Array(name.utf8)) } ?? SecureRandomGenerator())
         try rows.withUnsafeBytes { try writer.append(rows: $0, count: records.count, keysFrom: batch, keyColumn: 0) }
         _ = try writer.finish(statistics: statistics, signingKey: nil)
         return try TokenFile(contentsOf: "\(directory.path)/\(name).bmt")

@@ -83,7 +83,8 @@ struct DecisionModel: Sendable {
             fellegiSunter = nil
             captureRecapture = nil
             identity = nil
-            weights = candidates.map { mixture.weight(score: $0.score) }
+            let table = mixture.monotoneWeights()
+            weights = candidates.map { table[mixture.bin($0.score)] }
             return
         }
         // Comparison vectors, on every thread; then EM on the distinct vectors.

@@ -100,7 +100,9 @@ import Testing
         let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let pool = try await PostgresPool.open(location, logger: silent)
         let queue = PostgresChunkQueue(pool: pool)
-        var options = ChunkWorker.Options(threads: 1, memoryLimit: 1 << 30, lease: .seconds(1))
+        // The live workers hold long leases, so that a loaded machine never lets one lapse (their chunk would be
+        // claimed again and counted twice); only the doomed claim's 1 s lease is meant to lapse.
+        var options = ChunkWorker.Options(threads: 1, memoryLimit: 1 << 30, lease: .seconds(20))
         options.idleWait = .milliseconds(50)
         let workers = ["w1", "w2"].map {
             ChunkWorker(queue: queue, store: directory, options: options, logger: silent, role: $0)
@@ -144,7 +146,9 @@ import Testing
         let run = try Self.run(id: "r-chunks", attempt: 1)
         let queue = PostgresChunkQueue(pool: pool)
         let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        var options = ChunkWorker.Options(threads: 1, memoryLimit: 1 << 30, lease: .seconds(1))
+        // The live workers hold long leases, so that a loaded machine never lets one lapse (their chunk would be
+        // claimed again and counted twice); only the doomed claim's 1 s lease is meant to lapse.
+        var options = ChunkWorker.Options(threads: 1, memoryLimit: 1 << 30, lease: .seconds(20))
         options.idleWait = .milliseconds(50)
         func worker(_ role: String) -> ChunkWorker {
             ChunkWorker(queue: queue, store: directory.path, options: options, logger: silent, role: role)

@@ -23,6 +23,16 @@ final class InProcessServer: TestServer, @unchecked Sendable {
         get throws { try String(contentsOfFile: operatorTokenFile, encoding: .utf8).trimmingCharacters(in: .newlines) }
     }
 
+    /// The service of one test's agencies: its data directory `server/` and operator token `operator.token` in the
+    /// agencies' scratch directory.
+    convenience init(
+        for data: AgencyData, executor: any RunExecutor, configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) async throws {
+        try await self.init(
+            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
+            executor: executor, configure: configure)
+    }
+
     /// Builds and starts the service; waits until it listens. A first start writes the operator token (0600).
     init(
         dataDirectory: String, operatorTokenFile: String, executor: any RunExecutor,

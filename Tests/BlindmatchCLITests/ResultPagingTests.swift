@@ -10,9 +10,7 @@ import Testing
 @Suite struct ResultPagingTests {
     @Test func pagesFollowedByTheirCursorsAreTheWholeView() async throws {
         let data = try AgencyData(watch: 60, bulk: 300)
-        let server = try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: EngineRunExecutor(threads: 1))
+        let server = try await InProcessServer(for: data, executor: EngineRunExecutor(threads: 1))
         let project = try await ServiceProject.create(on: server, data: data)
         try await project.uploadBoth(server, data: data)
         let queued = try await HTTP.request(

@@ -82,9 +82,7 @@ extension ServiceAPITests {
     @Test func theRequesterOrTheOperatorCancelsAQueuedOrRunningRun() async throws {
         let data = try AgencyData(watch: 40, bulk: 400)
         let executor = HeldRunExecutor(hold: .seconds(60))
-        let server = try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: executor)
+        let server = try await InProcessServer(for: data, executor: executor)
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         let base = "\(server.baseURL)/projects/\(project.id)"

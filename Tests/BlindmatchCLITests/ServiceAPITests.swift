@@ -643,9 +643,7 @@ extension ServiceAPITests {
         let data = try AgencyData(watch: 40, bulk: 400)
         // The executor holds the run for 60 s before the engine starts; the close must cut that short.
         let executor = HeldRunExecutor(hold: .seconds(60))
-        let server = try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: executor)
+        let server = try await InProcessServer(for: data, executor: executor)
         let project = try await ServiceProject.create(on: server, data: data)
         let operatorToken = try server.operatorToken
         let base = "\(server.baseURL)/projects/\(project.id)"

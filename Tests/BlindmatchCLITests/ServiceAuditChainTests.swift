@@ -82,8 +82,7 @@ extension ServiceAuditChainTests {
         try file.commit()
         func start() async throws -> InProcessServer {
             try await InProcessServer(
-                dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-                executor: EngineRunExecutor(threads: 1)
+                for: data, executor: EngineRunExecutor(threads: 1)
             ) { $0.checkpointKeyFile = keyPath }
         }
         // Others could read it: refused, naming the option.

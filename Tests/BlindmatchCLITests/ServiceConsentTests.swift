@@ -10,9 +10,7 @@ import Testing
 /// operator minted alone reads nothing, and a party's receipts catch a log the operator rewrote.
 @Suite(.serialized, .awaitsServerStops) struct ServiceConsentTests {
     static func start(_ data: AgencyData) async throws -> InProcessServer {
-        try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: EngineRunExecutor(threads: 2))
+        try await InProcessServer(for: data, executor: EngineRunExecutor(threads: 2))
     }
 
     @Test func underTheDefaultPolicyTheWatchListRequestsAndTheBulkPartyApproves() async throws {

@@ -9,9 +9,7 @@ import Testing
 @Suite struct ServiceDisclosureTests {
     @Test func aRunReplyCarriesOnlyTheCountsOfTheCallersGrant() async throws {
         let data = try AgencyData(watch: 20, bulk: 100)
-        let server = try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: EngineRunExecutor(threads: 1))
+        let server = try await InProcessServer(for: data, executor: EngineRunExecutor(threads: 1))
         let project = try await ServiceProject.create(on: server, data: data)
         try await project.uploadBoth(server, data: data)
         let queued = try await HTTP.request(
@@ -89,9 +87,7 @@ import Testing
 @Suite struct ServiceLayoutTests {
     @Test func everyUploadIsCheckedAgainstTheProjectsLayout() async throws {
         let data = try AgencyData(watch: 20, bulk: 100)
-        let server = try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: EngineRunExecutor(threads: 1))
+        let server = try await InProcessServer(for: data, executor: EngineRunExecutor(threads: 1))
         let operatorToken = try server.operatorToken
         // A project whose schema has a blocking key the files lack: even the first upload is refused.
         var request = try data.projectRequest(name: "another layout")

@@ -157,8 +157,7 @@ struct ServiceLimitsTests {
     @Test func anUploadSlowerThanTheMinimumRateIsRefusedAndLeavesNothing() async throws {
         let data = try AgencyData(watch: 20, bulk: 100)
         let server = try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: EngineRunExecutor(threads: 1)
+            for: data, executor: EngineRunExecutor(threads: 1)
         ) {
             $0.minimumUploadRate = 1 << 20
             $0.uploadRateGrace = .milliseconds(300)
@@ -218,8 +217,7 @@ struct ServiceLimitsTests {
     @Test func aPartyStreamsAtMostItsShareOfUploadsAtOnce() async throws {
         let data = try AgencyData(watch: 20, bulk: 100)
         let server = try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: EngineRunExecutor(threads: 1)
+            for: data, executor: EngineRunExecutor(threads: 1)
         ) {
             $0.maximumConcurrentUploads = 1
             // The held stream pauses while the other uploads run; on a loaded machine that may exceed the default

@@ -9,9 +9,7 @@ import Testing
 /// does by default; a decimal threshold keeps the fixed rule. The run's report and the audit log say which.
 @Suite(.serialized, .awaitsServerStops) struct ServiceThresholdTests {
     static func start(_ data: AgencyData) async throws -> InProcessServer {
-        try await InProcessServer(
-            dataDirectory: data.scratch.path + "/server", operatorTokenFile: data.scratch.path + "/operator.token",
-            executor: EngineRunExecutor(threads: 2))
+        try await InProcessServer(for: data, executor: EngineRunExecutor(threads: 2))
     }
 
     /// Without a threshold the project stores `auto`; its run's matches are exactly the offline engine's with the

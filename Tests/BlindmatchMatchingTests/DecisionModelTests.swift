@@ -138,7 +138,9 @@ struct DecisionModelTests {
         let identifier = MatchWeightModel.Feature(
             name: "nino", levels: ["missing", "agree", "disagree"], m: [0.5, 0.45, 0.05], u: [0.5, 1e-6, 0.5],
             parts: nil)
-        var generator = SystemRandomNumberGenerator()
+        // Seeded: the model's own expectation is about 1,654 with a standard deviation near 18, so a fresh draw
+        // crossed the bound below about once in a hundred runs.
+        var generator = SeededRandom(state: 2_000)
         var weights: [Double] = []
         var levels: [[UInt8]] = []
         for _ in 0..<2_000 {

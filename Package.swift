@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BlindmatchMatchingTests",
-            dependencies: ["BlindmatchMatching", "BlindmatchSynthetic"]
+            dependencies: ["BlindmatchMatching", "BlindmatchSynthetic", "BlindmatchTestSupport"]
         ),
         .testTarget(
             name: "BlindmatchSyntheticTests",

@@ -48,7 +48,7 @@ struct MatchCommand: ParsableCommand {
                 return index
             }
             let options = self.settings
-            let threshold = options.threshold(default: MatchDefaults.threshold(for: a.header))
+            let threshold = options.threshold(default: DefaultThreshold.text(for: a.header))
             if !options.isAutomatic { try options.checkReviewBand(below: threshold) }
             var settings = MatchEngine.Settings(
                 threshold: try DiceThreshold(threshold),
@@ -105,23 +105,12 @@ struct MatchCommand: ParsableCommand {
     }
 }
 
-/// The defaults `match` uses, chosen by measurement (README, "Measured"; docs/privacy.md, "The default threshold").
-/// Without `--threshold` the decision model chooses; the Dice thresholds here are the fixed rule's (`--threshold t`
-/// without `t` is never asked for, but a run that cannot fit the model falls back to them).
+/// The defaults `match` uses beside its threshold, chosen by measurement (README, "Measured"). Without `--threshold`
+/// the decision model chooses; the fixed rule's default Dice thresholds, which a run falls back to where the model
+/// cannot choose, are ``DefaultThreshold``'s.
 enum MatchDefaults {
-    /// The fixed rule's Dice threshold for filters without diffusion (and for clkhash filters).
-    static let threshold = DefaultThreshold.withoutDiffusion
     static let solver = Solver.manyToOne
     static let veto = ["nino"]
-
-    /// The fixed rule's Dice threshold for filters diffused with `taps` taps (``DefaultThreshold``).
-    static func threshold(diffusionTaps taps: Int?) -> String { DefaultThreshold.text(diffusionTaps: taps) }
-
-    /// The fixed rule's default threshold for filters hardened as `schema` says.
-    static func threshold(for schema: LinkageSchema) -> String { DefaultThreshold.text(for: schema) }
-
-    /// The fixed rule's default threshold for filters hardened as a token file's header says.
-    static func threshold(for header: TokenFileHeader) -> String { DefaultThreshold.text(for: header) }
 
     /// The lower end of a review band 0.1 below `threshold` (the demo's).
     static func reviewFrom(below threshold: String) -> String {

@@ -1,3 +1,4 @@
+import BlindmatchTestSupport
 import Testing
 
 @testable import BlindmatchProtocol

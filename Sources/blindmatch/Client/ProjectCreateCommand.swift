@@ -158,7 +158,7 @@ struct ProjectCreateCommand: AsyncParsableCommand {
         // falls back to the fixed rule's default for the files' filters where it cannot.
         let threshold =
             settings.isAutomatic
-            ? NamedMatchSettings.automatic : settings.threshold(default: MatchDefaults.threshold(for: linkageSchema))
+            ? NamedMatchSettings.automatic : settings.threshold(default: DefaultThreshold.text(for: linkageSchema))
         if !settings.isAutomatic { try settings.checkReviewBand(below: threshold) }
         let matching = ServiceAPI.MatchingSettings(
             threshold: threshold, reviewFrom: settings.reviewFrom,

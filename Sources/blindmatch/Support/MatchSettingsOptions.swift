@@ -7,7 +7,7 @@ struct MatchSettingsOptions: ParsableArguments {
     @Option(
         name: .customLong("threshold"),
         help: ArgumentHelp(
-            "`auto` (the default): the decision model fitted to the two files chooses which pairs match; where no model can be fitted (files without filters, too few candidate pairs, a fit that gives no usable weights) the fixed rule decides at its default, and the output says so. Or a Dice score t: the fixed rule, pairs at or above t match and a differing NINO vetoes a pair (its default: \(MatchDefaults.threshold) for filters without diffusion; with diffusion, as the files' header says, \(MatchDefaults.threshold(diffusionTaps: 3)) for 2–3 taps as the example schema's, \(MatchDefaults.threshold(diffusionTaps: 4)) for 4–5, \(MatchDefaults.threshold(diffusionTaps: 6)) for more).",
+            "`auto` (the default): the decision model fitted to the two files chooses which pairs match; where no model can be fitted (files without filters, too few candidate pairs, a fit that gives no usable weights) the fixed rule decides at its default, and the output says so. Or a Dice score t: the fixed rule, pairs at or above t match and a differing NINO vetoes a pair (its default: \(DefaultThreshold.withoutDiffusion) for filters without diffusion; with diffusion, as the files' header says, \(DefaultThreshold.text(diffusionTaps: 3)) for 2–3 taps as the example schema's, \(DefaultThreshold.text(diffusionTaps: 4)) for 4–5, \(DefaultThreshold.text(diffusionTaps: 6)) for more).",
             valueName: "t"))
     var givenThreshold: String?
 
@@ -52,7 +52,7 @@ struct MatchSettingsOptions: ParsableArguments {
         if noVeto && !veto.isEmpty { throw ValidationError("--veto and --no-veto cannot be combined") }
         if reviewFrom != nil && isAutomatic {
             throw ValidationError(
-                "--review-from needs the fixed rule's --threshold (a Dice score, e.g. --threshold \(MatchDefaults.threshold(diffusionTaps: 3)) --review-from \(MatchDefaults.reviewFrom(below: MatchDefaults.threshold(diffusionTaps: 3)))): with --threshold auto, the default, the decision model decides and has no clerical band"
+                "--review-from needs the fixed rule's --threshold (a Dice score, e.g. --threshold \(DefaultThreshold.text(diffusionTaps: 3)) --review-from \(MatchDefaults.reviewFrom(below: DefaultThreshold.text(diffusionTaps: 3)))): with --threshold auto, the default, the decision model decides and has no clerical band"
             )
         }
         do {

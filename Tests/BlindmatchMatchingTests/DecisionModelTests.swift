@@ -303,3 +303,92 @@ struct DecisionModelTests {
         #expect((mixture.nullShape.last ?? 0) < 1)
     }
 }
+
+/// One watch-list record is one person (``IdentityConstraint``): the pairs beside a watch-list row's top pair, against
+/// a case whose answer is known.
+struct IdentityConstraintTests {
+    /// 300 watch-list rows, each with a top pair whose identifier agrees (weight 30) and one secondary of weight 10:
+    /// on 40 rows the secondary's bulk identifier is the top pair's (a duplicate), on 60 it differs (a namesake), on
+    /// 200 it cannot be compared (missing). One row more has a single candidate. The secondaries that conflict must
+    /// fall to non-matches, the duplicates stay matches, the unknown ones take the labelled share of duplicates
+    /// (40%), and the top pairs and the single pair keep their weights.
+    @Test func secondariesTakeTheDuplicateShareTheIdentifiersShow() {
+        var rowsA: [UInt32] = []
+        var rowsB: [UInt32] = []
+        var weights: [Double] = []
+        var relations: [UInt32: IdentityConstraint.Relation] = [:]
+        for row in 0..<300 {
+            rowsA.append(UInt32(row))
+            rowsB.append(UInt32(2 * row))
+            weights.append(30)
+            rowsA.append(UInt32(row))
+            rowsB.append(UInt32(2 * row + 1))
+            weights.append(10)
+            relations[UInt32(2 * row + 1)] = row < 40 ? .agrees : row < 100 ? .conflicts : .unknown
+        }
+        rowsA.append(300)
+        rowsB.append(600)
+        weights.append(8)
+        let (adjusted, constraint) = IdentityConstraint.adjust(
+            weights: weights, rowsA: rowsA, rowsB: rowsB, recordsA: 301,
+            identifierAgrees: { weights[$0] == 30 }, relation: { _, second in relations[second] ?? .unknown },
+            typoRate: 0.02)
+        #expect(constraint.agreeing == 40 && constraint.conflicting == 60 && constraint.unknown == 200)
+        for row in 0..<300 {
+            #expect(adjusted[2 * row] == 30)
+            let probability = MatchWeightModel.probability(weight: adjusted[2 * row + 1])
+            if row < 40 {
+                #expect(probability > 0.999, "duplicate \(row): \(probability)")
+            } else if row < 100 {
+                #expect(probability < 0.05, "namesake \(row): \(probability)")
+            } else {
+                #expect(abs(probability - 0.4) < 0.02, "unknown \(row): \(probability)")
+            }
+        }
+        #expect(adjusted[600] == 8)
+        #expect(abs(constraint.expectedMatchesAfter - constraint.expectedMatchesBefore + 200 * 0.6 + 60) < 5)
+    }
+
+    /// The duplicate curve is the non-decreasing step function nearest the labels: violating neighbours are pooled to
+    /// their weighted mean, and the curve reads the block at or below a weight (the first block below all of them).
+    @Test func theCurvePoolsViolatorsAndStaysMonotone() throws {
+        let samples: [(weight: Double, duplicate: Bool, importance: Double)] = [
+            (1, false, 1), (2, true, 1), (3, false, 3), (4, true, 1), (5, true, 1),
+        ]
+        let curve = try #require(IdentityConstraint.fitIsotonic(samples))
+        #expect(curve.weights == [1, 2, 4])
+        #expect(curve.shares == [0, 0.25, 1])
+        #expect(IdentityConstraint.share(at: -7, curve) == 0)
+        #expect(IdentityConstraint.share(at: 3.5, curve) == 0.25)
+        #expect(IdentityConstraint.share(at: 4, curve) == 1)
+        #expect(IdentityConstraint.share(at: 60, curve) == 1)
+        // Samples of one weight are one point, whatever their order.
+        let tied = try #require(IdentityConstraint.fitIsotonic([(0, true, 1), (0, false, 1), (0, true, 1)]))
+        #expect(tied.weights == [0] && abs(tied.shares[0] - 2.0 / 3) < 1e-12)
+    }
+
+    /// A secondary is never raised above its own probability by the curve, and a row whose top pair is itself
+    /// unlikely leaves its secondaries nearly as they were.
+    @Test func theCurveOnlyLowersAndAnUnlikelyTopChangesLittle() {
+        // 30 rows: top weight 20, secondary weight 5, agreeing on 20 rows and conflicting on 10, so the curve says
+        // 2/3; then a row with a secondary of weight −3 (its own probability 0.11, under the curve's) and a row whose
+        // top pair has weight −5.
+        var rowsA: [UInt32] = []
+        var weights: [Double] = []
+        var relations: [Int: IdentityConstraint.Relation] = [:]
+        for row in 0..<30 {
+            rowsA += [UInt32(row), UInt32(row)]
+            weights += [20, 5]
+            relations[2 * row + 1] = row < 20 ? .agrees : .conflicts
+        }
+        rowsA += [30, 30, 31, 31]
+        weights += [20, -3, -5, -6]
+        let rowsB = (0..<UInt32(rowsA.count)).map { $0 }
+        let (adjusted, constraint) = IdentityConstraint.adjust(
+            weights: weights, rowsA: rowsA, rowsB: rowsB, recordsA: 32, identifierAgrees: { _ in false },
+            relation: { _, second in relations[Int(second)] ?? .unknown }, typoRate: 0.02)
+        #expect(constraint.curveShares != nil)
+        #expect(abs(adjusted[61] - -3) < 1e-9, "raised: \(adjusted[61])")
+        #expect(abs(adjusted[63] - -6) < 0.1, "unlikely top: \(adjusted[63])")
+    }
+}

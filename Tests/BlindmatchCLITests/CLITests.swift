@@ -543,7 +543,10 @@ struct QualityTests {
         // The default: the decision model chooses (docs/decision-model.md: F1 0.973–0.980 on default-profile data,
         // precision 0.980–0.994), and its estimates land near the truth (within ±0.02 on every seed measured).
         let chosen = try CLI.run(
-            ["match", "watch.bmt", "bulk.bmt", "--output", "chosen.csv", "--report", "report.json"], in: scratch.path)
+            [
+                "match", "watch.bmt", "bulk.bmt", "--output", "chosen.csv", "--report", "report.json",
+                "--report-html", "report.html",
+            ], in: scratch.path)
         #expect(chosen.status == 0 && chosen.error.isEmpty, "\(chosen.error)")
         #expect(chosen.output.contains("threshold chosen by the model: weight "), "\(chosen.output)")
         let (chosenPrecision, chosenRecall, chosenF1, chosenLine) = try Self.evaluate("chosen.csv", in: scratch)
@@ -553,6 +556,15 @@ struct QualityTests {
         #expect(report.thresholdChosen && report.thresholdFallback == nil)
         #expect(abs(report.estimate.precision - chosenPrecision) < 0.025, "\(report.estimate) \(chosenLine)")
         #expect(abs(report.estimate.recall - chosenRecall) < 0.025, "\(report.estimate) \(chosenLine)")
+        // The page stands alone (inline SVG, nothing fetched) and says what the identity constraint did.
+        let page = try String(contentsOfFile: "\(scratch.path)/report.html", encoding: .utf8)
+        #expect(page.components(separatedBy: "<svg").count == 3, "a histogram and a curve")
+        #expect(!page.contains("src=") && !page.contains("href=") && !page.contains("<link") && !page.contains("url("))
+        let identity = try #require(report.identity)
+        #expect(page.contains("identifier agrees / differs / unknown"))
+        let agreeing = String(identity.agreeing).reversed().enumerated()
+            .map { $0.offset > 0 && $0.offset % 3 == 0 ? "\($0.element)," : "\($0.element)" }.reversed().joined()
+        #expect(page.contains("<td>\(agreeing) / "), "\(identity)")
     }
 
     /// Precision, recall and F1 of `matches` against the synthetic truth, and `evaluate`'s line.

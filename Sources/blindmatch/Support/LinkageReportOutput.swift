@@ -122,6 +122,9 @@ enum LinkageReportOutput {
                     "\(Format.decimal(count.truePairs, places: 1)) ± \(error)"
                 ))
         }
+        if let identity = report.identity {
+            rows.append(contentsOf: identityRows(identity))
+        }
         let table = rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined(separator: "\n")
         return """
             <!DOCTYPE html>
@@ -152,6 +155,31 @@ enum LinkageReportOutput {
     static let width = 720.0
     static let height = 260.0
     static let margin = 40.0
+
+    /// What "one watch-list record is one person" did (``IdentityConstraint``): counts of pairs and expected matches,
+    /// never a token.
+    static func identityRows(_ identity: IdentityConstraint) -> [(String, String)] {
+        let curve =
+            identity.curveShares.map { shares in
+                "fitted on \(Format.count(identity.agreeing + identity.conflicting)) labelled pairs "
+                    + "(duplicate share \(Format.decimal(shares.first ?? 0, places: 3))–"
+                    + "\(Format.decimal(shares.last ?? 0, places: 3)))"
+            } ?? "not fitted (too few labelled pairs): those pairs keep their own probability"
+        return [
+            (
+                "pairs beside a watch-list record's best pair: identifier agrees / differs / unknown",
+                "\(Format.count(identity.agreeing)) / \(Format.count(identity.conflicting)) / "
+                    + Format.count(identity.unknown)
+            ),
+            ("duplicate curve for the unknown ones", curve),
+            ("identifier typo rate (fitted)", Format.decimal(identity.typoRate, places: 4)),
+            (
+                "expected matches among candidates before / after one record is one person",
+                "\(Format.decimal(identity.expectedMatchesBefore, places: 1)) / "
+                    + Format.decimal(identity.expectedMatchesAfter, places: 1)
+            ),
+        ]
+    }
 
     static func x(_ weight: Double, _ edges: [Double]) -> Double {
         let first = edges.first ?? 0

@@ -156,8 +156,10 @@ def bits_for(field, index, count):
     return k + 1 if index < rest else k
 
 
-def native_bloom(secret, schema, values):
-    bloom = schema["bloom"]
+def native_bloom(secret, schema, values, bloom=None, prefix="blindmatch/v1/"):
+    """The first filter (schema["bloom"]) or, with `bloom` and `prefix` = "blindmatch/v1/filter/N/", the extra
+    filter named N (SPEC 5.6): the same algorithm under its own settings and its own labels."""
+    bloom = bloom if bloom is not None else schema["bloom"]
     hardening = bloom.get("hardening", {})
     folds = hardening.get("xorFolds", 0)
     base = bloom["bits"]
@@ -176,8 +178,8 @@ def native_bloom(secret, schema, values):
             continue
         if kinds[field["field"]] == "date":
             value = value.replace("-", "")
-        label = ("blindmatch/v1/bloom-group/" + field["keyGroup"]) if "keyGroup" in field else (
-            "blindmatch/v1/bloom-field/" + field["field"])
+        label = (prefix + "bloom-group/" + field["keyGroup"]) if "keyGroup" in field else (
+            prefix + "bloom-field/" + field["field"])
         key = derive(secret, label)
         grams = tokens_of(value, field["tokens"])
         token_count += len(grams)
@@ -201,7 +203,7 @@ def native_bloom(secret, schema, values):
         bits = [bits[i] ^ bits[i + length] for i in range(length)]
     if "diffusion" in hardening:
         taps = hardening["diffusion"]["taps"]
-        stream = KeyStream(derive(secret, "blindmatch/v1/bloom-diffusion"))
+        stream = KeyStream(derive(secret, prefix + "bloom-diffusion"))
         table = []
         for _ in range(base):
             chosen = []
@@ -212,7 +214,7 @@ def native_bloom(secret, schema, values):
             table.append(chosen)
         bits = [sum(bits[t] for t in table[o]) % 2 for o in range(base)]
     if hardening.get("balance"):
-        stream = KeyStream(derive(secret, "blindmatch/v1/bloom-balance"))
+        stream = KeyStream(derive(secret, prefix + "bloom-balance"))
         permutation = list(range(2 * base))
         for i in range(2 * base - 1, 0, -1):
             j = stream.uniform(i + 1)
@@ -223,7 +225,7 @@ def native_bloom(secret, schema, values):
         p = hardening["randomisedResponse"]["flipProbability"]
         threshold = round(p * 65536)
         filter_bytes = to_bytes(bits)
-        key = derive(secret, "blindmatch/v1/bloom-randomised-response")
+        key = derive(secret, prefix + "bloom-randomised-response")
         out, block = list(bits), 0
         for start in range(0, len(bits), 16):
             digest = hmac.new(key, filter_bytes + block.to_bytes(4, "big"), hashlib.sha256).digest()
@@ -278,6 +280,12 @@ def main():
     labels += ["blindmatch/v1/bloom-field/" + f["field"] for f in schema["bloom"]["fields"]]
     labels += ["blindmatch/v1/bloom-balance", "blindmatch/v1/bloom-diffusion",
                "blindmatch/v1/bloom-randomised-response"]
+    for extra in schema.get("extraFilters", []):
+        # SPEC 4.1: an extra filter's labels carry its name, so its keys differ from the first filter's.
+        prefix = "blindmatch/v1/filter/" + extra["name"] + "/"
+        labels += [prefix + "bloom-group/" + g for g in sorted({f["keyGroup"] for f in extra["fields"] if "keyGroup" in f})]
+        labels += [prefix + "bloom-field/" + f["field"] for f in extra["fields"] if "keyGroup" not in f]
+        labels += [prefix + "bloom-balance", prefix + "bloom-diffusion", prefix + "bloom-randomised-response"]
     tests, tc = [], 1
     for secret, comment in ((SECRET, "secret 00..1f"), (b"correct horse battery staple", "imported clkhash secret")):
         for label in labels:
@@ -346,14 +354,21 @@ def main():
         tests = []
         for person, values in PEOPLE:
             bloom = native_bloom(SECRET, variant, values)
-            tests.append({"tcId": tc, "comment": person, "values": values, "expected": bloom.hex(),
-                          "popcount": sum(bin(b).count("1") for b in bloom)})
+            test = {"tcId": tc, "comment": person, "values": values, "expected": bloom.hex(),
+                    "popcount": sum(bin(b).count("1") for b in bloom)}
+            if variant.get("extraFilters"):
+                test["expectedExtra"] = {
+                    extra["name"]: native_bloom(SECRET, variant, values, extra,
+                                                "blindmatch/v1/filter/" + extra["name"] + "/").hex()
+                    for extra in variant["extraFilters"]}
+            tests.append(test)
             tc += 1
         groups.append({"comment": comment, "secretHex": SECRET.hex(), "schema": variant, "tests": tests})
     bloom_native = {
         "algorithm": "blindmatch native Bloom filters (SPEC §5)", "version": 1,
-        "notes": "values are normalised; expected is the finished filter in hex (bit 0 = most significant bit of byte 0). "
-                 "Made by Protocol/reference/blindmatch_reference.py.",
+        "notes": "values are normalised; expected is the finished filter in hex (bit 0 = most significant bit of byte 0); "
+                 "expectedExtra holds each extra filter (SPEC 5.6) by name, made under its own labels "
+                 "blindmatch/v1/filter/<name>/... and its own hardening. Made by Protocol/reference/blindmatch_reference.py.",
         "testGroups": groups}
 
     for name, document in (("key-derivation.json", key_derivation), ("match-keys.json", match_keys),

@@ -63,7 +63,8 @@ public struct TokeniseJob {
         let tokeniser = try Tokeniser(context: context, workers: threads)
         let fileSize = FileIO.size(of: input)
         let progress = makeProgress(label, fileSize)
-        var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: schema.tokenKeys.count)
+        var statistics = EncodingStatistics(
+            columns: schema.columns.count, matchKeys: schema.tokenKeys.count, extraFilters: schema.extraFilters.count)
         let source = BatchSource(reader: reader, width: schema.columns.count, limit: batchSize)
         var rows: [UInt8] = []
         let leftovers = ([output] + (mapPath.map { [$0] } ?? [])).flatMap { StaleTemporaryFiles.sweep(besides: $0) }

@@ -22,7 +22,7 @@ struct InspectCommand: ParsableCommand {
             }
             var lines = [
                 "file:               \(file)",
-                "format:             \(TokenFileHeader.formatName) v\(TokenFileLayout.formatVersion), protocol \(TokenFileHeader.protocolName)",
+                "format:             \(TokenFileHeader.formatName) v\(header.formatVersion), protocol \(TokenFileHeader.protocolName)",
                 "party:              \(header.party)",
                 "records:            \(header.recordCount)",
                 "schema:             \(header.schemaFlavour.rawValue), fingerprint \(header.schemaFingerprint)",
@@ -38,6 +38,12 @@ struct InspectCommand: ParsableCommand {
             if let popcount = statistics["popcount"] {
                 lines.append(
                     "filter popcount:    min \(popcount["min"]?.intValue ?? 0), mean \(popcount["mean"]?.intValue ?? 0), max \(popcount["max"]?.intValue ?? 0)"
+                )
+            }
+            for filter in header.extraFilters {
+                let popcount = filter.popcount
+                lines.append(
+                    "extra filter:       \(filter.name), \(filter.filterBits) bits, hardening \(filter.hardening.canonicalText), popcount min \(popcount["min"]?.intValue ?? 0), mean \(popcount["mean"]?.intValue ?? 0), max \(popcount["max"]?.intValue ?? 0)"
                 )
             }
             if let keys = statistics["matchKeysPresent"]?.objectValue, !keys.isEmpty {

@@ -177,7 +177,7 @@ struct MatchBench: ParsableCommand {
         var rows: [UInt8] = []
         _ = try Tokeniser(context: context, workers: Machine.cores).encode(batch, into: &rows)
         var filters = [UInt8](repeating: 0, count: count * context.filterBytes)
-        let offset = context.rowWidth - context.filterBytes
+        let offset = context.filterRowOffset
         for row in 0..<count {
             for byte in 0..<context.filterBytes {
                 filters[row * context.filterBytes + byte] = rows[row * context.rowWidth + offset + byte]

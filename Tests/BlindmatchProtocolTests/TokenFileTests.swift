@@ -163,7 +163,7 @@ struct TokenFileTests {
         var header = try TokenFile(contentsOf: "\(directory)/t.bmt").header
         change(&header)
         let headerBytes = header.jsonValue.canonicalBytes
-        var bytes = TokenFileLayout.magic + TokenFileWriter.littleEndian(TokenFileLayout.formatVersion)
+        var bytes = TokenFileLayout.magic + TokenFileWriter.littleEndian(header.formatVersion)
         bytes += TokenFileWriter.littleEndian(UInt32(headerBytes.count)) + headerBytes
         bytes += [UInt8](repeating: 0, count: padding)
         let path = "\(directory)/hostile.bmt"

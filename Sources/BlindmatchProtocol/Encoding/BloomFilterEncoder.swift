@@ -18,6 +18,7 @@ struct BloomFilterEncoder {
     }
 
     private let context: EncodingContext
+    private let keys: EncodingContext.FilterKeys
     private let settings: BloomSettings
     private var filter: [UInt8]
     private var work: [UInt8]
@@ -48,15 +49,17 @@ struct BloomFilterEncoder {
     private let fields: [BloomField]
     private let hashers: [FieldHasher]
 
-    init(context: EncodingContext) throws {
-        guard let settings = context.schema.bloom else { throw ProtocolError(.invalidSchema, "no Bloom settings") }
-        guard context.bloomKeys.count == settings.fields.count else {
+    /// An encoder for one of `context`'s filters: the first (`keys` = `context.filterKeys`) or an extra one.
+    init(context: EncodingContext, keys: EncodingContext.FilterKeys) throws {
+        let settings = keys.settings
+        guard keys.bloomKeys.count == settings.fields.count else {
             throw ProtocolError(.crypto, "the encoding context has keys for another schema's Bloom fields")
         }
         self.context = context
+        self.keys = keys
         self.settings = settings
         fields = settings.fields.map { $0 }
-        hashers = try context.bloomKeys.map { keys in
+        hashers = try keys.bloomKeys.map { keys in
             switch keys {
             case .hmacSHA256(let key): return .hmacSHA256(key)
             case .blakeHash(let key): return .blakeHash(try Blake2bMAC(key: key))
@@ -368,7 +371,7 @@ struct BloomFilterEncoder {
             for index in 0..<length { filter[index] ^= filter[index + length] }
         }
         let baseBits = settings.baseBits
-        if let table = context.diffusionTable, let taps = settings.hardening.diffusionTaps {
+        if let table = keys.diffusionTable, let taps = settings.hardening.diffusionTaps {
             for index in 0..<(baseBits / 8) { work[index] = 0 }
             for bit in 0..<baseBits {
                 var value: UInt8 = 0
@@ -378,7 +381,7 @@ struct BloomFilterEncoder {
             for index in 0..<(baseBits / 8) { filter[index] = work[index] }
         }
         var finalBytes = baseBits / 8
-        if let permutation = context.balancePermutation {
+        if let permutation = keys.balancePermutation {
             for index in work.indices { work[index] = 0 }
             for (bit, source) in permutation.enumerated() {
                 let value =
@@ -392,7 +395,7 @@ struct BloomFilterEncoder {
             for index in work.indices { filter[index] = work[index] }
             finalBytes = work.count
         }
-        if let probability = settings.hardening.flipProbability, let key = context.randomisedResponseKey {
+        if let probability = settings.hardening.flipProbability, let key = keys.randomisedResponseKey {
             flipBits(count: finalBytes * 8, probability: probability, key: key)
         }
         var popcount = 0

@@ -65,6 +65,10 @@ private struct RecordEncoding {
     private var bloomEncoder: BloomFilterEncoder?
     /// The Bloom filter's salt part (SPEC §5.5.1), if it is salted.
     private let saltPart: MatchKeyPart?
+    /// The extra filters' encoders, salt parts and row offsets (SPEC §5.6), in schema order.
+    private var extraEncoders: [BloomFilterEncoder]
+    private let extraSaltParts: [MatchKeyPart?]
+    private let extraRanges: [Range<Int>]
     // Private copies of what the per-record loop reads, so worker threads never share (and contend on the
     // reference counts of) the same array buffers.
     private let matchKeyMACs: [HMACSHA256Key]
@@ -131,7 +135,12 @@ private struct RecordEncoding {
         values = Array(repeating: .missing, count: context.schema.columns.count)
         message.reserveCapacity(256)
         saltPart = context.schema.bloom?.hardening.salt
-        if context.schema.bloom != nil { bloomEncoder = try BloomFilterEncoder(context: context) }
+        if let keys = context.filterKeys { bloomEncoder = try BloomFilterEncoder(context: context, keys: keys) }
+        extraEncoders = try context.extraFilterKeys.map { try BloomFilterEncoder(context: context, keys: $0) }
+        extraSaltParts = context.schema.extraFilters.map(\.settings.hardening.salt)
+        extraRanges = context.extraFilterBytes.indices.map {
+            context.extraFilterRowOffset($0)..<(context.extraFilterRowOffset($0) + context.extraFilterBytes[$0])
+        }
     }
 
     mutating func encode(
@@ -195,6 +204,12 @@ private struct RecordEncoding {
             if let popcount = bloomEncoder?.encode(values: values, in: arena, salt: salt, into: filter) {
                 statistics.recordPopcount(popcount)
             }
+        }
+        for index in extraEncoders.indices {
+            let output = UnsafeMutableRawBufferPointer(rebasing: row[extraRanges[index]])
+            let salt = extraSaltParts[index].map { arena.piece(of: values[$0.column], $0.transform) }
+            let popcount = extraEncoders[index].encode(values: values, in: arena, salt: salt, into: output)
+            statistics.recordExtraPopcount(popcount, filter: index)
         }
         return invalid
     }

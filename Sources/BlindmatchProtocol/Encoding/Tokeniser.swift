@@ -32,7 +32,9 @@ public final class Tokeniser: @unchecked Sendable {
         let slices = batch.count < 2048 ? 1 : workers
         let perSlice = (batch.count + slices - 1) / slices
         var statistics = (0..<slices).map { _ in
-            EncodingStatistics(columns: schema.columns.count, matchKeys: schema.tokenKeys.count)
+            EncodingStatistics(
+                columns: schema.columns.count, matchKeys: schema.tokenKeys.count,
+                extraFilters: schema.extraFilters.count)
         }
         var refusals = [Refusal?](repeating: nil, count: slices)
         rows.withUnsafeMutableBytes { rowBytes in

@@ -21,13 +21,24 @@ public enum KeyDerivation {
     static func matchKeyLabel(_ name: String) -> String { "blindmatch/v1/match-key/\(name)" }
     /// The label for a blocking key's HMAC key.
     static func blockingKeyLabel(_ name: String) -> String { "blindmatch/v1/blocking-key/\(name)" }
+    /// Where a filter's labels start (SPEC §4.1): `blindmatch/v1/` for the first filter (`bloom`), and
+    /// `blindmatch/v1/filter/N/` for the extra filter named `N` (SPEC §5.6), so no two filters share a key.
+    static func bloomPrefix(filter: String?) -> String {
+        filter.map { "blindmatch/v1/filter/\($0)/" } ?? "blindmatch/v1/"
+    }
     /// The label for the hashing key shared by a group of Bloom-filter fields.
-    static func bloomGroupLabel(_ name: String) -> String { "blindmatch/v1/bloom-group/\(name)" }
+    static func bloomGroupLabel(_ name: String, filter: String? = nil) -> String {
+        "\(bloomPrefix(filter: filter))bloom-group/\(name)"
+    }
     /// The label for a Bloom-filter field's hashing key.
-    static func bloomFieldLabel(_ name: String) -> String { "blindmatch/v1/bloom-field/\(name)" }
-    static let balanceLabel = "blindmatch/v1/bloom-balance"
-    static let diffusionLabel = "blindmatch/v1/bloom-diffusion"
-    static let randomisedResponseLabel = "blindmatch/v1/bloom-randomised-response"
+    static func bloomFieldLabel(_ name: String, filter: String? = nil) -> String {
+        "\(bloomPrefix(filter: filter))bloom-field/\(name)"
+    }
+    static func balanceLabel(filter: String? = nil) -> String { "\(bloomPrefix(filter: filter))bloom-balance" }
+    static func diffusionLabel(filter: String? = nil) -> String { "\(bloomPrefix(filter: filter))bloom-diffusion" }
+    static func randomisedResponseLabel(filter: String? = nil) -> String {
+        "\(bloomPrefix(filter: filter))bloom-randomised-response"
+    }
 
     /// HKDF-SHA256(IKM = secret, salt = "blindmatch/v1", info = label, L = length).
     static func derive(from secret: LinkageSecret, label: String, length: Int = 32) throws -> [UInt8] {

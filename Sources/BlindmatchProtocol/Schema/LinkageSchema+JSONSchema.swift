@@ -39,7 +39,14 @@ extension LinkageSchema {
               "description": "Keys made like match keys but used only to choose which pairs the fuzzy stage compares (SPEC §4.5).",
               "items": {"$ref": "#/$defs/blockingKey"}
             },
-            "bloom": {"$ref": "#/$defs/bloom"}
+            "bloom": {"$ref": "#/$defs/bloom"},
+            "extraFilters": {
+              "type": "array",
+              "minItems": 1,
+              "maxItems": 4,
+              "description": "Further record-level Bloom filters, each over its own fields with its own length, hardening and keys (SPEC §5.6); the first filter (bloom) still chooses the candidates.",
+              "items": {"$ref": "#/$defs/extraFilter"}
+            }
           },
           "$defs": {
             "identifier": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"},
@@ -91,6 +98,18 @@ extension LinkageSchema {
               "required": ["bits", "fields"],
               "additionalProperties": false,
               "properties": {
+                "bits": {"enum": [256, 512, 1024, 2048, 4096], "description": "Filter length before hardening."},
+                "fields": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"$ref": "#/$defs/bloomField"}},
+                "hardening": {"$ref": "#/$defs/hardening"}
+              }
+            },
+            "extraFilter": {
+              "type": "object",
+              "required": ["name", "bits", "fields"],
+              "additionalProperties": false,
+              "properties": {
+                "name": {"$ref": "#/$defs/identifier", "description": "Labels the filter's keys (SPEC §4.1) and its token-file region (SPEC §6.2)."},
+                "description": {"type": "string"},
                 "bits": {"enum": [256, 512, 1024, 2048, 4096], "description": "Filter length before hardening."},
                 "fields": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"$ref": "#/$defs/bloomField"}},
                 "hardening": {"$ref": "#/$defs/hardening"}

@@ -76,18 +76,18 @@ extension LinkageSchema {
             issues.append("$.blockingKeys: blocking keys choose pairs for Bloom filters, and the schema has none")
         }
 
-        var bloom: BloomSettings?
-        if let settings = document["bloom"] {
+        /// One Bloom block (`$.bloom`, or `$.extraFilters[i]`): its fields, length and hardening (SPEC §2.2).
+        func bloomSettings(_ settings: JSONValue, path: String) -> BloomSettings {
             var fields: [BloomField] = []
             for (index, entry) in (settings["fields"]?.arrayValue ?? []).enumerated() {
-                let path = "$.bloom.fields[\(index)]"
+                let fieldPath = "\(path).fields[\(index)]"
                 let fieldName = entry["field"]?.stringValue ?? ""
                 guard let field = kinds[fieldName], field.kind != "ignore", field.index != recordKeyColumn else {
-                    issues.append("\(path).field: \"\(fieldName)\" is not a usable field")
+                    issues.append("\(fieldPath).field: \"\(fieldName)\" is not a usable field")
                     continue
                 }
                 if fields.contains(where: { $0.name == fieldName }) {
-                    issues.append("\(path).field: \"\(fieldName)\" is encoded twice")
+                    issues.append("\(fieldPath).field: \"\(fieldName)\" is encoded twice")
                 }
                 let tokens = entry["tokens"]
                 let tokenizer: BloomField.Tokenizer =
@@ -107,15 +107,28 @@ extension LinkageSchema {
             let folds = hardeningDocument?["xorFolds"]?.intValue ?? 0
             var hardening = Hardening.none
             if let salt = hardeningDocument?["salt"] {
-                hardening.salt = part(salt, path: "$.bloom.hardening.salt")
+                hardening.salt = part(salt, path: "\(path).hardening.salt")
             }
             hardening.balance = hardeningDocument?["balance"]?.boolValue ?? false
             hardening.diffusionTaps = hardeningDocument?["diffusion"]?["taps"]?.intValue
             hardening.flipProbability = hardeningDocument?["randomisedResponse"]?["flipProbability"]?.doubleValue
             let bits = settings["bits"]?.intValue ?? 1024
-            bloom = BloomSettings(
+            return BloomSettings(
                 hashBits: bits << folds, baseBits: bits, xorFolds: folds, fields: fields,
                 keyDerivation: .native, hardening: hardening)
+        }
+        let bloom = document["bloom"].map { bloomSettings($0, path: "$.bloom") }
+        var extraFilters: [ExtraFilter] = []
+        for (index, entry) in (document["extraFilters"]?.arrayValue ?? []).enumerated() {
+            let path = "$.extraFilters[\(index)]"
+            let name = entry["name"]?.stringValue ?? ""
+            if extraFilters.contains(where: { $0.name == name }) {
+                issues.append("\(path).name: \"\(name)\" is used twice")
+            }
+            extraFilters.append(ExtraFilter(name: name, settings: bloomSettings(entry, path: path)))
+        }
+        if !extraFilters.isEmpty && bloom == nil {
+            issues.append("$.extraFilters: extra filters need the first filter ($.bloom), which chooses the candidates")
         }
         if matchKeys.isEmpty && bloom == nil {
             issues.append("$: a schema needs match keys, Bloom-filter settings, or both")
@@ -125,7 +138,7 @@ extension LinkageSchema {
         self.init(
             flavour: .native, name: document["name"]?.stringValue ?? "", fingerprint: Self.fingerprint(of: document),
             columns: columns, recordKeyColumn: recordKeyColumn, matchKeys: matchKeys, blockingKeys: blockingKeys,
-            bloom: bloom, document: document)
+            bloom: bloom, extraFilters: extraFilters, document: document)
     }
 
     /// `Protocol/schema/linkage-schema.schema.json`, parsed.

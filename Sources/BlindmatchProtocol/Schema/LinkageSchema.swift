@@ -25,6 +25,9 @@ public struct LinkageSchema: Sendable {
     public let blockingKeys: [MatchKey]
     /// The Bloom-filter settings, if the schema encodes Bloom filters.
     public let bloom: BloomSettings?
+    /// Further record-level filters over their own field groups (SPEC §2.2 `extraFilters`, §5.6), in schema order;
+    /// empty for clkhash schemas and for native schemas without them.
+    public var extraFilters: [ExtraFilter] = []
     /// The document as parsed.
     public let document: JSONValue
 
@@ -178,10 +181,28 @@ public struct BloomField: Sendable {
     public let hash: Hash
 }
 
+/// A further record-level Bloom filter (SPEC §5.6): its own fields, length, hardening and keys, written to its own
+/// region of the token file (SPEC §6.2). The first filter still chooses the candidates; this one adds a second score.
+public struct ExtraFilter: Sendable {
+    /// The filter's name (an identifier): it labels the filter's keys (SPEC §4.1) and its header entry (SPEC §6.3).
+    public let name: String
+    public let settings: BloomSettings
+
+    public init(name: String, settings: BloomSettings) {
+        self.name = name
+        self.settings = settings
+    }
+}
+
 extension LinkageSchema {
     /// What every token file made with this schema has in its header (SPEC §6.3, §6.7): the filter's length in bits
     /// (0 without a Bloom filter) and the match-key and blocking-key names in schema order.
     public var tokenFileLayout: (filterBits: Int, matchKeys: [String], blockingKeys: [String]) {
         (bloom?.filterBits ?? 0, matchKeys.map(\.name), blockingKeys.map(\.name))
+    }
+
+    /// The extra filters as a token-file header names them (SPEC §6.3 `extraFilters`): name and bits per filter.
+    public var extraFilterLayout: [(name: String, filterBits: Int)] {
+        extraFilters.map { ($0.name, $0.settings.filterBits) }
     }
 }

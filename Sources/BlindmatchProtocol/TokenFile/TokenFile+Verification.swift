@@ -34,6 +34,7 @@ extension TokenFile {
                 kind: .structure, rule: "SPEC §6.1-6.3 structure", passed: true,
                 detail:
                     "\(header.recordCount) records, \(header.matchKeys.count) match keys, \(header.blockingKeys.count) blocking keys, \(header.filterBits)-bit filters"
+                    + header.extraFilters.map { ", extra filter \($0.name) of \($0.filterBits) bits" }.joined()
             ))
         let digestOK = verifyDigest()
         checks.append(
@@ -84,12 +85,14 @@ extension TokenFile {
                 schema.matchKeys.map(\.name) == header.matchKeys
                 && schema.blockingKeys.map(\.name) == header.blockingKeys
                 && (schema.bloom?.filterBits ?? 0) == header.filterBits
+                && schema.extraFilterLayout.map(\.name) == header.extraFilters.map(\.name)
+                && schema.extraFilterLayout.map(\.filterBits) == header.extraFilters.map(\.filterBits)
             checks.append(
                 VerificationCheck(
                     kind: .headerAgreesWithSchema, rule: "SPEC §6.3 header agrees with schema", passed: keysSame,
                     detail: keysSame
-                        ? "match keys and filter length as the schema says"
-                        : "match keys or filter length differ from the schema"))
+                        ? "match keys and filter lengths as the schema says"
+                        : "match keys, filter lengths or extra filters differ from the schema"))
         }
 
         let problems = header.contentProblems(schema: schema)
@@ -172,6 +175,15 @@ extension TokenFile {
             checks.append(
                 VerificationCheck(
                     kind: .noPlaintext, rule: "SPEC §6.6 no plaintext (Bloom filters)", passed: fraction < 0.75,
+                    detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
+        }
+        for (index, filter) in header.extraFilters.enumerated() {
+            let fraction = printableFraction(
+                extraFilters(index), stride: layout.extraFilterBytes[index], skipZeroRows: true)
+            checks.append(
+                VerificationCheck(
+                    kind: .noPlaintext, rule: "SPEC §6.6 no plaintext (extra filter \(filter.name))",
+                    passed: fraction < 0.75,
                     detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
         }
         return checks

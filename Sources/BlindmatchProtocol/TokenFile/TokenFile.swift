@@ -34,7 +34,8 @@ public final class TokenFile: @unchecked Sendable {
                     .invalidTokenFile, "\(path): SPEC §6.1: not a Blindmatch token file (bad magic number)")
             }
             let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
-            guard version == TokenFileLayout.formatVersion else {
+            guard version == TokenFileLayout.formatVersion || version == TokenFileLayout.extraFiltersFormatVersion
+            else {
                 throw ProtocolError(.invalidTokenFile, "\(path): SPEC §6.1: unsupported format version \(version)")
             }
             let headerLength = Int(bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian)
@@ -48,6 +49,12 @@ public final class TokenFile: @unchecked Sendable {
                     "\(path): SPEC §6.1: the header is longer than \(TokenFileHeader.maximumLength) bytes")
             }
             let header = try TokenFileHeader(bytes: Array(bytes[16..<(16 + headerLength)]), source: path)
+            guard header.formatVersion == version else {
+                throw ProtocolError(
+                    .invalidTokenFile,
+                    "\(path): SPEC §6.1, §6.3: the prefix says format version \(version) but the header is version \(header.formatVersion)"
+                )
+            }
             let layout = header.layout(headerLength: headerLength)
             guard let expectedSize = layout.checkedFileSize else {
                 throw ProtocolError(.invalidTokenFile, "\(path): SPEC §6.2: the header's counts imply no possible size")
@@ -59,7 +66,8 @@ public final class TokenFile: @unchecked Sendable {
                 )
             }
             let trailer = try TokenFileTrailer(
-                bytes: UnsafeRawBufferPointer(rebasing: bytes[layout.trailerOffset..<size]), source: path)
+                bytes: UnsafeRawBufferPointer(rebasing: bytes[layout.trailerOffset..<size]), source: path,
+                version: version)
             self.header = header
             self.layout = layout
             self.trailer = trailer
@@ -100,6 +108,17 @@ public final class TokenFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base + layout.filterOffset, count: layout.filterLength)
     }
 
+    /// Extra filter `index`'s filters (SPEC §5.6, §6.2), `layout.extraFilterBytes[index]` per row, 64-byte aligned,
+    /// in the order of `header.extraFilters`.
+    public func extraFilters(_ index: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + layout.extraFilterOffset(index), count: layout.extraFilterLength(index))
+    }
+
+    /// The index of the extra filter named `name` in `header.extraFilters`, or nil.
+    public func extraFilterIndex(named name: String) -> Int? {
+        header.extraFilters.firstIndex { $0.name == name }
+    }
+
     /// Recomputes the SHA-256 of everything before the trailer; true when it matches the trailer's.
     public func verifyDigest() -> Bool {
         var hasher = SHA256Hasher()
@@ -115,6 +134,11 @@ public final class TokenFile: @unchecked Sendable {
         if header.filterBits != other.header.filterBits { problems.append("filter lengths differ") }
         if header.matchKeys != other.header.matchKeys { problems.append("match keys differ") }
         if header.blockingKeys != other.header.blockingKeys { problems.append("blocking keys differ") }
+        if header.extraFilters.map(\.name) != other.header.extraFilters.map(\.name)
+            || header.extraFilters.map(\.filterBits) != other.header.extraFilters.map(\.filterBits)
+        {
+            problems.append("extra filters differ")
+        }
         guard problems.isEmpty else {
             throw ProtocolError(
                 .incompatible, "\(path) and \(other.path) cannot be compared: \(problems.joined(separator: "; "))")

@@ -35,31 +35,41 @@ extension TokenFileHeader {
             problems.append("matchKeys or blockingKeys holds a name that is not an identifier (SPEC §2.2)")
             break
         }
-        problems += hardeningProblems()
+        problems += Self.hardeningProblems(hardening, filterBits: filterBits, path: "hardening")
         problems += statisticsProblems(schema: schema)
+        for (index, filter) in extraFilters.enumerated() {
+            let path = "extraFilters[\(index)]"
+            if !Self.isIdentifier(filter.name) { problems.append("\(path).name is not an identifier (SPEC §2.2)") }
+            problems += Self.hardeningProblems(
+                filter.hardening, filterBits: filter.filterBits, path: "\(path).hardening")
+            problems += popcountProblems(filter.popcount, filterBits: filter.filterBits, path: "\(path).popcount")
+        }
+        if let schema, schema.extraFilterLayout.map(\.name) != extraFilters.map(\.name) {
+            problems.append("extraFilters does not name exactly the schema's extra filters")
+        }
         return problems
     }
 
     /// `hardening`: null exactly when there are no filters; otherwise `balance` and `xorFolds`, and optionally
     /// `saltColumn`, `diffusionTaps` and `flipProbability`, with their types and ranges (SPEC §6.3, §2.2, §2.3).
-    private func hardeningProblems() -> [String] {
+    private static func hardeningProblems(_ hardening: JSONValue, filterBits: Int, path: String) -> [String] {
         guard case .object(let members) = hardening else {
             if hardening == .null && filterBits == 0 { return [] }
-            return ["hardening must be an object when the file has filters, and null otherwise"]
+            return ["\(path) must be an object when the file has filters, and null otherwise"]
         }
-        guard filterBits > 0 else { return ["hardening must be null when the file has no filters"] }
+        guard filterBits > 0 else { return ["\(path) must be null when the file has no filters"] }
         var problems: [String] = []
         let known: Set<String> = ["balance", "xorFolds", "saltColumn", "diffusionTaps", "flipProbability"]
         let unknown = members.map(\.key).filter { !known.contains($0) }
-        if !unknown.isEmpty { problems.append("hardening has unknown members \(unknown.sorted())") }
-        if hardening["balance"]?.boolValue == nil { problems.append("hardening.balance must be true or false") }
+        if !unknown.isEmpty { problems.append("\(path) has unknown members \(unknown.sorted())") }
+        if hardening["balance"]?.boolValue == nil { problems.append("\(path).balance must be true or false") }
         func integer(_ name: String, in range: ClosedRange<Int>, required: Bool) {
             guard let value = hardening[name] else {
-                if required { problems.append("hardening.\(name) is missing") }
+                if required { problems.append("\(path).\(name) is missing") }
                 return
             }
             guard let number = value.intValue, range.contains(number) else {
-                problems.append("hardening.\(name) must be an integer in \(range.lowerBound)…\(range.upperBound)")
+                problems.append("\(path).\(name) must be an integer in \(range.lowerBound)…\(range.upperBound)")
                 return
             }
         }
@@ -69,7 +79,7 @@ extension TokenFileHeader {
         if let probability = hardening["flipProbability"],
             !(probability.doubleValue.map { $0 > 0 && $0 <= 0.25 } ?? false)
         {
-            problems.append("hardening.flipProbability must be a number in (0, 0.25]")
+            problems.append("\(path).flipProbability must be a number in (0, 0.25]")
         }
         return problems
     }
@@ -132,20 +142,31 @@ extension TokenFileHeader {
             problems.append("statistics.matchKeysPresent must be an object")
         }
 
-        let popcount = statistics["popcount"]
+        problems += popcountProblems(statistics["popcount"], filterBits: filterBits, path: "statistics.popcount")
+        return problems
+    }
+
+    /// A popcount range: exactly the integers `min`, `mean`, `max`, ordered, within `filterBits`, all 0 without
+    /// filters or records.
+    private func popcountProblems(_ popcount: JSONValue?, filterBits: Int, path: String) -> [String] {
+        func count(_ value: JSONValue?, atMost limit: Int) -> Int? {
+            guard case .number = value, let number = value?.intValue, (0...limit).contains(number) else { return nil }
+            return number
+        }
+        var problems: [String] = []
         if case .object(let entry) = popcount, entry.map(\.key).sorted() == ["max", "mean", "min"],
             let minimum = count(popcount?["min"], atMost: filterBits),
             let mean = count(popcount?["mean"], atMost: filterBits),
             let maximum = count(popcount?["max"], atMost: filterBits)
         {
             if !(minimum <= mean && mean <= maximum) {
-                problems.append("statistics.popcount must have min ≤ mean ≤ max")
+                problems.append("\(path) must have min ≤ mean ≤ max")
             }
             if (filterBits == 0 || recordCount == 0) && maximum != 0 {
-                problems.append("statistics.popcount must be 0 when the file has no filters")
+                problems.append("\(path) must be 0 when the file has no filters")
             }
         } else {
-            problems.append("statistics.popcount must hold exactly the integers max, mean and min, within filterBits")
+            problems.append("\(path) must hold exactly the integers max, mean and min, within filterBits")
         }
         return problems
     }

@@ -1,5 +1,32 @@
-/// SPEC §6.3: the token file's header, a canonical JSON object with exactly these members.
+/// SPEC §6.3: the token file's header, a canonical JSON object with exactly these members (version 2 adds
+/// `extraFilters`).
 public struct TokenFileHeader: Sendable, Equatable {
+    /// SPEC §6.3 `extraFilters` (version 2): one extra filter's name, length, hardening and popcount range.
+    public struct ExtraFilterEntry: Sendable, Equatable {
+        public var name: String
+        public var filterBits: Int
+        public var hardening: JSONValue
+        public var popcount: JSONValue
+
+        public init(name: String, filterBits: Int, hardening: JSONValue, popcount: JSONValue) {
+            self.name = name
+            self.filterBits = filterBits
+            self.hardening = hardening
+            self.popcount = popcount
+        }
+
+        static let memberNames: Set<String> = ["filterBits", "hardening", "name", "popcount"]
+
+        var jsonValue: JSONValue {
+            .object([
+                ("filterBits", .number(String(filterBits))), ("hardening", hardening), ("name", .string(name)),
+                ("popcount", popcount),
+            ])
+        }
+    }
+
+    /// The most extra filters a schema or token file may hold (SPEC §2.2, §6.3).
+    public static let maximumExtraFilters = 4
     public static let formatName = "blindmatch-token-file"
     public static let protocolName = "blindmatch/1"
     /// The largest header a reader accepts, in bytes (SPEC §6.1).
@@ -30,6 +57,13 @@ public struct TokenFileHeader: Sendable, Equatable {
     public var statistics: JSONValue
     public var createdAt: String
     public var tool: String
+    /// Extra filters (SPEC §5.6), whose regions follow the first filter's; empty in a version 1 file.
+    public var extraFilters: [ExtraFilterEntry] = []
+
+    /// The format version this header is written as: 1 without extra filters, 2 with them (SPEC §6.1, §8).
+    public var formatVersion: UInt32 {
+        extraFilters.isEmpty ? TokenFileLayout.formatVersion : TokenFileLayout.extraFiltersFormatVersion
+    }
 
     public init(
         schemaFlavour: LinkageSchema.Flavour, schemaFingerprint: String, keyID: String, party: String,
@@ -57,7 +91,7 @@ public struct TokenFileHeader: Sendable, Equatable {
 
     /// The header as a JSON value.
     public var jsonValue: JSONValue {
-        .object([
+        var members: [(key: String, value: JSONValue)] = [
             ("createdAt", .string(createdAt)),
             ("filterBits", .number(String(filterBits))),
             ("format", .string(Self.formatName)),
@@ -73,8 +107,10 @@ public struct TokenFileHeader: Sendable, Equatable {
             ("statistics", statistics),
             ("tokenBytes", .number(String(tokenBytes))),
             ("tool", .string(tool)),
-            ("version", .number(String(TokenFileLayout.formatVersion))),
-        ])
+            ("version", .number(String(formatVersion))),
+        ]
+        if !extraFilters.isEmpty { members.append(("extraFilters", .array(extraFilters.map(\.jsonValue)))) }
+        return .object(members)
     }
 
     /// Parses and checks a header (SPEC §6.3): canonical form, exactly the known members, right types.
@@ -92,9 +128,14 @@ public struct TokenFileHeader: Sendable, Equatable {
             throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: the header is not a JSON object")
         }
         let names = Set(members.map(\.key))
-        guard names == Self.memberNames else {
-            let unknown = names.subtracting(Self.memberNames).sorted()
-            let missing = Self.memberNames.subtracting(names).sorted()
+        // Version 2 has exactly one member more, extraFilters (SPEC §6.3); version 1 must not have it.
+        let version = value["version"]?.intValue
+        let expected =
+            version == Int(TokenFileLayout.extraFiltersFormatVersion)
+            ? Self.memberNames.union(["extraFilters"]) : Self.memberNames
+        guard names == expected else {
+            let unknown = names.subtracting(expected).sorted()
+            let missing = expected.subtracting(names).sorted()
             throw ProtocolError(
                 .invalidTokenFile,
                 "\(source): SPEC §6.3: header members differ (unknown: \(unknown), missing: \(missing))")
@@ -111,10 +152,39 @@ public struct TokenFileHeader: Sendable, Equatable {
             }
             return number
         }
-        guard try string("format") == Self.formatName, try integer("version") == Int(TokenFileLayout.formatVersion),
+        let versions = [TokenFileLayout.formatVersion, TokenFileLayout.extraFiltersFormatVersion].map { Int($0) }
+        guard try string("format") == Self.formatName, versions.contains(try integer("version")),
             try string("protocol") == Self.protocolName
         else {
-            throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: not a version 1 Blindmatch token file")
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.3: not a version 1 or 2 Blindmatch token file")
+        }
+        var extraFilters: [ExtraFilterEntry] = []
+        if let entries = value["extraFilters"] {
+            guard let list = entries.arrayValue, !list.isEmpty, list.count <= Self.maximumExtraFilters else {
+                throw ProtocolError(
+                    .invalidTokenFile,
+                    "\(source): SPEC §6.3: extraFilters must list 1 to \(Self.maximumExtraFilters) filters")
+            }
+            for (index, entry) in list.enumerated() {
+                guard let fields = entry.objectValue, Set(fields.map(\.key)) == ExtraFilterEntry.memberNames,
+                    let name = entry["name"]?.stringValue, let bits = entry["filterBits"]?.intValue,
+                    bits > 0, bits % 8 == 0, bits <= Self.maximumFilterBits
+                else {
+                    throw ProtocolError(
+                        .invalidTokenFile,
+                        "\(source): SPEC §6.3: extraFilters[\(index)] must have exactly filterBits (a positive multiple of 8 of at most \(Self.maximumFilterBits)), hardening, name and popcount"
+                    )
+                }
+                guard !extraFilters.contains(where: { $0.name == name }) else {
+                    throw ProtocolError(
+                        .invalidTokenFile, "\(source): SPEC §6.3: extraFilters[\(index)].name is used twice")
+                }
+                extraFilters.append(
+                    ExtraFilterEntry(
+                        name: name, filterBits: bits, hardening: entry["hardening"] ?? .null,
+                        popcount: entry["popcount"] ?? .null))
+            }
         }
         guard let flavour = LinkageSchema.Flavour(rawValue: try string("schemaFlavour")) else {
             throw ProtocolError(.invalidTokenFile, "\(source): SPEC §6.3: unknown schemaFlavour")
@@ -160,17 +230,34 @@ public struct TokenFileHeader: Sendable, Equatable {
             blockingKeys: blocking.compactMap(\.stringValue),
             tokenBytes: tokenBytes, filterBits: filterBits, hardening: value["hardening"] ?? .null,
             statistics: value["statistics"] ?? .null, createdAt: try string("createdAt"), tool: try string("tool"))
+        self.extraFilters = extraFilters
+        guard extraFilters.isEmpty || filterBits > 0 else {
+            throw ProtocolError(
+                .invalidTokenFile, "\(source): SPEC §6.3: extra filters need the first filter (filterBits > 0)")
+        }
     }
 
     /// The layout this header implies.
     public func layout(headerLength: Int) -> TokenFileLayout {
         TokenFileLayout(
             recordCount: recordCount, matchKeyCount: tokenKeys.count, tokenBytes: tokenBytes,
-            filterBytes: filterBits / 8, headerLength: headerLength)
+            filterBytes: filterBits / 8, headerLength: headerLength,
+            extraFilterBytes: extraFilters.map { $0.filterBits / 8 })
     }
 }
 
 extension EncodingStatistics {
+    /// SPEC §6.3 `extraFilters[i].popcount`: extra filter `index`'s popcount range, as the first filter's.
+    func extraPopcountValue(filter index: Int) -> JSONValue {
+        let range = index < extraPopcounts.count ? extraPopcounts[index] : PopcountRange()
+        let hasFilters = records > 0
+        return .object([
+            ("max", .number(String(hasFilters ? range.maximum : 0))),
+            ("mean", .number(String(hasFilters ? (range.sum + records / 2) / records : 0))),
+            ("min", .number(String(hasFilters ? range.minimum : 0))),
+        ])
+    }
+
     /// SPEC §6.3 `statistics`: counts per field and match key and popcount range, integers only.
     func headerValue(schema: LinkageSchema) -> JSONValue {
         var fields: [(key: String, value: JSONValue)] = []

@@ -10,31 +10,47 @@
 /// A0       n × P    presence bitmaps, P = ⌈m / 8⌉ bytes per row; bit j (least significant first) = key j present
 /// A1…Am    n × 16   one column per match key: the token, or 16 zero bytes when absent
 /// AB       n × F    Bloom filters, F = filterBits / 8 bytes per row, bit 0 = most significant bit of byte 0
+/// AE1…AEk  n × Fi   version 2 only: one region per extra filter (SPEC §5.6), Fi = its filterBits / 8 bytes per row
 /// T        144      trailer (SPEC §6.5)
 /// ```
 /// Every column starts at a multiple of 64 and is followed by zero padding to the next multiple of 64.
 public struct TokenFileLayout: Sendable, Equatable {
     public static let magic: [UInt8] = [0x89, 0x42, 0x4D, 0x54, 0x0D, 0x0A, 0x1A, 0x0A]
     public static let trailerMagic: [UInt8] = Array("BMTRAILR".utf8)
+    /// The format version of a file without extra filters, byte for byte as before they existed (SPEC §6.1, §8).
     public static let formatVersion: UInt32 = 1
+    /// The format version of a file with extra filters (SPEC §6.1, §8): header member `extraFilters` and a region
+    /// per extra filter.
+    public static let extraFiltersFormatVersion: UInt32 = 2
     public static let alignment = 64
     public static let prefixSize = 16
     public static let trailerSize = 144
-    /// Prepended to the digest before signing (SPEC §6.5).
-    public static let signatureContext: [UInt8] = Array("blindmatch token file v1".utf8) + [0]
+    /// Prepended to the digest before signing (SPEC §6.5): version 1.
+    public static let signatureContext: [UInt8] = signatureContext(version: formatVersion)
+
+    /// Prepended to the digest before signing (SPEC §6.5): `"blindmatch token file v<version>" ‖ 0x00`.
+    public static func signatureContext(version: UInt32) -> [UInt8] {
+        Array("blindmatch token file v\(version)".utf8) + [0]
+    }
 
     public let recordCount: Int
     public let matchKeyCount: Int
     public let tokenBytes: Int
     public let filterBytes: Int
     public let headerLength: Int
+    /// Bytes per row of each extra filter (SPEC §5.6), in the header's order; empty in a version 1 file.
+    public let extraFilterBytes: [Int]
 
-    public init(recordCount: Int, matchKeyCount: Int, tokenBytes: Int, filterBytes: Int, headerLength: Int) {
+    public init(
+        recordCount: Int, matchKeyCount: Int, tokenBytes: Int, filterBytes: Int, headerLength: Int,
+        extraFilterBytes: [Int] = []
+    ) {
         self.recordCount = recordCount
         self.matchKeyCount = matchKeyCount
         self.tokenBytes = tokenBytes
         self.filterBytes = filterBytes
         self.headerLength = headerLength
+        self.extraFilterBytes = extraFilterBytes
     }
 
     static func aligned(_ offset: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
@@ -49,7 +65,24 @@ public struct TokenFileLayout: Sendable, Equatable {
 
     public var filterOffset: Int { tokenOffset(key: matchKeyCount) }
     public var filterLength: Int { recordCount * filterBytes }
-    public var trailerOffset: Int { Self.aligned(filterOffset + filterLength) }
+
+    /// Where extra filter `index` starts: 64-byte aligned after the region before it (SPEC §6.2).
+    public func extraFilterOffset(_ index: Int) -> Int {
+        var offset = filterOffset + filterLength
+        for earlier in 0..<index { offset = Self.aligned(offset) + recordCount * extraFilterBytes[earlier] }
+        return Self.aligned(offset)
+    }
+
+    /// Bytes of extra filter `index`'s region, without its padding.
+    public func extraFilterLength(_ index: Int) -> Int { recordCount * extraFilterBytes[index] }
+
+    /// The end of the last region (the first filter's, or the last extra filter's), before the trailer's padding.
+    var lastRegionEnd: Int {
+        guard let last = extraFilterBytes.indices.last else { return filterOffset + filterLength }
+        return extraFilterOffset(last) + extraFilterLength(last)
+    }
+
+    public var trailerOffset: Int { Self.aligned(lastRegionEnd) }
     public var fileSize: Int { trailerOffset + Self.trailerSize }
 
     /// ``fileSize`` computed with every step checked for overflow: nil when a hostile header's counts do not fit
@@ -74,8 +107,15 @@ public struct TokenFileLayout: Sendable, Equatable {
             let tokenColumns = product(matchKeyCount, column),
             let filters = sum(tokens, tokenColumns),
             let filterLength = product(recordCount, filterBytes),
-            let trailer = sum(filters, filterLength).flatMap(aligned)
+            var end = sum(filters, filterLength)
         else { return nil }
+        for bytes in extraFilterBytes {
+            guard bytes >= 0, let start = aligned(end), let length = product(recordCount, bytes),
+                let next = sum(start, length)
+            else { return nil }
+            end = next
+        }
+        guard let trailer = aligned(end) else { return nil }
         return sum(trailer, Self.trailerSize)
     }
 
@@ -86,7 +126,12 @@ public struct TokenFileLayout: Sendable, Equatable {
         for key in 0..<matchKeyCount {
             ranges.append((tokenOffset(key: key) + recordCount * tokenBytes)..<tokenOffset(key: key + 1))
         }
-        ranges.append((filterOffset + filterLength)..<trailerOffset)
+        var end = filterOffset + filterLength
+        for index in extraFilterBytes.indices {
+            ranges.append(end..<extraFilterOffset(index))
+            end = extraFilterOffset(index) + extraFilterLength(index)
+        }
+        ranges.append(end..<trailerOffset)
         return ranges.filter { !$0.isEmpty }
     }
 }

@@ -7,28 +7,32 @@
 /// 12      4     reserved, zero
 /// 16      32    SHA-256 of every byte of the file before the trailer
 /// 48      32    the signer's Ed25519 public key (zero when unsigned)
-/// 80      64    Ed25519 signature of ("blindmatch token file v1" ‖ 0x00 ‖ digest) (zero when unsigned)
+/// 80      64    Ed25519 signature of ("blindmatch token file v<version>" ‖ 0x00 ‖ digest) (zero when unsigned)
 /// ```
 public struct TokenFileTrailer: Sendable, Equatable {
     public let digest: [UInt8]
     public let publicKey: PublicSigningKey?
     public let signature: [UInt8]?
+    /// The file's format version, which names the signed message's context (SPEC §6.5).
+    public let formatVersion: UInt32
 
-    static func make(digest: [UInt8], signingKey: SigningKey?) throws -> [UInt8] {
+    static func make(digest: [UInt8], signingKey: SigningKey?, version: UInt32) throws -> [UInt8] {
         var bytes = TokenFileLayout.trailerMagic
         bytes.append(contentsOf: TokenFileWriter.littleEndian(signingKey == nil ? 0 : 1))
         bytes.append(contentsOf: [0, 0, 0, 0])
         bytes.append(contentsOf: digest)
         if let signingKey {
             bytes.append(contentsOf: signingKey.publicKey.rawBytes)
-            bytes.append(contentsOf: try signingKey.signature(for: TokenFileLayout.signatureContext + digest))
+            bytes.append(
+                contentsOf: try signingKey.signature(for: TokenFileLayout.signatureContext(version: version) + digest))
         } else {
             bytes.append(contentsOf: [UInt8](repeating: 0, count: 96))
         }
         return bytes
     }
 
-    init(bytes: UnsafeRawBufferPointer, source: String) throws {
+    init(bytes: UnsafeRawBufferPointer, source: String, version: UInt32) throws {
+        formatVersion = version
         guard bytes.count == TokenFileLayout.trailerSize, Array(bytes[0..<8]) == TokenFileLayout.trailerMagic else {
             throw ProtocolError(
                 .invalidTokenFile, "\(source): SPEC §6.5: the trailer is missing or damaged (truncated file?)")
@@ -56,6 +60,7 @@ public struct TokenFileTrailer: Sendable, Equatable {
     /// Whether the trailer's signature is valid for its digest under its own public key.
     public var isSignatureValid: Bool {
         guard let publicKey, let signature else { return false }
-        return publicKey.isValidSignature(signature, for: TokenFileLayout.signatureContext + digest)
+        return publicKey.isValidSignature(
+            signature, for: TokenFileLayout.signatureContext(version: formatVersion) + digest)
     }
 }

@@ -107,7 +107,7 @@ public final class TokenFileWriter {
         defer { abandon() }
         for index in buckets.indices { try buckets[index].close() }
         let schema = context.schema
-        let header = TokenFileHeader(
+        var header = TokenFileHeader(
             schemaFlavour: schema.flavour, schemaFingerprint: schema.fingerprint, keyID: context.keyID.hex,
             party: party, recordCount: rowCount, matchKeys: schema.tokenFileLayout.matchKeys,
             blockingKeys: schema.tokenFileLayout.blockingKeys,
@@ -115,6 +115,12 @@ public final class TokenFileWriter {
             hardening: schema.bloom.map { $0.hardening.headerValue(xorFolds: $0.xorFolds) } ?? .null,
             statistics: statistics.headerValue(schema: schema), createdAt: createdAt ?? Self.now(),
             tool: BlindmatchVersion.tool)
+        header.extraFilters = schema.extraFilters.enumerated().map { index, filter in
+            TokenFileHeader.ExtraFilterEntry(
+                name: filter.name, filterBits: filter.settings.filterBits,
+                hardening: filter.settings.hardening.headerValue(xorFolds: filter.settings.xorFolds),
+                popcount: statistics.extraPopcountValue(filter: index))
+        }
         let headerBytes = header.jsonValue.canonicalBytes
         guard headerBytes.count <= TokenFileHeader.maximumLength else {
             throw ProtocolError(
@@ -129,7 +135,7 @@ public final class TokenFileWriter {
                 destination: $0, mode: 0o600, temporaryPath: mapPartialPath ?? AtomicFile.temporaryPath(for: $0))
         }
         var prefix = TokenFileLayout.magic
-        prefix.append(contentsOf: Self.littleEndian(TokenFileLayout.formatVersion))
+        prefix.append(contentsOf: Self.littleEndian(header.formatVersion))
         prefix.append(contentsOf: Self.littleEndian(UInt32(headerBytes.count)))
         prefix.append(contentsOf: headerBytes)
         try prefix.withUnsafeBytes { try file.write($0, at: 0) }
@@ -148,7 +154,8 @@ public final class TokenFileWriter {
         try file.extend(to: layout.trailerOffset)
         let digest = try Self.digest(
             descriptor: file.fileDescriptor, length: layout.trailerOffset, path: file.temporaryPath)
-        let trailer = try TokenFileTrailer.make(digest: digest, signingKey: signingKey)
+        let trailer = try TokenFileTrailer.make(
+            digest: digest, signingKey: signingKey, version: header.formatVersion)
         try trailer.withUnsafeBytes { try file.write($0, at: layout.trailerOffset) }
         // The map first (SPEC §6.8): a late failure must never leave a token file without its map. If the token
         // file then fails, the new map goes too, rather than sit beside an older token file it does not describe.
@@ -177,6 +184,14 @@ public final class TokenFileWriter {
         // Token columns back to back: key k's tokens for this bucket start at k × count × tokenBytes.
         var tokens = [UInt8](repeating: 0, count: keyCount * count * tokenBytes)
         var filters = [UInt8](repeating: 0, count: count * filterBytes)
+        // Extra filters (SPEC §5.6) follow the first filter in each row, in schema order.
+        var extraStart = filterStart + filterBytes
+        var extraStarts: [Int] = []
+        for bytes in layout.extraFilterBytes {
+            extraStarts.append(extraStart)
+            extraStart += bytes
+        }
+        var extraFilters = layout.extraFilterBytes.map { [UInt8](repeating: 0, count: count * $0) }
         var mapText: [UInt8] = []
         rows.bytes.withUnsafeBytes { all in
             presence.withUnsafeMutableBytes { presenceOut in
@@ -200,6 +215,16 @@ public final class TokenFileWriter {
                     }
                 }
             }
+            for index in extraFilters.indices {
+                let bytes = layout.extraFilterBytes[index]
+                extraFilters[index].withUnsafeMutableBytes { output in
+                    for (position, source) in order.enumerated() {
+                        let from = rows.starts[source] + extraStarts[index]
+                        UnsafeMutableRawBufferPointer(rebasing: output[(position * bytes)..<((position + 1) * bytes)])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: all[from..<(from + bytes)]))
+                    }
+                }
+            }
         }
         if map != nil {
             for (position, source) in order.enumerated() {
@@ -219,6 +244,11 @@ public final class TokenFileWriter {
         }
         if layout.filterBytes > 0 {
             try filters.withUnsafeBytes { try file.write($0, at: layout.filterOffset + firstRow * layout.filterBytes) }
+        }
+        for index in extraFilters.indices {
+            try extraFilters[index].withUnsafeBytes {
+                try file.write($0, at: layout.extraFilterOffset(index) + firstRow * layout.extraFilterBytes[index])
+            }
         }
         try map?.write(mapText)
     }

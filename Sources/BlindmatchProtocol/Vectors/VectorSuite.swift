@@ -153,14 +153,24 @@ public enum VectorSuite {
             let secret = try LinkageSecret(importing: Hex.decode(group["secretHex"]?.stringValue ?? "") ?? [])
             var failures: [String] = []
             let tests = group["tests"]?.arrayValue ?? []
+            var total = tests.count
             let context = try EncodingContext(schema: schema, secret: secret)
             for test in tests {
                 let id = test["tcId"]?.intValue ?? 0
                 let row = try encodeOne(test["values"] ?? .null, schema: schema, secret: secret)
-                let filter = row[(context.rowWidth - context.filterBytes)...]
+                let filter = row[context.filterRowOffset..<(context.filterRowOffset + context.filterBytes)]
                 if Hex.encode(filter) != test["expected"]?.stringValue { failures.append("tcId \(id): filter differs") }
+                // SPEC §5.6: each extra filter, keyed under its own labels.
+                for (index, extra) in schema.extraFilters.enumerated() {
+                    total += 1
+                    let start = context.extraFilterRowOffset(index)
+                    let bytes = row[start..<(start + context.extraFilterBytes[index])]
+                    if Hex.encode(bytes) != test["expectedExtra"]?[extra.name]?.stringValue {
+                        failures.append("tcId \(id): extra filter \(extra.name) differs")
+                    }
+                }
             }
-            return Result(file: file, name: name, total: tests.count, failures: failures)
+            return Result(file: file, name: name, total: total, failures: failures)
         }
     }
 

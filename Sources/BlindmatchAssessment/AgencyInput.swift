@@ -28,8 +28,15 @@ public struct AgencyInput: Sendable {
         let fields = ScoredField.fields(of: schema)
         let keys = schema.tokenKeys.count
         let recordFilters = try RecordFilter.filters(of: schema)
-        // Each filter's place in a row (SPEC §6.4): the first after the tokens.
-        let regions = [(offset: context.presenceBytes + keys * EncodingContext.tokenBytes, bytes: context.filterBytes)]
+        // Each filter's place in a row (SPEC §6.4): the first after the tokens, then the extra filters (SPEC §5.6).
+        let regions =
+            [(offset: context.presenceBytes + keys * EncodingContext.tokenBytes, bytes: context.filterBytes)]
+            + context.extraFilterBytes.indices.map {
+                (offset: context.extraFilterRowOffset($0), bytes: context.extraFilterBytes[$0])
+            }
+        guard regions.count == max(1, recordFilters.count) else {
+            throw ProtocolError(.invalidSchema, "\(schema.name): extra filters without Bloom settings")
+        }
         var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: keys)
         var words = [[UInt64]](repeating: [], count: regions.count)
         var classes = [[Int32]](repeating: [], count: keys)

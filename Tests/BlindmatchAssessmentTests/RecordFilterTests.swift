@@ -76,3 +76,70 @@ struct RecordFilterTests {
         #expect(!report.lint.contains { $0.subject.hasPrefix("filter ") })
     }
 }
+
+extension RecordFilterTests {
+    /// Surname and date of birth in a diffused first filter, and an extra filter holding `sex` alone as an exact
+    /// token, a deliberately weak encoding that frequency alignment reads (WeakEncodingTests).
+    static let twoFilters = """
+        {"blindmatchSchema": 1, "name": "two-filters", \(WeakEncodingTests.fields),
+         "bloom": {"bits": 1024, "fields": [
+             {"field": "surname", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 100},
+             {"field": "dob", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 100}],
+           "hardening": {"diffusion": {"taps": 3}}},
+         "extraFilters": [{"name": "sex-only", "bits": 512,
+             "fields": [{"field": "sex", "tokens": {"type": "exact"}, "bitsPerToken": 10}]}]}
+        """
+
+    /// Two filters: a filter-reading attack runs once on each, given that filter alone and its settings; the report
+    /// names the filter; the weak extra filter fails the verdict by name although the first filter gives nothing; the
+    /// lint judges each filter; graph matching on every filter at once runs on both side by side.
+    @Test func eachAttackReadsEachFilterAndTheVerdictCoversBoth() throws {
+        let (schema, input) = try Self.input(schema: Self.twoFilters, records: 3000)
+        let filters = input.recordFilters
+        #expect(filters.map(\.name) == [RecordFilter.firstName, "sex-only"])
+        #expect(filters.map { $0.schema.bloom?.filterBits } == [1024, 512])
+        #expect(filters[1].schema.bloom?.fields.map(\.name) == ["sex"])
+        #expect(filters[1].schema.columnNames == schema.columnNames)
+        #expect(input.view.additionalFilters.map(\.filterBits) == [512])
+
+        let calls = Calls()
+        var recording = Assessment()
+        recording.attacks = [Self.recording(calls)]
+        let recorded = recording.run(
+            schema: schema, input: input, reference: .given(input.truth), progress: SilentProgress())
+        #expect(calls.all.map(\.schemaFingerprint) == filters.map(\.schema.fingerprint))
+        #expect(calls.all.map(\.filterWords) == input.view.allFilters.map(\.words))
+        #expect(calls.all.allSatisfy { $0.additionalFilters == 0 })
+        let scores = recorded.scenarios.flatMap(\.scores)
+        #expect(scores.map(\.attack) == ["reads filters (filter bloom)", "reads filters (filter sex-only)"])
+        #expect(scores.map(\.filter) == ["bloom", "sex-only"])
+        #expect(recorded.json.canonicalText.contains(#""filter":"sex-only""#))
+
+        var assessment = Assessment()
+        assessment.attacks = [FrequencyAlignmentAttack(), GraphMatchingOnEveryFilter(), DisclosureCounts()]
+        let report = assessment.run(
+            schema: schema, input: input, reference: .halvesAndWhole, progress: SilentProgress())
+        for scenario in report.scenarios {
+            #expect(
+                scenario.scores.map(\.attack) == [
+                    "frequency alignment (filter bloom)", "frequency alignment (filter sex-only)",
+                    "graph matching (every filter at once)", "header and presence bits",
+                ])
+            let first = try #require(scenario.scores.first { $0.filter == "bloom" })
+            #expect(first.measures.allSatisfy { $0.guessed == 0 })
+            let sex = try #require(
+                scenario.scores.first { $0.filter == "sex-only" }?.measures.first { $0.measure == "sex" })
+            #expect(sex.combined > 0.95 || (sex.relabelled ?? 0) > 0.95, "\(scenario.name): \(sex.combined)")
+            let every = try #require(scenario.scores.first { $0.attack == GraphMatchingOnEveryFilter().name })
+            #expect(every.notes["filters"] == 2)
+            let counts = try #require(scenario.scores.last)
+            #expect(counts.notes["distinct popcount combinations (every filter)"] != nil)
+        }
+        #expect(!report.passes)
+        #expect(report.failures.contains { $0.contains("frequency alignment (filter sex-only): sex +") })
+        #expect(!report.failures.contains { $0.contains("(filter bloom)") })
+        #expect(report.lint.contains { $0.subject == "filter sex-only: Bloom field sex" })
+        #expect(!report.lint.contains { $0.subject == "Bloom hardening" })
+        #expect(report.lint.contains { $0.subject == "filter sex-only: Bloom hardening" })
+    }
+}

@@ -13,6 +13,8 @@ public struct AgencyInput: Sendable {
     public let truth: [[String?]]
     /// Per row of `view`, the record's position in the input file.
     public let inputIndex: [Int]
+    /// The schema's record-level filters, in the order of `view.allFilters`.
+    public let recordFilters: [RecordFilter]
 
     /// Reads and encodes `input` on `threads` cores; `progress` sees records and bytes.
     public static func tokenise(
@@ -25,10 +27,18 @@ public struct AgencyInput: Sendable {
         let source = BatchSource(reader: reader, width: schema.columns.count, limit: 16_384)
         let fields = ScoredField.fields(of: schema)
         let keys = schema.tokenKeys.count
-        let filterOffset = context.presenceBytes + keys * EncodingContext.tokenBytes
-        let wordsPerFilter = (context.filterBytes * 8 + 63) / 64
+        let recordFilters = try RecordFilter.filters(of: schema)
+        // Each filter's place in a row (SPEC §6.4): the first after the tokens, then the extra filters (SPEC §5.6).
+        let regions =
+            [(offset: context.presenceBytes + keys * EncodingContext.tokenBytes, bytes: context.filterBytes)]
+            + context.extraFilterBytes.indices.map {
+                (offset: context.extraFilterRowOffset($0), bytes: context.extraFilterBytes[$0])
+            }
+        guard regions.count == max(1, recordFilters.count) else {
+            throw ProtocolError(.invalidSchema, "\(schema.name): extra filters without Bloom settings")
+        }
         var statistics = EncodingStatistics(columns: schema.columns.count, matchKeys: keys)
-        var words: [UInt64] = []
+        var words = [[UInt64]](repeating: [], count: regions.count)
         var classes = [[Int32]](repeating: [], count: keys)
         var classOf = [[TokenBytes: Int32]](repeating: [:], count: keys)
         var truth: [[String?]] = []
@@ -61,12 +71,14 @@ public struct AgencyInput: Sendable {
                         if number == next { classOf[key][token] = next }
                         classes[key].append(number)
                     }
-                    for word in 0..<wordsPerFilter {
-                        var value: UInt64 = 0
-                        for byte in 0..<8 where word * 8 + byte < context.filterBytes {
-                            value |= UInt64(all[row + filterOffset + word * 8 + byte]) << UInt64(8 * byte)
+                    for (index, region) in regions.enumerated() {
+                        for word in 0..<((region.bytes * 8 + 63) / 64) {
+                            var value: UInt64 = 0
+                            for byte in 0..<8 where word * 8 + byte < region.bytes {
+                                value |= UInt64(all[row + region.offset + word * 8 + byte]) << UInt64(8 * byte)
+                            }
+                            words[index].append(value)
                         }
-                        words.append(value)
                     }
                     truth.append(fields.map { $0.value(in: batch, record: record, schema: schema) })
                 }
@@ -76,17 +88,17 @@ public struct AgencyInput: Sendable {
         // The matcher sees rows in a uniformly random order; attacks get no help from the input's order.
         var order = Array(0..<truth.count)
         order.shuffle()
-        var shuffledWords: [UInt64] = []
-        shuffledWords.reserveCapacity(words.count)
-        for record in order {
-            shuffledWords.append(contentsOf: words[(record * wordsPerFilter)..<((record + 1) * wordsPerFilter)])
+        let filters = regions.indices.map { index in
+            EncodedFilters(filterBits: regions[index].bytes * 8, count: truth.count, words: words[index])
+                .subset(rows: order)
         }
-        let filters = EncodedFilters(filterBits: context.filterBytes * 8, count: order.count, words: shuffledWords)
         let view = MatcherView(
-            filters: filters, tokenKeys: schema.tokenKeys.map(\.name),
+            filters: filters[0], additionalFilters: Array(filters.dropFirst()), tokenKeys: schema.tokenKeys.map(\.name),
             tokenClasses: classes.map { column in MatcherView.renumbered(order.map { column[$0] }) },
             statistics: statistics)
-        return AgencyInput(view: view, fields: fields, truth: order.map { truth[$0] }, inputIndex: order)
+        return AgencyInput(
+            view: view, fields: fields, truth: order.map { truth[$0] }, inputIndex: order,
+            recordFilters: recordFilters)
     }
 }
 

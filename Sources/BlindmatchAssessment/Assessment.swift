@@ -64,11 +64,28 @@ public struct Assessment {
         let population = ReferencePopulation(values: reference, fields: input.fields)
         let scorer = Scorer(fields: input.fields, truth: truth, reference: reference, bounds: bounds)
         var scores: [AttackScore] = []
-        for attack in attacks where attack.applies(to: schema) {
-            progress.show("\(name): \(attack.name)")
-            let start = MonotonicClock.seconds()
-            let outcome = attack.run(on: view, schema: schema, reference: population, progress: progress)
-            scores.append(scorer.score(outcome, seconds: MonotonicClock.seconds() - start))
+        for attack in attacks {
+            guard attack.readsFilters, input.recordFilters.count > 1 else {
+                guard attack.applies(to: schema) else { continue }
+                progress.show("\(name): \(attack.name)")
+                let start = MonotonicClock.seconds()
+                let outcome = attack.run(on: view, schema: schema, reference: population, progress: progress)
+                scores.append(scorer.score(outcome, seconds: MonotonicClock.seconds() - start))
+                continue
+            }
+            // The attacker holds every filter of a record: the attack runs on each, named by filter.
+            for (index, filter) in input.recordFilters.enumerated() where attack.applies(to: filter.schema) {
+                let label = "\(attack.name) (filter \(filter.name))"
+                progress.show("\(name): \(label)")
+                let start = MonotonicClock.seconds()
+                var outcome = attack.run(
+                    on: view.focused(onFilter: index), schema: filter.schema, reference: population,
+                    progress: progress)
+                outcome.attack = label
+                var score = scorer.score(outcome, seconds: MonotonicClock.seconds() - start)
+                score.filter = filter.name
+                scores.append(score)
+            }
         }
         return AssessmentReport.Scenario(
             name: name, encodedRecords: view.count, referenceRecords: reference.count,

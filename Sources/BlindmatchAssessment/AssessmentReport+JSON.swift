@@ -41,8 +41,10 @@ extension AssessmentReport {
     }
 
     static func json(_ score: AttackScore) -> JSONValue {
-        var members: [(key: String, value: JSONValue)] = [
-            ("attack", .string(score.attack)),
+        var members: [(key: String, value: JSONValue)] = [("attack", .string(score.attack))]
+        // Only schemas with several record-level filters name the filter an attack read.
+        if let filter = score.filter { members.append(("filter", .string(filter))) }
+        members += [
             ("seconds", number(score.seconds)),
             ("passes", .bool(score.failures.isEmpty)),
             (

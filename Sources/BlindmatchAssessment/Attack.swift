@@ -12,10 +12,15 @@ public protocol Attack: Sendable {
     ) -> AttackOutcome
     /// Whether the attack has anything to do on files made with `schema` (it is left out of the report otherwise).
     func applies(to schema: LinkageSchema) -> Bool
+    /// Whether the attack reads the view's `filters`: on a schema with several record-level filters it then runs
+    /// once on each, given that filter as `view.filters` and the filter's settings as `schema` (``RecordFilter``),
+    /// and is reported per filter.
+    var readsFilters: Bool { get }
 }
 
 extension Attack {
     public func applies(to schema: LinkageSchema) -> Bool { true }
+    public var readsFilters: Bool { false }
 }
 
 /// The attacks `assess` runs.
@@ -29,17 +34,19 @@ public enum Attacks {
             // Balanced filters (SPEC §5.5.3) are unbalanced first: nothing runs on other schemas.
             AfterBalanceUnwinding(FrequencyAlignmentAttack()),
             AfterBalanceUnwinding(patternMining),
-            AttackFunction("graph matching") { view, schema, reference, progress in
+            AttackFunction("graph matching", readsFilters: true) { view, schema, reference, progress in
                 GraphMatchingAttack.run(
                     filters: view.filters, schema: schema, reference: reference,
                     progress: { progress.fraction($0) })
             },
+            // Schemas with several record-level filters: the attacker holds them all.
+            GraphMatchingOnEveryFilter(),
             DisclosureCounts(),
         ]
     }
 
     static var patternMining: AttackFunction {
-        AttackFunction("pattern mining") { view, schema, reference, progress in
+        AttackFunction("pattern mining", readsFilters: true) { view, schema, reference, progress in
             PatternMiningAttack.run(
                 filters: view.filters, schema: schema, reference: reference, progress: { progress.fraction($0) })
         }

@@ -9,13 +9,15 @@ import BlindmatchProtocol
 ///                                 progress: { progress.fraction($0) }) }
 public struct AttackFunction: Attack {
     public let name: String
+    public let readsFilters: Bool
     private let body: @Sendable (MatcherView, LinkageSchema, ReferencePopulation, any JobProgress) -> AttackOutcome
 
     public init(
-        _ name: String,
+        _ name: String, readsFilters: Bool = false,
         _ body: @escaping @Sendable (MatcherView, LinkageSchema, ReferencePopulation, any JobProgress) -> AttackOutcome
     ) {
         self.name = name
+        self.readsFilters = readsFilters
         self.body = body
     }
 

@@ -24,6 +24,34 @@ public struct EncodedFilters: Sendable {
         self.words = words
     }
 
+    /// The filters of `rows`, in that order.
+    public func subset(rows: [Int]) -> EncodedFilters {
+        var subset: [UInt64] = []
+        subset.reserveCapacity(rows.count * wordsPerFilter)
+        for row in rows { subset.append(contentsOf: words[(row * wordsPerFilter)..<((row + 1) * wordsPerFilter)]) }
+        return EncodedFilters(filterBits: filterBits, count: rows.count, words: subset)
+    }
+
+    /// Each row's filters side by side, as one filter of the summed length: what an attacker holding every filter
+    /// of a record compares. Every part's length is a multiple of 64 bits (schemas allow 256 to 8192).
+    public static func concatenated(_ parts: [EncodedFilters]) -> EncodedFilters {
+        guard let first = parts.first else { return EncodedFilters(filterBits: 0, count: 0, words: []) }
+        let width = parts.reduce(0) { $0 + $1.wordsPerFilter }
+        var words: [UInt64] = []
+        words.reserveCapacity(first.count * width)
+        for row in 0..<first.count {
+            for part in parts {
+                words.append(contentsOf: part.words[(row * part.wordsPerFilter)..<((row + 1) * part.wordsPerFilter)])
+            }
+        }
+        return EncodedFilters(filterBits: width * 64, count: first.count, words: words)
+    }
+
+    /// Popcount of filter `row`.
+    public func popcount(row: Int) -> Int {
+        words[(row * wordsPerFilter)..<((row + 1) * wordsPerFilter)].reduce(0) { $0 + $1.nonzeroBitCount }
+    }
+
     /// Whether bit `position` of filter `row` is set.
     public func isSet(row: Int, position: Int) -> Bool {
         (words[row * wordsPerFilter + position / 64] >> UInt64(position % 64)) & 1 == 1

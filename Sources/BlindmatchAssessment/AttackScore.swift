@@ -50,6 +50,8 @@ public struct AttackScore: Sendable {
     /// The attack's own counts (never values).
     public let notes: [String: Double]
     public let seconds: Double
+    /// The record-level filter the attack read, when the schema has several (``RecordFilter``); nil otherwise.
+    public internal(set) var filter: String? = nil
 
     /// What fails the verdict: "<attack>: <measure> +x.x points above baseline (bound y)".
     public var failures: [String] {

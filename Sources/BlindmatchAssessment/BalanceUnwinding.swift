@@ -117,6 +117,7 @@ public struct AfterBalanceUnwinding: Attack {
     }
 
     public func applies(to schema: LinkageSchema) -> Bool { schema.bloom?.hardening.balance == true }
+    public var readsFilters: Bool { true }
 
     public func run(
         on view: MatcherView, schema: LinkageSchema, reference: ReferencePopulation, progress: any JobProgress

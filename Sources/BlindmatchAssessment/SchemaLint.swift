@@ -49,7 +49,10 @@ public enum SchemaLint {
                     ))
             }
         }
-        if let bloom = schema.bloom {
+        // Each record-level filter on its own settings; the first is named as before, the others by name.
+        for (index, filter) in input.recordFilters.enumerated() {
+            guard let bloom = filter.schema.bloom else { continue }
+            let prefix = index == 0 ? "" : "filter \(filter.name): "
             for field in bloom.fields {
                 let name = schema.columns[field.column].name
                 switch field.tokenizer {
@@ -62,7 +65,7 @@ public enum SchemaLint {
                     if distinct <= 20 {
                         findings.append(
                             LintFinding(
-                                subject: "Bloom field \(name)",
+                                subject: "\(prefix)Bloom field \(name)",
                                 message:
                                     "one exact token for a field of \(distinct) values: its positions are set together in every record with the value and can be read by frequency alignment"
                             ))
@@ -70,7 +73,7 @@ public enum SchemaLint {
                 case .ngram(n: 1, positional: true):
                     findings.append(
                         LintFinding(
-                            subject: "Bloom field \(name)",
+                            subject: "\(prefix)Bloom field \(name)",
                             message:
                                 "positional unigrams: each position is a field of at most 10 or 26 values whose positions can be read by frequency alignment"
                         ))
@@ -84,7 +87,7 @@ public enum SchemaLint {
                 if share > missingSaltShare {
                     findings.append(
                         LintFinding(
-                            subject: "salt \(input.fields[field].name)",
+                            subject: "\(prefix)salt \(input.fields[field].name)",
                             message:
                                 "missing in \(percent(share)) of records, which are encoded unsalted (SPEC §5.5.1) and open to the attacks salting is meant to stop"
                         ))
@@ -93,7 +96,7 @@ public enum SchemaLint {
             if hardening == .none && bloom.xorFolds == 0 {
                 findings.append(
                     LintFinding(
-                        subject: "Bloom hardening",
+                        subject: "\(prefix)Bloom hardening",
                         message: "none: no salting, diffusion, balancing or randomised response (SPEC §5.5)"))
             }
         }

@@ -39,6 +39,15 @@ public struct DisclosureCounts: Attack {
         notes["popcount min (header)"] = Double(
             view.statistics.popcountMin == Int.max ? 0 : view.statistics.popcountMin)
         notes["popcount max (header)"] = Double(view.statistics.popcountMax)
+        if !view.additionalFilters.isEmpty {
+            // Several filters: a row's popcounts together are more nearly its own than any one of them.
+            let filters = view.allFilters
+            var combinations: [[Int]: Int] = [:]
+            for row in 0..<view.count { combinations[filters.map { $0.popcount(row: row) }, default: 0] += 1 }
+            notes["distinct popcount combinations (every filter)"] = Double(combinations.count)
+            notes["rows with a popcount combination of their own (every filter)"] = Double(
+                combinations.values.count { $0 == 1 })
+        }
         notes["rows sharing every token with another row"] = Double(
             tokenRows.values.filter { $0 > 1 }.reduce(0, +))
         return AttackOutcome(attack: name, notes: notes)

@@ -23,6 +23,7 @@ import Dispatch
 /// between records sharing the value).
 public struct FrequencyAlignmentAttack: Attack {
     public let name = "frequency alignment"
+    public var readsFilters: Bool { true }
     /// Filters used to find clusters (all are used to read values).
     public var sampleSize = 20_000
     /// Most-correlated neighbours kept per position.

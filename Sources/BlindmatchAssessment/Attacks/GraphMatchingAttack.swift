@@ -1,3 +1,4 @@
+import BlindmatchAgency
 import BlindmatchMatching
 import BlindmatchProtocol
 import Glibc
@@ -51,7 +52,34 @@ public enum GraphMatchingAttack {
         filters: EncodedFilters, schema: LinkageSchema, reference: ReferencePopulation,
         progress: (@Sendable (Double) -> Void)? = nil
     ) -> AttackOutcome {
-        let fieldNames = FeatureSpace(schema: schema).fields.map(\.name)
+        run(
+            filters: filters, fieldNames: FeatureSpace(schema: schema).fields.map(\.name), reference: reference,
+            encodeReference: { try encode(reference, schema: schema) }, progress: progress)
+    }
+
+    /// The attack on a record's filters taken together (``GraphMatchingOnEveryFilter``): `filters` holds each row's
+    /// filters side by side, and the reference is encoded under each filter's settings and put side by side alike.
+    public static func run(
+        filters: EncodedFilters, of recordFilters: [RecordFilter], reference: ReferencePopulation,
+        progress: (@Sendable (Double) -> Void)? = nil
+    ) -> AttackOutcome {
+        var fieldNames: [String] = []
+        for filter in recordFilters {
+            for name in FeatureSpace(schema: filter.schema).fields.map(\.name) where !fieldNames.contains(name) {
+                fieldNames.append(name)
+            }
+        }
+        return run(
+            filters: filters, fieldNames: fieldNames, reference: reference,
+            encodeReference: {
+                EncodedFilters.concatenated(try recordFilters.map { try encode(reference, schema: $0.schema) })
+            }, progress: progress)
+    }
+
+    static func run(
+        filters: EncodedFilters, fieldNames: [String], reference: ReferencePopulation,
+        encodeReference: () throws -> EncodedFilters, progress: (@Sendable (Double) -> Void)?
+    ) -> AttackOutcome {
         var outcome = AttackOutcome(
             attack: "graph matching",
             fieldGuesses: Dictionary(
@@ -59,7 +87,7 @@ public enum GraphMatchingAttack {
                 uniquingKeysWith: { first, _ in first }),
             recordLinks: [Int?](repeating: nil, count: filters.count))
         guard filters.count > 1, reference.records.count > 1,
-            let referenceFilters = try? encode(reference, schema: schema),
+            let referenceFilters = try? encodeReference(),
             referenceFilters.filterBits == filters.filterBits,
             let encodedMatrix = try? matrix(filters), let referenceMatrix = try? matrix(referenceFilters)
         else { return outcome }
@@ -442,5 +470,33 @@ struct SplitMix {
         let u = max(1e-12, nextUniform())
         let v = nextUniform()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
+}
+
+/// Graph matching on every record-level filter at once, for schemas with several: the attacker holds each record's
+/// filters and compares records by the Dice coefficient of all of them side by side (the reference likewise,
+/// encoded under each filter's public settings with its own secret). Whether holding every filter helps beyond
+/// attacking each alone (``Attack/readsFilters``) is what it measures.
+public struct GraphMatchingOnEveryFilter: Attack {
+    public let name = "graph matching (every filter at once)"
+
+    public init() {}
+
+    public func applies(to schema: LinkageSchema) -> Bool {
+        ((try? RecordFilter.filters(of: schema))?.count ?? 0) > 1
+    }
+
+    public func run(
+        on view: MatcherView, schema: LinkageSchema, reference: ReferencePopulation, progress: any JobProgress
+    ) -> AttackOutcome {
+        guard let recordFilters = try? RecordFilter.filters(of: schema), recordFilters.count > 1 else {
+            return AttackOutcome(attack: name)
+        }
+        var outcome = GraphMatchingAttack.run(
+            filters: EncodedFilters.concatenated(view.allFilters), of: recordFilters, reference: reference,
+            progress: { progress.fraction($0) })
+        outcome.attack = name
+        outcome.notes["filters"] = Double(recordFilters.count)
+        return outcome
     }
 }

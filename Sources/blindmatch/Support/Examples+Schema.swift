@@ -227,6 +227,19 @@ extension Examples {
               ],
               "description": "Blocking only: compare pairs with the same given name (short forms folded) at the same postcode; truncated to 65,536 buckets (SPEC §4.5.1).",
               "bucketBits": 16
+            },
+            {
+              "name": "block-postcode-sex",
+              "parts": [
+                {
+                  "field": "postcode"
+                },
+                {
+                  "field": "sex"
+                }
+              ],
+              "description": "Blocking only: compare pairs of the same sex at the same postcode (survives swapped or misspelt names and a wrong date of birth together); truncated to 65,536 buckets (SPEC §4.5.1).",
+              "bucketBits": 16
             }
           ],
           "bloom": {

@@ -273,6 +273,8 @@ PEOPLE = [
 def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     schema = json.load(open(os.path.join(root, "examples", "uk-watchlist.json")))
+    # The same schema with a second record-level filter (SPEC 5.6): its labels and filters are in the vectors too.
+    with_extra = json.load(open(os.path.join(root, "examples", "uk-watchlist-names-dob.json")))
 
     labels = ["blindmatch/v1/key-id"] + ["blindmatch/v1/match-key/" + k["name"] for k in schema["matchKeys"]]
     labels += ["blindmatch/v1/blocking-key/" + k["name"] for k in schema.get("blockingKeys", [])]
@@ -280,7 +282,7 @@ def main():
     labels += ["blindmatch/v1/bloom-field/" + f["field"] for f in schema["bloom"]["fields"]]
     labels += ["blindmatch/v1/bloom-balance", "blindmatch/v1/bloom-diffusion",
                "blindmatch/v1/bloom-randomised-response"]
-    for extra in schema.get("extraFilters", []):
+    for extra in with_extra.get("extraFilters", []):
         # SPEC 4.1: an extra filter's labels carry its name, so its keys differ from the first filter's.
         prefix = "blindmatch/v1/filter/" + extra["name"] + "/"
         labels += [prefix + "bloom-group/" + g for g in sorted({f["keyGroup"] for f in extra["fields"] if "keyGroup" in f})]
@@ -336,7 +338,7 @@ def main():
     ]
     groups, tc = [], 1
     for comment, hardening in variants:
-        variant = json.loads(json.dumps(schema))
+        variant = json.loads(json.dumps(with_extra))
         if hardening == "exactAndPositional":
             variant["bloom"]["hardening"] = {"xorFolds": 0, "balance": False}
             for field in variant["bloom"]["fields"]:

@@ -111,7 +111,7 @@ public struct TokeniseJob {
             try file.write("{\"clks\": [")
             var first = true
             var text: [UInt8] = []
-            let filterOffset = context.rowWidth - context.filterBytes
+            let filterOffset = context.filterRowOffset  // the first filter (extra filters follow it in a row)
             while let batch = try source.next() {
                 let (batchStatistics, refusal) = tokeniser.encode(batch, into: &rows)
                 try refuse(refusal, in: batch)

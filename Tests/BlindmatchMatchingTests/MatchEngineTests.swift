@@ -16,6 +16,9 @@ final class TokenFixture {
         for _ in 0..<3 { url = String(url[..<(url.lastIndex(of: "/") ?? url.endIndex)]) }
         return url + "/Protocol/examples/uk-watchlist.json"
     }()
+    /// The example schema with the second filter `names-dob` (SPEC §5.6).
+    static let secondFilterSchemaPath = schemaPath.replacingOccurrences(
+        of: "uk-watchlist.json", with: "uk-watchlist-names-dob.json")
 
     let directory: TemporaryDirectory
     let schema: LinkageSchema
@@ -25,24 +28,28 @@ final class TokenFixture {
     let shuffleSeed: [UInt8]?
 
     /// `bloomOnly`: the schema without match keys, blocking keys and extra filters, as a clkhash project's (the
-    /// filter alone); `withoutFilters`: the schema without its Bloom filters and blocking keys (match keys alone).
+    /// filter alone); `withoutFilters`: the schema without its Bloom filters and blocking keys (match keys alone);
+    /// `secondFilter`: the example schema with its second filter `names-dob` (uk-watchlist-names-dob.json).
     init(
         secret: LinkageSecret? = nil, bloomOnly: Bool = false, withoutFilters: Bool = false,
-        shuffleSeed: [UInt8]? = nil
+        secondFilter: Bool = false, shuffleSeed: [UInt8]? = nil
     ) throws {
         directory = try TemporaryDirectory()
         self.shuffleSeed = shuffleSeed
+        let path = secondFilter ? Self.secondFilterSchemaPath : Self.schemaPath
         schema = try LinkageSchema(
-            parsing: try Self.unhardenedSchema(bloomOnly: bloomOnly, withoutFilters: withoutFilters),
-            source: Self.schemaPath)
+            parsing: try Self.unhardenedSchema(bloomOnly: bloomOnly, withoutFilters: withoutFilters, path: path),
+            source: path)
         self.secret = try secret ?? LinkageSecret(importing: Array(0..<32))
     }
 
     deinit { directory.remove() }
 
     /// The example schema with the Bloom encoding and blocking tokens it had before issue 15.
-    static func unhardenedSchema(bloomOnly: Bool = false, withoutFilters: Bool = false) throws -> [UInt8] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: schemaPath))
+    static func unhardenedSchema(
+        bloomOnly: Bool = false, withoutFilters: Bool = false, path: String = schemaPath
+    ) throws -> [UInt8] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
         var schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var bloom = try #require(schema["bloom"] as? [String: Any])
         var fields = try #require(bloom["fields"] as? [[String: Any]])

@@ -111,14 +111,14 @@ struct SecondScoreTests {
         #expect(abs(weight(0, 5, 5) - truth(2, 1)) < 1, "fitted \(weight(0, 5, 5)), true \(truth(2, 1))")
     }
 
-    /// The engine reads the second score from the extra filter (the example schema's names-dob) for the candidates
+    /// The engine reads the second score from the extra filter (uk-watchlist-names-dob.json's names-dob) for the candidates
     /// when asked to: the report then carries it, and a chunked run gives exactly what one run gives. Without the
     /// setting the model is the one without a second score.
     @Test(arguments: [SecondScoreModel.joint, .conditional])
     func chunkedRunsReadTheSecondScoreAsOneRunDoes(model: SecondScoreModel) throws {
         let population = try SyntheticPopulation(
             SyntheticProfile.harsh.configuration(watchCount: 150, bulkCount: 2500, seed: 12))
-        let fixture = try TokenFixture()
+        let fixture = try TokenFixture(secondFilter: true)
         #expect(fixture.schema.extraFilters.count == 1)
         let a = try fixture.file("watch", population.allWatchRecords().map(\.fields))
         let b = try fixture.file("bulk", population.allBulkRecords().map(\.fields))

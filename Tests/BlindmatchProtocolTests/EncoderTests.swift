@@ -90,7 +90,8 @@ struct EncoderTests {
         var rows: [UInt8] = []
         let (statistics, _) = try Tokeniser(context: context, workers: 1).encode(batch, into: &rows)
         let filters = (0..<3).map { record in
-            rows[((record + 1) * context.rowWidth - context.filterBytes)..<((record + 1) * context.rowWidth)]
+            let start = record * context.rowWidth + context.filterRowOffset
+            return rows[start..<(start + context.filterBytes)]
         }
         #expect(filters[0].allSatisfy { $0 == 0 })
         #expect(filters[1].allSatisfy { $0 == 0 })  // invalid values are no tokens either

@@ -23,16 +23,27 @@ struct ExtraFilterTests {
     static let sameAsFirst =
         #"[{"name": "copy", "bits": 512, "fields": [{"field": "given", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 40}, {"field": "surname", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 40}, {"field": "dob", "tokens": {"type": "ngram", "n": 2}, "bitsPerFeature": 40}], "hardening": {"diffusion": {"taps": 3}}}]"#
 
-    @Test func theExampleSchemaHasANamesAndDateOfBirthFilter() throws {
-        let schema = try LinkageSchema(contentsOfFile: RepositoryFile.url("Protocol/examples/uk-watchlist.json").path)
+    /// The schema with the second filter (issue 12) is the example schema plus `names-dob`; the example schema itself
+    /// has no extra filter (the model does not use one by default: docs/decision-model.md), so its files stay
+    /// version 1.
+    @Test func theNamesAndDateOfBirthExampleIsTheExampleWithOneMoreFilter() throws {
+        let plain = try LinkageSchema(contentsOfFile: RepositoryFile.url("Protocol/examples/uk-watchlist.json").path)
+        let schema = try LinkageSchema(contentsOfFile: RepositoryFile.url(Self.namesDobSchema).path)
+        #expect(plain.extraFilters.isEmpty)
+        #expect(schema.columns.map(\.name) == plain.columns.map(\.name) && schema.tokenKeys == plain.tokenKeys)
+        #expect(schema.bloom?.filterBits == plain.bloom?.filterBits)
+        #expect(schema.bloom?.fields.map(\.name) == plain.bloom?.fields.map(\.name))
+        #expect(schema.bloom?.hardening.diffusionTaps == plain.bloom?.hardening.diffusionTaps)
         let extra = try #require(schema.extraFilters.first)
         #expect(schema.extraFilters.count == 1)
         #expect(extra.name == "names-dob")
         #expect(extra.settings.filterBits == 512)
         #expect(extra.settings.fields.map(\.name) == ["given_name", "surname", "dob"])
-        #expect(extra.settings.hardening.diffusionTaps == 3)
+        #expect(extra.settings.hardening.diffusionTaps == 5)
         #expect(extra.settings.hardening.salt == nil)
     }
+
+    static let namesDobSchema = "Protocol/examples/uk-watchlist-names-dob.json"
 
     @Test(arguments: [
         ("no first filter", "$.extraFilters"),
@@ -112,7 +123,7 @@ struct ExtraFilterTests {
     static func writeExample(count: Int, to directory: String, signingKey: SigningKey? = nil) throws -> (
         LinkageSchema, TokenFileWriter.Summary
     ) {
-        try TokenFileTests.write(count: count, to: directory, signingKey: signingKey)
+        try TokenFileTests.write(count: count, to: directory, signingKey: signingKey, schemaFile: namesDobSchema)
     }
 
     @Test func aVersion2FileRoundTripsAndVerifies() throws {
@@ -136,7 +147,7 @@ struct ExtraFilterTests {
         // Row by row, the extra filter is the one the encoder makes for that record (found through the map).
         let rows = try String(contentsOfFile: "\(directory.path)/t.map.csv", encoding: .utf8)
             .split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[1]) }
-        let (_, batch) = try TokenFileTests.exampleBatch(count: 300)
+        let (_, batch) = try TokenFileTests.exampleBatch(count: 300, schemaFile: Self.namesDobSchema)
         let context = try EncodingContext(schema: schema, secret: try LinkageSecret(importing: Array(0..<32)))
         var encoded: [UInt8] = []
         _ = try Tokeniser(context: context, workers: 1).encode(batch, into: &encoded)

@@ -5,8 +5,11 @@ import Testing
 @testable import BlindmatchProtocol
 
 struct TokenFileTests {
-    static func exampleBatch(count: Int) throws -> (LinkageSchema, RecordBatch) {
-        let schema = try LinkageSchema(contentsOfFile: RepositoryFile.url("Protocol/examples/uk-watchlist.json").path)
+    /// `count` records for the example schema (or `schemaFile`, a schema over the same columns).
+    static func exampleBatch(
+        count: Int, schemaFile: String = "Protocol/examples/uk-watchlist.json"
+    ) throws -> (LinkageSchema, RecordBatch) {
+        let schema = try LinkageSchema(contentsOfFile: RepositoryFile.url(schemaFile).path)
         var batch = RecordBatch(width: schema.columns.count)
         let given = ["Robert", "Anna", "Zoë", "Li", "Mary", "John"]
         let surnames = ["Smith", "Kowalski", "O'Brien", "Wu", "Jones"]
@@ -22,10 +25,11 @@ struct TokenFileTests {
         return (schema, batch)
     }
 
-    static func write(count: Int, to directory: String, signingKey: SigningKey?) throws -> (
-        LinkageSchema, TokenFileWriter.Summary
-    ) {
-        let (schema, batch) = try exampleBatch(count: count)
+    static func write(
+        count: Int, to directory: String, signingKey: SigningKey?,
+        schemaFile: String = "Protocol/examples/uk-watchlist.json"
+    ) throws -> (LinkageSchema, TokenFileWriter.Summary) {
+        let (schema, batch) = try exampleBatch(count: count, schemaFile: schemaFile)
         let context = try EncodingContext(schema: schema, secret: try LinkageSecret(importing: Array(0..<32)))
         let tokeniser = try Tokeniser(context: context, workers: 2)
         var rows: [UInt8] = []

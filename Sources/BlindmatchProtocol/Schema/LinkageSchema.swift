@@ -27,7 +27,7 @@ public struct LinkageSchema: Sendable {
     public let bloom: BloomSettings?
     /// Further record-level filters over their own field groups (SPEC §2.2 `extraFilters`, §5.6), in schema order;
     /// empty for clkhash schemas and for native schemas without them.
-    public var extraFilters: [ExtraFilter] = []
+    public internal(set) var extraFilters: [ExtraFilter] = []
     /// The document as parsed.
     public let document: JSONValue
 

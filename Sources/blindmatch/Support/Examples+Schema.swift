@@ -287,49 +287,7 @@ extension Examples {
                 "taps": 3
               }
             }
-          },
-          "extraFilters": [
-            {
-              "name": "names-dob",
-              "description": "A second record-level filter over the names and the date of birth only (issue 12): a pair whose postcode differs keeps its score here. Its own keys (SPEC §4.1, §5.6); diffusion with 3 taps as the first filter, no salt; 512 bits (docs/decision-model.md, \"A second record-level filter\").",
-              "bits": 512,
-              "fields": [
-                {
-                  "field": "given_name",
-                  "tokens": {
-                    "type": "ngram",
-                    "n": 2
-                  },
-                  "bitsPerFeature": 60,
-                  "keyGroup": "names"
-                },
-                {
-                  "field": "surname",
-                  "tokens": {
-                    "type": "ngram",
-                    "n": 2
-                  },
-                  "bitsPerFeature": 60,
-                  "keyGroup": "names"
-                },
-                {
-                  "field": "dob",
-                  "tokens": {
-                    "type": "ngram",
-                    "n": 2
-                  },
-                  "bitsPerFeature": 60
-                }
-              ],
-              "hardening": {
-                "xorFolds": 0,
-                "balance": false,
-                "diffusion": {
-                  "taps": 3
-                }
-              }
-            }
-          ]
+          }
         }
 
         """#

@@ -74,11 +74,12 @@ struct DecisionModel: Sendable {
         self.index = index
         let keyCount = a.header.tokenKeys.count
         if keyCount == 0 {
-            let mixture = ScoreMixture.fit(
+            var mixture = ScoreMixture.fit(
                 scores: candidates.map(\.score),
                 nullScores: Self.nullScores(
                     b, floor: floor, comparisons: Double(a.recordCount) * Double(b.recordCount), threads: threads),
                 floor: floor)
+            mixture.chanceScore = Self.chanceScore(a, b)
             self.mixture = mixture
             fellegiSunter = nil
             captureRecapture = nil
@@ -250,6 +251,35 @@ struct DecisionModel: Sendable {
         return found.0.filter { Int($0.rowA) * strideLeft != Int($0.rowB) * strideRight }.map(\.score)
     }
 
+    /// Random pairs of A × B drawn for ``chanceScore(_:_:)``.
+    static let chancePairs = 20_001
+
+    /// The median Dice score of random pairs of A × B (a fixed-seed sample, so a run is repeatable): the score of a
+    /// pair that shares nothing but chance, where the score mixture's assumed rate of true pairs below what it
+    /// measures reaches zero (``ScoreMixture/unseenMatches``). Nil for an empty file.
+    static func chanceScore(_ a: TokenFile, _ b: TokenFile) -> Double? {
+        guard a.recordCount > 0, b.recordCount > 0 else { return nil }
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next() -> UInt64 {
+            // SplitMix64.
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var scores: [Double] = []
+        scores.reserveCapacity(chancePairs)
+        for _ in 0..<chancePairs {
+            let rowA = Int(next() % UInt64(a.recordCount))
+            let rowB = Int(next() % UInt64(b.recordCount))
+            let (common, countA, countB) = BlockingJoin.commonBits(a, rowA, b, rowB)
+            scores.append(roundedDice(common: common, popcountA: countA, popcountB: countB))
+        }
+        scores.sort()
+        return scores[scores.count / 2]
+    }
+
     /// Random pairs of A × B drawn for the non-matches' score distribution where no key agrees.
     static let randomPairs = 200_000
 
@@ -287,7 +317,7 @@ struct DecisionModel: Sendable {
             return captureRecapture.truePairs - inCandidates
         }
         if let mixture {
-            return mixture.belowFloorRatio * weights.reduce(0) { $0 + MatchWeightModel.probability(weight: $1) }
+            return mixture.unseenMatches
         }
         return (fellegiSunter?.expectedUncompared ?? 0) + (fellegiSunter?.expectedBelowFloor ?? 0)
     }

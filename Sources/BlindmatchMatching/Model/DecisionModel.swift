@@ -226,18 +226,26 @@ struct DecisionModel: Sendable {
     /// The least match weight of a pair on which an identifier key agrees (a match probability of 1 − 10⁻⁶).
     static let identifierAgrees = 20.0
 
-    /// Bulk rows compared with other bulk rows for the null sample: at most this many comparisons (and no more than
-    /// the run's own A × B).
+    /// Bulk rows compared with other bulk rows for the null sample: this many comparisons, or a ``nullShare`` of the
+    /// run's own A × B where that is more (and never more than A × B).
     static let nullComparisons = 50_000_000
 
+    /// The null sample is at least this fraction of the run's A × B (so it costs at most an eighth of the run's own
+    /// kernel pass). With a fixed 50,000,000 the sample thinned as the files grew: at 20,000 × 200,000 (4 × 10⁹
+    /// pairs) its dense bins ended at 0.78, the exponential cap past them fell off faster than the true
+    /// non-matches (A × B's non-matches ran 1.3 to 5 times the scaled null over 0.785–0.85 where they stayed within
+    /// ±15% at 2,000 × 50,000), and the mixture took them for matches (docs/decision-model.md).
+    static let nullShare = 8.0
+
     /// The scores at or above `floor` of pairs of two different bulk records: the non-matches' shape for the score
-    /// mixture (a bulk file's duplicates, if any, count as non-matches). About `comparisons` comparisons (at most
-    /// ``nullComparisons``), every k-th row of B against every k'-th; empty when the kernel cannot run.
+    /// mixture (a bulk file's duplicates, if any, count as non-matches). About ``nullComparisons`` comparisons or
+    /// `comparisons` / ``nullShare``, whichever is more, but no more than `comparisons` (the run's A × B), every
+    /// k-th row of B against every k'-th; empty when the kernel cannot run.
     static func nullScores(_ b: TokenFile, floor: Double, comparisons: Double, threads: Int) -> [Double] {
         let count = b.recordCount
         guard count > 1 else { return [] }
         let columns = min(count, 65_536)
-        let budget = min(Double(nullComparisons), max(comparisons, 1_000_000))
+        let budget = min(max(Double(nullComparisons), comparisons / nullShare), max(comparisons, 1_000_000))
         let rows = max(64, min(count, Int(budget) / columns))
         guard let left = try? CandidateFloor.sample(b, rows: rows),
             let right = try? CandidateFloor.sample(b, rows: columns),

@@ -233,8 +233,8 @@ struct DecisionModel: Sendable {
     /// The null sample is at least this fraction of the run's A × B (so it costs at most an eighth of the run's own
     /// kernel pass). With a fixed 50,000,000 the sample thinned as the files grew: at 20,000 × 200,000 (4 × 10⁹
     /// pairs) its dense bins ended at 0.78, the exponential cap past them fell off faster than the true
-    /// non-matches (A × B's non-matches ran 1.3 to 5 times the scaled null over 0.785–0.85 where they stayed within
-    /// ±15% at 2,000 × 50,000), and the mixture took them for matches (docs/decision-model.md).
+    /// non-matches (A × B's non-matches ran 1.3 to 4.9 times the scaled null over 0.785–0.855, against 0.9 to 1.7 up
+    /// to 0.83 at 2,000 × 50,000), and the mixture took them for matches (docs/decision-model.md).
     static let nullShare = 8.0
 
     /// The scores at or above `floor` of pairs of two different bulk records: the non-matches' shape for the score

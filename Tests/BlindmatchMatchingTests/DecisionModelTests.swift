@@ -99,6 +99,39 @@ struct DecisionModelTests {
         #expect(bare.weight(score: 0.99).isFinite)
     }
 
+    /// The true pairs the scores cannot show: matches at 40 per 0.01 of Dice from 0.76 up, and below it falling
+    /// linearly to none at 0.56 (the chance score), under non-matches that are hundreds to one at the floor 0.7.
+    /// EM's rate next to the floor is near zero, so its own count misses most of the matches below 0.76 and all
+    /// below the floor; with the matches it does not see (``ScoreMixture/unseenMatches``) the count is the truth's.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func scoreMixtureCountsTheMatchesItCannotSee(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        func tail() -> Double { 0.7 + min(-log(Double.random(in: 1e-12..<1, using: &random)) / 60, 0.2999) }
+        // 960 matches from 0.76 to 1 and 400 on the ramp from 0.56 to 0.76 (40 per 0.01 at its top).
+        let flat = (0..<960).map { _ in Double.random(in: 0.76..<1, using: &random) }
+        let ramp = (0..<400).map { _ in 0.76 - 0.2 * (1 - Double.random(in: 0..<1, using: &random).squareRoot()) }
+        let truth = Double(flat.count + ramp.count)
+        let scores = (0..<20_000).map { _ in tail() } + flat + ramp.filter { $0 >= 0.7 }
+        var mixture = ScoreMixture.fit(
+            scores: scores, nullScores: (0..<200_000).map { _ in tail() }, floor: 0.7, binWidth: 0.005)
+        let seen = mixture.expectedMatches
+        #expect(seen < 0.85 * truth, "the fit alone counts \(seen) of \(truth)")
+        mixture.chanceScore = 0.56
+        let first = mixture.identifiedBin
+        let weights = mixture.monotoneWeights()
+        #expect(first > 0 && first < weights.count)
+        #expect(MatchWeightModel.probability(weight: weights[first]) >= ScoreMixture.identifiedPosterior)
+        #expect(MatchWeightModel.probability(weight: weights[first - 1]) < ScoreMixture.identifiedPosterior)
+        let counted = seen + mixture.unseenMatches
+        #expect(abs(counted - truth) < 0.1 * truth, "counted \(counted) of \(truth), the fit \(seen)")
+        // The chance score closer to the measured bins: fewer unseen; a mixture with no identified bin: none.
+        let unseen = mixture.unseenMatches
+        mixture.chanceScore = 0.66
+        #expect(mixture.unseenMatches < unseen)
+        mixture.matchRates = mixture.matchRates.map { _ in 1e-9 }
+        #expect(mixture.unseenMatches == 0)
+    }
+
     /// The mixture's posterior per bin is made non-decreasing in the score: a dip above the mode (the unimodal rate
     /// falling faster than the null) is pooled with the bin below it, keeping the pool's expected matches, and the
     /// bins that already rise keep their own odds.

@@ -87,11 +87,12 @@ struct DecisionModel: Sendable {
         self.index = index
         let keyCount = a.header.tokenKeys.count
         if keyCount == 0 {
-            let mixture = ScoreMixture.fit(
+            var mixture = ScoreMixture.fit(
                 scores: candidates.map(\.score),
                 nullScores: Self.nullScores(
                     b, floor: floor, comparisons: Double(a.recordCount) * Double(b.recordCount), threads: threads),
                 floor: floor)
+            mixture.chanceScore = Self.chanceScore(a, b)
             self.mixture = mixture
             fellegiSunter = nil
             captureRecapture = nil
@@ -251,18 +252,26 @@ struct DecisionModel: Sendable {
     /// The least match weight of a pair on which an identifier key agrees (a match probability of 1 − 10⁻⁶).
     static let identifierAgrees = 20.0
 
-    /// Bulk rows compared with other bulk rows for the null sample: at most this many comparisons (and no more than
-    /// the run's own A × B).
+    /// Bulk rows compared with other bulk rows for the null sample: this many comparisons, or a ``nullShare`` of the
+    /// run's own A × B where that is more (and never more than A × B).
     static let nullComparisons = 50_000_000
 
+    /// The null sample is at least this fraction of the run's A × B (so it costs at most an eighth of the run's own
+    /// kernel pass). With a fixed 50,000,000 the sample thinned as the files grew: at 20,000 × 200,000 (4 × 10⁹
+    /// pairs) its dense bins ended at 0.78, the exponential cap past them fell off faster than the true
+    /// non-matches (A × B's non-matches ran 1.3 to 4.9 times the scaled null over 0.785–0.855, against 0.9 to 1.7 up
+    /// to 0.83 at 2,000 × 50,000), and the mixture took them for matches (docs/decision-model.md).
+    static let nullShare = 8.0
+
     /// The scores at or above `floor` of pairs of two different bulk records: the non-matches' shape for the score
-    /// mixture (a bulk file's duplicates, if any, count as non-matches). About `comparisons` comparisons (at most
-    /// ``nullComparisons``), every k-th row of B against every k'-th; empty when the kernel cannot run.
+    /// mixture (a bulk file's duplicates, if any, count as non-matches). About ``nullComparisons`` comparisons or
+    /// `comparisons` / ``nullShare``, whichever is more, but no more than `comparisons` (the run's A × B), every
+    /// k-th row of B against every k'-th; empty when the kernel cannot run.
     static func nullScores(_ b: TokenFile, floor: Double, comparisons: Double, threads: Int) -> [Double] {
         let count = b.recordCount
         guard count > 1 else { return [] }
         let columns = min(count, 65_536)
-        let budget = min(Double(nullComparisons), max(comparisons, 1_000_000))
+        let budget = min(max(Double(nullComparisons), comparisons / nullShare), max(comparisons, 1_000_000))
         let rows = max(64, min(count, Int(budget) / columns))
         guard let left = try? CandidateFloor.sample(b, rows: rows),
             let right = try? CandidateFloor.sample(b, rows: columns),
@@ -274,6 +283,35 @@ struct DecisionModel: Sendable {
         let strideLeft = max(1, (count + rows - 1) / rows)
         let strideRight = max(1, (count + columns - 1) / columns)
         return found.0.filter { Int($0.rowA) * strideLeft != Int($0.rowB) * strideRight }.map(\.score)
+    }
+
+    /// Random pairs of A × B drawn for ``chanceScore(_:_:)``.
+    static let chancePairs = 20_001
+
+    /// The median Dice score of random pairs of A × B (a fixed-seed sample, so a run is repeatable): the score of a
+    /// pair that shares nothing but chance, where the score mixture's assumed rate of true pairs below what it
+    /// measures reaches zero (``ScoreMixture/unseenMatches``). Nil for an empty file.
+    static func chanceScore(_ a: TokenFile, _ b: TokenFile) -> Double? {
+        guard a.recordCount > 0, b.recordCount > 0 else { return nil }
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next() -> UInt64 {
+            // SplitMix64.
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var scores: [Double] = []
+        scores.reserveCapacity(chancePairs)
+        for _ in 0..<chancePairs {
+            let rowA = Int(next() % UInt64(a.recordCount))
+            let rowB = Int(next() % UInt64(b.recordCount))
+            let (common, countA, countB) = BlockingJoin.commonBits(a, rowA, b, rowB)
+            scores.append(roundedDice(common: common, popcountA: countA, popcountB: countB))
+        }
+        scores.sort()
+        return scores[scores.count / 2]
     }
 
     /// Random pairs of A × B drawn for the non-matches' score distribution where no key agrees.
@@ -315,7 +353,7 @@ struct DecisionModel: Sendable {
             return captureRecapture.truePairs - inCandidates
         }
         if let mixture {
-            return mixture.belowFloorRatio * weights.reduce(0) { $0 + MatchWeightModel.probability(weight: $1) }
+            return mixture.unseenMatches
         }
         return (fellegiSunter?.expectedUncompared ?? 0) + (fellegiSunter?.expectedBelowFloor ?? 0)
     }

@@ -32,16 +32,47 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
     /// The expected matches among the candidates (above the floor).
     public var expectedMatches: Double { matchRates.reduce(0, +) }
 
-    /// The span of Dice below the floor over which the recall estimate assumes matches at the same rate as above it.
-    /// Below the floor the non-matches are millions to one and the scores cannot show the matches: this is an
-    /// assumption, not a measurement (on our data and the independent data the true pairs below the floor were
-    /// 0.1–0.25 of Dice's worth at that rate; docs/decision-model.md).
+    /// The median Dice score of random pairs of A × B (``DecisionModel``): where a true pair is no better than a
+    /// random one. Nil when not measured (the span below the floor is then ``belowFloorSpan``).
+    public var chanceScore: Double? = nil
+
+    /// Without ``chanceScore``, the span of Dice below the floor over which the matches' rate tapers to zero.
     public static let belowFloorSpan = 0.1
 
-    /// Matches below the floor for every match above it: the lowest bin's rate over ``belowFloorSpan``.
-    public var belowFloorRatio: Double {
-        (matchRates.first ?? 0) * Self.belowFloorSpan / binWidth / max(expectedMatches, 1e-9)
+    /// The posterior from which the matches' rate is measured rather than assumed: below it the matches are fewer
+    /// than a tenth of a bin's pairs, within the null shape's own error against the true non-matches (its level
+    /// drifts by 10–20% over the candidates' range, docs/decision-model.md), and EM can put them at zero there
+    /// (on `synth` and independent data it did: rate 0 next to the floor where 17–35 true pairs per bin lay).
+    public static let identifiedPosterior = 0.1
+
+    /// The lowest bin whose (monotone) posterior reaches ``identifiedPosterior``: the matches' rate is measured
+    /// from here up. `nullShape.count` when no bin does.
+    public var identifiedBin: Int {
+        monotoneWeights().firstIndex { MatchWeightModel.probability(weight: $0) >= Self.identifiedPosterior }
+            ?? nullShape.count
     }
+
+    /// The true pairs the fit does not count: those below ``identifiedBin``, where the scores cannot show them (the
+    /// non-matches are tens to millions to one), less the few the fit put there. Assumed, not measured: the matches'
+    /// rate at the identified bins (``identifiedSpanBins``) falls linearly to zero at ``chanceScore``, where a
+    /// true pair whose fields all differ scores like a random pair. It replaces a flat rate over 0.1 below the
+    /// floor taken at the first bin's fitted rate, which EM puts near zero, so that the recall estimate ran +0.17 to
+    /// +0.44 high (docs/decision-model.md, "Bloom-only projects").
+    public var unseenMatches: Double {
+        let first = identifiedBin
+        guard first < matchRates.count else { return 0 }
+        let measured = matchRates[first..<min(first + Self.identifiedSpanBins, matchRates.count)].sorted()
+        let rate = (measured[(measured.count - 1) / 2] + measured[measured.count / 2]) / 2
+        let edge = floor + Double(first) * binWidth
+        let chance = min(chanceScore ?? (floor - Self.belowFloorSpan), edge)
+        let counted = matchRates[..<first].reduce(0, +)
+        return max(rate * (edge - chance) / binWidth / 2 - counted, 0)
+    }
+
+    /// The bins whose median rate is the rate at ``identifiedBin`` (0.04 of Dice at the default width). The median,
+    /// not the mean: the unimodal fit can put its mode in one bin there (103 against 53 either side on `synth`
+    /// default seed 3 with one secret, which made the mean over 0.02 count 400 true pairs too many).
+    static let identifiedSpanBins = 8
 
     /// The bin of `score` (scores below the floor in the first bin, 1 in the last).
     public func bin(_ score: Double) -> Int {
@@ -127,8 +158,15 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
 
     /// Fits the mixture to `scores` (the candidates', each at least `floor`), with non-matches shaped as
     /// `nullScores` (scores of pairs known to be non-matches; those below the floor are ignored).
+    ///
+    /// EM is slow here because the two components overlap next to the floor: there the null's level and the
+    /// matches' rate trade against each other at almost no cost in likelihood, and each step moves them a little.
+    /// The old limit of 300 stopped every clkhash-schema fit (2,000 × 50,000) short; at 10,000, 22 of 27 converge
+    /// (741–7,022 steps, each one pass over about 60 bins: a few tens of milliseconds at most). In a prototype of the
+    /// fit on the same scores, running on moved the threshold on 1 of 27 runs; it makes the fit depend less on where
+    /// EM happened to stop.
     public static func fit(
-        scores: [Double], nullScores: [Double], floor: Double, binWidth: Double = 0.005, maximumIterations: Int = 300
+        scores: [Double], nullScores: [Double], floor: Double, binWidth: Double = 0.005, maximumIterations: Int = 10_000
     ) -> ScoreMixture {
         let count = binCount(floor: floor, width: binWidth)
         var model = ScoreMixture(

@@ -222,7 +222,7 @@ extension MatchEngine {
         }
         return DecisionModel(
             a, b, exact: exact, fuzzy: fuzzy, floor: plan.candidateFloor, belowFloor: belowFloor,
-            uncompared: uncompared, blocked: plan.blocked, threads: settings.threads)
+            uncompared: uncompared, blocked: plan.blocked, secondScore: settings.secondScore, threads: settings.threads)
     }
 
     /// The watch-list rows the model's sample of the blocking join takes: every `sampleStride`-th.

@@ -40,6 +40,11 @@ public struct MatchEngine: Sendable {
         public var fitsModel = false
         /// The fuzzy candidates the model may consider, on average per watch-list row: sets the candidate floor.
         public var candidatesPerRow = 40
+        /// Whether and how the decision model uses the second score, the Dice of the files' first extra filter
+        /// (SPEC §5.6, ``SecondScoreModel``); nil, the default, leaves it out: measured, neither way of using it
+        /// reaches issue 12's targets, and both move the estimates (docs/decision-model.md, "A second
+        /// record-level filter"). The candidates are the same either way; chunked runs read it in `finish`.
+        public var secondScore: SecondScoreModel?
 
         public init(
             threshold: DiceThreshold, reviewFrom: DiceThreshold? = nil, solver: Solver, threads: Int,

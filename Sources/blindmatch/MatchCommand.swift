@@ -36,6 +36,19 @@ struct MatchCommand: ParsableCommand {
             "Write the same as a self-contained page with charts (inline SVG).", valueName: "report.html"))
     var reportHTML: String?
 
+    @Option(
+        name: .customLong("second-score"),
+        help: ArgumentHelp(
+            "Let the decision model use the files' extra filter (SPEC §5.6) as a second score: joint (a grid of both scores per key pattern) or conditional (the second given the first's quarter). Off by default: measured, neither reaches the targets (docs/decision-model.md).",
+            valueName: "joint|conditional"))
+    var secondScore: String?
+
+    func validate() throws {
+        if let secondScore, SecondScoreModel(rawValue: secondScore) == nil {
+            throw ValidationError("--second-score must be joint or conditional")
+        }
+    }
+
     func run() throws {
         try reportingErrors {
             let a = try TokenFile(contentsOf: watch)
@@ -57,6 +70,7 @@ struct MatchCommand: ParsableCommand {
             settings.useBlocking = !options.noBlocking
             settings.chooseThreshold = options.isAutomatic
             settings.fitsModel = report != nil || reportHTML != nil
+            settings.secondScore = secondScore.flatMap(SecondScoreModel.init(rawValue:))
             let progress = Progress(label: "matching", totalBytes: nil)
             let start = Clock.now()
             let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in

@@ -24,8 +24,8 @@ final class TokenFixture {
     /// random, as real token files are.
     let shuffleSeed: [UInt8]?
 
-    /// `bloomOnly`: the schema without match keys and blocking keys, as a clkhash project's (the filter alone);
-    /// `withoutFilters`: the schema without its Bloom filter and blocking keys (match keys alone).
+    /// `bloomOnly`: the schema without match keys, blocking keys and extra filters, as a clkhash project's (the
+    /// filter alone); `withoutFilters`: the schema without its Bloom filters and blocking keys (match keys alone).
     init(
         secret: LinkageSecret? = nil, bloomOnly: Bool = false, withoutFilters: Bool = false,
         shuffleSeed: [UInt8]? = nil
@@ -56,10 +56,14 @@ final class TokenFixture {
         var blocking = try #require(schema["blockingKeys"] as? [[String: Any]])
         for index in blocking.indices { blocking[index]["bucketBits"] = nil }
         schema["blockingKeys"] = bloomOnly ? [] : blocking
-        if bloomOnly { schema["matchKeys"] = [] }
+        if bloomOnly {
+            schema["matchKeys"] = []
+            schema["extraFilters"] = nil
+        }
         if withoutFilters {
             schema["bloom"] = nil
             schema["blockingKeys"] = []
+            schema["extraFilters"] = nil
         }
         return Array(try JSONSerialization.data(withJSONObject: schema))
     }

@@ -17,6 +17,8 @@ struct DecisionModel: Sendable {
         /// The first match key that joins the pair, or -1 for a fuzzy candidate.
         let key: Int32
         let score: Double
+        /// The second score (``SecondScore``), when the files carry an extra filter and neither is all zero.
+        var second: Double? = nil
     }
 
     static let diceBins = 20
@@ -49,7 +51,8 @@ struct DecisionModel: Sendable {
     ///     with blocking never compared; without (`blocked` false) compared and below the floor.
     init(
         _ a: TokenFile, _ b: TokenFile, exact: [ExactJoin.Pair], fuzzy: [ScoredPair], floor: Double,
-        belowFloor: BelowFloor = .none, uncompared: Double = 0, blocked: Bool = true, threads: Int
+        belowFloor: BelowFloor = .none, uncompared: Double = 0, blocked: Bool = true,
+        secondScore: SecondScoreModel? = nil, threads: Int
     ) {
         var gathered: [Candidate] = []
         gathered.reserveCapacity(exact.count + fuzzy.count)
@@ -62,6 +65,16 @@ struct DecisionModel: Sendable {
         }
         for pair in fuzzy {
             gathered.append(Candidate(rowA: pair.rowA, rowB: pair.rowB, key: -1, score: pair.score))
+        }
+        // The second score (SPEC §5.6), read for the candidates only: the first filter chose them.
+        let secondLevels =
+            secondScore != nil && SecondScore.isComparable(a, b) && a.header.tokenKeys.count > 0
+            ? SecondScore.levels : 1
+        if secondLevels > 1 {
+            for position in gathered.indices {
+                gathered[position].second = SecondScore.dice(
+                    a, Int(gathered[position].rowA), b, Int(gathered[position].rowB))
+            }
         }
         let candidates = gathered
         self.candidates = candidates
@@ -104,7 +117,8 @@ struct DecisionModel: Sendable {
                         slots.value[position * width + column] = BlockingJoin.comparison(
                             a, Int(candidate.rowA), b, Int(candidate.rowB), column: column)
                     }
-                    slots.value[position * width + keyCount] = Self.diceBin(candidate.score, floor: floor)
+                    slots.value[position * width + keyCount] = Self.jointBin(
+                        candidate.score, second: candidate.second, floor: floor, secondLevels: secondLevels)
                 }
             }
         }
@@ -168,15 +182,27 @@ struct DecisionModel: Sendable {
         var belowCells = Set<Int>()
         for pair in belowFloor.pairs {
             let row = { BlockingJoin.comparison(a, Int(pair.rowA), b, Int(pair.rowB), column: $0) }
-            belowCells.insert(add(row, bin: 0, count: belowFloor.scale))
+            let second = secondLevels > 1 ? SecondScore.dice(a, Int(pair.rowA), b, Int(pair.rowB)) : nil
+            let bin = Self.jointBin(pair.score, second: second, floor: floor, secondLevels: secondLevels)
+            belowCells.insert(add(row, bin: bin, count: belowFloor.scale))
         }
         let step = (1 - floor) / Double(Self.diceBins)
-        let binNames =
+        let diceNames =
             ["below \(Self.decimal(floor))"] + (0..<Self.diceBins).map { "\(Self.decimal(floor + Double($0) * step))+" }
+        let secondNames = (0..<SecondScore.levels).map { level in
+            level == 0
+                ? "second below \(Self.decimal(SecondScore.edges[0]))"
+                : "second \(Self.decimal(SecondScore.edges[level - 1]))+"
+        }
+        let secondModel = secondScore ?? .joint
         let fit = PopulationFit.fit(
             cells: cells, counts: counts, uncompared: max(uncompared, 0), belowFloorCells: belowCells,
             identifierNames: identifierColumns.map { names[$0] }, patternNames: patternColumns.map { names[$0] },
-            binNames: binNames, randomDice: Self.randomDice(a, b, floor: floor), uncomparedBelowFloor: !blocked)
+            binNames: diceNames,
+            randomDice: Self.randomDice(
+                a, b, floor: floor, secondLevels: secondModel == .joint ? secondLevels : 1),
+            uncomparedBelowFloor: !blocked, secondNames: secondLevels > 1 ? secondNames : [],
+            secondModel: secondModel)
         fellegiSunter = fit.model
         mixture = nil
         // An agreeing identifier decides: the fixed rule's exact join matches on it, and two people share a NINO by
@@ -255,8 +281,8 @@ struct DecisionModel: Sendable {
 
     /// The share of random pairs of A × B in each Dice bin (bin 0 below the floor), with half a pair added to every
     /// bin so that none is impossible; from a fixed-seed sample, so a run is repeatable.
-    static func randomDice(_ a: TokenFile, _ b: TokenFile, floor: Double) -> [Double] {
-        var counts = [Double](repeating: 0.5, count: diceBins + 1)
+    static func randomDice(_ a: TokenFile, _ b: TokenFile, floor: Double, secondLevels: Int = 1) -> [Double] {
+        var counts = [Double](repeating: 0.5, count: (diceBins + 1) * secondLevels)
         guard a.recordCount > 0, b.recordCount > 0 else { return counts.map { $0 / counts.reduce(0, +) } }
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 {
@@ -271,7 +297,9 @@ struct DecisionModel: Sendable {
             let rowA = Int(next() % UInt64(a.recordCount))
             let rowB = Int(next() % UInt64(b.recordCount))
             let (common, countA, countB) = BlockingJoin.commonBits(a, rowA, b, rowB)
-            counts[Int(diceBin(roundedDice(common: common, popcountA: countA, popcountB: countB), floor: floor))] += 1
+            let score = roundedDice(common: common, popcountA: countA, popcountB: countB)
+            let second = secondLevels > 1 ? SecondScore.dice(a, rowA, b, rowB) : nil
+            counts[Int(jointBin(score, second: second, floor: floor, secondLevels: secondLevels))] += 1
         }
         let total = counts.reduce(0, +)
         return counts.map { $0 / total }
@@ -297,6 +325,14 @@ struct DecisionModel: Sendable {
         guard score >= floor else { return 0 }
         let bin = Int((score - floor) / max(1 - floor, 1e-9) * Double(diceBins))
         return UInt8(1 + min(max(bin, 0), diceBins - 1))
+    }
+
+    /// The model's score bin: the Dice bin, crossed with the second score's level when there is one
+    /// (`diceBin × secondLevels + level`; with `secondLevels` 1 the Dice bin alone).
+    static func jointBin(_ score: Double, second: Double?, floor: Double, secondLevels: Int) -> UInt8 {
+        let dice = diceBin(score, floor: floor)
+        guard secondLevels > 1 else { return dice }
+        return dice * UInt8(secondLevels) + UInt8(SecondScore.level(second))
     }
 
     static func decimal(_ value: Double) -> String {

@@ -68,6 +68,22 @@ public struct MatchWeightModel: Codable, Sendable, Equatable {
     }
 }
 
+/// How the decision model uses the second score (SPEC §5.6, ``SecondScore``), which is strongly correlated with
+/// the first Dice: never as an independent comparison.
+public enum SecondScoreModel: String, Sendable, CaseIterable {
+    /// Each pattern's score distribution over the joint grid of Dice bin × second level (per stratum, shrunk to
+    /// the pooled grid like the Dice bins).
+    case joint
+    /// The second level given the Dice bin's quarter (or below the floor) and whether any pattern key agrees, per
+    /// class: a table of its own beside the per-pattern Dice bins.
+    case conditional
+
+    /// Quarters of the Dice bins above the floor that the conditional model tells apart.
+    static let diceGroups = 4
+    /// Pairs by which each group's second-score distribution is shrunk towards the pooled one (per class).
+    static let shrinkage = 20.0
+}
+
 /// The fit of ``MatchWeightModel`` (its description) with the weight of every cell.
 struct PopulationFit {
     /// One class of pairs: identifier levels (0 missing, 1 agree, 2 disagree), the pattern keys' base-3 code
@@ -95,13 +111,27 @@ struct PopulationFit {
     ///     non-matches by themselves.
     ///   - uncomparedBelowFloor: the uncompared pairs are known to score below the floor (bin 0): they were
     ///     compared without blocking and fell short. Otherwise their score is unknown (never compared).
+    ///   - secondNames: with a second score (``SecondScore``), its levels' names; each cell's `bin` is then the Dice
+    ///     bin crossed with the second score's level (`diceBin × secondNames.count + level`).
+    ///   - secondModel: how the second score enters (``SecondScoreModel``).
     static func fit(
         cells: [Cell], counts: [Double], uncompared: Double, belowFloorCells: Set<Int>, identifierNames: [String],
         patternNames: [String], binNames: [String], randomDice: [Double]? = nil, uncomparedBelowFloor: Bool = false,
-        maximumIterations: Int = 2000
+        secondNames: [String] = [], secondModel: SecondScoreModel = .conditional, maximumIterations: Int = 2000
     ) -> PopulationFit {
         let keys = patternNames.count
-        let bins = binNames.count
+        let secondLevels = max(secondNames.count, 1)
+        let joint = secondLevels > 1 && secondModel == .joint
+        let conditional = secondLevels > 1 && secondModel == .conditional
+        let diceBins = binNames.count
+        // The Dice tables' bins: the joint grid's, or the Dice bins alone (the conditional model's second score has
+        // tables of its own).
+        let bins = joint ? diceBins * secondLevels : diceBins
+        let tableNames =
+            joint ? binNames.flatMap { name in secondNames.map { "\(name), \($0)" } } : binNames
+        func tableBin(_ cell: Cell) -> Int { joint ? cell.bin : cell.bin / secondLevels }
+        // The bins that mean "below the floor" (the uncompared pairs' without blocking): one per second level.
+        let floorBins = 0..<(joint ? secondLevels : 1)
         // Pattern levels: the observed codes, and "none agrees" for the uncompared pairs if it was not observed.
         var patternLevel: [UInt64: Int] = [:]
         var patternCodes: [UInt64] = []
@@ -129,7 +159,8 @@ struct PopulationFit {
         // First guess: an identifier agrees, two pattern keys agree, or the score is high.
         var posterior = cells.enumerated().map { index, cell -> Double in
             let agreeing = patternDigits[levelOf[index]].filter { $0 == 1 }.count
-            return cell.identifiers.contains(1) || agreeing >= 2 || cell.bin >= (bins - 1) * 3 / 4 + 1 ? 0.9 : 0.01
+            let diceBin = cell.bin / secondLevels
+            return cell.identifiers.contains(1) || agreeing >= 2 || diceBin >= (diceBins - 1) * 3 / 4 + 1 ? 0.9 : 0.01
         }
         var uncomparedPosterior = 0.0
         var share = 1e-6
@@ -139,13 +170,32 @@ struct PopulationFit {
         var uPattern = mPattern
         var mDice = [[Double]](repeating: [Double](repeating: 1, count: bins), count: strata)
         var uDice = mDice
+        // The conditional model's second score: its level given the stratum and the Dice bin's quarter (or below the
+        // floor), per class, each shrunk towards the pooled one of its quarter among the strata where a key agrees
+        // (or where none does).
+        let quarters = SecondScoreModel.diceGroups + 1
+        let secondGroups = conditional ? strata * quarters : 0
+        func secondGroup(_ index: Int) -> Int {
+            let diceBin = cells[index].bin / secondLevels
+            let quarter =
+                diceBin == 0
+                ? 0 : 1 + min((diceBin - 1) * SecondScoreModel.diceGroups / max(diceBins - 1, 1), quarters - 2)
+            return stratumOf[levelOf[index]] * quarters + quarter
+        }
+        let groupOf = conditional ? cells.indices.map(secondGroup) : []
+        let referenceOf = (0..<secondGroups).map { group in
+            (noneAgrees[group / quarters] ? 0 : quarters) + group % quarters
+        }
+        var mSecond = [[Double]](repeating: [Double](repeating: 1, count: secondLevels), count: secondGroups)
+        var uSecond = mSecond
         var logWeights = [Double](repeating: 0, count: cells.count)
         /// The probability of each level the uncompared pairs may have (times that of bin 0 in its stratum when they
         /// are below the floor).
         func uncomparedTerms(_ pattern: [Double], _ dice: [[Double]]) -> [Double] {
             patternCodes.indices.map { level in
                 guard uncomparedLevels[level] else { return 0 }
-                return pattern[level] * (uncomparedBelowFloor ? dice[stratumOf[level]][0] : 1)
+                let belowFloor = floorBins.reduce(0) { $0 + dice[stratumOf[level]][$1] }
+                return pattern[level] * (uncomparedBelowFloor ? belowFloor : 1)
             }
         }
         func uncomparedLikelihood(_ pattern: [Double], _ dice: [[Double]]) -> Double {
@@ -190,22 +240,50 @@ struct PopulationFit {
             var uTable = mTable
             for (index, cell) in cells.enumerated() {
                 let stratum = stratumOf[levelOf[index]]
-                mTable[stratum][cell.bin] += counts[index] * posterior[index]
-                uTable[stratum][cell.bin] += counts[index] * (1 - posterior[index])
+                mTable[stratum][tableBin(cell)] += counts[index] * posterior[index]
+                uTable[stratum][tableBin(cell)] += counts[index] * (1 - posterior[index])
+            }
+            if conditional {
+                var mCounts = [[Double]](
+                    repeating: [Double](repeating: 0.01, count: secondLevels), count: secondGroups)
+                var uCounts = mCounts
+                for (index, cell) in cells.enumerated() {
+                    mCounts[groupOf[index]][cell.bin % secondLevels] += counts[index] * posterior[index]
+                    uCounts[groupOf[index]][cell.bin % secondLevels] += counts[index] * (1 - posterior[index])
+                }
+                mSecond = Self.shrunk(mCounts, toward: referenceOf, by: SecondScoreModel.shrinkage)
+                uSecond = Self.shrunk(uCounts, toward: referenceOf, by: SecondScoreModel.shrinkage)
             }
             for level in patternCodes.indices where uncomparedLevels[level] {
                 m[level] += uncomparedMatches * matchShares[level]
                 u[level] += uncomparedOthers * otherShares[level]
                 if uncomparedBelowFloor {
-                    mTable[stratumOf[level]][0] += uncomparedMatches * matchShares[level]
-                    uTable[stratumOf[level]][0] += uncomparedOthers * otherShares[level]
+                    // Their second score was never read: spread over the floor's bins as the previous fit has them.
+                    let stratum = stratumOf[level]
+                    let mBelow = floorBins.reduce(0) { $0 + mDice[stratum][$1] }
+                    let uBelow = floorBins.reduce(0) { $0 + uDice[stratum][$1] }
+                    for bin in floorBins {
+                        mTable[stratum][bin] += uncomparedMatches * matchShares[level] * mDice[stratum][bin] / mBelow
+                        uTable[stratum][bin] += uncomparedOthers * otherShares[level] * uDice[stratum][bin] / uBelow
+                    }
                 }
             }
             mPattern = normalised(m)
             uPattern = normalised(u)
-            mDice = smoothed(mTable)
-            uDice = smoothed(uTable)
+            mDice = smoothed(mTable, by: joint ? SecondScoreModel.shrinkage : MatchWeightModel.shrinkage)
+            uDice = smoothed(uTable, by: joint ? SecondScoreModel.shrinkage : MatchWeightModel.shrinkage)
             if let randomDice, randomDice.count == bins { uDice[noneLevel] = randomDice }
+            if joint {
+                // Within a pattern and a Dice bin, a higher second score is never the weaker evidence.
+                for stratum in 0..<strata {
+                    for diceBin in 0..<diceBins {
+                        let cells = (diceBin * secondLevels)..<((diceBin + 1) * secondLevels)
+                        let (m, u) = Self.monotone(Array(mDice[stratum][cells]), Array(uDice[stratum][cells]))
+                        mDice[stratum].replaceSubrange(cells, with: m)
+                        uDice[stratum].replaceSubrange(cells, with: u)
+                    }
+                }
+            }
             // E step.
             let prior = log(share / (1 - share))
             var change = 0.0
@@ -217,7 +295,12 @@ struct PopulationFit {
                 }
                 let level = levelOf[index]
                 weight += log(mPattern[level] / uPattern[level])
-                weight += log(mDice[stratumOf[level]][cell.bin] / uDice[stratumOf[level]][cell.bin])
+                let bin = tableBin(cell)
+                weight += log(mDice[stratumOf[level]][bin] / uDice[stratumOf[level]][bin])
+                if conditional {
+                    let second = cell.bin % secondLevels
+                    weight += log(mSecond[groupOf[index]][second] / uSecond[groupOf[index]][second])
+                }
                 logWeights[index] = weight / log(2.0)
                 let next = MatchWeightModel.probability(weight: logWeights[index])
                 change = max(change, abs(next - posterior[index]))
@@ -255,8 +338,17 @@ struct PopulationFit {
                 u: uPattern, parts: patternDigits))
         for stratum in 0..<strata {
             var feature = MatchWeightModel.Feature(
-                name: "dice", levels: binNames, m: mDice[stratum], u: uDice[stratum], parts: nil)
+                name: "dice", levels: tableNames, m: mDice[stratum], u: uDice[stratum], parts: nil)
             feature.appliesWhen = describe(patternDigits[stratum], names: patternNames)
+            features.append(feature)
+        }
+        for group in Set(groupOf).sorted() {
+            var feature = MatchWeightModel.Feature(
+                name: "second score", levels: secondNames, m: mSecond[group], u: uSecond[group], parts: nil)
+            let quarter = group % quarters
+            let keys = describe(patternDigits[group / quarters], names: patternNames)
+            feature.appliesWhen =
+                quarter == 0 ? "Dice below the floor, \(keys)" : "Dice bins in quarter \(quarter), \(keys)"
             features.append(feature)
         }
         var model = MatchWeightModel(
@@ -281,14 +373,61 @@ struct PopulationFit {
         return result.map { $0 / sum }
     }
 
+    /// `m` and `u` over ordered levels, changed so that `m/u` never falls from one level to the next:
+    /// pool-adjacent-violators on the ratio, each pool's `m` spread in proportion to its `u`, so that both keep their
+    /// sums (and stay distributions).
+    static func monotone(_ m: [Double], _ u: [Double]) -> ([Double], [Double]) {
+        var blocks: [(m: Double, u: Double, count: Int)] = []
+        for index in m.indices {
+            blocks.append((m[index], u[index], 1))
+            while blocks.count > 1 {
+                let last = blocks[blocks.count - 1]
+                let previous = blocks[blocks.count - 2]
+                guard previous.m * last.u > last.m * previous.u else { break }
+                blocks.removeLast(2)
+                blocks.append((previous.m + last.m, previous.u + last.u, previous.count + last.count))
+            }
+        }
+        var result = m
+        var start = 0
+        for block in blocks {
+            for index in start..<(start + block.count) {
+                result[index] = block.u > 0 ? block.m * u[index] / block.u : block.m / Double(block.count)
+            }
+            start += block.count
+        }
+        return (result, u)
+    }
+
+    /// Each row's probabilities, shrunk towards the rows' pooled ones by `pairs` pairs: a group where a class is
+    /// rare (non-matches at the top of the Dice range, matches at its bottom) takes the pooled shape rather than
+    /// the few pairs EM assigns it, which could otherwise split one class into two by the second score.
+    /// Rows with the same `reference` value are pooled together.
+    static func shrunk(_ table: [[Double]], toward reference: [Int], by pairs: Double) -> [[Double]] {
+        let levels = table.first?.count ?? 0
+        var pooled: [Int: [Double]] = [:]
+        for (row, key) in zip(table, reference) {
+            var sums = pooled[key] ?? [Double](repeating: 0, count: levels)
+            for level in 0..<levels { sums[level] += row[level] }
+            pooled[key] = sums
+        }
+        return zip(table, reference).map { row, key in
+            let reference = pooled[key] ?? row
+            let referenceSum = max(reference.reduce(0, +), 1e-300)
+            let shrunkRow = (0..<levels).map { row[$0] + pairs * reference[$0] / referenceSum }
+            let sum = shrunkRow.reduce(0, +)
+            return shrunkRow.map { $0 / sum }
+        }
+    }
+
     /// Each stratum's bin probabilities, shrunk towards the pooled ones by ``MatchWeightModel/shrinkage`` pairs.
-    static func smoothed(_ table: [[Double]]) -> [[Double]] {
+    static func smoothed(_ table: [[Double]], by pairs: Double = MatchWeightModel.shrinkage) -> [[Double]] {
         let bins = table.first?.count ?? 0
         var pooled = [Double](repeating: 0.01, count: bins)
         for row in table { for bin in 0..<bins { pooled[bin] += row[bin] } }
         let pooledSum = pooled.reduce(0, +)
         return table.map { row in
-            let smoothedRow = (0..<bins).map { row[$0] + MatchWeightModel.shrinkage * pooled[$0] / pooledSum }
+            let smoothedRow = (0..<bins).map { row[$0] + pairs * pooled[$0] / pooledSum }
             let sum = smoothedRow.reduce(0, +)
             return smoothedRow.map { $0 / sum }
         }

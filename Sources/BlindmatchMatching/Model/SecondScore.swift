@@ -1,0 +1,60 @@
+import BlindmatchProtocol
+
+/// The second score of a pair (SPEC §5.6): the Dice coefficient of the two records' first extra filter (in the
+/// example schema the names and the date of birth without the postcode), and its coarse level for the decision model.
+///
+/// The first filter alone chooses the candidates; this score is read afterwards, for the candidates only, from the
+/// two files' extra-filter regions, so one process and a chunked run compute it the same way in ``MatchEngine``'s
+/// `finish`, and the chunk blobs need not carry it. It is strongly correlated with the first Dice (the filters
+/// share the names and the date of birth), so the model never treats the two as independent: each pattern's score
+/// distribution is over the joint grid of the first Dice bin and this level (``DecisionModel``).
+enum SecondScore {
+    /// Upper edges of the levels below the top one: level `i` holds scores below `edges[i]` (and at least the edge
+    /// before); the last level holds the rest. Level 0 also holds pairs where either filter is all zero.
+    static let edges: [Double] = [0.6, 0.7, 0.8, 0.9]
+
+    /// Levels of the second score (``edges`` plus one).
+    static var levels: Int { edges.count + 1 }
+
+    /// The level of `score` (nil, no comparable filter: level 0).
+    static func level(_ score: Double?) -> Int {
+        guard let score else { return 0 }
+        return edges.firstIndex { score < $0 } ?? edges.count
+    }
+
+    /// Whether two files carry an extra filter the model can compare: the first of each, of the same name and length.
+    static func isComparable(_ a: TokenFile, _ b: TokenFile) -> Bool {
+        guard let first = a.header.extraFilters.first, let other = b.header.extraFilters.first else { return false }
+        return first.name == other.name && first.filterBits == other.filterBits
+    }
+
+    /// The Dice coefficient (rounded to three decimals, as the first score) of rows `rowA` and `rowB` in the first
+    /// extra filter; nil when either filter is all zero (no token at all: no evidence, SPEC §5 step 5).
+    static func dice(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int) -> Double? {
+        let bytes = a.layout.extraFilterBytes[0]
+        let filtersA = a.extraFilters(0)
+        let filtersB = b.extraFilters(0)
+        var common = 0
+        var countA = 0
+        var countB = 0
+        var offset = 0
+        while offset + 8 <= bytes {
+            let x = filtersA.loadUnaligned(fromByteOffset: rowA * bytes + offset, as: UInt64.self)
+            let y = filtersB.loadUnaligned(fromByteOffset: rowB * bytes + offset, as: UInt64.self)
+            common += (x & y).nonzeroBitCount
+            countA += x.nonzeroBitCount
+            countB += y.nonzeroBitCount
+            offset += 8
+        }
+        while offset < bytes {
+            let x = filtersA[rowA * bytes + offset]
+            let y = filtersB[rowB * bytes + offset]
+            common += (x & y).nonzeroBitCount
+            countA += x.nonzeroBitCount
+            countB += y.nonzeroBitCount
+            offset += 1
+        }
+        guard countA > 0, countB > 0 else { return nil }
+        return roundedDice(common: UInt32(common), popcountA: UInt32(countA), popcountB: UInt32(countB))
+    }
+}

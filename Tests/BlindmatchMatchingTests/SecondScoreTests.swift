@@ -1,0 +1,150 @@
+import BlindmatchProtocol
+import BlindmatchSynthetic
+import Glibc
+import Testing
+
+@testable import BlindmatchMatching
+
+/// The second score (SPEC §5.6 extra filters) as the decision model's evidence: its levels, the joint grid with the
+/// first Dice in `PopulationFit`, and a run that reads it the same way in one process and in chunks.
+struct SecondScoreTests {
+    @Test func levelsFollowTheEdges() {
+        #expect(SecondScore.level(nil) == 0)
+        #expect(SecondScore.level(0.2) == 0)
+        #expect(SecondScore.level(SecondScore.edges[0]) == 1)
+        #expect(SecondScore.level(1) == SecondScore.levels - 1)
+        #expect(
+            DecisionModel.jointBin(0.9, second: nil, floor: 0.5, secondLevels: 1)
+                == DecisionModel.diceBin(0.9, floor: 0.5))
+        let joint = DecisionModel.jointBin(0.9, second: 1, floor: 0.5, secondLevels: SecondScore.levels)
+        #expect(Int(joint) / SecondScore.levels == Int(DecisionModel.diceBin(0.9, floor: 0.5)))
+        #expect(Int(joint) % SecondScore.levels == SecondScore.levels - 1)
+    }
+
+    /// The joint grid's constraint: within a Dice bin the evidence never falls as the second score rises, and both
+    /// distributions keep their mass.
+    @Test func theMonotoneConstraintPoolsViolatorsAndKeepsTheSums() {
+        let m = [0.05, 0.3, 0.05, 0.1, 0.5]
+        let u = [0.1, 0.1, 0.4, 0.3, 0.1]
+        let (fixed, same) = PopulationFit.monotone(m, u)
+        #expect(same == u)
+        #expect(abs(fixed.reduce(0, +) - m.reduce(0, +)) < 1e-12)
+        let ratios = zip(fixed, u).map { $0 / $1 }
+        #expect(zip(ratios, ratios.dropFirst()).allSatisfy { $0 <= $1 + 1e-12 }, "\(ratios)")
+        #expect(abs(ratios[4] - 5) < 1e-12)
+        // Already monotone: unchanged.
+        let kept = PopulationFit.monotone([0.1, 0.2, 0.7], [0.5, 0.3, 0.2]).0
+        #expect(zip(kept, [0.1, 0.2, 0.7]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(kept)")
+    }
+
+    /// Small synthetic candidates: in the same Dice bin, matches mostly have a high second score and non-matches a
+    /// low one (a moved house lowers the first Dice, not the second). The joint fit must learn that, and the two
+    /// scores' correlation must not be counted twice: where the second score adds nothing (the top Dice bin, where
+    /// both classes have it high) the weight stays near the Dice-only fit's.
+    @Test(arguments: [SecondScoreModel.joint, .conditional])
+    func bothModelsSeparatePairsInOneDiceBin(model: SecondScoreModel) {
+        let population = 1_000_000.0
+        let matches = 1_000.0
+        // As `populationFitRecoversAKnownModel`: identifier levels 0 missing, 1 agree, 2 disagree, two pattern keys,
+        // Dice bins 0 (below the floor), 1, 2; and now the second score's level 0 (low) or 1 (high) in each bin.
+        let mIdentifier = [0.4, 0.58, 0.02]
+        let uIdentifier = [0.4, 0.0, 0.6]
+        let mPattern = [[0.02, 0.9, 0.08], [0.01, 0.85, 0.14]]
+        let uPattern = [[0.02, 0.0001, 0.9799], [0.01, 0.0002, 0.9898]]
+        let mDice = [0.02, 0.18, 0.8]
+        let uDice = [0.97, 0.025, 0.005]
+        let mHigh = [0.5, 0.85, 0.95]
+        let uHigh = [0.01, 0.05, 0.9]
+        var cells: [PopulationFit.Cell] = []
+        var counts: [Double] = []
+        var uncompared = 0.0
+        for identifier in 0..<3 {
+            for first in 0..<3 {
+                for second in 0..<3 {
+                    for bin in 0..<3 {
+                        for level in 0..<2 {
+                            let mLevel = level == 1 ? mHigh[bin] : 1 - mHigh[bin]
+                            let uLevel = level == 1 ? uHigh[bin] : 1 - uHigh[bin]
+                            let m =
+                                mIdentifier[identifier] * mPattern[0][first] * mPattern[1][second] * mDice[bin] * mLevel
+                            let u =
+                                uIdentifier[identifier] * uPattern[0][first] * uPattern[1][second] * uDice[bin] * uLevel
+                            let count = matches * m + (population - matches) * u
+                            if identifier != 1 && first != 1 && second != 1 {
+                                uncompared += count
+                            } else if count > 0 {
+                                cells.append(
+                                    .init(
+                                        identifiers: [UInt8(identifier)], pattern: UInt64(first * 3 + second),
+                                        bin: bin * 2 + level))
+                                counts.append(count)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let fit = PopulationFit.fit(
+            cells: cells, counts: counts, uncompared: uncompared, belowFloorCells: [], identifierNames: ["id"],
+            patternNames: ["first", "second"], binNames: ["below", "low", "high"],
+            secondNames: ["second low", "second high"], secondModel: model)
+        func weight(_ identifier: UInt8, _ pattern: UInt64, _ bin: Int) -> Double {
+            fit.weights[cells.firstIndex(of: .init(identifiers: [identifier], pattern: pattern, bin: bin)) ?? 0]
+        }
+        let share = fit.model.matchShare
+        #expect(abs(share - matches / population) < 0.05 * matches / population, "share \(share)")
+        // No identifier, the first key agrees and the second disagrees (pattern 1·3 + 2), the low Dice bin: the
+        // second score decides.
+        let high = weight(0, 5, 3)
+        let low = weight(0, 5, 2)
+        let truth = { (bin: Int, level: Int) -> Double in
+            let mLevel = level == 1 ? mHigh[bin] : 1 - mHigh[bin]
+            let uLevel = level == 1 ? uHigh[bin] : 1 - uHigh[bin]
+            return log2(
+                matches * mIdentifier[0] * mPattern[0][1] * mPattern[1][2] * mDice[bin] * mLevel
+                    / ((population - matches) * uIdentifier[0] * uPattern[0][1] * uPattern[1][2] * uDice[bin] * uLevel))
+        }
+        #expect(high > low + 5, "high \(high) against low \(low)")
+        #expect(abs(high - truth(1, 1)) < 1, "fitted \(high), true \(truth(1, 1))")
+        #expect(abs(low - truth(1, 0)) < 1, "fitted \(low), true \(truth(1, 0))")
+        // In the top bin both classes mostly have a high second score: it adds little there, as it should.
+        #expect(abs(weight(0, 5, 5) - truth(2, 1)) < 1, "fitted \(weight(0, 5, 5)), true \(truth(2, 1))")
+    }
+
+    /// The engine reads the second score from the extra filter (the example schema's names-dob) for the candidates
+    /// when asked to: the report then carries it, and a chunked run gives exactly what one run gives. Without the
+    /// setting the model is the one without a second score.
+    @Test(arguments: [SecondScoreModel.joint, .conditional])
+    func chunkedRunsReadTheSecondScoreAsOneRunDoes(model: SecondScoreModel) throws {
+        let population = try SyntheticPopulation(
+            SyntheticProfile.harsh.configuration(watchCount: 150, bulkCount: 2500, seed: 12))
+        let fixture = try TokenFixture()
+        #expect(fixture.schema.extraFilters.count == 1)
+        let a = try fixture.file("watch", population.allWatchRecords().map(\.fields))
+        let b = try fixture.file("bulk", population.allBulkRecords().map(\.fields))
+        #expect(SecondScore.isComparable(a, b))
+        var settings = MatchEngine.Settings(
+            threshold: try DiceThreshold("0.85"), solver: .manyToOne, threads: 2, vetoKeys: [0])
+        settings.chooseThreshold = true
+        let (_, plainReport) = try MatchEngine(settings: settings).run(a, b)
+        let plainFeatures = try #require(plainReport.linkage?.fellegiSunter?.features)
+        #expect(!plainFeatures.contains { $0.name == "second score" || $0.levels.contains { $0.contains("second") } })
+        settings.secondScore = model
+        let engine = try MatchEngine(settings: settings)
+        let (whole, report) = try engine.run(a, b)
+        let features = try #require(report.linkage?.fellegiSunter?.features)
+        switch model {
+        case .joint:
+            let dice = try #require(features.first { $0.name == "dice" })
+            #expect(dice.levels.count == (DecisionModel.diceBins + 1) * SecondScore.levels)
+        case .conditional:
+            #expect(features.contains { $0.name == "second score" && $0.levels.count == SecondScore.levels })
+        }
+        #expect(!whole.isEmpty)
+        let (chunked, chunkedReport) = try MatchEngineChunkTests.chunked(
+            engine, a, b, rowsA: MatchEngineChunkTests.cuts(a.recordCount, 3),
+            rowsB: MatchEngineChunkTests.cuts(b.recordCount, 4))
+        #expect(chunked == whole)
+        MatchEngineChunkTests.expectSameReport(chunkedReport, report, "3×4")
+    }
+}

@@ -15,7 +15,8 @@ struct AssessCommand: ParsableCommand {
             other half is attacked) and the input itself (the electoral-register case). The verdict fails when an \
             attack gains more than its bound above the baseline of always guessing the most common value: by default \
             1 point for identifying fields (names, date of birth, postcode, NINO) and whole records, 10 points for \
-            low-entropy ones (sex, year of birth, postcode area). Also lints the schema. See docs/privacy.md.
+            low-entropy ones (sex, year of birth, postcode area). A schema with extra filters has each filter attacked \
+            alone and all of them at once, reported by filter. Also lints the schema. See docs/privacy.md.
 
             Exit status: 0 when the verdict passes, 3 when it fails (the failing attacks and fields are printed), \
             1 on an error.

@@ -17,6 +17,8 @@ struct AssessCommandTests {
         bloom["fields"] = fields
         bloom["hardening"] = ["xorFolds": 0, "balance": false]
         schema["bloom"] = bloom
+        // It had one filter: the extra filters came with issue 12.
+        schema["extraFilters"] = nil
         var blocking = try #require(schema["blockingKeys"] as? [[String: Any]])
         for index in blocking.indices { blocking[index]["bucketBits"] = nil }
         schema["blockingKeys"] = blocking

@@ -293,20 +293,12 @@ struct DecisionModel: Sendable {
     /// measures reaches zero (``ScoreMixture/unseenMatches``). Nil for an empty file.
     static func chanceScore(_ a: TokenFile, _ b: TokenFile) -> Double? {
         guard a.recordCount > 0, b.recordCount > 0 else { return nil }
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D
-        func next() -> UInt64 {
-            // SplitMix64.
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SampleRandom(state: 0x2545_F491_4F6C_DD1D)
         var scores: [Double] = []
         scores.reserveCapacity(chancePairs)
         for _ in 0..<chancePairs {
-            let rowA = Int(next() % UInt64(a.recordCount))
-            let rowB = Int(next() % UInt64(b.recordCount))
+            let rowA = Int(random.next() % UInt64(a.recordCount))
+            let rowB = Int(random.next() % UInt64(b.recordCount))
             let (common, countA, countB) = BlockingJoin.commonBits(a, rowA, b, rowB)
             scores.append(roundedDice(common: common, popcountA: countA, popcountB: countB))
         }
@@ -322,18 +314,10 @@ struct DecisionModel: Sendable {
     static func randomDice(_ a: TokenFile, _ b: TokenFile, floor: Double, secondLevels: Int = 1) -> [Double] {
         var counts = [Double](repeating: 0.5, count: (diceBins + 1) * secondLevels)
         guard a.recordCount > 0, b.recordCount > 0 else { return counts.map { $0 / counts.reduce(0, +) } }
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 {
-            // SplitMix64.
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SampleRandom(state: 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<randomPairs {
-            let rowA = Int(next() % UInt64(a.recordCount))
-            let rowB = Int(next() % UInt64(b.recordCount))
+            let rowA = Int(random.next() % UInt64(a.recordCount))
+            let rowB = Int(random.next() % UInt64(b.recordCount))
             let (common, countA, countB) = BlockingJoin.commonBits(a, rowA, b, rowB)
             let score = roundedDice(common: common, popcountA: countA, popcountB: countB)
             let second = secondLevels > 1 ? SecondScore.dice(a, rowA, b, rowB) : nil
@@ -407,5 +391,18 @@ struct DecisionModel: Sendable {
             curve: LinkageReport.curve(weights: weights, histogram: histogram, outside: expectedOutside),
             fellegiSunter: fellegiSunter, scoreMixture: mixture, captureRecapture: captureRecapture,
             identity: identity)
+    }
+}
+
+/// SplitMix64 from a fixed state: the model's samples of A × B are the same on every run of the same files.
+struct SampleRandom {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -180,7 +180,9 @@ struct ExtraFilterTests {
         #expect(TokenFileLayout.signatureContext(version: 2) != TokenFileLayout.signatureContext)
     }
 
-    @Test(arguments: ["filter byte", "prefix version 1", "header version 1", "no extraFilters", "padding"])
+    @Test(arguments: [
+        "filter byte", "prefix version 1", "header version 1", "no extraFilters", "padding", "escape in a name",
+    ])
     func damagedOrMismatchedRegionsAreRefused(damage: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -200,6 +202,8 @@ struct ExtraFilterTests {
             // A header of version 1 (with or without the member) in front of the same regions.
             var header = original.header
             if damage == "no extraFilters" { header.extraFilters = [] }
+            // A name that would move a terminal's cursor when printed (inspect, verify).
+            if damage == "escape in a name" { header.extraFilters[0].name = "names\u{1B}[2J" }
             var text = String(decoding: header.jsonValue.canonicalBytes, as: UTF8.self)
             text =
                 damage == "header version 1"
@@ -214,6 +218,7 @@ struct ExtraFilterTests {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         do {
             let file = try TokenFile(contentsOf: path)
+            #expect(damage != "escape in a name", "a name that is not an identifier was read")
             let failed = file.verify(publicKey: key.publicKey).filter { !$0.passed }
             #expect(!failed.isEmpty, "\(damage) went unnoticed")
             if damage == "padding" { #expect(failed.map(\.rule).contains("SPEC §6.2 padding")) }

@@ -176,6 +176,11 @@ public struct TokenFileHeader: Sendable, Equatable {
                         "\(source): SPEC §6.3: extraFilters[\(index)] must have exactly filterBits (a positive multiple of 8 of at most \(Self.maximumFilterBits)), hardening, name and popcount"
                     )
                 }
+                // A name reaches terminals and logs (inspect, verify): an identifier, never arbitrary text.
+                guard Self.isIdentifier(name) else {
+                    throw ProtocolError(
+                        .invalidTokenFile, "\(source): SPEC §6.3: extraFilters[\(index)].name is not an identifier")
+                }
                 guard !extraFilters.contains(where: { $0.name == name }) else {
                     throw ProtocolError(
                         .invalidTokenFile, "\(source): SPEC §6.3: extraFilters[\(index)].name is used twice")

@@ -39,7 +39,7 @@ struct MatchCommand: ParsableCommand {
     @Option(
         name: .customLong("second-score"),
         help: ArgumentHelp(
-            "Let the decision model use the files' extra filter (SPEC §5.6) as a second score: joint (a grid of both scores per key pattern) or conditional (the second given the first's quarter). Off by default: measured, neither reaches the targets (docs/decision-model.md).",
+            "Let the decision model use the files' first extra filter (SPEC §5.6; e.g. Protocol/examples/uk-watchlist-names-dob.json) as a second score: joint (a grid of both scores per key pattern) or conditional (the second given the first's quarter). Ignored when the files have no extra filter (the example schema has none) or no match or blocking keys. Off by default: measured, neither reaches the targets (docs/decision-model.md).",
             valueName: "joint|conditional"))
     var secondScore: String?
 
@@ -71,6 +71,14 @@ struct MatchCommand: ParsableCommand {
             settings.chooseThreshold = options.isAutomatic
             settings.fitsModel = report != nil || reportHTML != nil
             settings.secondScore = secondScore.flatMap(SecondScoreModel.init(rawValue:))
+            if secondScore != nil,
+                a.header.extraFilters.first?.name != b.header.extraFilters.first?.name
+                    || a.header.extraFilters.isEmpty
+            {
+                Console.error(
+                    "blindmatch match: --second-score: the files share no extra filter (SPEC §5.6); "
+                        + "the model decides without it\n")
+            }
             let progress = Progress(label: "matching", totalBytes: nil)
             let start = Clock.now()
             let (results, report) = try MatchEngine(settings: settings).run(a, b) { _, fraction in

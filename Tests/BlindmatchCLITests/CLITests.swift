@@ -556,6 +556,13 @@ struct QualityTests {
         #expect(report.thresholdChosen && report.thresholdFallback == nil)
         #expect(abs(report.estimate.precision - chosenPrecision) < 0.025, "\(report.estimate) \(chosenLine)")
         #expect(abs(report.estimate.recall - chosenRecall) < 0.025, "\(report.estimate) \(chosenLine)")
+        // --second-score on files without an extra filter (the example schema has none) says so and changes nothing.
+        let second = try CLI.run(
+            ["match", "watch.bmt", "bulk.bmt", "--output", "second.csv", "--second-score", "joint"], in: scratch.path)
+        #expect(second.status == 0 && second.error.contains("share no extra filter"), "\(second.error)")
+        #expect(
+            try String(contentsOfFile: "\(scratch.path)/second.csv", encoding: .utf8)
+                == String(contentsOfFile: "\(scratch.path)/chosen.csv", encoding: .utf8))
         // The page stands alone (inline SVG, nothing fetched) and says what the identity constraint did.
         let page = try String(contentsOfFile: "\(scratch.path)/report.html", encoding: .utf8)
         #expect(page.components(separatedBy: "<svg").count == 3, "a histogram and a curve")

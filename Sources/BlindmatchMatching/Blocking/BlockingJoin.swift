@@ -164,22 +164,29 @@ public enum BlockingJoin {
 
     /// Shared bits of row `rowA`'s and row `rowB`'s filters, and their popcounts.
     static func commonBits(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int) -> (UInt32, UInt32, UInt32) {
-        let bytes = a.layout.filterBytes
+        commonBits(a.filters, rowA, b.filters, rowB, bytes: a.layout.filterBytes)
+    }
+
+    /// Common bits and both popcounts of row `rowA` of `filtersA` and row `rowB` of `filtersB`, filters of `bytes`
+    /// bytes each (the first filter's region or an extra filter's, SPEC §5.6).
+    static func commonBits(
+        _ filtersA: UnsafeRawBufferPointer, _ rowA: Int, _ filtersB: UnsafeRawBufferPointer, _ rowB: Int, bytes: Int
+    ) -> (UInt32, UInt32, UInt32) {
         var common = 0
         var countA = 0
         var countB = 0
         var offset = 0
         while offset + 8 <= bytes {
-            let x = a.filters.loadUnaligned(fromByteOffset: rowA * bytes + offset, as: UInt64.self)
-            let y = b.filters.loadUnaligned(fromByteOffset: rowB * bytes + offset, as: UInt64.self)
+            let x = filtersA.loadUnaligned(fromByteOffset: rowA * bytes + offset, as: UInt64.self)
+            let y = filtersB.loadUnaligned(fromByteOffset: rowB * bytes + offset, as: UInt64.self)
             common += (x & y).nonzeroBitCount
             countA += x.nonzeroBitCount
             countB += y.nonzeroBitCount
             offset += 8
         }
         while offset < bytes {
-            let x = a.filters[rowA * bytes + offset]
-            let y = b.filters[rowB * bytes + offset]
+            let x = filtersA[rowA * bytes + offset]
+            let y = filtersB[rowB * bytes + offset]
             common += (x & y).nonzeroBitCount
             countA += x.nonzeroBitCount
             countB += y.nonzeroBitCount

@@ -31,30 +31,9 @@ enum SecondScore {
     /// The Dice coefficient (rounded to three decimals, as the first score) of rows `rowA` and `rowB` in the first
     /// extra filter; nil when either filter is all zero (no token at all: no evidence, SPEC §5 step 5).
     static func dice(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int) -> Double? {
-        let bytes = a.layout.extraFilterBytes[0]
-        let filtersA = a.extraFilters(0)
-        let filtersB = b.extraFilters(0)
-        var common = 0
-        var countA = 0
-        var countB = 0
-        var offset = 0
-        while offset + 8 <= bytes {
-            let x = filtersA.loadUnaligned(fromByteOffset: rowA * bytes + offset, as: UInt64.self)
-            let y = filtersB.loadUnaligned(fromByteOffset: rowB * bytes + offset, as: UInt64.self)
-            common += (x & y).nonzeroBitCount
-            countA += x.nonzeroBitCount
-            countB += y.nonzeroBitCount
-            offset += 8
-        }
-        while offset < bytes {
-            let x = filtersA[rowA * bytes + offset]
-            let y = filtersB[rowB * bytes + offset]
-            common += (x & y).nonzeroBitCount
-            countA += x.nonzeroBitCount
-            countB += y.nonzeroBitCount
-            offset += 1
-        }
+        let (common, countA, countB) = BlockingJoin.commonBits(
+            a.extraFilters(0), rowA, b.extraFilters(0), rowB, bytes: a.layout.extraFilterBytes[0])
         guard countA > 0, countB > 0 else { return nil }
-        return roundedDice(common: UInt32(common), popcountA: UInt32(countA), popcountB: UInt32(countB))
+        return roundedDice(common: common, popcountA: countA, popcountB: countB)
     }
 }

@@ -240,6 +240,42 @@ extension Examples {
               ],
               "description": "Blocking only: compare pairs of the same sex at the same postcode (survives swapped or misspelt names and a wrong date of birth together); truncated to 65,536 buckets (SPEC §4.5.1).",
               "bucketBits": 16
+            },
+            {
+              "name": "block-given-dob-sex",
+              "parts": [
+                {
+                  "field": "given_name",
+                  "transform": "first"
+                },
+                {
+                  "field": "dob"
+                },
+                {
+                  "field": "sex"
+                }
+              ],
+              "description": "Blocking only: compare pairs with the same first given name, date of birth and sex (survives a changed or misspelt surname at a new address); truncated to 65,536 buckets (SPEC §4.5.1).",
+              "bucketBits": 16
+            },
+            {
+              "name": "block-names-year",
+              "anyOrder": true,
+              "parts": [
+                {
+                  "field": "surname"
+                },
+                {
+                  "field": "given_name",
+                  "transform": "first"
+                },
+                {
+                  "field": "dob",
+                  "transform": "year"
+                }
+              ],
+              "description": "Blocking only: compare pairs with the same names, in any order, born in the same year (survives a date of birth a day out or with day and month exchanged at a new address); truncated to 65,536 buckets (SPEC §4.5.1).",
+              "bucketBits": 16
             }
           ],
           "bloom": {

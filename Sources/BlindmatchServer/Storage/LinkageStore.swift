@@ -223,9 +223,7 @@ extension LinkageStore {
             throw APIError.conflict(.runNotFinished, "run \(run.id) is \(run.status.rawValue)")
         }
         guard let text = try await runReport(run: run.id) else {
-            throw APIError.notFound(
-                "run \(run.id) has no report (it ran before reports were kept)"
-            )
+            throw APIError.notFound("run \(run.id) has no report (it ran before reports were kept)")
         }
         return text
     }

@@ -116,7 +116,8 @@ let package = Package(
             ]
         ),
         // What every test target shares: finding the repository's vectors and keys in place.
-        .target(name: "BlindmatchTestSupport", path: "Tests/BlindmatchTestSupport"),
+        .target(
+            name: "BlindmatchTestSupport", dependencies: ["BlindmatchProtocol"], path: "Tests/BlindmatchTestSupport"),
         .testTarget(
             name: "BlindmatchProtocolTests",
             dependencies: ["BlindmatchProtocol", "BlindmatchTestSupport"]

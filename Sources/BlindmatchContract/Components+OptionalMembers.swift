@@ -50,6 +50,10 @@ extension Components.Schemas.RunPolicy.MinimumRecordsPayload: OptionalMembers {
     public static let optionalMembers: Set<String> = ["watchlist", "bulk"]
 }
 
-extension Components.Schemas.RunReport: OptionalMembers {
+extension Components.Schemas.FittedRunReport: OptionalMembers {
     public static let optionalMembers: Set<String> = ["thresholdChosen", "thresholdFallback"]
+}
+
+extension Components.Schemas.UnfittedRunReport: OptionalMembers {
+    public static let optionalMembers: Set<String> = ["thresholdFallback"]
 }

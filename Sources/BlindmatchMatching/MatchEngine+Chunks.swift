@@ -195,6 +195,10 @@ extension MatchEngine {
                 threshold: nil, chosen: false,
                 diceThreshold: Double(threshold.numerator) / Double(threshold.denominator), reported: reported)
             report.linkage?.thresholdFallback = report.thresholdFallback
+        } else if settings.fitsModel || settings.chooseThreshold {
+            report.unfitted = UnfittedReport(
+                diceThreshold: Double(threshold.numerator) / Double(threshold.denominator),
+                thresholdFallback: report.thresholdFallback)
         }
         return (solved, report)
     }

@@ -79,6 +79,14 @@ public struct MatchEngine: Sendable {
         /// filters, too few candidates, EM that did not converge, …): the Dice threshold decided instead. Nil when
         /// the model chose, or was not asked to.
         public var thresholdFallback: String?
+        /// What decided, when a model was asked for (``Settings/fitsModel`` or ``Settings/chooseThreshold``) but the
+        /// files carry no Bloom filters to fit one to (``linkage`` is then nil).
+        public var unfitted: UnfittedReport?
+
+        /// The run's quality report: the fitted model's, else the unfitted one; nil when no model was asked for.
+        public var quality: RunQualityReport? {
+            linkage.map(RunQualityReport.fitted) ?? unfitted.map(RunQualityReport.unfitted)
+        }
     }
 
     public let settings: Settings

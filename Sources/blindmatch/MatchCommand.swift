@@ -112,10 +112,9 @@ struct MatchCommand: ParsableCommand {
                 lines.append(LinkageReportOutput.summary(linkage, seconds: report.modelSeconds))
                 if let path = self.report { try LinkageReportOutput.writeJSON(linkage, to: path) }
                 if let path = reportHTML { try LinkageReportOutput.writeHTML(linkage, to: path) }
-            } else if let fallback = report.thresholdFallback {
-                let dice = Double(threshold) ?? 0
-                if let path = self.report { try LinkageReportOutput.writeFallbackJSON(fallback, dice: dice, to: path) }
-                if let path = reportHTML { try LinkageReportOutput.writeFallbackHTML(fallback, dice: dice, to: path) }
+            } else if let unfitted = report.unfitted {
+                if let path = self.report { try LinkageReportOutput.writeJSON(unfitted, to: path) }
+                if let path = reportHTML { try LinkageReportOutput.writeHTML(unfitted, to: path) }
             }
             if !vetoNames.isEmpty && !modelChose {
                 lines.append(

@@ -104,17 +104,11 @@ enum Fixture {
         return names
     }
 
-    /// A deterministic generator (SplitMix64).
+    /// A deterministic generator: ``SplitMix64`` from a spread seed, with the draws these tests need.
     struct Generator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var source: SplitMix64
+        init(seed: UInt64) { source = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15) }
+        mutating func next() -> UInt64 { source.next() }
         mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
         /// An index into a list of `count` drawn with weight 1/(rank + 2): a few common values, a long tail.
         mutating func zipf(_ count: Int) -> Int {

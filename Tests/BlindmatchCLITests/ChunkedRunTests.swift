@@ -86,19 +86,11 @@ import Testing
 
         let directory = data.path + "/postgres"
         defer { PostgresTestStore.drop(dataDirectory: directory) }
-        let server = try await InProcessServer(
-            dataDirectory: directory, operatorTokenFile: data.path + "/postgres.token",
-            executor: EngineRunExecutor(threads: 1)
-        ) { configuration in
-            try? PostgresTestStore.configure(&configuration)
-            configuration.chunkBulkRows = 500
-        }
+        let server = try await InProcessServer.onPostgres(
+            dataDirectory: directory, operatorTokenFile: data.path + "/postgres.token", chunkBulkRows: 500)
         defer { server.stopSoon() }
-        var configuration = ServiceConfiguration(dataDirectory: directory)
-        try PostgresTestStore.configure(&configuration)
-        let location = try #require(configuration.database)
         let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let pool = try await PostgresPool.open(location, logger: silent)
+        let pool = try await PostgresTestStore.pool(dataDirectory: directory)
         let queue = PostgresChunkQueue(pool: pool)
         // The live workers hold long leases, so that a loaded machine never lets one lapse (their chunk would be
         // claimed again and counted twice); only the doomed claim's 1 s lease is meant to lapse.

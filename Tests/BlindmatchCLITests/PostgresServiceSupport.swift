@@ -1,6 +1,7 @@
 import BlindmatchProtocol
 import BlindmatchTestSupport
 import Foundation
+import Logging
 import Synchronization
 
 @testable import BlindmatchServer
@@ -41,5 +42,29 @@ enum PostgresTestStore {
     static func drop(dataDirectory: String) {
         let database = databases.withLock { $0.removeValue(forKey: dataDirectory) }
         database?.drop()
+    }
+
+    /// A pool on the database of a data directory's servers, for a test to look into; close it when done.
+    static func pool(dataDirectory: String) async throws -> PostgresPool {
+        var configuration = ServiceConfiguration(dataDirectory: dataDirectory)
+        try configure(&configuration)
+        guard let location = configuration.database else { throw ServiceTestError("no PostgreSQL store") }
+        return try await PostgresPool.open(
+            location, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+}
+
+extension InProcessServer {
+    /// A server on the PostgreSQL store of `dataDirectory` (``PostgresTestStore``): it computes its runs in chunks of
+    /// `chunkBulkRows` bulk rows (``ChunkedRunExecutor``), with its own worker and any others.
+    static func onPostgres(
+        dataDirectory: String, operatorTokenFile: String, chunkBulkRows: Int
+    ) async throws -> InProcessServer {
+        try await InProcessServer(
+            dataDirectory: dataDirectory, operatorTokenFile: operatorTokenFile, executor: EngineRunExecutor(threads: 1)
+        ) { configuration in
+            try? PostgresTestStore.configure(&configuration)
+            configuration.chunkBulkRows = chunkBulkRows
+        }
     }
 }

@@ -24,7 +24,8 @@ import Yams
             "HexPublicKeyInput": Schemas.HexPublicKeyInput.self, "MatchingSettings": Schemas.MatchingSettings.self,
             "DisclosurePolicy": Schemas.DisclosurePolicy.self, "RunRequest": Schemas.RunRequest.self,
             "ResultRow": Schemas.ResultRow.self, "ProjectRequest": Schemas.ProjectRequest.self,
-            "RunPolicy": Schemas.RunPolicy.self, "RunReport": Schemas.RunReport.self,
+            "RunPolicy": Schemas.RunPolicy.self, "FittedRunReport": Schemas.FittedRunReport.self,
+            "UnfittedRunReport": Schemas.UnfittedRunReport.self,
             "RunPolicy.minimumRecords": Schemas.RunPolicy.MinimumRecordsPayload.self,
         ]
     }

@@ -12,38 +12,11 @@ struct DecisionModelTests {
     /// where nothing agrees are one uncompared count. EM finds the share of matches, the matches hidden among the
     /// uncompared pairs, and weights of the right sign.
     @Test func populationFitRecoversAKnownModel() {
-        let population = 1_000_000.0
-        let matches = 1_000.0
-        // Levels 0 missing, 1 agree, 2 disagree; Dice bins 0 (below the floor), 1, 2.
-        let mIdentifier = [0.4, 0.58, 0.02]
-        let uIdentifier = [0.4, 0.0, 0.6]
-        let mPattern = [[0.02, 0.9, 0.08], [0.01, 0.85, 0.14]]
-        let uPattern = [[0.02, 0.0001, 0.9799], [0.01, 0.0002, 0.9898]]
-        let mDice = [0.02, 0.18, 0.8]
-        let uDice = [0.97, 0.025, 0.005]
-        var cells: [PopulationFit.Cell] = []
-        var counts: [Double] = []
-        var uncompared = 0.0
-        var hiddenMatches = 0.0
-        for identifier in 0..<3 {
-            for first in 0..<3 {
-                for second in 0..<3 {
-                    for bin in 0..<3 {
-                        let m = mIdentifier[identifier] * mPattern[0][first] * mPattern[1][second] * mDice[bin]
-                        let u = uIdentifier[identifier] * uPattern[0][first] * uPattern[1][second] * uDice[bin]
-                        let count = matches * m + (population - matches) * u
-                        if identifier != 1 && first != 1 && second != 1 {
-                            uncompared += count
-                            hiddenMatches += matches * m
-                        } else if count > 0 {
-                            cells.append(
-                                .init(identifiers: [UInt8(identifier)], pattern: UInt64(first * 3 + second), bin: bin))
-                            counts.append(count)
-                        }
-                    }
-                }
-            }
-        }
+        let (population, matches) = (KnownPopulation.population, KnownPopulation.matches)
+        let known = KnownPopulation.cells()
+        let (cells, counts, uncompared, hiddenMatches) = (
+            known.cells, known.counts, known.uncompared, known.hiddenMatches
+        )
         let fit = PopulationFit.fit(
             cells: cells, counts: counts, uncompared: uncompared, belowFloorCells: [], identifierNames: ["id"],
             patternNames: ["first", "second"], binNames: ["below", "low", "high"])

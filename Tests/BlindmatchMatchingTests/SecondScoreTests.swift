@@ -43,47 +43,15 @@ struct SecondScoreTests {
     /// both classes have it high) the weight stays near the Dice-only fit's.
     @Test(arguments: [SecondScoreModel.joint, .conditional])
     func bothModelsSeparatePairsInOneDiceBin(model: SecondScoreModel) {
-        let population = 1_000_000.0
-        let matches = 1_000.0
-        // As `populationFitRecoversAKnownModel`: identifier levels 0 missing, 1 agree, 2 disagree, two pattern keys,
-        // Dice bins 0 (below the floor), 1, 2; and now the second score's level 0 (low) or 1 (high) in each bin.
-        let mIdentifier = [0.4, 0.58, 0.02]
-        let uIdentifier = [0.4, 0.0, 0.6]
-        let mPattern = [[0.02, 0.9, 0.08], [0.01, 0.85, 0.14]]
-        let uPattern = [[0.02, 0.0001, 0.9799], [0.01, 0.0002, 0.9898]]
-        let mDice = [0.02, 0.18, 0.8]
-        let uDice = [0.97, 0.025, 0.005]
+        let (population, matches) = (KnownPopulation.population, KnownPopulation.matches)
+        // `KnownPopulation`, as in `populationFitRecoversAKnownModel`, and now the second score's level 0 (low) or
+        // 1 (high) in each Dice bin.
         let mHigh = [0.5, 0.85, 0.95]
         let uHigh = [0.01, 0.05, 0.9]
-        var cells: [PopulationFit.Cell] = []
-        var counts: [Double] = []
-        var uncompared = 0.0
-        for identifier in 0..<3 {
-            for first in 0..<3 {
-                for second in 0..<3 {
-                    for bin in 0..<3 {
-                        for level in 0..<2 {
-                            let mLevel = level == 1 ? mHigh[bin] : 1 - mHigh[bin]
-                            let uLevel = level == 1 ? uHigh[bin] : 1 - uHigh[bin]
-                            let m =
-                                mIdentifier[identifier] * mPattern[0][first] * mPattern[1][second] * mDice[bin] * mLevel
-                            let u =
-                                uIdentifier[identifier] * uPattern[0][first] * uPattern[1][second] * uDice[bin] * uLevel
-                            let count = matches * m + (population - matches) * u
-                            if identifier != 1 && first != 1 && second != 1 {
-                                uncompared += count
-                            } else if count > 0 {
-                                cells.append(
-                                    .init(
-                                        identifiers: [UInt8(identifier)], pattern: UInt64(first * 3 + second),
-                                        bin: bin * 2 + level))
-                                counts.append(count)
-                            }
-                        }
-                    }
-                }
-            }
+        let known = KnownPopulation.cells(levels: 2) { bin, level in
+            level == 1 ? (mHigh[bin], uHigh[bin]) : (1 - mHigh[bin], 1 - uHigh[bin])
         }
+        let (cells, counts, uncompared) = (known.cells, known.counts, known.uncompared)
         let fit = PopulationFit.fit(
             cells: cells, counts: counts, uncompared: uncompared, belowFloorCells: [], identifierNames: ["id"],
             patternNames: ["first", "second"], binNames: ["below", "low", "high"],
@@ -100,9 +68,9 @@ struct SecondScoreTests {
         let truth = { (bin: Int, level: Int) -> Double in
             let mLevel = level == 1 ? mHigh[bin] : 1 - mHigh[bin]
             let uLevel = level == 1 ? uHigh[bin] : 1 - uHigh[bin]
-            return log2(
-                matches * mIdentifier[0] * mPattern[0][1] * mPattern[1][2] * mDice[bin] * mLevel
-                    / ((population - matches) * uIdentifier[0] * uPattern[0][1] * uPattern[1][2] * uDice[bin] * uLevel))
+            let m = KnownPopulation.m(identifier: 0, first: 1, second: 2, bin: bin) * mLevel
+            let u = KnownPopulation.u(identifier: 0, first: 1, second: 2, bin: bin) * uLevel
+            return log2(matches * m / ((population - matches) * u))
         }
         #expect(high > low + 5, "high \(high) against low \(low)")
         #expect(abs(high - truth(1, 1)) < 1, "fitted \(high), true \(truth(1, 1))")

@@ -1,4 +1,5 @@
 import BlindmatchProtocol
+import Foundation
 import Testing
 
 @testable import BlindmatchMatching
@@ -40,7 +41,38 @@ struct ThresholdFallbackTests {
         let (results, report) = try MatchEngine(settings: settings).run(a, b)
         #expect(!fixed.isEmpty && results == fixed)
         #expect(report.linkage == nil)
-        #expect(report.thresholdFallback?.contains("no Bloom filters") == true, "\(report.thresholdFallback ?? "")")
+        let reason = try #require(report.thresholdFallback)
+        #expect(reason.contains("no Bloom filters"), "\(reason)")
+        // The run's report (`match --report`, the service's `GET …/report`) says what decided and why.
+        #expect(report.quality == .unfitted(UnfittedReport(diceThreshold: 0.85, thresholdFallback: reason)))
+        // With the threshold given it says only what decided; without a model asked for there is none.
+        settings.chooseThreshold = false
+        settings.fitsModel = true
+        let (_, given) = try MatchEngine(settings: settings).run(a, b)
+        #expect(given.quality == .unfitted(UnfittedReport(diceThreshold: 0.85, thresholdFallback: nil)))
+        settings.fitsModel = false
+        #expect(try MatchEngine(settings: settings).run(a, b).1.quality == nil)
+    }
+
+    /// A run's report reads as the shape it has: `model` `none` is the unfitted report, whose members are exactly
+    /// those `match --report` writes; one that claims a model chose is refused.
+    @Test func aRunsReportReadsAsTheShapeItHas() throws {
+        let unfitted = UnfittedReport(diceThreshold: 0.85, thresholdFallback: "the files carry no Bloom filters")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let bytes = try encoder.encode(RunQualityReport.unfitted(unfitted))
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == #"{"diceThreshold":0.85,"model":"none","thresholdChosen":false,"thresholdFallback":"the files carry no Bloom filters"}"#
+        )
+        #expect(try JSONDecoder().decode(RunQualityReport.self, from: bytes) == .unfitted(unfitted))
+        let given = try encoder.encode(UnfittedReport(diceThreshold: 0.9, thresholdFallback: nil))
+        #expect(
+            String(decoding: given, as: UTF8.self) == #"{"diceThreshold":0.9,"model":"none","thresholdChosen":false}"#)
+        let chosen = #"{"diceThreshold":0.85,"model":"none","thresholdChosen":true}"#
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(RunQualityReport.self, from: Data(chosen.utf8))
+        }
     }
 
     /// Forty records in few surnames and dates: enough candidates, but a fit that may not settle (EM ran into its

@@ -152,13 +152,17 @@ struct ExtraFilterTests {
         var encoded: [UInt8] = []
         _ = try Tokeniser(context: context, workers: 1).encode(batch, into: &encoded)
         let start = context.extraFilterRowOffset(0)
+        let region = try #require(file.extraFilters(0))
+        #expect(region.count == 300 * 64)
+        // An index past the header's extra filters is no region, not a trap.
+        #expect(file.extraFilters(1) == nil && file.extraFilters(-1) == nil)
         let popcount = file.header.extraFilters[0].popcount
         var minimum = Int.max
         var maximum = 0
         for (row, recordKey) in rows.enumerated() {
             let record = try #require(Int(recordKey.dropFirst()))
             let expected = encoded[(record * context.rowWidth + start)..<(record * context.rowWidth + start + 64)]
-            #expect(Array(file.extraFilters(0)[(row * 64)..<((row + 1) * 64)]) == Array(expected))
+            #expect(Array(region[(row * 64)..<((row + 1) * 64)]) == Array(expected))
             let ones = expected.reduce(0) { $0 + $1.nonzeroBitCount }
             minimum = min(minimum, ones)
             maximum = max(maximum, ones)
@@ -175,6 +179,7 @@ struct ExtraFilterTests {
         let file = try TokenFile(contentsOf: "\(directory.path)/t.bmt")
         #expect(summary.header.formatVersion == 1)
         #expect(file.bytes[8] == 1)
+        #expect(file.extraFilters(0) == nil)
         #expect(!String(decoding: file.header.jsonValue.canonicalBytes, as: UTF8.self).contains("extraFilters"))
         #expect(TokenFileLayout.signatureContext(version: 1) == TokenFileLayout.signatureContext)
         #expect(TokenFileLayout.signatureContext(version: 2) != TokenFileLayout.signatureContext)

@@ -1,3 +1,5 @@
+import BlindmatchProtocol
+
 /// Seeded mutations of valid inputs, for property tests of the parsers that read what others send (token files, CSV,
 /// JSON bodies, audit logs): the same seed gives the same inputs on every machine, so a failure is a test case.
 ///
@@ -5,18 +7,12 @@
 /// break, a brace), writing an edge integer as text (0, -1, 2³¹, 2⁶³ − 1, 1e999 and the like) in place of a run of
 /// digits, inserting or deleting a range, duplicating a range, truncating, or splicing in a token of `dictionary`.
 public struct Mutator {
-    private var state: UInt64
+    private var source: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { source = SplitMix64(seed: seed) }
 
-    /// SplitMix64.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    /// The next draw of its ``SplitMix64``.
+    public mutating func next() -> UInt64 { source.next() }
 
     /// A number in 0..<bound (bound > 0).
     public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(1, bound))) }

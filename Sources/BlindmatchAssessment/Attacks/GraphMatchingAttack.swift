@@ -230,7 +230,7 @@ public enum GraphMatchingAttack {
     /// Candidate pairs by locality-sensitive hashing, then a greedy one-to-one assignment by distance.
     static func match(_ encoded: FeatureTable, _ reference: FeatureTable, count: Int) -> [(Int, Double)?] {
         let dimensions = encoded.dimensions
-        var generator = SplitMix(seed: 0x5eed)
+        var generator = SplitMix64(seed: 0x5eed)
         let projections = (0..<(hashTables * 3)).map { _ in
             (0..<dimensions).map { _ in generator.nextGaussian() }
         }
@@ -449,22 +449,8 @@ struct SimilarityGraph {
     }
 }
 
-/// A small deterministic generator for the hashing projections.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func nextUniform() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
-
+/// The hashing projections' draws.
+extension SplitMix64 {
     /// A standard normal draw (Box–Muller).
     mutating func nextGaussian() -> Double {
         let u = max(1e-12, nextUniform())

@@ -598,7 +598,7 @@ private struct QuadraticAssignment {
         descend()
         var best = assigned
         var bestCost = total
-        var generator = SplitMix(seed: 0xA11C)
+        var generator = SplitMix64(seed: 0xA11C)
         var sinceImproved = 0
         for _ in 0..<restarts where sinceImproved < patience {
             sinceImproved += 1

@@ -3185,27 +3185,69 @@ extension Components {
                 ])
             }
         }
-        /// `LinkageReport` as `blindmatch match --report` writes it (docs/decision-model.md): `model`, `threshold` (the match weight: chosen by the model when `thresholdChosen`, else the lowest weight among the matches of a Dice threshold, `diceThreshold`), `estimate` (`precision`, `recall`, `f1`, `falseMatches` and their errors), `histogram`, `curve` and the fitted model's parameters; `thresholdFallback` says why the model did not choose although the project's threshold is `auto` (the fixed rule's default Dice threshold decided). Its members are the engine's, documented there rather than here.
+        /// A succeeded run's quality report, as `blindmatch match --report` writes it (docs/decision-model.md): the fitted decision model's (`FittedRunReport`), or, for a run whose files carry no Bloom filters and so give the model nothing to fit, what decided instead and why (`UnfittedRunReport`, `model` `none`).
         ///
         /// - Remark: Generated from `#/components/schemas/RunReport`.
-        public struct RunReport: Codable, Hashable, Sendable {
-            /// - Remark: Generated from `#/components/schemas/RunReport/model`.
-            public var model: Swift.String
-            /// - Remark: Generated from `#/components/schemas/RunReport/threshold`.
+        @frozen public enum RunReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RunReport/case1`.
+            case FittedRunReport(Components.Schemas.FittedRunReport)
+            /// - Remark: Generated from `#/components/schemas/RunReport/case2`.
+            case UnfittedRunReport(Components.Schemas.UnfittedRunReport)
+            public init(from decoder: any Swift.Decoder) throws {
+                var errors: [any Swift.Error] = []
+                do {
+                    self = .FittedRunReport(try .init(from: decoder))
+                    return
+                } catch {
+                    errors.append(error)
+                }
+                do {
+                    self = .UnfittedRunReport(try .init(from: decoder))
+                    return
+                } catch {
+                    errors.append(error)
+                }
+                throw Swift.DecodingError.failedToDecodeOneOfSchema(
+                    type: Self.self,
+                    codingPath: decoder.codingPath,
+                    errors: errors
+                )
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                switch self {
+                case let .FittedRunReport(value):
+                    try value.encode(to: encoder)
+                case let .UnfittedRunReport(value):
+                    try value.encode(to: encoder)
+                }
+            }
+        }
+        /// `LinkageReport` (docs/decision-model.md): `model`, `threshold` (the match weight: chosen by the model when `thresholdChosen`, else the lowest weight among the matches of a Dice threshold, `diceThreshold`), `estimate` (`precision`, `recall`, `f1`, `falseMatches` and their errors), `histogram`, `curve` and the fitted model's parameters; `thresholdFallback` says why the model did not choose although the project's threshold is `auto` (the fixed rule's default Dice threshold decided). Its members are the engine's, documented there rather than here.
+        ///
+        /// - Remark: Generated from `#/components/schemas/FittedRunReport`.
+        public struct FittedRunReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/model`.
+            @frozen public enum ModelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case fellegiSunter = "fellegi-sunter"
+                case scoreMixture = "score-mixture"
+            }
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/model`.
+            public var model: Components.Schemas.FittedRunReport.ModelPayload
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/threshold`.
             public var threshold: Swift.Double
-            /// - Remark: Generated from `#/components/schemas/RunReport/thresholdChosen`.
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/thresholdChosen`.
             public var thresholdChosen: Swift.Bool?
-            /// - Remark: Generated from `#/components/schemas/RunReport/thresholdFallback`.
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/thresholdFallback`.
             public var thresholdFallback: Swift.String?
-            /// - Remark: Generated from `#/components/schemas/RunReport/estimate`.
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/estimate`.
             public struct EstimatePayload: Codable, Hashable, Sendable {
-                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/precision`.
+                /// - Remark: Generated from `#/components/schemas/FittedRunReport/estimate/precision`.
                 public var precision: Swift.Double
-                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/recall`.
+                /// - Remark: Generated from `#/components/schemas/FittedRunReport/estimate/recall`.
                 public var recall: Swift.Double
-                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/f1`.
+                /// - Remark: Generated from `#/components/schemas/FittedRunReport/estimate/f1`.
                 public var f1: Swift.Double
-                /// - Remark: Generated from `#/components/schemas/RunReport/estimate/falseMatches`.
+                /// - Remark: Generated from `#/components/schemas/FittedRunReport/estimate/falseMatches`.
                 public var falseMatches: Swift.Double
                 /// Creates a new `EstimatePayload`.
                 ///
@@ -3232,11 +3274,11 @@ extension Components {
                     case falseMatches
                 }
             }
-            /// - Remark: Generated from `#/components/schemas/RunReport/estimate`.
-            public var estimate: Components.Schemas.RunReport.EstimatePayload
-            /// - Remark: Generated from `#/components/schemas/RunReport/histogram`.
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/estimate`.
+            public var estimate: Components.Schemas.FittedRunReport.EstimatePayload
+            /// - Remark: Generated from `#/components/schemas/FittedRunReport/histogram`.
             public var histogram: OpenAPIRuntime.OpenAPIObjectContainer
-            /// Creates a new `RunReport`.
+            /// Creates a new `FittedRunReport`.
             ///
             /// - Parameters:
             ///   - model:
@@ -3246,11 +3288,11 @@ extension Components {
             ///   - estimate:
             ///   - histogram:
             public init(
-                model: Swift.String,
+                model: Components.Schemas.FittedRunReport.ModelPayload,
                 threshold: Swift.Double,
                 thresholdChosen: Swift.Bool? = nil,
                 thresholdFallback: Swift.String? = nil,
-                estimate: Components.Schemas.RunReport.EstimatePayload,
+                estimate: Components.Schemas.FittedRunReport.EstimatePayload,
                 histogram: OpenAPIRuntime.OpenAPIObjectContainer
             ) {
                 self.model = model
@@ -3267,6 +3309,72 @@ extension Components {
                 case thresholdFallback
                 case estimate
                 case histogram
+            }
+        }
+        /// `UnfittedReport`: the run's files carry no Bloom filters, so there are no scores, no decision model and no estimates; the match keys' exact joins decided under the fixed rule at `diceThreshold` (the files' default where the project's threshold is `auto`, else the project's). `thresholdFallback` says why the model did not choose, present when the project's threshold is `auto`.
+        ///
+        /// - Remark: Generated from `#/components/schemas/UnfittedRunReport`.
+        public struct UnfittedRunReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/UnfittedRunReport/model`.
+            @frozen public enum ModelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case none = "none"
+            }
+            /// - Remark: Generated from `#/components/schemas/UnfittedRunReport/model`.
+            public var model: Components.Schemas.UnfittedRunReport.ModelPayload
+            /// - Remark: Generated from `#/components/schemas/UnfittedRunReport/thresholdChosen`.
+            public var thresholdChosen: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/UnfittedRunReport/diceThreshold`.
+            public var diceThreshold: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/UnfittedRunReport/thresholdFallback`.
+            public var thresholdFallback: Swift.String?
+            /// Creates a new `UnfittedRunReport`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - thresholdChosen:
+            ///   - diceThreshold:
+            ///   - thresholdFallback:
+            public init(
+                model: Components.Schemas.UnfittedRunReport.ModelPayload,
+                thresholdChosen: Swift.Bool,
+                diceThreshold: Swift.Double,
+                thresholdFallback: Swift.String? = nil
+            ) {
+                self.model = model
+                self.thresholdChosen = thresholdChosen
+                self.diceThreshold = diceThreshold
+                self.thresholdFallback = thresholdFallback
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case thresholdChosen
+                case diceThreshold
+                case thresholdFallback
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.model = try container.decode(
+                    Components.Schemas.UnfittedRunReport.ModelPayload.self,
+                    forKey: .model
+                )
+                self.thresholdChosen = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .thresholdChosen
+                )
+                self.diceThreshold = try container.decode(
+                    Swift.Double.self,
+                    forKey: .diceThreshold
+                )
+                self.thresholdFallback = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .thresholdFallback
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "model",
+                    "thresholdChosen",
+                    "diceThreshold",
+                    "thresholdFallback"
+                ])
             }
         }
         /// - Remark: Generated from `#/components/schemas/RunPage`.

@@ -293,7 +293,7 @@ struct DecisionModel: Sendable {
     /// measures reaches zero (``ScoreMixture/unseenMatches``). Nil for an empty file.
     static func chanceScore(_ a: TokenFile, _ b: TokenFile) -> Double? {
         guard a.recordCount > 0, b.recordCount > 0 else { return nil }
-        var random = SampleRandom(state: 0x2545_F491_4F6C_DD1D)
+        var random = SplitMix64(seed: 0x2545_F491_4F6C_DD1D)
         var scores: [Double] = []
         scores.reserveCapacity(chancePairs)
         for _ in 0..<chancePairs {
@@ -314,7 +314,7 @@ struct DecisionModel: Sendable {
     static func randomDice(_ a: TokenFile, _ b: TokenFile, floor: Double, secondLevels: Int = 1) -> [Double] {
         var counts = [Double](repeating: 0.5, count: (diceBins + 1) * secondLevels)
         guard a.recordCount > 0, b.recordCount > 0 else { return counts.map { $0 / counts.reduce(0, +) } }
-        var random = SampleRandom(state: 0x9E37_79B9_7F4A_7C15)
+        var random = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<randomPairs {
             let rowA = Int(random.next() % UInt64(a.recordCount))
             let rowB = Int(random.next() % UInt64(b.recordCount))
@@ -391,18 +391,5 @@ struct DecisionModel: Sendable {
             curve: LinkageReport.curve(weights: weights, histogram: histogram, outside: expectedOutside),
             fellegiSunter: fellegiSunter, scoreMixture: mixture, captureRecapture: captureRecapture,
             identity: identity)
-    }
-}
-
-/// SplitMix64 from a fixed state: the model's samples of A × B are the same on every run of the same files.
-struct SampleRandom {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -29,10 +29,12 @@ enum SecondScore {
     }
 
     /// The Dice coefficient (rounded to three decimals, as the first score) of rows `rowA` and `rowB` in the first
-    /// extra filter; nil when either filter is all zero (no token at all: no evidence, SPEC §5 step 5).
+    /// extra filter; nil when either filter is all zero (no token at all: no evidence, SPEC §5 step 5) or either file
+    /// has no extra filter.
     static func dice(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int) -> Double? {
+        guard let filtersA = a.extraFilters(0), let filtersB = b.extraFilters(0) else { return nil }
         let (common, countA, countB) = BlockingJoin.commonBits(
-            a.extraFilters(0), rowA, b.extraFilters(0), rowB, bytes: a.layout.extraFilterBytes[0])
+            filtersA, rowA, filtersB, rowB, bytes: a.layout.extraFilterBytes[0])
         guard countA > 0, countB > 0 else { return nil }
         return roundedDice(common: common, popcountA: countA, popcountB: countB)
     }

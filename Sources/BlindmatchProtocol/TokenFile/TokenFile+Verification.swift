@@ -178,12 +178,17 @@ extension TokenFile {
                     detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
         }
         for (index, filter) in header.extraFilters.enumerated() {
-            let fraction = printableFraction(
-                extraFilters(index), stride: layout.extraFilterBytes[index], skipZeroRows: true)
+            let rule = "SPEC §6.6 no plaintext (extra filter \(filter.name))"
+            guard let region = extraFilters(index) else {
+                checks.append(
+                    VerificationCheck(
+                        kind: .noPlaintext, rule: rule, passed: false, detail: "the layout has no region for it"))
+                continue
+            }
+            let fraction = printableFraction(region, stride: layout.extraFilterBytes[index], skipZeroRows: true)
             checks.append(
                 VerificationCheck(
-                    kind: .noPlaintext, rule: "SPEC §6.6 no plaintext (extra filter \(filter.name))",
-                    passed: fraction < 0.75,
+                    kind: .noPlaintext, rule: rule, passed: fraction < 0.75,
                     detail: "\(Int((fraction * 100).rounded()))% printable bytes (text would be near 100%)"))
         }
         return checks

@@ -109,9 +109,11 @@ public final class TokenFile: @unchecked Sendable {
     }
 
     /// Extra filter `index`'s filters (SPEC §5.6, §6.2), `layout.extraFilterBytes[index]` per row, 64-byte aligned,
-    /// in the order of `header.extraFilters`.
-    public func extraFilters(_ index: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: base + layout.extraFilterOffset(index), count: layout.extraFilterLength(index))
+    /// in the order of `header.extraFilters`; nil when the file has no extra filter `index`.
+    public func extraFilters(_ index: Int) -> UnsafeRawBufferPointer? {
+        guard layout.extraFilterBytes.indices.contains(index) else { return nil }
+        return UnsafeRawBufferPointer(
+            start: base + layout.extraFilterOffset(index), count: layout.extraFilterLength(index))
     }
 
     /// The index of the extra filter named `name` in `header.extraFilters`, or nil.

@@ -68,21 +68,29 @@ extension ConsoleController {
         }
         if wire.status == .succeeded && allows("GET /projects/{projectId}/runs/{runId}/report", viewer) {
             values["reportHref"] = "/console/projects/\(project.id)/runs/\(run.id)/report"
+            values["reportLabel"] = "Score histogram and estimated precision and recall"
         }
         // The threshold as the run's settings state it, and, for those who may read the report, what decided.
         let automatic = wire.settings.threshold == NamedMatchSettings.automatic
         summary.insert(
             ("Threshold", automatic ? "auto (the decision model chooses)" : "Dice \(wire.settings.threshold)"), at: 0)
         if values["reportHref"] != nil, let text = try? await store.report(of: run),
-            let report = try? JSONDecoder().decode(LinkageReport.self, from: Data(text.utf8))
+            let quality = try? JSONDecoder().decode(RunQualityReport.self, from: Data(text.utf8))
         {
-            summary.insert(("Decided by", Self.decision(report)), at: 1)
-            let estimate = report.estimate
-            summary.insert(
-                (
-                    "Estimated precision / recall / F1",
-                    "\(ConsoleFormat.decimal(estimate.precision, 3)) / \(ConsoleFormat.decimal(estimate.recall, 3)) / \(ConsoleFormat.decimal(estimate.f1, 3))"
-                ), at: 2)
+            switch quality {
+            case .fitted(let report):
+                summary.insert(("Decided by", Self.decision(report)), at: 1)
+                let estimate = report.estimate
+                summary.insert(
+                    (
+                        "Estimated precision / recall / F1",
+                        "\(ConsoleFormat.decimal(estimate.precision, 3)) / \(ConsoleFormat.decimal(estimate.recall, 3)) / \(ConsoleFormat.decimal(estimate.f1, 3))"
+                    ), at: 2)
+            case .unfitted(let report):
+                values["reportLabel"] = "The run's report (no decision model: nothing to chart)"
+                summary.insert(("Decided by", Self.decision(report)), at: 1)
+                summary.insert(("Estimated precision / recall / F1", Self.noEstimates), at: 2)
+            }
         }
         values["summary"] = summary.map { ["name": $0.0, "value": $0.1] }
         return page("run", title: "Run \(run.id)", values, viewer: viewer, current: "/console/projects")
@@ -113,7 +121,20 @@ extension ConsoleController {
         let project = try await store.project(in: context)
         let run = try await store.run(in: context, of: project)
         let text = try await store.report(of: run)
-        let report = try JSONDecoder().decode(LinkageReport.self, from: Data(text.utf8))
+        let report: LinkageReport
+        switch try JSONDecoder().decode(RunQualityReport.self, from: Data(text.utf8)) {
+        case .fitted(let fitted):
+            report = fitted
+        case .unfitted(let unfitted):
+            // No model, so no charts: what decided, and why there are no estimates.
+            let facts = [("Decided by", Self.decision(unfitted)), ("Estimates", Self.noEstimates)]
+            let values: [String: Any] = [
+                "project": project.id, "projectName": project.name, "run": run.id, "model": unfitted.model,
+                "estimate": facts.map { ["name": $0.0, "value": $0.1] }, "fitted": false,
+            ]
+            return page(
+                "report", title: "Report of run \(run.id)", values, viewer: viewer, current: "/console/projects")
+        }
         let estimate = report.estimate
         let facts: [(String, String)] = [
             ("Threshold (match weight)", ConsoleFormat.decimal(report.threshold, 2)),
@@ -143,7 +164,7 @@ extension ConsoleController {
             ]
         }
         let values: [String: Any] = [
-            "project": project.id, "projectName": project.name, "run": run.id, "model": report.model,
+            "project": project.id, "projectName": project.name, "run": run.id, "model": report.model, "fitted": true,
             "threshold": ConsoleFormat.decimal(report.threshold, 2),
             "estimate": facts.map { ["name": $0.0, "value": $0.1] },
             "histogramSVG": ConsoleCharts.histogram(histogram, threshold: report.threshold),
@@ -171,4 +192,16 @@ extension ConsoleController {
         }
         return "the fixed rule at the given Dice \(dice)"
     }
+
+    /// What decided a run whose files carry no Bloom filters: the match keys and the fixed rule, and why no model.
+    static func decision(_ report: UnfittedReport) -> String {
+        let dice = ConsoleFormat.decimal(report.diceThreshold, 3)
+        if let fallback = report.thresholdFallback {
+            return "the fixed rule at its default Dice \(dice): the decision model could not choose (\(fallback))"
+        }
+        return "the fixed rule at the given Dice \(dice)"
+    }
+
+    /// The estimates of a run without a model, in words.
+    static var noEstimates: String { "none: the files carry no Bloom filters, so no decision model was fitted" }
 }

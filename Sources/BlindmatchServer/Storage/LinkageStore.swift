@@ -112,7 +112,7 @@ protocol LinkageStore: Sendable {
     /// One page of a party's view of a succeeded run under its grant, and the view's size; audited as
     /// `result.read`.
     func resultView(_ query: ResultQuery, by actor: Acting) async throws -> ResultPage
-    /// The quality report a succeeded run stored (`LinkageReport`'s JSON), or nil.
+    /// The quality report a succeeded run stored (`RunQualityReport`'s JSON), or nil.
     func runReport(run: String) async throws -> String?
     /// How many distinct rows of `role`'s side a succeeded run's results hold, per status: the counts of that
     /// party's view (service.md, "What each reply discloses"). Not audited: it reads no row.
@@ -216,16 +216,14 @@ struct MetricsSnapshot: Sendable {
 }
 
 extension LinkageStore {
-    /// The quality report of a succeeded run: 409 `runNotFinished` before it succeeded, 404 for a run that succeeded
-    /// before reports were kept. The API's `GET …/report` and the console's report page both read it so.
+    /// The quality report of a succeeded run (`RunQualityReport`'s JSON): 409 `runNotFinished` before it succeeded, 404
+    /// for a run that succeeded before reports were kept. The API's `GET …/report` and the console both read it so.
     func report(of run: RunRecord) async throws -> String {
         guard run.status == .succeeded else {
             throw APIError.conflict(.runNotFinished, "run \(run.id) is \(run.status.rawValue)")
         }
         guard let text = try await runReport(run: run.id) else {
-            throw APIError.notFound(
-                "run \(run.id) has no report (its files have no Bloom filters to fit a model to, or it ran before reports were kept)"
-            )
+            throw APIError.notFound("run \(run.id) has no report (it ran before reports were kept)")
         }
         return text
     }

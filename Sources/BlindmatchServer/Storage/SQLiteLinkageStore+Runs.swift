@@ -265,7 +265,7 @@ extension SQLiteLinkageStore {
                         """,
                     arguments: [
                         try ContractEncoder().canonicalText(summary.wire), now, report.comparisons, report.fuzzySeconds,
-                        try report.linkage.map(Self.storedReport), run.id, run.attempt,
+                        try report.quality.map(Self.storedReport), run.id, run.attempt,
                     ])
                 guard db.changesCount > 0 else { return false }
                 try Self.append(
@@ -293,8 +293,9 @@ extension SQLiteLinkageStore {
         return published
     }
 
-    /// A run's quality report as the store keeps it: `LinkageReport`'s JSON, members sorted.
-    static func storedReport(_ report: LinkageReport) throws -> String {
+    /// A run's quality report as the store keeps it: the fitted model's `LinkageReport` or, for files without Bloom
+    /// filters, the `UnfittedReport` that says what decided; JSON, members sorted.
+    static func storedReport(_ report: RunQualityReport) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(

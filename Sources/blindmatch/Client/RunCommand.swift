@@ -212,14 +212,22 @@ struct RunReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let report: LinkageReport = try await connection.withClient { client in
+            let quality: RunQualityReport = try await connection.withClient { client in
                 try await client.json(Endpoint(.GET, "projects", project, "runs", id, "report"))
             }
-            if let output { try LinkageReportOutput.writeJSON(report, to: output) }
-            if let html { try LinkageReportOutput.writeHTML(report, to: html) }
-            Console.output(
-                "run \(id.printable): \(LinkageReportOutput.decision(report).printable); "
-                    + LinkageReportOutput.summary(report, seconds: 0).printable + "\n")
+            switch quality {
+            case .fitted(let report):
+                if let output { try LinkageReportOutput.writeJSON(report, to: output) }
+                if let html { try LinkageReportOutput.writeHTML(report, to: html) }
+                Console.output(
+                    "run \(id.printable): \(LinkageReportOutput.decision(report).printable); "
+                        + LinkageReportOutput.summary(report, seconds: 0).printable + "\n")
+            case .unfitted(let report):
+                if let output { try LinkageReportOutput.writeJSON(report, to: output) }
+                if let html { try LinkageReportOutput.writeHTML(report, to: html) }
+                Console.output(
+                    "run \(id.printable): \(LinkageReportOutput.decision(report).printable); no estimates\n")
+            }
         }
     }
 }

@@ -36,32 +36,36 @@ enum LinkageReportOutput {
         try file.commit()
     }
 
-    /// `--report` when no model could be fitted at all (files without filters): what decided instead, and why.
-    static func writeFallbackJSON(_ reason: String, dice: Double, to path: String) throws {
-        struct Fallback: Encodable {
-            let model = "none"
-            let thresholdChosen = false
-            let diceThreshold: Double
-            let thresholdFallback: String
+    /// What decided a run whose files carry no Bloom filters: the fixed rule, and why the model did not choose.
+    static func decision(_ report: UnfittedReport) -> String {
+        let dice = Format.decimal(report.diceThreshold, places: 2)
+        if let fallback = report.thresholdFallback {
+            return "threshold \(dice), the fixed rule's default: the model could not choose (\(fallback))"
         }
+        return "threshold \(dice) (the fixed rule; no decision model: the files carry no Bloom filters)"
+    }
+
+    /// `--report` when no model could be fitted at all (files without filters): what decided instead, and why.
+    static func writeJSON(_ report: UnfittedReport, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(Fallback(diceThreshold: dice, thresholdFallback: reason))
+        let data = try encoder.encode(report)
         let file = try AtomicFile(destination: path)
         try file.write([UInt8](data) + [UInt8(ascii: "\n")])
         try file.commit()
     }
 
     /// `--report-html` when no model could be fitted at all.
-    static func writeFallbackHTML(_ reason: String, dice: Double, to path: String) throws {
+    static func writeHTML(_ report: UnfittedReport, to path: String) throws {
+        let reason = report.thresholdFallback ?? "the files carry no Bloom filters, so there are no scores to fit it to"
         let file = try AtomicFile(destination: path)
         try file.write(
             """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>Blindmatch run report</title></head><body>
             <h1>Blindmatch run report</h1>
-            <p>No decision model was fitted: \(escaped(reason)). The fixed rule decided at its default Dice threshold \
-            \(Format.decimal(dice, places: 2)) for these filters, so there are no estimates.</p>
+            <p>No decision model was fitted: \(escaped(reason)). The fixed rule decided at Dice threshold \
+            \(Format.decimal(report.diceThreshold, places: 2)), so there are no estimates.</p>
             </body></html>
 
             """)

@@ -69,18 +69,21 @@ extension ConsoleTemplates {
         <dt>Bulk upload</dt><dd><code>{{bulkUpload}}</code></dd>
         </dl>
         {{#failure}}<p class="warning">Failed: <code>{{code}}</code> — {{message}}</p>{{/failure}}
-        {{#reportHref}}<p><a href="{{reportHref}}">Score histogram and estimated precision and recall</a></p>{{/reportHref}}
+        {{#reportHref}}<p><a href="{{reportHref}}">{{reportLabel}}</a></p>{{/reportHref}}
         """#
 
     static let report = #"""
         <p class="crumbs"><a href="/console/projects">Projects</a> › <a href="/console/projects/{{project}}">{{projectName}}</a> ›
         <a href="/console/projects/{{project}}/runs/{{run}}">Run {{run}}</a> ›</p>
         <h1>Quality report of run <code>{{run}}</code></h1>
-        <p>The decision model's own estimates ({{model}}), made without ground truth from the run's candidate pairs; a
-        true pair that was never a candidate is invisible to them. Weights are log₂ odds of a match.</p>
+        {{#fitted}}<p>The decision model's own estimates ({{model}}), made without ground truth from the run's candidate
+        pairs; a true pair that was never a candidate is invisible to them. Weights are log₂ odds of a match.</p>{{/fitted}}
+        {{^fitted}}<p>No decision model was fitted (model {{model}}): the match keys' exact joins and the fixed rule
+        decided, so there is nothing to chart.</p>{{/fitted}}
         <dl class="facts">
         {{#estimate}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/estimate}}
         </dl>
+        {{#fitted}}
         <h2 id="histogram-heading">Score histogram</h2>
         <div class="charts">
         <figure aria-labelledby="histogram-heading">
@@ -115,5 +118,6 @@ extension ConsoleTemplates {
         </table>
         </div>
         </div>
+        {{/fitted}}
         """#
 }

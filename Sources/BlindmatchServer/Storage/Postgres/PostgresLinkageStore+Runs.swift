@@ -285,7 +285,7 @@ extension PostgresLinkageStore {
                     """,
                     [
                         try ContractEncoder().canonicalText(summary.wire), now, report.comparisons,
-                        report.fuzzySeconds, try report.linkage.map(SQLiteLinkageStore.storedReport), run.id,
+                        report.fuzzySeconds, try report.quality.map(SQLiteLinkageStore.storedReport), run.id,
                         run.attempt,
                     ])
                 guard changed > 0 else { return false }

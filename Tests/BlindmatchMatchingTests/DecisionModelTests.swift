@@ -72,6 +72,34 @@ struct DecisionModelTests {
         #expect(bare.weight(score: 0.99).isFinite)
     }
 
+    /// The null sample's thin tail is smoothed (``ScoreMixture/smoothedTail(_:)``): a log-linear tail comes back as it
+    /// is, the dense bins keep their counts, and on sampled tails (20,000 null scores falling off as e^(−60 (s − 0.7)),
+    /// 20 seeds) the smoothed counts of the thin bins are closer to the expected ones than the raw counts.
+    @Test func scoreMixtureSmoothsTheNullsThinTail() {
+        let exact = (0..<40).map { 3_000 * exp(-0.35 * Double($0)) }
+        let same = ScoreMixture.smoothedTail(exact)
+        #expect(exact.indices.allSatisfy { abs(same[$0] / exact[$0] - 1) < 1e-9 })
+        let count = ScoreMixture.binCount(floor: 0.7, width: 0.005)
+        func expected(_ bin: Int) -> Double { 20_000 * (exp(-0.3 * Double(bin)) - exp(-0.3 * Double(bin + 1))) }
+        var rawError = 0.0
+        var smoothedError = 0.0
+        for seed in 1...20 as ClosedRange<UInt64> {
+            var random = SplitMix64(seed: seed)
+            let scores = (0..<20_000).map { _ in 0.7 - log(Double.random(in: 1e-12..<1, using: &random)) / 60 }
+            var raw = [Double](repeating: 0, count: count)
+            for score in scores { raw[min(Int(((score - 0.7) / 0.005).rounded(.down)), count - 1)] += 1 }
+            let first = raw.firstIndex { $0 < ScoreMixture.thinNullBin } ?? count
+            let shape = ScoreMixture.nullShape(scores, floor: 0.7, binWidth: 0.005, count: count)
+            #expect(first >= 5 && first < count && Array(shape[..<first]) == Array(raw[..<first]), "seed \(seed)")
+            let smoothed = ScoreMixture.smoothedTail(raw)
+            for bin in first..<count where expected(bin) >= 2 && raw[bin] > 0 {
+                rawError += pow(log(raw[bin] / expected(bin)), 2)
+                smoothedError += pow(log(smoothed[bin] / expected(bin)), 2)
+            }
+        }
+        #expect(smoothedError < 0.5 * rawError, "squared log error \(smoothedError) smoothed, \(rawError) raw")
+    }
+
     /// The true pairs the scores cannot show: matches at 40 per 0.01 of Dice from 0.76 up, and below it falling
     /// linearly to none at 0.56 (the chance score), under non-matches that are hundreds to one at the floor 0.7.
     /// EM's rate next to the floor is near zero, so its own count misses most of the matches below 0.76 and all

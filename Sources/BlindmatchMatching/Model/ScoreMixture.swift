@@ -151,9 +151,50 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
         }
         let slope = (sw * sxy - sx * sy) / max(sw * sxx - sx * sx, 1e-12)
         let intercept = (sy - slope * sx) / sw
+        let smoothed = smoothedTail(raw)
         return raw.indices.map { bin in
-            bin <= last ? raw[bin] : max(min(raw[bin], exp(intercept + slope * Double(bin))), 1e-3)
+            let cap = exp(intercept + slope * Double(bin))
+            return bin <= last || cap >= raw[bin] ? max(smoothed[bin], 1e-3) : max(min(smoothed[bin], cap), 1e-3)
         }
+    }
+
+    /// A null bin with fewer pairs than this is counted with sampling noise that moves the posterior (a relative
+    /// error of 1/√n: 5% at 400, 15% at 50), and is smoothed (``smoothedTail(_:)``) from the first such bin up.
+    static let thinNullBin = 400.0
+
+    /// The bins on either side of a thin null bin in its smoothing window.
+    static let smoothingHalfWidth = 3
+
+    /// `raw` with the bins from the first thin one up (``thinNullBin``) replaced by a local log-linear fit: least
+    /// squares on the log-counts of the ``smoothingHalfWidth`` bins either side, weighted by their counts (Poisson),
+    /// evaluated at the bin; a bin whose window holds fewer than three non-empty bins keeps its count.
+    ///
+    /// The null's expected count falls smoothly with the score, but the sample holds 20–100 pairs per 0.005 bin where
+    /// the matches and non-matches overlap (Dice 0.77–0.82 on clkhash-schema filters at 2,000 × 50,000), so each
+    /// bin's count is off by 10–20% by chance; the posterior is the matches' rate against it, its pool-adjacent-
+    /// violators pass keeps the chance dips, and the expected-F1 threshold, which sits where the posterior crosses
+    /// half the F1, moved a bin or two with them (docs/decision-model.md, "Smoothing the null's thin tail").
+    static func smoothedTail(_ raw: [Double]) -> [Double] {
+        guard let first = raw.firstIndex(where: { $0 < thinNullBin }) else { return raw }
+        var smoothed = raw
+        for bin in first..<raw.count {
+            var (sw, sx, sy, sxx, sxy, used) = (0.0, 0.0, 0.0, 0.0, 0.0, 0)
+            for neighbour in max(0, bin - smoothingHalfWidth)...min(raw.count - 1, bin + smoothingHalfWidth)
+            where raw[neighbour] > 0 {
+                let (x, y, w) = (Double(neighbour), log(raw[neighbour]), raw[neighbour])
+                sw += w
+                sx += w * x
+                sy += w * y
+                sxx += w * x * x
+                sxy += w * x * y
+                used += 1
+            }
+            let denominator = sw * sxx - sx * sx
+            guard used >= 3, denominator > 1e-12 else { continue }
+            let slope = (sw * sxy - sx * sy) / denominator
+            smoothed[bin] = exp((sy - slope * sx) / sw + slope * Double(bin))
+        }
+        return smoothed
     }
 
     /// Fits the mixture to `scores` (the candidates', each at least `floor`), with non-matches shaped as

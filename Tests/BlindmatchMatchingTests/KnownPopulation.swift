@@ -34,10 +34,13 @@ enum KnownPopulation {
     }
 
     /// Every cell of the population. With `levels` above 1 each Dice bin splits into that many further levels, cell
-    /// bin `bin * levels + level`, whose m and u within the bin `level(bin, level)` gives.
+    /// bin `bin * levels + level`, whose m and u within the bin `level(bin, level)` gives. `scale` multiplies the
+    /// population and the matches (the same shares, more pairs in every cell).
     static func cells(
-        levels: Int = 1, level: (_ bin: Int, _ level: Int) -> (m: Double, u: Double) = { _, _ in (1, 1) }
+        levels: Int = 1, scale: Double = 1,
+        level: (_ bin: Int, _ level: Int) -> (m: Double, u: Double) = { _, _ in (1, 1) }
     ) -> Cells {
+        let (population, matches) = (Self.population * scale, Self.matches * scale)
         var result = Cells()
         for identifier in 0..<3 {
             for first in 0..<3 {

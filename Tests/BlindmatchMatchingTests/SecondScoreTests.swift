@@ -37,18 +37,75 @@ struct SecondScoreTests {
         #expect(zip(kept, [0.1, 0.2, 0.7]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(kept)")
     }
 
+    /// The joint grid's Dice bins are those of the model without a second score (the same smoothing), and the second
+    /// score's evidence in a Dice bin grows with the pairs there: with one pair of each class in a bin both classes'
+    /// second levels stay near the stratum's own (little evidence), with hundreds they are the data's.
+    @Test func theGridKeepsTheDiceBinsAndThinBinsGiveLittleEvidence() {
+        // Two strata, three Dice bins × two second levels; counts of one class (m) and of the other (u).
+        let m: [[Double]] = [[0, 0, 1, 0, 0, 300], [0, 0, 0, 1, 2, 40]]
+        let u: [[Double]] = [[900, 10, 0, 1, 300, 3], [50, 1, 1, 0, 1, 0]]
+        let both = zip(m, u).map { zip($0, $1).map { $0 + $1 } }
+        let mGrid = PopulationFit.factorised(m, levels: 2, reference: both)
+        let uGrid = PopulationFit.factorised(u, levels: 2, reference: both)
+        let mMarginal = PopulationFit.smoothed(m.map { row in (0..<3).map { row[2 * $0] + row[2 * $0 + 1] } })
+        for (grid, marginal) in zip(mGrid, mMarginal) {
+            #expect(abs(grid.reduce(0, +) - 1) < 1e-12)
+            for bin in 0..<3 {
+                #expect(abs(grid[2 * bin] + grid[2 * bin + 1] - marginal[bin]) < 1e-12, "\(grid) \(marginal)")
+            }
+        }
+        func evidence(_ stratum: Int, _ bin: Int) -> Double {
+            // log₂ of the second level's likelihood ratio (high against low) in one Dice bin.
+            log2(
+                (mGrid[stratum][2 * bin + 1] / mGrid[stratum][2 * bin])
+                    / (uGrid[stratum][2 * bin + 1] / uGrid[stratum][2 * bin]))
+        }
+        // Stratum 0, bin 1: one pair of each class, one at each level: little evidence.
+        #expect(abs(evidence(0, 1)) < 1.5, "\(evidence(0, 1))")
+        // Stratum 0, bin 2: 300 matches high, 300 non-matches low: strong evidence.
+        #expect(evidence(0, 2) > 8, "\(evidence(0, 2))")
+    }
+
+    /// The grid's monotone constraint works in both directions: m/u never falls as the Dice bin or the second level
+    /// rises, u is kept, and a grid already monotone is left as it is.
+    @Test func theGridIsMonotoneInBothScores() {
+        // Three Dice bins × three second levels; a namesake-like bump at the lowest Dice bin's top level and a dip
+        // in the middle.
+        let u = [0.2, 0.1, 0.05, 0.15, 0.1, 0.1, 0.05, 0.1, 0.15]
+        let m = [0.01, 0.02, 0.3, 0.02, 0.01, 0.1, 0.04, 0.2, 0.3]
+        let fixed = PopulationFit.monotoneGrid(m, u, levels: 3)
+        let ratio = zip(fixed, u).map { $0 / $1 }
+        for bin in 0..<3 {
+            for level in 0..<3 {
+                if level < 2 { #expect(ratio[3 * bin + level] <= ratio[3 * bin + level + 1] * (1 + 1e-9), "\(ratio)") }
+                if bin < 2 { #expect(ratio[3 * bin + level] <= ratio[3 * bin + 3 + level] * (1 + 1e-9), "\(ratio)") }
+            }
+        }
+        #expect(abs(fixed.reduce(0, +) - m.reduce(0, +)) < 1e-12)
+        let monotone = [0.01, 0.02, 0.05, 0.02, 0.04, 0.1, 0.05, 0.2, 0.51]
+        let kept = PopulationFit.monotoneGrid(monotone, u, levels: 3)
+        #expect(zip(kept, monotone).allSatisfy { abs($0 - $1) < 1e-15 }, "\(kept)")
+    }
+
     /// Small synthetic candidates: in the same Dice bin, matches mostly have a high second score and non-matches a
     /// low one (a moved house lowers the first Dice, not the second). The joint fit must learn that, and the two
     /// scores' correlation must not be counted twice: where the second score adds nothing (the top Dice bin, where
     /// both classes have it high) the weight stays near the Dice-only fit's.
+    ///
+    /// The joint grid learns the second score within each pattern and Dice bin, shrunk by 5 pairs towards both
+    /// classes together (a thin cell gets little evidence from it), so for the joint model the population is 1,000
+    /// times larger: the cell checked then holds about 2,500 non-matches and 230 matches of its own in its low Dice
+    /// bin (at 1,000 and 1,000,000 it held 23 matches and 2.5 non-matches, and the shrinkage took half the
+    /// evidence); the conditional model pools the patterns.
     @Test(arguments: [SecondScoreModel.joint, .conditional])
     func bothModelsSeparatePairsInOneDiceBin(model: SecondScoreModel) {
-        let (population, matches) = (KnownPopulation.population, KnownPopulation.matches)
+        let scale = model == .joint ? 1_000.0 : 1
+        let (population, matches) = (KnownPopulation.population * scale, KnownPopulation.matches * scale)
         // `KnownPopulation`, as in `populationFitRecoversAKnownModel`, and now the second score's level 0 (low) or
         // 1 (high) in each Dice bin.
         let mHigh = [0.5, 0.85, 0.95]
         let uHigh = [0.01, 0.05, 0.9]
-        let known = KnownPopulation.cells(levels: 2) { bin, level in
+        let known = KnownPopulation.cells(levels: 2, scale: scale) { bin, level in
             level == 1 ? (mHigh[bin], uHigh[bin]) : (1 - mHigh[bin], 1 - uHigh[bin])
         }
         let (cells, counts, uncompared) = (known.cells, known.counts, known.uncompared)

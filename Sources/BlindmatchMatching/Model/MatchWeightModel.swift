@@ -71,8 +71,10 @@ public struct MatchWeightModel: Codable, Sendable, Equatable {
 /// How the decision model uses the second score (SPEC §5.6, ``SecondScore``), which is strongly correlated with
 /// the first Dice: never as an independent comparison.
 public enum SecondScoreModel: String, Sendable, CaseIterable {
-    /// Each pattern's score distribution over the joint grid of Dice bin × second level (per stratum, shrunk to
-    /// the pooled grid like the Dice bins).
+    /// Each pattern's score distribution over the joint grid of Dice bin × second level: its Dice bins as without
+    /// a second score, times the second level given the Dice bin (shrunk towards both classes' in that pattern and
+    /// bin, so that thin cells add little), with the weight non-decreasing in either score
+    /// (``PopulationFit/factorised(_:levels:reference:)``, ``PopulationFit/monotoneGrid(_:_:levels:sweeps:)``).
     case joint
     /// The second level given the Dice bin's quarter (or below the floor) and whether any pattern key agrees, per
     /// class: a table of its own beside the per-pattern Dice bins.
@@ -80,7 +82,8 @@ public enum SecondScoreModel: String, Sendable, CaseIterable {
 
     /// Quarters of the Dice bins above the floor that the conditional model tells apart.
     static let diceGroups = 4
-    /// Pairs by which each group's second-score distribution is shrunk towards the pooled one (per class).
+    /// Pairs by which each group's second-score distribution is shrunk towards the pooled one (per class; the
+    /// conditional model's).
     static let shrinkage = 20.0
 }
 
@@ -270,18 +273,23 @@ struct PopulationFit {
             }
             mPattern = normalised(m)
             uPattern = normalised(u)
-            mDice = smoothed(mTable, by: joint ? SecondScoreModel.shrinkage : MatchWeightModel.shrinkage)
-            uDice = smoothed(uTable, by: joint ? SecondScoreModel.shrinkage : MatchWeightModel.shrinkage)
+            if joint {
+                // The grid is the Dice bins' distribution (as without a second score) times the second level's
+                // given the Dice bin, the latter shrunk towards both classes' together in that stratum and bin, so
+                // that a stratum or bin with few pairs gets little evidence from the second score, not the pooled
+                // strata's (``factorised(_:levels:reference:)``).
+                let both = zip(mTable, uTable).map { zip($0, $1).map { $0 + $1 } }
+                mDice = Self.factorised(mTable, levels: secondLevels, reference: both)
+                uDice = Self.factorised(uTable, levels: secondLevels, reference: both)
+            } else {
+                mDice = smoothed(mTable)
+                uDice = smoothed(uTable)
+            }
             if let randomDice, randomDice.count == bins { uDice[noneLevel] = randomDice }
             if joint {
-                // Within a pattern and a Dice bin, a higher second score is never the weaker evidence.
+                // Within a pattern, a higher score of either kind is never the weaker evidence.
                 for stratum in 0..<strata {
-                    for diceBin in 0..<diceBins {
-                        let cells = (diceBin * secondLevels)..<((diceBin + 1) * secondLevels)
-                        let (m, u) = Self.monotone(Array(mDice[stratum][cells]), Array(uDice[stratum][cells]))
-                        mDice[stratum].replaceSubrange(cells, with: m)
-                        uDice[stratum].replaceSubrange(cells, with: u)
-                    }
+                    mDice[stratum] = Self.monotoneGrid(mDice[stratum], uDice[stratum], levels: secondLevels)
                 }
             }
             // E step.
@@ -418,6 +426,107 @@ struct PopulationFit {
             let sum = shrunkRow.reduce(0, +)
             return shrunkRow.map { $0 / sum }
         }
+    }
+
+    /// Each stratum's joint grid (Dice bin × second level, `levels` second levels per Dice bin, the counts of one
+    /// class) as the product of its Dice bins' distribution, summed over the second levels and ``smoothed(_:by:)``
+    /// exactly as without a second score, and the second level's distribution given the Dice bin, shrunk by
+    /// ``MatchWeightModel/shrinkage`` pairs towards the same stratum and Dice bin's `reference` counts (both classes
+    /// together). Where a stratum's Dice bin holds few pairs, both classes' second levels are then about the same
+    /// and the second score adds little; where it holds many, their own. Shrinking the grid itself towards the
+    /// pooled grid (the first version, by 20 pairs) moved a small stratum's matches towards the Dice bins where
+    /// the pooled matches are, and lowered them where its own are: on `synth` default data a third of such a
+    /// stratum's true pairs fell below the threshold (docs/decision-model.md).
+    static func factorised(_ table: [[Double]], levels: Int, reference: [[Double]]) -> [[Double]] {
+        let cells = table.first?.count ?? 0
+        let diceBins = cells / max(levels, 1)
+        let pairs = MatchWeightModel.shrinkage
+        let marginals = smoothed(
+            table.map { row in (0..<diceBins).map { bin in row[(bin * levels)..<((bin + 1) * levels)].reduce(0, +) } })
+        return zip(zip(table, marginals), reference).map { rows, reference in
+            let (row, marginal) = rows
+            var result = [Double](repeating: 0, count: cells)
+            for bin in 0..<diceBins {
+                let range = (bin * levels)..<((bin + 1) * levels)
+                let own = row[range].reduce(0, +)
+                // A little of every level, so that no level is impossible where the stratum has no pair at all.
+                let referenceSum = reference[range].reduce(0, +) + 1e-3 * Double(levels)
+                for cell in range {
+                    let conditional = (row[cell] + pairs * (reference[cell] + 1e-3) / referenceSum) / (own + pairs)
+                    result[cell] = marginal[bin] * conditional
+                }
+            }
+            return result
+        }
+    }
+
+    /// `m` over one stratum's joint grid (Dice bin × second level, `levels` second levels per Dice bin), changed so
+    /// that `m/u` never falls as either score rises: ``monotone(_:_:)`` along the second levels of each Dice bin,
+    /// then along the Dice bins (below the floor first) of each second level, repeated until neither changes
+    /// anything (at most `sweeps` times). `u` is kept. Monotone in the second level alone, a small stratum's
+    /// weights still jumped by 15–20 bits between neighbouring Dice bins, and a namesake in a lower Dice bin could
+    /// out-weigh its row's true pair and push it out through the identity constraint.
+    static func monotoneGrid(_ m: [Double], _ u: [Double], levels: Int, sweeps: Int = 20) -> [Double] {
+        var result = m
+        let bins = m.count / max(levels, 1)
+        guard levels > 0, bins > 0, u.count == m.count else { return m }
+        // The pools of one line (pool-adjacent-violators as ``monotone(_:_:)``), kept between lines: this runs in
+        // every EM step for every stratum, so it allocates nothing per line.
+        let capacity = max(bins, levels)
+        var poolM = [Double](repeating: 0, count: capacity)
+        var poolU = [Double](repeating: 0, count: capacity)
+        var poolLength = [Int](repeating: 0, count: capacity)
+        /// Makes the line of `length` cells from `start` by `step` monotone; whether any cell moved.
+        func fix(_ start: Int, _ step: Int, _ length: Int) -> Bool {
+            var violated = false
+            for index in 1..<length {
+                let previous = start + (index - 1) * step
+                let cell = start + index * step
+                if result[previous] * u[cell] > result[cell] * u[previous] {
+                    violated = true
+                    break
+                }
+            }
+            guard violated else { return false }
+            var pools = 0
+            for index in 0..<length {
+                let cell = start + index * step
+                poolM[pools] = result[cell]
+                poolU[pools] = u[cell]
+                poolLength[pools] = 1
+                pools += 1
+                while pools > 1 && poolM[pools - 2] * poolU[pools - 1] > poolM[pools - 1] * poolU[pools - 2] {
+                    poolM[pools - 2] += poolM[pools - 1]
+                    poolU[pools - 2] += poolU[pools - 1]
+                    poolLength[pools - 2] += poolLength[pools - 1]
+                    pools -= 1
+                }
+            }
+            var changed = false
+            var index = 0
+            for pool in 0..<pools {
+                for _ in 0..<poolLength[pool] {
+                    let cell = start + index * step
+                    let value =
+                        poolU[pool] > 0 ? poolM[pool] * u[cell] / poolU[pool] : poolM[pool] / Double(poolLength[pool])
+                    if abs(result[cell] - value) > 1e-12 * abs(value) { changed = true }
+                    result[cell] = value
+                    index += 1
+                }
+            }
+            return changed
+        }
+        for _ in 0..<sweeps {
+            var changed = false
+            for bin in 0..<bins where levels > 1 {
+                if fix(bin * levels, 1, levels) { changed = true }
+            }
+            for level in 0..<levels where bins > 1 {
+                if fix(level, levels, bins) { changed = true }
+            }
+            if !changed { break }
+        }
+        return result
     }
 
     /// Each stratum's bin probabilities, shrunk towards the pooled ones by ``MatchWeightModel/shrinkage`` pairs.

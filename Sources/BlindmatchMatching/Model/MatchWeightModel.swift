@@ -470,45 +470,69 @@ struct PopulationFit {
         var result = m
         let bins = m.count / max(levels, 1)
         guard levels > 0, bins > 0, u.count == m.count else { return m }
-        // The pools of one line (pool-adjacent-violators as ``monotone(_:_:)``), kept between lines: this runs in
-        // every EM step for every stratum, so it allocates nothing per line.
-        let capacity = max(bins, levels)
-        var poolM = [Double](repeating: 0, count: capacity)
-        var poolU = [Double](repeating: 0, count: capacity)
-        var poolLength = [Int](repeating: 0, count: capacity)
-        /// Makes the line of `length` cells from `start` by `step` monotone; whether any cell moved.
-        func fix(_ start: Int, _ step: Int, _ length: Int) -> Bool {
+        // The pools of one line, kept between lines: this runs in every EM step for every stratum, so it allocates
+        // nothing per line (and passes everything inout, so there are no run-time exclusivity checks).
+        var pools = Pools(capacity: max(bins, levels))
+        for _ in 0..<sweeps {
+            var changed = false
+            for bin in 0..<bins where levels > 1 {
+                if pools.fix(&result, u, start: bin * levels, step: 1, length: levels) { changed = true }
+            }
+            for level in 0..<levels where bins > 1 {
+                if pools.fix(&result, u, start: level, step: levels, length: bins) { changed = true }
+            }
+            if !changed { break }
+        }
+        return result
+    }
+
+    /// Pool-adjacent-violators along one line of a grid, as ``monotone(_:_:)``, in buffers kept between lines.
+    private struct Pools {
+        var m: [Double]
+        var u: [Double]
+        var length: [Int]
+
+        init(capacity: Int) {
+            m = [Double](repeating: 0, count: capacity)
+            u = m
+            length = [Int](repeating: 0, count: capacity)
+        }
+
+        /// Makes the line of `count` cells of `result` from `start` by `step` monotone in `result/u`; whether any
+        /// cell moved by more than a relative 10⁻¹².
+        mutating func fix(_ result: inout [Double], _ weights: [Double], start: Int, step: Int, length count: Int)
+            -> Bool
+        {
             var violated = false
-            for index in 1..<length {
+            for index in 1..<count {
                 let previous = start + (index - 1) * step
                 let cell = start + index * step
-                if result[previous] * u[cell] > result[cell] * u[previous] {
+                if result[previous] * weights[cell] > result[cell] * weights[previous] {
                     violated = true
                     break
                 }
             }
             guard violated else { return false }
             var pools = 0
-            for index in 0..<length {
+            for index in 0..<count {
                 let cell = start + index * step
-                poolM[pools] = result[cell]
-                poolU[pools] = u[cell]
-                poolLength[pools] = 1
+                m[pools] = result[cell]
+                u[pools] = weights[cell]
+                length[pools] = 1
                 pools += 1
-                while pools > 1 && poolM[pools - 2] * poolU[pools - 1] > poolM[pools - 1] * poolU[pools - 2] {
-                    poolM[pools - 2] += poolM[pools - 1]
-                    poolU[pools - 2] += poolU[pools - 1]
-                    poolLength[pools - 2] += poolLength[pools - 1]
+                while pools > 1 && m[pools - 2] * u[pools - 1] > m[pools - 1] * u[pools - 2] {
+                    m[pools - 2] += m[pools - 1]
+                    u[pools - 2] += u[pools - 1]
+                    length[pools - 2] += length[pools - 1]
                     pools -= 1
                 }
             }
             var changed = false
             var index = 0
             for pool in 0..<pools {
-                for _ in 0..<poolLength[pool] {
+                for _ in 0..<length[pool] {
                     let cell = start + index * step
-                    let value =
-                        poolU[pool] > 0 ? poolM[pool] * u[cell] / poolU[pool] : poolM[pool] / Double(poolLength[pool])
+                    let value = u[pool] > 0 ? m[pool] * weights[cell] / u[pool] : m[pool] / Double(length[pool])
                     if abs(result[cell] - value) > 1e-12 * abs(value) { changed = true }
                     result[cell] = value
                     index += 1
@@ -516,17 +540,6 @@ struct PopulationFit {
             }
             return changed
         }
-        for _ in 0..<sweeps {
-            var changed = false
-            for bin in 0..<bins where levels > 1 {
-                if fix(bin * levels, 1, levels) { changed = true }
-            }
-            for level in 0..<levels where bins > 1 {
-                if fix(level, levels, bins) { changed = true }
-            }
-            if !changed { break }
-        }
-        return result
     }
 
     /// Each stratum's bin probabilities, shrunk towards the pooled ones by ``MatchWeightModel/shrinkage`` pairs.

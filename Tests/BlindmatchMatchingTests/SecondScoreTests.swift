@@ -136,17 +136,18 @@ struct SecondScoreTests {
         #expect(fit.model.converged)
         #expect(high > low + (joint ? 3 : 5), "high \(high) against low \(low)")
         #expect(abs(low - truth(1, 0)) < 1, "fitted \(low), true \(truth(1, 0))")
-        let close = {
-            #expect(abs(high - truth(1, 1)) < 1, "fitted \(high), true \(truth(1, 1))")
-            // In the top bin both classes mostly have a high second score: it adds little there, as it should.
-            #expect(abs(weight(0, 5, 5) - truth(2, 1)) < 1, "fitted \(weight(0, 5, 5)), true \(truth(2, 1))")
-        }
-        if joint {
-            withKnownIssue("the per-pattern conditional settles about 3 bits under the truth in this pattern") {
-                close()
+        // In the top bin both classes mostly have a high second score: it adds little there, as it should.
+        let checks = [(fitted: high, truth: truth(1, 1)), (fitted: weight(0, 5, 5), truth: truth(2, 1))]
+        for check in checks {
+            if joint {
+                // The per-pattern conditional settles under the truth in this pattern (2.8 and 3.1 bits when
+                // measured; docs/decision-model.md): bounded, so that a larger misfit or one above the truth fails.
+                #expect(
+                    check.fitted < check.truth + 0.5 && check.fitted > check.truth - 3.5,
+                    "fitted \(check.fitted), true \(check.truth)")
+            } else {
+                #expect(abs(check.fitted - check.truth) < 1, "fitted \(check.fitted), true \(check.truth)")
             }
-        } else {
-            close()
         }
     }
 

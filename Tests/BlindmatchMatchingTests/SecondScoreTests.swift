@@ -98,8 +98,8 @@ struct SecondScoreTests {
     /// matches and 2.5 non-matches, so the joint model is checked on the population 100 times larger (2,300 and
     /// 250). There it learns the separation, but EM settles 3% of the matches short and this pattern's weights about
     /// 3 bits under the truth (the previous grid, shrunk to the pooled grid, recovered the truth here; the conditional
-    /// model pools the patterns): a known issue of the current grid (docs/decision-model.md, "Where joint lost"),
-    /// recorded as such so that this test says when it is gone.
+    /// model pools the patterns): a misfit of the current grid (docs/decision-model.md, "Where joint lost"), bounded
+    /// so that this test fails if it grows.
     @Test(arguments: [SecondScoreModel.joint, .conditional])
     func bothModelsSeparatePairsInOneDiceBin(model: SecondScoreModel) {
         let joint = model == .joint

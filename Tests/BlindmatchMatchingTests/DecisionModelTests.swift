@@ -383,6 +383,26 @@ struct IdentityConstraintTests {
         #expect(abs(constraint.expectedMatchesAfter - constraint.expectedMatchesBefore + 200 * 0.6 + 60) < 5)
     }
 
+    /// The top pair is the best pair of the best group of bulk records that agree on the identifier: on row 0 a
+    /// person's two bulk records (weight 11.5 each, their identifiers agreeing) out-weigh a namesake of weight 12
+    /// (its identifier differs) together, so the namesake is conditioned on them and they keep their weights; on row
+    /// 1 the person has one record of weight 11.5, the namesake stays the top pair and the record is conditioned on it.
+    @Test func aPersonsAgreeingRecordsOutweighASlightlyHigherNamesake() {
+        let rowsA: [UInt32] = [0, 0, 0, 1, 1]
+        let rowsB: [UInt32] = [0, 1, 2, 3, 4]
+        let weights: [Double] = [12, 11.5, 11.5, 12, 11.5]
+        // Bulk records 1 and 2 are one person; 0 and 3 are namesakes of that person and of record 4.
+        let person: Set<UInt32> = [1, 2]
+        let (adjusted, _) = IdentityConstraint.adjust(
+            weights: weights, rowsA: rowsA, rowsB: rowsB, recordsA: 2, identifierAgrees: { _ in false },
+            relation: { first, second in person.contains(first) && person.contains(second) ? .agrees : .conflicts },
+            typoRate: 0.02)
+        #expect(adjusted[1] >= 11.5 && adjusted[2] >= 11.5, "the person's records: \(adjusted[1]), \(adjusted[2])")
+        #expect(adjusted[0] < 11, "the namesake beside the person: \(adjusted[0])")
+        #expect(adjusted[3] == 12)
+        #expect(adjusted[4] < 11, "a single record beside the namesake: \(adjusted[4])")
+    }
+
     /// The duplicate curve is the non-decreasing step function nearest the labels: violating neighbours are pooled to
     /// their weighted mean, and the curve reads the block at or below a weight (the first block below all of them).
     @Test func theCurvePoolsViolatorsAndStaysMonotone() throws {

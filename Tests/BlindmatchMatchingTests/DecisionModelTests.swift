@@ -383,6 +383,31 @@ struct IdentityConstraintTests {
         #expect(abs(constraint.expectedMatchesAfter - constraint.expectedMatchesBefore + 200 * 0.6 + 60) < 5)
     }
 
+    /// The top pair is the best pair of the best group of bulk records that agree on the identifier: on row 0 a
+    /// person's two bulk records (weight 11.5 each, their identifiers agreeing) out-weigh a namesake of weight 12
+    /// (its identifier differs) together, so the namesake is conditioned on them and they keep their weights; on row
+    /// 1 the person has one record of weight 11.5, the namesake stays the top pair and the record is conditioned on it;
+    /// on row 2 the person's two records weigh 10 each (together 11 bits) and the namesake of weight 12 stays on top.
+    @Test func aPersonsAgreeingRecordsOutweighASlightlyHigherNamesake() {
+        let rowsA: [UInt32] = [0, 0, 0, 1, 1, 2, 2, 2]
+        let rowsB: [UInt32] = [0, 1, 2, 3, 4, 5, 6, 7]
+        let weights: [Double] = [12, 11.5, 11.5, 12, 11.5, 12, 10, 10]
+        // Bulk records 1 and 2 are one person, 6 and 7 another; 0, 3 and 5 are namesakes, 4 a person's one record.
+        let person: Set<UInt32> = [1, 2]
+        let other: Set<UInt32> = [6, 7]
+        let (adjusted, _) = IdentityConstraint.adjust(
+            weights: weights, rowsA: rowsA, rowsB: rowsB, recordsA: 3, identifierAgrees: { _ in false },
+            relation: { first, second in
+                [person, other].contains { $0.contains(first) && $0.contains(second) } ? .agrees : .conflicts
+            }, typoRate: 0.02)
+        #expect(adjusted[1] >= 11.5 && adjusted[2] >= 11.5, "the person's records: \(adjusted[1]), \(adjusted[2])")
+        #expect(adjusted[0] < 11, "the namesake beside the person: \(adjusted[0])")
+        #expect(adjusted[3] == 12)
+        #expect(adjusted[4] < 11, "a single record beside the namesake: \(adjusted[4])")
+        #expect(adjusted[5] == 12)
+        #expect(adjusted[6] < 10 && adjusted[7] < 10, "records beside a namesake: \(adjusted[6]), \(adjusted[7])")
+    }
+
     /// The duplicate curve is the non-decreasing step function nearest the labels: violating neighbours are pooled to
     /// their weighted mean, and the curve reads the block at or below a weight (the first block below all of them).
     @Test func theCurvePoolsViolatorsAndStaysMonotone() throws {

@@ -8,8 +8,9 @@ import Glibc
 /// watch-list row's candidates include chance namesakes (the same names and date of birth at another address) and
 /// relatives beside its true match, with the same key pattern and a similar score: the model cannot tell them apart
 /// and rates all of them as matches (at 100,000 × 10,000,000 most of the false matches sit beside the row's true
-/// match). Among one watch-list row's candidates, the *top* pair (an agreeing identifier first, then the highest
-/// weight) is the row's person if any is; every other candidate (a *secondary*) is then true only if its bulk record
+/// match). Among one watch-list row's candidates, the *top* pair (the best pair of the best group of bulk records whose
+/// identifiers agree: an agreeing identifier first, then the most evidence, see ``topOfBestGroup``) is the row's person
+/// if any is; every other candidate (a *secondary*) is then true only if its bulk record
 /// is another record of that person (a duplicate in the bulk file). Two bulk records whose identifier tokens (the
 /// NINO) differ are different people, up to a typo; two whose tokens agree are one person. So:
 ///
@@ -83,10 +84,9 @@ public struct IdentityConstraint: Codable, Sendable, Equatable {
         for row in 0..<recordsA where starts[row + 1] - starts[row] > 1 {
             let members = order[starts[row]..<starts[row + 1]]
             guard
-                let best = members.max(by: { left, right in
-                    (identifierAgrees(left) ? 1 : 0, weights[left], -left)
-                        < (identifierAgrees(right) ? 1 : 0, weights[right], -right)
-                })
+                let best = topOfBestGroup(
+                    members: members, weights: weights, rowsB: rowsB, identifierAgrees: identifierAgrees,
+                    relation: relation)
             else { continue }
             for member in members where member != best {
                 top[member] = best
@@ -148,6 +148,54 @@ public struct IdentityConstraint: Codable, Sendable, Equatable {
             curveShares: curve?.shares,
             typoRate: typo, expectedMatchesBefore: before, expectedMatchesAfter: after)
         return (adjusted, constraint)
+    }
+
+    /// The most candidates of one row grouped by identity; a row with more is decided pair by pair.
+    static let groupingLimit = 256
+
+    /// The top pair of a watch-list row: the best pair of its best *group*.
+    ///
+    /// The row's bulk records whose identifier tokens agree are one person and form one group (a record with no
+    /// identifier, or one that conflicts with every group so far, is a group of its own; records are taken in
+    /// decreasing weight and join the first group whose best record agrees with them). A group ranks by whether any
+    /// of its pairs has an agreeing identifier, then by its evidence: the log₂ of the sum of its pairs' odds. The sum
+    /// of odds (rather than adding each further member's full weight) is the conservative choice: duplicates are
+    /// largely copies of one source, so their agreements are not independent evidence; the sum never adds more than
+    /// log₂ k bits for k records, so it only decides between groups the single weights hardly tell apart (a person
+    /// with several bulk records against one slightly higher namesake) and a single pair keeps its own weight.
+    static func topOfBestGroup(
+        members: ArraySlice<Int>, weights: [Double], rowsB: [UInt32], identifierAgrees: (Int) -> Bool,
+        relation: (UInt32, UInt32) -> Relation
+    ) -> Int? {
+        func pairKey(_ index: Int) -> (Int, Double, Int) {
+            (identifierAgrees(index) ? 1 : 0, weights[index], -index)
+        }
+        guard members.count <= groupingLimit else {
+            return members.max { pairKey($0) < pairKey($1) }
+        }
+        let sorted = members.sorted { pairKey($0) > pairKey($1) }
+        guard let first = sorted.first else { return nil }
+        // A group's evidence exceeds its best pair's weight by at most log₂ k, so only a group led by a pair of the
+        // first pair's tier within log₂ k of its weight can win (the first pair's group has at least its weight);
+        // other records join those groups or are passed over, and records 60 bits below them add nothing a Double
+        // holds. This keeps the relation calls near one per record.
+        let tier = pairKey(first).0
+        let leaderFloor = weights[first] - log2(Double(sorted.count))
+        // Each group: its best pair (the first to join), whether any pair's identifier agrees, its sum of odds
+        // relative to the best pair's (so that it stays finite).
+        var groups: [(best: Int, agrees: Bool, relativeOdds: Double)] = []
+        for member in sorted where weights[member] >= leaderFloor - 60 {
+            if let group = groups.firstIndex(where: { relation(rowsB[$0.best], rowsB[member]) == .agrees }) {
+                groups[group].agrees = groups[group].agrees || identifierAgrees(member)
+                groups[group].relativeOdds += exp2(weights[member] - weights[groups[group].best])
+            } else if pairKey(member).0 == tier && weights[member] >= leaderFloor {
+                groups.append((member, identifierAgrees(member), 1))
+            }
+        }
+        func groupKey(_ group: (best: Int, agrees: Bool, relativeOdds: Double)) -> (Int, Double, Int) {
+            (group.agrees ? 1 : 0, weights[group.best] + log2(group.relativeOdds), -group.best)
+        }
+        return groups.max { groupKey($0) < groupKey($1) }?.best ?? first
     }
 
     /// log₂ odds of a probability, kept finite.

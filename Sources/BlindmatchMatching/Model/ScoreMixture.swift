@@ -140,22 +140,32 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
         guard let first = raw.firstIndex(where: { $0 >= denseNullBin }) else { return raw.map { $0 + 0.5 } }
         let last = (raw[first...].firstIndex(where: { $0 < denseNullBin }) ?? raw.count) - 1
         guard last >= 2 else { return raw.map { $0 + 0.5 } }
-        var (sw, sx, sy, sxx, sxy) = (0.0, 0.0, 0.0, 0.0, 0.0)
-        for bin in 0...last where raw[bin] > 0 {
+        let fit = logLinearSums(raw, bins: 0...last)
+        let slope = fit.numerator / max(fit.denominator, 1e-12)
+        let intercept = (fit.sy - slope * fit.sx) / fit.sw
+        let smoothed = smoothedTail(raw)
+        return raw.indices.map { bin in
+            let cap = exp(intercept + slope * Double(bin))
+            return bin <= last || cap >= raw[bin] ? max(smoothed[bin], 1e-3) : max(min(smoothed[bin], cap), 1e-3)
+        }
+    }
+
+    /// The sums of a least-squares line through the log-counts of `bins`' non-empty bins of `raw`, weighted by their
+    /// counts (Poisson): the slope is `numerator / denominator`, the intercept `(sy − slope · sx) / sw`.
+    static func logLinearSums(
+        _ raw: [Double], bins: ClosedRange<Int>
+    ) -> (sw: Double, sx: Double, sy: Double, numerator: Double, denominator: Double, used: Int) {
+        var (sw, sx, sy, sxx, sxy, used) = (0.0, 0.0, 0.0, 0.0, 0.0, 0)
+        for bin in bins where raw[bin] > 0 {
             let (x, y, w) = (Double(bin), log(raw[bin]), raw[bin])
             sw += w
             sx += w * x
             sy += w * y
             sxx += w * x * x
             sxy += w * x * y
+            used += 1
         }
-        let slope = (sw * sxy - sx * sy) / max(sw * sxx - sx * sx, 1e-12)
-        let intercept = (sy - slope * sx) / sw
-        let smoothed = smoothedTail(raw)
-        return raw.indices.map { bin in
-            let cap = exp(intercept + slope * Double(bin))
-            return bin <= last || cap >= raw[bin] ? max(smoothed[bin], 1e-3) : max(min(smoothed[bin], cap), 1e-3)
-        }
+        return (sw, sx, sy, sw * sxy - sx * sy, sw * sxx - sx * sx, used)
     }
 
     /// A null bin with fewer pairs than this is counted with sampling noise that moves the posterior (a relative
@@ -178,21 +188,11 @@ public struct ScoreMixture: Codable, Sendable, Equatable {
         guard let first = raw.firstIndex(where: { $0 < thinNullBin }) else { return raw }
         var smoothed = raw
         for bin in first..<raw.count {
-            var (sw, sx, sy, sxx, sxy, used) = (0.0, 0.0, 0.0, 0.0, 0.0, 0)
-            for neighbour in max(0, bin - smoothingHalfWidth)...min(raw.count - 1, bin + smoothingHalfWidth)
-            where raw[neighbour] > 0 {
-                let (x, y, w) = (Double(neighbour), log(raw[neighbour]), raw[neighbour])
-                sw += w
-                sx += w * x
-                sy += w * y
-                sxx += w * x * x
-                sxy += w * x * y
-                used += 1
-            }
-            let denominator = sw * sxx - sx * sx
-            guard used >= 3, denominator > 1e-12 else { continue }
-            let slope = (sw * sxy - sx * sy) / denominator
-            smoothed[bin] = exp((sy - slope * sx) / sw + slope * Double(bin))
+            let fit = logLinearSums(
+                raw, bins: max(0, bin - smoothingHalfWidth)...min(raw.count - 1, bin + smoothingHalfWidth))
+            guard fit.used >= 3, fit.denominator > 1e-12 else { continue }
+            let slope = fit.numerator / fit.denominator
+            smoothed[bin] = exp((fit.sy - slope * fit.sx) / fit.sw + slope * Double(bin))
         }
         return smoothed
     }

@@ -24,7 +24,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -106,14 +106,17 @@ class BrowserTest:
 
     @staticmethod
     def text(driver):
-        return driver.find_element(By.TAG_NAME, "body").text
+        """The page's visible text, read in one script call: a page that is replaced while it is read (a form post
+        answered by a redirect) cannot leave a half-read element behind, which chromedriver reports as "Node with
+        given id does not belong to the document" rather than as a stale element."""
+        return driver.execute_script("return document.body ? document.body.innerText : '';") or ""
 
     def wait_for_text(self, driver, text):
         """Waits (a click returns before the next page has loaded) until the page shows `text`."""
         def shows(d):
             try:
                 return text in self.text(d)
-            except StaleElementReferenceException:  # the old page went away while it was read
+            except (StaleElementReferenceException, JavascriptException):  # the old page went away while it was read
                 return False
 
         try:
@@ -314,7 +317,7 @@ class BrowserTest:
                     input.type = 'hidden'; input.name = name; input.value = value; form.appendChild(input);
                 }
                 document.body.appendChild(form); form.submit();""", self.project)
-            WebDriverWait(driver, 20).until(lambda d: "Not allowed" in self.text(d))
+            self.wait_for_text(driver, "Not allowed")
             self.expect("auditor role cannot do this" in self.text(driver), "the server refuses the auditor's write")
             self.shot(driver, "auditor-write-refused")
             status, project = self.api("GET", "/projects/" + self.project, self.tokens["operator"])

@@ -84,38 +84,40 @@ public enum ExactJoin {
     static let checkEvery = 16_384
 }
 
-/// One match key's tokens of A, for lookups: open addressing on the token's keyed hash, chains for repeated tokens.
-struct TokenTable {
-    private var lows: [UInt64]
-    private var highs: [UInt64]
-    private var heads: [Int32]
-    private var next: [Int32]
-    private let mask: Int
-    private let bits: Int
+/// One token key's tokens of A, for lookups: open addressing on the token's keyed hash, chains for repeated tokens.
+///
+/// A slot holds the token and the head of its chain side by side, so that a lookup reads one place (the slots of a
+/// probe sequence are adjacent). The table grows with the distinct tokens, not the rows: a bucketed blocking key
+/// (SPEC §4.5.1) has at most 2^bucketBits of them, so its table stays a few megabytes however many rows share them.
+/// The storage is the table's own and never changes after it is built, so hot loops read it through a ``View``
+/// without counting references on every lookup.
+final class TokenTable: @unchecked Sendable {
+    struct Slot {
+        var low: UInt64
+        var high: UInt64
+        /// The chain's first row (relative to `firstRow`), -1 for an empty slot.
+        var head: Int32
+    }
+
+    private var slots: UnsafeMutableBufferPointer<Slot>
+    private let next: UnsafeMutableBufferPointer<Int32>
+    private var bits = 4
+    /// Distinct tokens in the table; it doubles before they fill half of it.
+    private var distinct = 0
     /// The first row of A in the table: `next` is indexed from it.
     private let firstRow: Int
     private let hashKey: TokenHashKey
-    /// Slots looked at while inserting A's tokens.
+    /// Slots looked at while inserting A's tokens (not counting the moves when the table grows).
     private(set) var insertionProbes = 0
 
     /// A's tokens of `key` in `rows` (every row when nil), of every `rowStride`-th row only (a sample, for estimating
     /// the candidates' scores), slotted by `hashKey`.
     init(file: TokenFile, key: Int, rows: Range<Int>? = nil, rowStride: Int = 1, hashKey: TokenHashKey) {
         let rows = rows ?? 0..<file.recordCount
-        let count = rows.count
         firstRow = rows.lowerBound
-        var capacity = 16
-        var bits = 4
-        while capacity < count * 2 {
-            capacity *= 2
-            bits += 1
-        }
-        lows = Array(repeating: 0, count: capacity)
-        highs = Array(repeating: 0, count: capacity)
-        heads = Array(repeating: -1, count: capacity)
-        next = Array(repeating: -1, count: count)
-        mask = capacity - 1
-        self.bits = bits
+        slots = Self.emptySlots(1 << bits)
+        next = .allocate(capacity: max(1, rows.count))
+        next.initialize(repeating: -1)
         self.hashKey = hashKey
         let tokens = file.tokens(key: key)
         var probes = 0
@@ -123,39 +125,103 @@ struct TokenTable {
         where file.hasToken(row: row, key: key) {
             let low = tokens.loadUnaligned(fromByteOffset: row * 16, as: UInt64.self)
             let high = tokens.loadUnaligned(fromByteOffset: row * 16 + 8, as: UInt64.self)
+            var mask = slots.count - 1
             var slot = hashKey.slot(low: low, high: high, bits: bits)
             probes += 1
-            while heads[slot] >= 0 && (lows[slot] != low || highs[slot] != high) {
+            while slots[slot].head >= 0 && (slots[slot].low != low || slots[slot].high != high) {
                 slot = (slot + 1) & mask
                 probes += 1
             }
-            if heads[slot] < 0 {
-                lows[slot] = low
-                highs[slot] = high
+            if slots[slot].head < 0 {
+                if (distinct + 1) * 2 > slots.count {
+                    grow()
+                    mask = slots.count - 1
+                    slot = hashKey.slot(low: low, high: high, bits: bits)
+                    while slots[slot].head >= 0 { slot = (slot + 1) & mask }
+                }
+                distinct += 1
+                slots[slot].low = low
+                slots[slot].high = high
             }
-            next[row - rows.lowerBound] = heads[slot]
-            heads[slot] = Int32(row - rows.lowerBound)
+            next[row - rows.lowerBound] = slots[slot].head
+            slots[slot].head = Int32(row - rows.lowerBound)
         }
         insertionProbes = probes
+    }
+
+    deinit {
+        slots.deallocate()
+        next.deallocate()
+    }
+
+    private static func emptySlots(_ count: Int) -> UnsafeMutableBufferPointer<Slot> {
+        let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: count)
+        slots.initialize(repeating: Slot(low: 0, high: 0, head: -1))
+        return slots
+    }
+
+    /// Doubles the table and moves every token (with its chain) to its slot in the larger one.
+    private func grow() {
+        let old = slots
+        bits += 1
+        slots = Self.emptySlots(1 << bits)
+        let mask = slots.count - 1
+        for entry in old where entry.head >= 0 {
+            var slot = hashKey.slot(low: entry.low, high: entry.high, bits: bits)
+            while slots[slot].head >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = entry
+        }
+        old.deallocate()
+    }
+
+    /// Bytes the table holds for `rows` rows with at most `distinct` distinct tokens: the slots (at most half full,
+    /// a power of two) and a chain link per row.
+    static func bytes(rows: Int, distinct: Int) -> Int {
+        var capacity = 16
+        while capacity < distinct * 2 { capacity *= 2 }
+        return capacity * MemoryLayout<Slot>.stride + rows * 4
+    }
+
+    /// The table for reading, valid while the table lives (``withExtendedLifetime(_:_:)`` around its use).
+    var view: View {
+        View(
+            slots: UnsafeBufferPointer(slots), next: UnsafeBufferPointer(next), bits: bits, firstRow: firstRow,
+            hashKey: hashKey)
     }
 
     /// Calls `body` with every row of A whose token equals (low, high); returns how many slots it looked at.
     @discardableResult
     func forEachRow(matching low: UInt64, _ high: UInt64, _ body: (UInt32) throws -> Void) rethrows -> Int {
-        var slot = hashKey.slot(low: low, high: high, bits: bits)
-        var probes = 1
-        while heads[slot] >= 0 {
-            if lows[slot] == low && highs[slot] == high {
-                var row = heads[slot]
-                while row >= 0 {
-                    try body(UInt32(Int(row) + firstRow))
-                    row = next[Int(row)]
+        try withExtendedLifetime(self) { try view.forEachRow(matching: low, high, body) }
+    }
+
+    /// A built table's storage, read without reference counting.
+    struct View: @unchecked Sendable {
+        let slots: UnsafeBufferPointer<Slot>
+        let next: UnsafeBufferPointer<Int32>
+        let bits: Int
+        let firstRow: Int
+        let hashKey: TokenHashKey
+
+        /// Calls `body` with every row of A whose token equals (low, high); returns how many slots it looked at.
+        @discardableResult @inline(__always)
+        func forEachRow(matching low: UInt64, _ high: UInt64, _ body: (UInt32) throws -> Void) rethrows -> Int {
+            let mask = slots.count - 1
+            var slot = hashKey.slot(low: low, high: high, bits: bits)
+            var probes = 1
+            while slots[slot].head >= 0 {
+                if slots[slot].low == low && slots[slot].high == high {
+                    var row = slots[slot].head
+                    while row >= 0 {
+                        try body(UInt32(Int(row) + firstRow))
+                        row = next[Int(row)]
+                    }
+                    return probes
                 }
-                return probes
+                slot = (slot + 1) & mask
+                probes += 1
             }
-            slot = (slot + 1) & mask
-            probes += 1
+            return probes
         }
-        return probes
     }
 }

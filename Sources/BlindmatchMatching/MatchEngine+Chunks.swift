@@ -82,7 +82,8 @@ extension MatchEngine {
             (fuzzy, chunk.comparisons) = try BlockingJoin.candidates(
                 between: a, and: b, rowsA: rowsA, rowsB: rowsB,
                 blockingColumns: Array(a.header.matchKeys.count..<a.header.tokenKeys.count),
-                matchColumns: Array(0..<a.header.matchKeys.count), threshold: floor, threads: settings.threads,
+                matchColumns: Array(0..<a.header.matchKeys.count), exact: exact, threshold: floor,
+                threads: settings.threads,
                 hashKey: hashKey, cancellation: settings.cancellation, progress: reportFraction)
         } else {
             let whole = rowsA.count == a.recordCount && rowsB.count == b.recordCount

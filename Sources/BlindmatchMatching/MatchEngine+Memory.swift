@@ -29,14 +29,17 @@ extension MatchEngine {
     public static func memoryEstimate(_ a: TokenFile, _ b: TokenFile, settings: Settings) -> MemoryEstimate {
         let rowsA = a.recordCount
         let rowsB = b.recordCount
-        var capacity = 16
-        while capacity < rowsA * 2 { capacity *= 2 }
-        // One table at a time: three words per slot (two token halves and a chain head) and a chain link per row.
-        let table = capacity * (8 + 8 + 4) + rowsA * 4
+        // The exact stage holds one table at a time; blocking, one per blocking key at once (at most a slot per
+        // row each: the estimate does not count on bucketed keys having few distinct tokens) and a row stamp of A
+        // per thread.
+        let table = TokenTable.bytes(rows: rowsA, distinct: rowsA)
         var fixed = a.bytes.count + b.bytes.count + table
         if a.header.filterBits > 0 {
             let blockingColumns = a.header.tokenKeys.count - a.header.matchKeys.count
             fixed += (rowsA + rowsB) * 4
+            if settings.useBlocking && blockingColumns > 0 {
+                fixed += (blockingColumns - 1) * table + max(1, settings.threads) * rowsA * 4
+            }
             if !(settings.useBlocking && blockingColumns > 0) {
                 // Brute force copies both sides' filters sorted by popcount, with their row numbers and tails.
                 let rowBytes = (a.header.filterBits + 63) / 64 * 8 + 4 + 4 + 2 * BitMatrix.tailsPerRow

@@ -262,6 +262,48 @@ struct MatchEngineTests {
 
 /// Blocking against brute force on synthetic data: the pairs blocking never compares are the recall it costs.
 struct BlockingTests {
+    /// The join, however its rows are cut and whether the exact pairs or the tokens leave out what a match key
+    /// joins, compares exactly the pairs that share a blocking token and no match-key token, each once, and keeps
+    /// those at the threshold: checked pair by pair.
+    @Test func theJoinComparesEachBlockedPairOnce() throws {
+        let population = try SyntheticPopulation(.init(watchCount: 150, bulkCount: 3000, seed: 5))
+        let fixture = try TokenFixture()
+        let a = try fixture.file("watch", population.allWatchRecords().map(\.fields))
+        let b = try fixture.file("bulk", population.allBulkRecords().map(\.fields))
+        let matchColumns = Array(0..<a.header.matchKeys.count)
+        let blockingColumns = Array(a.header.matchKeys.count..<a.header.tokenKeys.count)
+        #expect(blockingColumns.count >= 2)
+        let threshold = try DiceThreshold("0.5")
+        for (rowsA, rowsB, stride) in [(0..<150, 0..<3000, 1), (17..<90, 1234..<2999, 1), (0..<150, 0..<3000, 7)] {
+            var compared = 0
+            var kept: [[UInt32]] = []
+            for rowA in Swift.stride(from: rowsA.lowerBound, to: rowsA.upperBound, by: stride) {
+                for rowB in rowsB
+                where BlockingJoin.sharesToken(a, rowA, b, rowB, columns: blockingColumns)
+                    && !BlockingJoin.sharesToken(a, rowA, b, rowB, columns: matchColumns)
+                {
+                    compared += 1
+                    let (common, countA, countB) = BlockingJoin.commonBits(a, rowA, b, rowB)
+                    if threshold.isReached(common: common, popcountA: countA, popcountB: countB) {
+                        kept.append([UInt32(rowA), UInt32(rowB)])
+                    }
+                }
+            }
+            #expect(compared > 0 && !kept.isEmpty)
+            let exact = try ExactJoin.pairs(
+                between: a, and: b, rowsA: rowsA, rowsB: rowsB, hashKey: .random(), cancellation: nil
+            )
+            .pairs
+            for given in [exact, nil] {
+                let (pairs, count) = try BlockingJoin.candidates(
+                    between: a, and: b, rowsA: rowsA, rowsB: rowsB, blockingColumns: blockingColumns,
+                    matchColumns: matchColumns, exact: given, threshold: threshold, threads: 2, rowStrideA: stride)
+                #expect(count == compared, "rows \(rowsA) × \(rowsB), stride \(stride), exact \(given != nil)")
+                #expect(pairs.map { [$0.rowA, $0.rowB] } == kept)
+            }
+        }
+    }
+
     @Test func blockingFindsWhatBruteForceFinds() throws {
         let population = try SyntheticPopulation(.init(watchCount: 300, bulkCount: 6000, seed: 3))
         let fixture = try TokenFixture()

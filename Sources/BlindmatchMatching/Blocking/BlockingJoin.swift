@@ -5,10 +5,10 @@ import Synchronization
 
 /// Blocking for the fuzzy stage: only pairs that share a blocking-key token are compared (DESIGN "Engine").
 ///
-/// Each blocking key is a hash join like the exact stage's. A pair is scored once: when it also shares an earlier
-/// blocking key it was scored there, and when it shares any match-key token the exact stage already reported it.
-/// Both are decided by comparing the two rows' tokens directly, so no set of seen pairs is kept. Dice is computed
-/// on the token files' own filters (no sorted copy), 64-byte-aligned rows in the mapping.
+/// Each blocking key is a hash join like the exact stage's, all of them probed row by row of B. A pair is scored
+/// once: when several blocking keys join it, the first to reach it scores it; when it shares any match-key token
+/// the exact stage already reported it. Dice is computed on the token files' own filters (no sorted copy),
+/// 64-byte-aligned rows in the mapping.
 ///
 /// Blocking trades recall for speed: a true pair that shares no blocking token is never compared. Comparing
 /// `blindmatch match` with and without `--no-blocking` measures that loss (README, "Measured").
@@ -54,14 +54,22 @@ public enum BlockingJoin {
         return result
     }
 
-    /// Every pair sharing a token of one of `blockingColumns` (token-column indices, in order), sharing no token of
+    /// Every pair sharing a token of one of `blockingColumns` (token-column indices), sharing no token of
     /// `matchColumns`, with Dice ≥ `threshold`; and how many pairs were compared. With `rowStrideA` above 1 only
     /// every `rowStrideA`-th row of A takes part (a sample). With `rowsA` and `rowsB`, only the pairs of those rows:
     /// a pair is compared, counted and kept in a chunk exactly as in the whole join, so chunks add up to it.
+    ///
+    /// `exact`, when given, must be the pairs of `rowsA` × `rowsB` that share a token of `matchColumns` (the exact
+    /// stage's pairs of the same rows, ``ExactJoin``): they are then left out by their row numbers rather than by
+    /// comparing the two rows' tokens, which saves reading A's tokens at random for every pair.
+    ///
+    /// B's rows are walked once, each against every blocking key's table of A: a pair that shares several blocking
+    /// tokens is compared once (a stamp per row of A says which row of B last reached it), and B's filter is read
+    /// once however many keys reach it.
     public static func candidates(
         between a: TokenFile, and b: TokenFile, rowsA: Range<Int>? = nil, rowsB: Range<Int>? = nil,
-        blockingColumns: [Int], matchColumns: [Int], threshold: DiceThreshold, threads: Int, rowStrideA: Int = 1,
-        hashKey: TokenHashKey = .random(), cancellation: RunCancellation? = nil,
+        blockingColumns: [Int], matchColumns: [Int], exact: [ExactJoin.Pair]? = nil, threshold: DiceThreshold,
+        threads: Int, rowStrideA: Int = 1, hashKey: TokenHashKey = .random(), cancellation: RunCancellation? = nil,
         progress: (@Sendable (Double) -> Void)? = nil
     ) throws -> ([ScoredPair], Int) {
         guard canReadInPlace(a), canReadInPlace(b) else {
@@ -76,76 +84,144 @@ public enum BlockingJoin {
         let popcountsB = popcounts(b, rows: rowsB, threads: workers)
         let words = a.layout.filterBytes / 8
         let results = Mutex<([ScoredPair], Int)>(([], 0))
-        let chunks = max(1, min(4096, rowsB.count / 4096 + 1))
-        let total = blockingColumns.count * chunks
+        // Blocks of about 256 rows of B (at most 4,096 blocks): the budgets are looked at between them.
+        let chunks = max(1, min(4096, rowsB.count / 256 + 1))
         let done = Atomic<Int>(0)
-        for (position, column) in blockingColumns.enumerated() {
-            let table = TokenTable(file: a, key: column, rows: rowsA, rowStride: rowStrideA, hashKey: hashKey)
-            let earlier = Array(blockingColumns[..<position])
-            let next = Atomic<Int>(0)
-            DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
-                var pairs: [ScoredPair] = []
-                var compared = 0
-                // Counted against the run's budgets now and then (a block of B's rows, or sooner when one token is
-                // shared by many rows), so that a large block does not outrun the flag.
-                var pendingComparisons = 0
-                var pendingPairs = 0
-                let tokensB = b.tokens(key: column)
-                guard let filtersA = a.filters.baseAddress, let filtersB = b.filters.baseAddress else { return }
-                while true {
-                    let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if chunk >= chunks || cancellation?.isCancelled == true { break }
-                    let start = firstB + chunk * rowsB.count / chunks
-                    let end = firstB + (chunk + 1) * rowsB.count / chunks
-                    for rowB in start..<end where b.hasToken(row: rowB, key: column) {
-                        if pendingComparisons >= 65_536 {
-                            let goOn = cancellation?.record(
-                                comparisons: pendingComparisons, pairs: pairs.count - pendingPairs)
-                            pendingComparisons = 0
-                            pendingPairs = pairs.count
-                            if goOn == false { break }
+        let tables = blockingColumns.map {
+            TokenTable(file: a, key: $0, rows: rowsA, rowStride: rowStrideA, hashKey: hashKey)
+        }
+        // The exact pairs by B's row, then A's: those of one row of B are adjacent.
+        let joined = exact.map { pairs in pairs.map { UInt64($0.rowB) << 32 | UInt64($0.rowA) }.sorted() }
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: min(workers, chunks)) { _ in
+            var pairs: [ScoredPair] = []
+            var compared = 0
+            // Counted against the run's budgets now and then (every 65,536 comparisons, looked at between B's
+            // rows), so that a large block does not outrun the flag.
+            var pendingComparisons = 0
+            var pendingPairs = 0
+            guard let filtersA = a.filters.baseAddress, let filtersB = b.filters.baseAddress else { return }
+            let tokensB = blockingColumns.map { b.tokens(key: $0) }
+            let views = tables.map(\.view)
+            // B's presence bits of each blocking column, read here rather than through the file on every row.
+            let presenceB = b.presence
+            let presenceBytes = b.layout.presenceBytes
+            let presenceAt = blockingColumns.map { (byte: $0 >> 3, bit: UInt8(1) << UInt8($0 & 7)) }
+            // The row of B that last reached each row of A (UInt32.max: none yet); B has fewer rows than that.
+            let stamps = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: max(1, rowsA.count))
+            stamps.initialize(repeating: .max)
+            // The rows of A to compare with the current row of B, scored a batch at a time (``flush``).
+            let batchRows = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: Self.batch)
+            let batchCommon = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: Self.batch)
+            defer {
+                stamps.deallocate()
+                batchRows.deallocate()
+                batchCommon.deallocate()
+            }
+            var batched = 0
+            var rowB = 0
+            var popcountB: UInt32 = 0
+            let rowsOfA = UnsafePointer<UInt64>(filtersA.assumingMemoryBound(to: UInt64.self))
+            var filterB = rowsOfA  // the current row of B's filter, set with `rowB`
+            func flush() {
+                guard batched > 0 else { return }
+                bm_common_bits_rows(
+                    rowsOfA, UnsafePointer(batchRows.baseAddress), batched, filterB, words, batchCommon.baseAddress)
+                for index in 0..<batched {
+                    let rowA = batchRows[index]
+                    let common = batchCommon[index]
+                    let popcountA = popcountsA[Int(rowA) - firstA]
+                    if threshold.isReached(common: common, popcountA: popcountA, popcountB: popcountB) {
+                        pairs.append(
+                            ScoredPair(
+                                rowA: rowA, rowB: UInt32(rowB), common: common, popcountA: popcountA,
+                                popcountB: popcountB))
+                    }
+                }
+                batched = 0
+            }
+            while true {
+                let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if chunk >= chunks || cancellation?.isCancelled == true { break }
+                let start = firstB + chunk * rowsB.count / chunks
+                let end = firstB + (chunk + 1) * rowsB.count / chunks
+                var cursor = 0
+                if let joined {
+                    let first = UInt64(start) << 32
+                    var high = joined.count
+                    while cursor < high {
+                        let middle = (cursor + high) / 2
+                        if joined[middle] < first { cursor = middle + 1 } else { high = middle }
+                    }
+                }
+                var stopped = false
+                for row in start..<end {
+                    rowB = row
+                    if pendingComparisons >= 65_536 {
+                        let goOn = cancellation?.record(
+                            comparisons: pendingComparisons, pairs: pairs.count - pendingPairs)
+                        pendingComparisons = 0
+                        pendingPairs = pairs.count
+                        if goOn == false {
+                            stopped = true
+                            break
                         }
-                        let low = tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
-                        let high = tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
-                        table.forEachRow(matching: low, high) { rowA in
+                    }
+                    // This row's exact partners: joined[partners..<cursor].
+                    let partners = cursor
+                    if let joined {
+                        while cursor < joined.count && joined[cursor] >> 32 == UInt64(rowB) { cursor += 1 }
+                    }
+                    let stamp = UInt32(truncatingIfNeeded: rowB)
+                    popcountB = popcountsB[rowB - firstB]
+                    filterB = UnsafePointer((filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self))
+                    for position in views.indices
+                    where presenceB[rowB * presenceBytes + presenceAt[position].byte] & presenceAt[position].bit != 0 {
+                        let low = tokensB[position].loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
+                        let high = tokensB[position].loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
+                        views[position].forEachRow(matching: low, high) { rowA in
                             let a32 = Int(rowA)
-                            if sharesToken(a, a32, b, rowB, columns: earlier)
-                                || sharesToken(a, a32, b, rowB, columns: matchColumns)
-                            {
+                            if stamps[a32 - firstA] == stamp { return }
+                            stamps[a32 - firstA] = stamp
+                            if let joined {
+                                var index = partners
+                                while index < cursor {
+                                    if UInt32(truncatingIfNeeded: joined[index]) == rowA { return }
+                                    index += 1
+                                }
+                            } else if sharesToken(a, a32, b, rowB, columns: matchColumns) {
                                 return
                             }
                             compared += 1
                             pendingComparisons += 1
-                            let common = bm_common_bits(
-                                (filtersA + a32 * words * 8).assumingMemoryBound(to: UInt64.self),
-                                (filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self), words)
-                            let popcountA = popcountsA[a32 - firstA]
-                            let popcountB = popcountsB[rowB - firstB]
-                            if threshold.isReached(common: common, popcountA: popcountA, popcountB: popcountB) {
-                                pairs.append(
-                                    ScoredPair(
-                                        rowA: rowA, rowB: UInt32(rowB), common: common, popcountA: popcountA,
-                                        popcountB: popcountB))
-                            }
+                            batchRows[batched] = rowA
+                            batched += 1
+                            if batched == Self.batch { flush() }
                         }
                     }
-                    cancellation?.record(comparisons: pendingComparisons, pairs: pairs.count - pendingPairs)
-                    pendingComparisons = 0
-                    pendingPairs = pairs.count
-                    let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
-                    progress?(Double(finished) / Double(total))
+                    flush()
                 }
-                results.withLock { state in
-                    state.0.append(contentsOf: pairs)
-                    state.1 += compared
-                }
+                cancellation?.record(comparisons: pendingComparisons, pairs: pairs.count - pendingPairs)
+                pendingComparisons = 0
+                pendingPairs = pairs.count
+                if stopped { break }
+                let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
+                progress?(Double(finished) / Double(chunks))
+            }
+            results.withLock { state in
+                state.0.append(contentsOf: pairs)
+                state.1 += compared
             }
         }
+        withExtendedLifetime(tables) {}
         try cancellation?.check()
         var (pairs, compared) = results.withLock { $0 }
         pairs.sort { ($0.rowA, $0.rowB) < ($1.rowA, $1.rowB) }
         return (pairs, compared)
     }
+
+    /// Rows of A scored against one row of B in one call of the kernel.
+    static let batch = 256
 
     /// How rows `rowA` and `rowB` compare on one token column: 0 a token missing on either side, 1 equal tokens,
     /// 2 different tokens.

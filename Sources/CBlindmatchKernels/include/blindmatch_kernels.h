@@ -48,4 +48,9 @@ size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint16
 /// |A ∩ B| of two rows, with the implementation in force (for tests).
 uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words);
 
+/// out[i] = |A_rows[i] ∩ B| for i < count, where A_r is row r of `a` (rows of `words` words) and B the row `b`: the
+/// blocking join's candidates of one row of B, scattered rows of A fetched ahead of their turn.
+void bm_common_bits_rows(const uint64_t *a, const uint32_t *rows, size_t count, const uint64_t *b, size_t words,
+                         uint32_t *out);
+
 #endif

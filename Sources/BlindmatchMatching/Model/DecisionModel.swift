@@ -104,6 +104,9 @@ struct DecisionModel: Sendable {
         // Comparison vectors, on every thread; then EM on the distinct vectors.
         let width = keyCount + 1
         var levels = [UInt8](repeating: 0, count: candidates.count * width)
+        // Visited in the order of B's rows (to 256 rows), so that B's token columns, far larger than A's, are read
+        // front to back rather than at random; each candidate's vector still goes to its own place.
+        let order = Self.orderByRowB(candidates, recordsB: b.recordCount)
         levels.withUnsafeMutableBufferPointer { output in
             let slots = UnsafeSendable(output)
             let workers = max(1, threads)
@@ -112,11 +115,32 @@ struct DecisionModel: Sendable {
                 let start = worker * chunk
                 let end = min(candidates.count, start + chunk)
                 guard start < end else { return }
-                for position in start..<end {
+                let tokenColumns = (0..<keyCount).map { (a: a.tokens(key: $0), b: b.tokens(key: $0)) }
+                let presenceA = a.presence
+                let presenceB = b.presence
+                let presenceBytesA = a.layout.presenceBytes
+                let presenceBytesB = b.layout.presenceBytes
+                for index in start..<end {
+                    let position = Int(order[index])
                     let candidate = candidates[position]
+                    let rowA = Int(candidate.rowA)
+                    let rowB = Int(candidate.rowB)
                     for column in 0..<keyCount {
-                        slots.value[position * width + column] = BlockingJoin.comparison(
-                            a, Int(candidate.rowA), b, Int(candidate.rowB), column: column)
+                        // As ``BlockingJoin/comparison(_:_:_:_:column:)``: 0 missing on a side, 1 equal, 2 not.
+                        let bit = UInt8(1) << UInt8(column & 7)
+                        var level: UInt8 = 0
+                        if presenceA[rowA * presenceBytesA + column >> 3] & bit != 0
+                            && presenceB[rowB * presenceBytesB + column >> 3] & bit != 0
+                        {
+                            let (tokensA, tokensB) = tokenColumns[column]
+                            let equal =
+                                tokensA.loadUnaligned(fromByteOffset: rowA * 16, as: UInt64.self)
+                                == tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
+                                && tokensA.loadUnaligned(fromByteOffset: rowA * 16 + 8, as: UInt64.self)
+                                    == tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
+                            level = equal ? 1 : 2
+                        }
+                        slots.value[position * width + column] = level
                     }
                     slots.value[position * width + keyCount] = Self.jointBin(
                         candidate.score, second: candidate.second, floor: floor, secondLevels: secondLevels)
@@ -347,6 +371,21 @@ struct DecisionModel: Sendable {
         guard score >= floor else { return 0 }
         let bin = Int((score - floor) / max(1 - floor, 1e-9) * Double(diceBins))
         return UInt8(1 + min(max(bin, 0), diceBins - 1))
+    }
+
+    /// The candidates' positions ordered by B's row to 256 rows (a counting sort: two passes, no comparisons).
+    static func orderByRowB(_ candidates: [Candidate], recordsB: Int) -> [UInt32] {
+        let buckets = recordsB >> 8 + 1
+        var starts = [Int](repeating: 0, count: buckets + 1)
+        for candidate in candidates { starts[Int(candidate.rowB) >> 8 + 1] += 1 }
+        for bucket in 0..<buckets { starts[bucket + 1] += starts[bucket] }
+        var order = [UInt32](repeating: 0, count: candidates.count)
+        for (position, candidate) in candidates.enumerated() {
+            let bucket = Int(candidate.rowB) >> 8
+            order[starts[bucket]] = UInt32(position)
+            starts[bucket] += 1
+        }
+        return order
     }
 
     /// The model's score bin: the Dice bin, crossed with the second score's level when there is one

@@ -1,4 +1,5 @@
 import BlindmatchProtocol
+import CBlindmatchKernels
 
 /// The exact stage (DESIGN "Engine"): hash joins on match-key tokens, in cascade order.
 ///
@@ -202,6 +203,12 @@ final class TokenTable: @unchecked Sendable {
         let bits: Int
         let firstRow: Int
         let hashKey: TokenHashKey
+
+        /// Asks for the home slot of token (low, high) ahead of its lookup.
+        @inline(__always)
+        func prefetch(_ low: UInt64, _ high: UInt64) {
+            bm_prefetch(slots.baseAddress.map { $0 + hashKey.slot(low: low, high: high, bits: bits) })
+        }
 
         /// Calls `body` with every row of A whose token equals (low, high); returns how many slots it looked at.
         @discardableResult @inline(__always)

@@ -172,6 +172,18 @@ public enum BlockingJoin {
                     if let joined {
                         while cursor < joined.count && joined[cursor] >> 32 == UInt64(rowB) { cursor += 1 }
                     }
+                    // The next row's slots are asked for now, so that their memory waits overlap this row's work.
+                    let ahead = rowB + 1
+                    if ahead < end {
+                        for position in views.indices
+                        where presenceB[ahead * presenceBytes + presenceAt[position].byte] & presenceAt[position].bit
+                            != 0
+                        {
+                            views[position].prefetch(
+                                tokensB[position].loadUnaligned(fromByteOffset: ahead * 16, as: UInt64.self),
+                                tokensB[position].loadUnaligned(fromByteOffset: ahead * 16 + 8, as: UInt64.self))
+                        }
+                    }
                     let stamp = UInt32(truncatingIfNeeded: rowB)
                     popcountB = popcountsB[rowB - firstB]
                     filterB = UnsafePointer((filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self))

@@ -48,6 +48,9 @@ size_t bm_dice_candidates(const uint64_t *a, const uint32_t *pop_a, const uint16
 /// |A ∩ B| of two rows, with the implementation in force (for tests).
 uint32_t bm_common_bits(const uint64_t *a, const uint64_t *b, size_t words);
 
+/// Asks for the cache line at `address` ahead of its use (a hint: never faults, does nothing where unsupported).
+static inline void bm_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 /// out[i] = |A_rows[i] ∩ B| for i < count, where A_r is row r of `a` (rows of `words` words) and B the row `b`: the
 /// blocking join's candidates of one row of B, scattered rows of A fetched ahead of their turn.
 void bm_common_bits_rows(const uint64_t *a, const uint32_t *rows, size_t count, const uint64_t *b, size_t words,

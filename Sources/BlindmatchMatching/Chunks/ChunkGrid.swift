@@ -3,8 +3,9 @@ import BlindmatchProtocol
 /// How a run is cut into chunks: ranges of watch-list rows × ranges of bulk rows, each small enough for a worker's
 /// memory budget (docs/scale.md, "Chunks").
 ///
-/// A chunk holds the pages of the two token files it reads (its rows' tokens and filters), one join table of its
-/// watch-list rows at a time, the popcounts of its rows (and, without blocking, sorted copies of its filters), and the
+/// A chunk holds the pages of the two token files it reads (its rows' tokens and filters), the join tables of its
+/// watch-list rows (the exact stage's one at a time, blocking's one per blocking key at once, and a row stamp per
+/// thread), the popcounts of its rows (and, without blocking, sorted copies of its filters), and the
 /// pairs it finds. The fixed part is estimated from the files; the pairs are only known as they are found, so a chunk
 /// is cut to take at most half of the budget before its first pair, and the other half bounds its pairs
 /// (``MatchEngine/MemoryEstimate/pairs(within:)``). The watch list is cut only when its part alone would take more
@@ -61,20 +62,27 @@ struct ChunkCost {
     let blocked: Bool
     /// Whether the join tables are built on this side (the watch list).
     let joinTable: Bool
+    /// Tables held at once: one, or with blocking one per blocking key.
+    let tables: Int
+
+    /// Threads whose row stamps (4 bytes a watch-list row each) a chunk is estimated to hold: a worker's cores are
+    /// not known when the run is cut, and more than this is rare.
+    static let stampThreads = 8
 
     init(file: TokenFile, blocked: Bool, joinTable: Bool) {
         fileBytesPerRow = (file.bytes.count + max(file.recordCount, 1) - 1) / max(file.recordCount, 1)
         filterBytes = file.layout.filterBytes
         self.blocked = blocked
         self.joinTable = joinTable
+        tables = blocked ? max(1, file.header.blockingKeys.count) : 1
     }
 
     func bytes(rows: Int) -> Int {
         var total = rows * fileBytesPerRow + rows * 4
         if joinTable {
-            var capacity = 16
-            while capacity < rows * 2 { capacity *= 2 }
-            total += capacity * (8 + 8 + 4) + rows * 4
+            // At most a distinct token a row (bucketed keys have far fewer).
+            total += tables * TokenTable.bytes(rows: rows, distinct: rows)
+            if blocked { total += Self.stampThreads * rows * 4 }
         }
         if !blocked && filterBytes > 0 {
             total += rows * ((filterBytes + 7) / 8 * 8 + 4 + 4 + 2 * BitMatrix.tailsPerRow)

@@ -178,9 +178,14 @@ final class TokenTable: @unchecked Sendable {
     /// Bytes the table holds for `rows` rows with at most `distinct` distinct tokens: the slots (at most half full,
     /// a power of two) and a chain link per row.
     static func bytes(rows: Int, distinct: Int) -> Int {
+        slotBytes(distinct: distinct) + rows * 4
+    }
+
+    /// Bytes of the slots alone; while the table grows the old slots (half as many) are held beside the new ones.
+    static func slotBytes(distinct: Int) -> Int {
         var capacity = 16
         while capacity < distinct * 2 { capacity *= 2 }
-        return capacity * MemoryLayout<Slot>.stride + rows * 4
+        return capacity * MemoryLayout<Slot>.stride
     }
 
     /// The table for reading, valid while the table lives (``withExtendedLifetime(_:_:)`` around its use).

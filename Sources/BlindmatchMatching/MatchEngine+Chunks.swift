@@ -103,9 +103,12 @@ extension MatchEngine {
             }
             chunk.comparisons = Self.admittedPairs(matrixA, matrixB, threshold: floor)
         }
-        var joined = Set<UInt64>(minimumCapacity: exact.count)
-        for pair in exact { joined.insert(UInt64(pair.rowA) << 32 | UInt64(pair.rowB)) }
-        fuzzy.removeAll { joined.contains(UInt64($0.rowA) << 32 | UInt64($0.rowB)) }
+        if !plan.blocked {
+            // The blocking join left the exact pairs out itself; the kernel compares every pair.
+            var joined = Set<UInt64>(minimumCapacity: exact.count)
+            for pair in exact { joined.insert(UInt64(pair.rowA) << 32 | UInt64(pair.rowB)) }
+            fuzzy.removeAll { joined.contains(UInt64($0.rowA) << 32 | UInt64($0.rowB)) }
+        }
         chunk.fuzzy = fuzzy
         chunk.fuzzySeconds = Self.seconds(since: clock)
         return chunk

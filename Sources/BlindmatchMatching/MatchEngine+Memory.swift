@@ -33,7 +33,8 @@ extension MatchEngine {
         // row each: the estimate does not count on bucketed keys having few distinct tokens) and a row stamp of A
         // per thread.
         let table = TokenTable.bytes(rows: rowsA, distinct: rowsA)
-        var fixed = a.bytes.count + b.bytes.count + table
+        // The last table built also holds its old slots while it grows (half of its new ones).
+        var fixed = a.bytes.count + b.bytes.count + table + TokenTable.slotBytes(distinct: rowsA) / 2
         if a.header.filterBits > 0 {
             let blockingColumns = a.header.tokenKeys.count - a.header.matchKeys.count
             fixed += (rowsA + rowsB) * 4

@@ -87,9 +87,12 @@ public enum BlockingJoin {
         // Blocks of about 256 rows of B (at most 4,096 blocks): the budgets are looked at between them.
         let chunks = max(1, min(4096, rowsB.count / 256 + 1))
         let done = Atomic<Int>(0)
-        let tables = blockingColumns.map {
-            TokenTable(file: a, key: $0, rows: rowsA, rowStride: rowStrideA, hashKey: hashKey)
+        var built: [TokenTable] = []
+        for column in blockingColumns {
+            try cancellation?.check()
+            built.append(TokenTable(file: a, key: column, rows: rowsA, rowStride: rowStrideA, hashKey: hashKey))
         }
+        let tables = built
         // The exact pairs by B's row, then A's: those of one row of B are adjacent.
         let joined = exact.map { pairs in pairs.map { UInt64($0.rowB) << 32 | UInt64($0.rowA) }.sorted() }
         let next = Atomic<Int>(0)
@@ -167,10 +170,15 @@ public enum BlockingJoin {
                             break
                         }
                     }
-                    // This row's exact partners: joined[partners..<cursor].
-                    let partners = cursor
+                    // This row's exact partners get its stamp first, so the tables' walk passes over them as over
+                    // a pair already compared (one look each, however many partners and candidates the row has).
+                    let stamp = UInt32(truncatingIfNeeded: rowB)
                     if let joined {
-                        while cursor < joined.count && joined[cursor] >> 32 == UInt64(rowB) { cursor += 1 }
+                        while cursor < joined.count && joined[cursor] >> 32 == UInt64(rowB) {
+                            let partner = Int(UInt32(truncatingIfNeeded: joined[cursor]))
+                            if rowsA.contains(partner) { stamps[partner - firstA] = stamp }
+                            cursor += 1
+                        }
                     }
                     // The next row's slots are asked for now, so that their memory waits overlap this row's work.
                     let ahead = rowB + 1
@@ -184,7 +192,6 @@ public enum BlockingJoin {
                                 tokensB[position].loadUnaligned(fromByteOffset: ahead * 16 + 8, as: UInt64.self))
                         }
                     }
-                    let stamp = UInt32(truncatingIfNeeded: rowB)
                     popcountB = popcountsB[rowB - firstB]
                     filterB = UnsafePointer((filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self))
                     for position in views.indices
@@ -195,15 +202,7 @@ public enum BlockingJoin {
                             let a32 = Int(rowA)
                             if stamps[a32 - firstA] == stamp { return }
                             stamps[a32 - firstA] = stamp
-                            if let joined {
-                                var index = partners
-                                while index < cursor {
-                                    if UInt32(truncatingIfNeeded: joined[index]) == rowA { return }
-                                    index += 1
-                                }
-                            } else if sharesToken(a, a32, b, rowB, columns: matchColumns) {
-                                return
-                            }
+                            if joined == nil && sharesToken(a, a32, b, rowB, columns: matchColumns) { return }
                             compared += 1
                             pendingComparisons += 1
                             batchRows[batched] = rowA

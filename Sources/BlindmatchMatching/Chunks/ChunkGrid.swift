@@ -81,7 +81,8 @@ struct ChunkCost {
         var total = rows * fileBytesPerRow + rows * 4
         if joinTable {
             // At most a distinct token a row (bucketed keys have far fewer).
-            total += tables * TokenTable.bytes(rows: rows, distinct: rows)
+            // …and the last one its old slots while it grows.
+            total += tables * TokenTable.bytes(rows: rows, distinct: rows) + TokenTable.slotBytes(distinct: rows) / 2
             if blocked { total += Self.stampThreads * rows * 4 }
         }
         if !blocked && filterBytes > 0 {

@@ -181,6 +181,12 @@ final class TokenTable: @unchecked Sendable {
         slotBytes(distinct: distinct) + rows * 4
     }
 
+    /// Bytes held at most while `count` tables of `rows` rows each (at most a distinct token a row: bucketed keys have
+    /// far fewer) are built one after another and kept: the last one also holds its old slots while it grows.
+    static func peakBytes(tables count: Int, rows: Int) -> Int {
+        count * bytes(rows: rows, distinct: rows) + slotBytes(distinct: rows) / 2
+    }
+
     /// Bytes of the slots alone; while the table grows the old slots (half as many) are held beside the new ones.
     static func slotBytes(distinct: Int) -> Int {
         var capacity = 16

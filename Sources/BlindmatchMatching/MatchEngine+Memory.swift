@@ -29,18 +29,15 @@ extension MatchEngine {
     public static func memoryEstimate(_ a: TokenFile, _ b: TokenFile, settings: Settings) -> MemoryEstimate {
         let rowsA = a.recordCount
         let rowsB = b.recordCount
-        // The exact stage holds one table at a time; blocking, one per blocking key at once (at most a slot per
-        // row each: the estimate does not count on bucketed keys having few distinct tokens) and a row stamp of A
-        // per thread.
-        let table = TokenTable.bytes(rows: rowsA, distinct: rowsA)
-        // The last table built also holds its old slots while it grows (half of its new ones).
-        var fixed = a.bytes.count + b.bytes.count + table + TokenTable.slotBytes(distinct: rowsA) / 2
+        // The exact stage holds one table at a time; blocking, one per blocking key at once and a row stamp of A per
+        // thread.
+        let blockingColumns = a.header.tokenKeys.count - a.header.matchKeys.count
+        let blocks = a.header.filterBits > 0 && settings.useBlocking && blockingColumns > 0
+        var fixed =
+            a.bytes.count + b.bytes.count + TokenTable.peakBytes(tables: blocks ? blockingColumns : 1, rows: rowsA)
+        if blocks { fixed += max(1, settings.threads) * rowsA * 4 }
         if a.header.filterBits > 0 {
-            let blockingColumns = a.header.tokenKeys.count - a.header.matchKeys.count
             fixed += (rowsA + rowsB) * 4
-            if settings.useBlocking && blockingColumns > 0 {
-                fixed += (blockingColumns - 1) * table + max(1, settings.threads) * rowsA * 4
-            }
             if !(settings.useBlocking && blockingColumns > 0) {
                 // Brute force copies both sides' filters sorted by popcount, with their row numbers and tails.
                 let rowBytes = (a.header.filterBits + 63) / 64 * 8 + 4 + 4 + 2 * BitMatrix.tailsPerRow

@@ -92,7 +92,6 @@ struct SecondScoreTests {
     /// scores' correlation must not be counted twice: where the second score adds nothing (the top Dice bin, where
     /// both classes have it high) the weight stays near the Dice-only fit's.
     ///
-    ///
     /// The joint grid learns the second score within each pattern and Dice bin, shrunk by 5 pairs towards both
     /// classes there (a thin cell gets little evidence from it): at this population's size the cell checked holds 23
     /// matches and 2.5 non-matches, so the joint model is checked on the population 100 times larger (2,300 and

@@ -104,12 +104,8 @@ public enum BlockingJoin {
             var pendingComparisons = 0
             var pendingPairs = 0
             guard let filtersA = a.filters.baseAddress, let filtersB = b.filters.baseAddress else { return }
-            let tokensB = blockingColumns.map { b.tokens(key: $0) }
+            let columnsB = TokenColumns(b, columns: blockingColumns)
             let views = tables.map(\.view)
-            // B's presence bits of each blocking column, read here rather than through the file on every row.
-            let presenceB = b.presence
-            let presenceBytes = b.layout.presenceBytes
-            let presenceAt = blockingColumns.map { (byte: $0 >> 3, bit: UInt8(1) << UInt8($0 & 7)) }
             // The row of B that last reached each row of A (UInt32.max: none yet); B has fewer rows than that.
             let stamps = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: max(1, rowsA.count))
             stamps.initialize(repeating: .max)
@@ -183,21 +179,15 @@ public enum BlockingJoin {
                     // The next row's slots are asked for now, so that their memory waits overlap this row's work.
                     let ahead = rowB + 1
                     if ahead < end {
-                        for position in views.indices
-                        where presenceB[ahead * presenceBytes + presenceAt[position].byte] & presenceAt[position].bit
-                            != 0
-                        {
-                            views[position].prefetch(
-                                tokensB[position].loadUnaligned(fromByteOffset: ahead * 16, as: UInt64.self),
-                                tokensB[position].loadUnaligned(fromByteOffset: ahead * 16 + 8, as: UInt64.self))
+                        for position in views.indices where columnsB.has(row: ahead, position) {
+                            let (low, high) = columnsB.token(row: ahead, position)
+                            views[position].prefetch(low, high)
                         }
                     }
                     popcountB = popcountsB[rowB - firstB]
                     filterB = UnsafePointer((filtersB + rowB * words * 8).assumingMemoryBound(to: UInt64.self))
-                    for position in views.indices
-                    where presenceB[rowB * presenceBytes + presenceAt[position].byte] & presenceAt[position].bit != 0 {
-                        let low = tokensB[position].loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
-                        let high = tokensB[position].loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
+                    for position in views.indices where columnsB.has(row: rowB, position) {
+                        let (low, high) = columnsB.token(row: rowB, position)
                         views[position].forEachRow(matching: low, high) { rowA in
                             let a32 = Int(rowA)
                             if stamps[a32 - firstA] == stamp { return }
@@ -297,6 +287,45 @@ public enum BlockingJoin {
             }
         }
         return false
+    }
+}
+
+/// Some token columns of a file and their presence bits, read directly in hot loops (rather than through the file on
+/// every row and column): column `index` is the file's token column `columns[index]`.
+struct TokenColumns: @unchecked Sendable {
+    private let presence: UnsafeRawBufferPointer
+    private let presenceBytes: Int
+    private let tokens: [UnsafeRawBufferPointer]
+    private let bits: [(byte: Int, mask: UInt8)]
+
+    init(_ file: TokenFile, columns: [Int]) {
+        presence = file.presence
+        presenceBytes = file.layout.presenceBytes
+        tokens = columns.map { file.tokens(key: $0) }
+        bits = columns.map { (byte: $0 >> 3, mask: UInt8(1) << UInt8($0 & 7)) }
+    }
+
+    /// Whether row `row` has a token in column `index`.
+    @inline(__always)
+    func has(row: Int, _ index: Int) -> Bool {
+        presence[row * presenceBytes + bits[index].byte] & bits[index].mask != 0
+    }
+
+    /// Row `row`'s token in column `index`, as two 64-bit halves.
+    @inline(__always)
+    func token(row: Int, _ index: Int) -> (UInt64, UInt64) {
+        (
+            tokens[index].loadUnaligned(fromByteOffset: row * 16, as: UInt64.self),
+            tokens[index].loadUnaligned(fromByteOffset: row * 16 + 8, as: UInt64.self)
+        )
+    }
+
+    /// How row `rowA` of `a` and row `rowB` of `b` compare in column `index`, as
+    /// ``BlockingJoin/comparison(_:_:_:_:column:)``: 0 a token missing on either side, 1 equal, 2 different.
+    @inline(__always)
+    static func comparison(_ a: TokenColumns, _ rowA: Int, _ b: TokenColumns, _ rowB: Int, _ index: Int) -> UInt8 {
+        guard a.has(row: rowA, index) && b.has(row: rowB, index) else { return 0 }
+        return a.token(row: rowA, index) == b.token(row: rowB, index) ? 1 : 2
     }
 }
 

@@ -80,9 +80,7 @@ struct ChunkCost {
     func bytes(rows: Int) -> Int {
         var total = rows * fileBytesPerRow + rows * 4
         if joinTable {
-            // At most a distinct token a row (bucketed keys have far fewer).
-            // …and the last one its old slots while it grows.
-            total += tables * TokenTable.bytes(rows: rows, distinct: rows) + TokenTable.slotBytes(distinct: rows) / 2
+            total += TokenTable.peakBytes(tables: tables, rows: rows)
             if blocked { total += Self.stampThreads * rows * 4 }
         }
         if !blocked && filterBytes > 0 {

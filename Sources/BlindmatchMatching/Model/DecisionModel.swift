@@ -115,32 +115,14 @@ struct DecisionModel: Sendable {
                 let start = worker * chunk
                 let end = min(candidates.count, start + chunk)
                 guard start < end else { return }
-                let tokenColumns = (0..<keyCount).map { (a: a.tokens(key: $0), b: b.tokens(key: $0)) }
-                let presenceA = a.presence
-                let presenceB = b.presence
-                let presenceBytesA = a.layout.presenceBytes
-                let presenceBytesB = b.layout.presenceBytes
+                let columnsA = TokenColumns(a, columns: Array(0..<keyCount))
+                let columnsB = TokenColumns(b, columns: Array(0..<keyCount))
                 for index in start..<end {
                     let position = Int(order[index])
                     let candidate = candidates[position]
-                    let rowA = Int(candidate.rowA)
-                    let rowB = Int(candidate.rowB)
                     for column in 0..<keyCount {
-                        // As ``BlockingJoin/comparison(_:_:_:_:column:)``: 0 missing on a side, 1 equal, 2 not.
-                        let bit = UInt8(1) << UInt8(column & 7)
-                        var level: UInt8 = 0
-                        if presenceA[rowA * presenceBytesA + column >> 3] & bit != 0
-                            && presenceB[rowB * presenceBytesB + column >> 3] & bit != 0
-                        {
-                            let (tokensA, tokensB) = tokenColumns[column]
-                            let equal =
-                                tokensA.loadUnaligned(fromByteOffset: rowA * 16, as: UInt64.self)
-                                == tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
-                                && tokensA.loadUnaligned(fromByteOffset: rowA * 16 + 8, as: UInt64.self)
-                                    == tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
-                            level = equal ? 1 : 2
-                        }
-                        slots.value[position * width + column] = level
+                        slots.value[position * width + column] = TokenColumns.comparison(
+                            columnsA, Int(candidate.rowA), columnsB, Int(candidate.rowB), column)
                     }
                     slots.value[position * width + keyCount] = Self.jointBin(
                         candidate.score, second: candidate.second, floor: floor, secondLevels: secondLevels)

@@ -72,6 +72,32 @@ struct DecisionModelTests {
         #expect(bare.weight(score: 0.99).isFinite)
     }
 
+    /// Next to the floor the non-matches are hundreds to one, so a null whose shape is a few per cent off there is
+    /// thousands of pairs. Here the candidates' non-matches (300,000) fall as e^(−59 (s − 0.7)) and the null's as
+    /// e^(−60 (s − 0.7)), 5% more at 0.75 and 16% at 0.8, and 2,000 matches lie evenly from 0.72 to 1, none in the
+    /// floor's four bins. A rate free to peak at the floor took 500–1,400 matches there in a prototype of the fit and
+    /// counted 2.5–3.6 times the matches; the rate may peak only where the matches are at least half the pairs
+    /// (``ScoreMixture/modePosterior``), so it rises or stays level from the floor.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func scoreMixtureKeepsTheMatchesPeakWhereTheyAreTheMany(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        func tail(_ rate: Double) -> Double {
+            0.7 + min(-log(Double.random(in: 1e-12..<1, using: &random)) / rate, 0.2999)
+        }
+        let scores =
+            (0..<300_000).map { _ in tail(59) } + (0..<2_000).map { _ in Double.random(in: 0.72..<1, using: &random) }
+        let null = (0..<2_000_000).map { _ in tail(60) }
+        let mixture = ScoreMixture.fit(scores: scores, nullScores: null, floor: 0.7, binWidth: 0.005)
+        let atFloor = mixture.matchRates[..<4].reduce(0, +)
+        #expect(atFloor < 300, "\(atFloor) matches fitted at 0.70–0.72, where there are none")
+        #expect(
+            mixture.expectedMatches > 1_400 && mixture.expectedMatches < 3_000, "matches \(mixture.expectedMatches)")
+        // The unimodal fit with its mode held at or above a bin: the bins below it rise or stay level.
+        #expect(ScoreMixture.unimodal([5, 4, 3, 2, 1]) == [5, 4, 3, 2, 1])
+        #expect(ScoreMixture.unimodal([5, 4, 3, 2, 1], lowestMode: 2) == [4.5, 4.5, 3, 2, 1])
+        #expect(ScoreMixture.unimodal([1, 3, 2], lowestMode: 3) == [1, 2.5, 2.5])
+    }
+
     /// The null sample's thin tail is smoothed (``ScoreMixture/smoothedTail(_:)``): a log-linear tail comes back as it
     /// is, the dense bins keep their counts, and on sampled tails (20,000 null scores falling off as e^(−60 (s − 0.7)),
     /// 20 seeds) the smoothed counts of the thin bins are closer to the expected ones than the raw counts.

@@ -225,7 +225,7 @@ public enum BlockingJoin {
     static let batch = 256
 
     /// How rows `rowA` and `rowB` compare on one token column: 0 a token missing on either side, 1 equal tokens,
-    /// 2 different tokens.
+    /// 2 different tokens. For callers outside the hot loops; those read ``TokenColumns`` directly.
     @inline(__always)
     static func comparison(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int, column: Int) -> UInt8 {
         guard a.hasToken(row: rowA, key: column) && b.hasToken(row: rowB, key: column) else { return 0 }
@@ -275,17 +275,7 @@ public enum BlockingJoin {
     /// Whether rows `rowA` and `rowB` have equal tokens in one of `columns`.
     @inline(__always)
     static func sharesToken(_ a: TokenFile, _ rowA: Int, _ b: TokenFile, _ rowB: Int, columns: [Int]) -> Bool {
-        for column in columns where a.hasToken(row: rowA, key: column) && b.hasToken(row: rowB, key: column) {
-            let tokensA = a.tokens(key: column)
-            let tokensB = b.tokens(key: column)
-            if tokensA.loadUnaligned(fromByteOffset: rowA * 16, as: UInt64.self)
-                == tokensB.loadUnaligned(fromByteOffset: rowB * 16, as: UInt64.self)
-                && tokensA.loadUnaligned(fromByteOffset: rowA * 16 + 8, as: UInt64.self)
-                    == tokensB.loadUnaligned(fromByteOffset: rowB * 16 + 8, as: UInt64.self)
-            {
-                return true
-            }
-        }
+        for column in columns where comparison(a, rowA, b, rowB, column: column) == 1 { return true }
         return false
     }
 }

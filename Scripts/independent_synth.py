@@ -5,8 +5,12 @@ Its names and postcodes come from Faker's en_GB provider (another name source th
 own: the watch-list record and each bulk record are corrupted independently from the true person. Use it to check
 figures that were tuned on `blindmatch synth` data.
 
-    pip install faker
+    pip install -r Scripts/requirements-evaluate.txt    # Faker pinned: its names depend on its version
     python3 Scripts/independent_synth.py --watch 2000 --bulk 50000 --seed 1 --output DIR
+
+With the pinned Faker the same arguments give the same bytes. Scripts/independent_synth.sha256 holds the digests of
+2,000 x 50,000 seeds 1-3 (`ind1`-`ind3`, the sets of the Bloom-only figures since the matches' peak constraint in
+docs/decision-model.md); `.ci/run` checks seed 1. Figures from before then used a Faker version nobody recorded.
 
 Writes DIR/watch.csv, DIR/bulk.csv (id,given_name,surname,dob,sex,postcode,nino) and DIR/truth.csv (watch_id,bulk_id).
 """

@@ -9,8 +9,9 @@ figures that were tuned on `blindmatch synth` data.
     python3 Scripts/independent_synth.py --watch 2000 --bulk 50000 --seed 1 --output DIR
 
 With the pinned Faker the same arguments give the same bytes. Scripts/independent_synth.sha256 holds the digests of
-2,000 x 50,000 seeds 1-3 (`ind1`-`ind3`, the sets of the Bloom-only figures since the matches' peak constraint in
-docs/decision-model.md); `.ci/run` checks seed 1. Figures from before then used a Faker version nobody recorded.
+2,000 x 50,000 seeds 1-3 and 20,000 x 200,000 seed 7 (`ind1`-`ind3`, `ind20k`: the sets of the Bloom-only figures
+since the matches' peak constraint in docs/decision-model.md); `.ci/run` checks seed 1. Figures from before then used
+a Faker version nobody recorded.
 
 Writes DIR/watch.csv, DIR/bulk.csv (id,given_name,surname,dob,sex,postcode,nino) and DIR/truth.csv (watch_id,bulk_id).
 """

@@ -159,6 +159,35 @@ struct DecisionModelTests {
         #expect(mixture.unseenMatches == 0)
     }
 
+    /// The true pairs below the identified bins are an assumption (a rate falling linearly to the chance score), and
+    /// their variance is the assumption's: uniform between none and a level rate, plus Poisson's. Known answers on a
+    /// mixture built by hand, and the recall's standard error that follows from them.
+    @Test func scoreMixtureUnseenMatchesCarryTheAssumptionsSpread() {
+        var mixture = ScoreMixture(
+            floor: 0.7, binWidth: 0.01, nullShape: [1000, 1000] + Array(repeating: 10, count: 8), nonMatchScale: 1,
+            matchRates: [0, 0] + Array(repeating: 40, count: 8), iterations: 1)
+        mixture.chanceScore = 0.62
+        #expect(mixture.identifiedBin == 2)
+        // Rate 40 per 0.01 at 0.72, to zero at 0.62: 200 assumed; a level rate would give 400.
+        #expect(abs(mixture.unseenMatches - 200) < 1e-9)
+        #expect(abs(mixture.unseenMatchesVariance - (400.0 * 400 / 12 + 200)) < 1e-6)
+        // The matches the fit already put below the identified bin count against both.
+        mixture.matchRates[1] = 50
+        mixture.nullShape[1] = 1e9
+        #expect(mixture.identifiedBin == 2)
+        #expect(abs(mixture.unseenMatches - 150) < 1e-9)
+        #expect(abs(mixture.unseenMatchesVariance - (350.0 * 350 / 12 + 150)) < 1e-6)
+        // In the report: 320 matches certain and reported, 150 assumed beyond them (a third of the true pairs, the
+        // recall 0.68). With Poisson's variance alone the recall's error is 0.018; with the assumption's, 0.147.
+        let weights = Array(repeating: 60.0, count: 320)
+        let poisson = LinkageReport.estimate(weights: weights, reported: Array(0..<320), outside: 150)
+        let spread = LinkageReport.estimate(
+            weights: weights, reported: Array(0..<320), outside: 150, outsideVariance: mixture.unseenMatchesVariance)
+        #expect(abs(poisson.recall - 320.0 / 470) < 1e-9 && spread.recall == poisson.recall)
+        #expect(poisson.recallError < 0.02 && spread.recallError > 0.14, "\(poisson) \(spread)")
+        #expect(abs(spread.recallError - 320 * mixture.unseenMatchesVariance.squareRoot() / (470.0 * 470)) < 1e-9)
+    }
+
     /// The mixture's posterior per bin is made non-decreasing in the score: a dip above the mode (the unimodal rate
     /// falling faster than the null) is pooled with the bin below it, keeping the pool's expected matches, and the
     /// bins that already rise keep their own odds.

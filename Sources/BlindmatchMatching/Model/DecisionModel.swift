@@ -407,7 +407,7 @@ struct DecisionModel: Sendable {
             candidatePairs: candidates.count,
             estimate: LinkageReport.estimate(
                 weights: weights, reported: reported, outside: expectedOutside,
-                outsideVariance: captureRecapture?.variance),
+                outsideVariance: captureRecapture?.variance ?? mixture?.unseenMatchesVariance),
             histogram: histogram,
             curve: LinkageReport.curve(weights: weights, histogram: histogram, outside: expectedOutside),
             fellegiSunter: fellegiSunter, scoreMixture: mixture, captureRecapture: captureRecapture,

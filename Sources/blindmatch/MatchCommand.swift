@@ -39,13 +39,13 @@ struct MatchCommand: ParsableCommand {
     @Option(
         name: .customLong("second-score"),
         help: ArgumentHelp(
-            "Let the decision model use the files' first extra filter (SPEC §5.6; e.g. Protocol/examples/uk-watchlist-names-dob.json) as a second score: joint (a grid of both scores per key pattern) or conditional (the second given the first's quarter). Ignored when the files have no extra filter (the example schema has none) or no match or blocking keys. Off by default: measured, neither reaches the targets (docs/decision-model.md).",
-            valueName: "joint|conditional"))
+            "How the decision model uses the files' first extra filter (SPEC §5.6; e.g. Protocol/examples/uk-watchlist-names-dob.json) as a second score: joint (the default: each key pattern's Dice bins times the second score given the bin), conditional (the second given the first's quarter) or none (left out). Files without an extra filter (the example schema has none) or without match or blocking keys are matched without it whatever this says (docs/decision-model.md).",
+            valueName: "joint|conditional|none"))
     var secondScore: String?
 
     func validate() throws {
-        if let secondScore, SecondScoreModel(rawValue: secondScore) == nil {
-            throw ValidationError("--second-score must be joint or conditional")
+        if let secondScore, secondScore != "none", SecondScoreModel(rawValue: secondScore) == nil {
+            throw ValidationError("--second-score must be joint, conditional or none")
         }
     }
 
@@ -70,8 +70,8 @@ struct MatchCommand: ParsableCommand {
             settings.useBlocking = !options.noBlocking
             settings.chooseThreshold = options.isAutomatic
             settings.fitsModel = report != nil || reportHTML != nil
-            settings.secondScore = secondScore.flatMap(SecondScoreModel.init(rawValue:))
-            if secondScore != nil,
+            if let secondScore { settings.secondScore = SecondScoreModel(rawValue: secondScore) }
+            if secondScore != nil && secondScore != "none",
                 a.header.extraFilters.first?.name != b.header.extraFilters.first?.name
                     || a.header.extraFilters.isEmpty
             {

@@ -563,6 +563,17 @@ struct QualityTests {
         #expect(
             try String(contentsOfFile: "\(scratch.path)/second.csv", encoding: .utf8)
                 == String(contentsOfFile: "\(scratch.path)/chosen.csv", encoding: .utf8))
+        // `none` leaves it out without a word; anything else is refused before a file is read.
+        let none = try CLI.run(
+            ["match", "watch.bmt", "bulk.bmt", "--output", "none.csv", "--second-score", "none"], in: scratch.path)
+        #expect(none.status == 0 && !none.error.contains("extra filter"), "\(none.error)")
+        #expect(
+            try String(contentsOfFile: "\(scratch.path)/none.csv", encoding: .utf8)
+                == String(contentsOfFile: "\(scratch.path)/chosen.csv", encoding: .utf8))
+        let bogus = try CLI.run(
+            ["match", "watch.bmt", "bulk.bmt", "--output", "bogus.csv", "--second-score", "both"], in: scratch.path)
+        #expect(bogus.status != 0 && bogus.error.contains("joint, conditional or none"), "\(bogus.error)")
+        #expect(!FileManager.default.fileExists(atPath: "\(scratch.path)/bogus.csv"))
         // The page stands alone (inline SVG, nothing fetched) and says what the identity constraint did.
         let page = try String(contentsOfFile: "\(scratch.path)/report.html", encoding: .utf8)
         #expect(page.components(separatedBy: "<svg").count == 3, "a histogram and a curve")

@@ -151,8 +151,8 @@ struct SecondScoreTests {
     }
 
     /// The engine reads the second score from the extra filter (uk-watchlist-names-dob.json's names-dob) for the candidates
-    /// when asked to: the report then carries it, and a chunked run gives exactly what one run gives. Without the
-    /// setting the model is the one without a second score.
+    /// when asked to: the report then carries it, and a chunked run gives exactly what one run gives. With the
+    /// setting nil the model is the one without a second score; joint is the default.
     @Test(arguments: [SecondScoreModel.joint, .conditional])
     func chunkedRunsReadTheSecondScoreAsOneRunDoes(model: SecondScoreModel) throws {
         let population = try SyntheticPopulation(
@@ -165,6 +165,9 @@ struct SecondScoreTests {
         var settings = MatchEngine.Settings(
             threshold: try DiceThreshold("0.85"), solver: .manyToOne, threads: 2, vetoKeys: [0])
         settings.chooseThreshold = true
+        #expect(settings.secondScore == .joint, "files that carry an extra filter use it by default")
+        let (defaultResults, defaultReport) = try MatchEngine(settings: settings).run(a, b)
+        settings.secondScore = nil
         let (_, plainReport) = try MatchEngine(settings: settings).run(a, b)
         let plainFeatures = try #require(plainReport.linkage?.fellegiSunter?.features)
         #expect(!plainFeatures.contains { $0.name == "second score" || $0.levels.contains { $0.contains("second") } })
@@ -180,6 +183,10 @@ struct SecondScoreTests {
             #expect(features.contains { $0.name == "second score" && $0.levels.count == SecondScore.levels })
         }
         #expect(!whole.isEmpty)
+        if model == .joint {
+            #expect(whole == defaultResults)
+            MatchEngineChunkTests.expectSameReport(defaultReport, report, "the default")
+        }
         let (chunked, chunkedReport) = try MatchEngineChunkTests.chunked(
             engine, a, b, rowsA: MatchEngineChunkTests.cuts(a.recordCount, 3),
             rowsB: MatchEngineChunkTests.cuts(b.recordCount, 4))
